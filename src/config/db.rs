@@ -1,0 +1,207 @@
+//! Settings of the PostgreSQL pool (`DB_*`, `DATABASE_URL`).
+
+use std::fmt;
+use std::time::Duration;
+
+use super::{ConfigError, Env, Profile, Secret};
+
+/// `sslmode` of the database URL, honoured through rustls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// Plain TCP.
+    Disable,
+    /// TLS when the server offers it, without certificate verification (as libpq).
+    Prefer,
+    /// TLS always, without certificate verification (as libpq without a root certificate).
+    Require,
+    /// TLS always, certificate chain and host name verified.
+    VerifyFull,
+}
+
+/// Settings of [`crate::db`].
+#[derive(Clone)]
+pub struct DbConfig {
+    /// `DATABASE_URL`. Defaults to `postgres://postgres@127.0.0.1:5432/postgres`.
+    /// The password is never shown by `Debug`.
+    pub url: Secret,
+    /// `sslmode` from the URL. Defaults to prefer.
+    pub ssl_mode: SslMode,
+    /// `DB_POOL_SIZE`: connections opened at start and kept open. Defaults to 5 / 10 / 20.
+    pub min_connections: usize,
+    /// `DB_MAX_CONNECTIONS`. Defaults to 10 / 20 / 50.
+    pub max_connections: usize,
+    /// `DB_CONNECTION_TIMEOUT` (s): how long a caller waits for a pooled
+    /// connection. Defaults to 10 / 30 / 30.
+    pub acquire_timeout: Duration,
+    /// `DB_CONNECT_TIMEOUT` (s): opening one connection (TCP, TLS, auth). Defaults to 5.
+    pub connect_timeout: Duration,
+    /// `DB_IDLE_TIMEOUT` (s): idle connections above the minimum live this long. Defaults to 300.
+    pub idle_timeout: Duration,
+    /// `DB_MAX_LIFETIME` (s): any connection lives at most this long. Defaults to 1800.
+    pub max_lifetime: Duration,
+    /// `DB_STATEMENT_TIMEOUT` (s): server-side `statement_timeout` plus a
+    /// client-side bound on each call; 0 = none. Defaults to 30.
+    pub statement_timeout: Duration,
+    /// `DB_STATEMENT_CACHE`: `on`, or `off` for transaction-mode poolers
+    /// (Supavisor port 6543, pgbouncer). Defaults to on.
+    pub statement_cache: bool,
+    /// `DB_POOL_ENABLED`: `false` opens a new connection per acquire (the
+    /// baseline and rollback switch). Defaults to true.
+    pub pool_enabled: bool,
+    /// `DB_LEAK_THRESHOLD` (s): a connection held longer is reported; 0 = off.
+    /// Defaults to 30 / 60 / 60.
+    pub leak_threshold: Duration,
+}
+
+impl fmt::Debug for DbConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbConfig")
+            .field("url", &redact_url(self.url.expose()))
+            .field("ssl_mode", &self.ssl_mode)
+            .field("min_connections", &self.min_connections)
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_lifetime", &self.max_lifetime)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("statement_cache", &self.statement_cache)
+            .field("pool_enabled", &self.pool_enabled)
+            .field("leak_threshold", &self.leak_threshold)
+            .finish()
+    }
+}
+
+/// The URL with any password replaced by `***`, for logs and errors.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<unparseable url>".to_owned();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+    // Query parameters may carry `password=` too.
+    let tail = if tail.contains("password=") {
+        tail.split('?').next().unwrap_or("").to_owned() + "?<redacted>"
+    } else {
+        tail.to_owned()
+    };
+    format!("{scheme}://{user}:***@{host}{tail}")
+}
+
+const MAX_SECS: u64 = 7 * 24 * 3600;
+
+impl DbConfig {
+    pub(crate) fn from_env(env: &Env<'_>, profile: Profile) -> Result<Self, ConfigError> {
+        let url = env.string("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres");
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::invalid(
+                "DATABASE_URL",
+                &redact_url(&url),
+                "a postgres:// or postgresql:// URL",
+            ));
+        }
+        let ssl_mode = match query_param(&url, "sslmode").as_deref() {
+            None | Some("prefer") | Some("allow") => SslMode::Prefer,
+            Some("disable") => SslMode::Disable,
+            Some("require") | Some("verify-ca") => SslMode::Require,
+            Some("verify-full") => SslMode::VerifyFull,
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    "DATABASE_URL",
+                    &format!("sslmode={other}"),
+                    "sslmode one of disable, allow, prefer, require, verify-ca, verify-full",
+                ))
+            }
+        };
+        let max_connections = env.u64_in("DB_MAX_CONNECTIONS", profile.pick(10, 20, 50), 1, 10_000)? as usize;
+        let min_connections = env.u64_in(
+            "DB_POOL_SIZE",
+            profile.pick(5, 10, 20).min(max_connections as u64),
+            0,
+            10_000,
+        )? as usize;
+        if min_connections > max_connections {
+            return Err(ConfigError::invalid(
+                "DB_POOL_SIZE",
+                &min_connections.to_string(),
+                &format!("at most DB_MAX_CONNECTIONS ({max_connections})"),
+            ));
+        }
+        let acquire_timeout = env.secs("DB_CONNECTION_TIMEOUT", profile.pick(10, 30, 30), MAX_SECS)?;
+        let connect_timeout = env.secs("DB_CONNECT_TIMEOUT", 5, MAX_SECS)?;
+        for (var, d) in [("DB_CONNECTION_TIMEOUT", acquire_timeout), ("DB_CONNECT_TIMEOUT", connect_timeout)] {
+            if d.is_zero() {
+                return Err(ConfigError::invalid(var, "0", &format!("a whole number of seconds from 1 to {MAX_SECS}")));
+            }
+        }
+        Ok(Self {
+            url: Secret::new(url),
+            ssl_mode,
+            min_connections,
+            max_connections,
+            acquire_timeout,
+            connect_timeout,
+            idle_timeout: env.secs("DB_IDLE_TIMEOUT", 300, MAX_SECS)?,
+            max_lifetime: env.secs("DB_MAX_LIFETIME", 1800, MAX_SECS)?,
+            statement_timeout: env.secs("DB_STATEMENT_TIMEOUT", 30, MAX_SECS)?,
+            statement_cache: env.choice("DB_STATEMENT_CACHE", true, &[("on", true), ("off", false), ("true", true), ("false", false)])?,
+            pool_enabled: env.bool("DB_POOL_ENABLED", true)?,
+            leak_threshold: env.secs("DB_LEAK_THRESHOLD", profile.pick(30, 60, 60), MAX_SECS)?,
+        })
+    }
+}
+
+fn query_param(url: &str, key: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == key).then(|| v.to_ascii_lowercase())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn db(vars: &[(&str, &str)]) -> Result<DbConfig, ConfigError> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).map(|c| c.db)
+    }
+
+    #[test]
+    fn profile_defaults() {
+        let d = db(&[("WINGSPAN_ENV", "production")]).unwrap();
+        assert_eq!((d.min_connections, d.max_connections), (20, 50));
+        assert_eq!(d.acquire_timeout, Duration::from_secs(30));
+        let d = db(&[]).unwrap();
+        assert_eq!((d.min_connections, d.max_connections), (5, 10));
+        assert_eq!(d.leak_threshold, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn password_never_shows() {
+        let d = db(&[("DATABASE_URL", "postgres://app:hunter2@db.example.com:6543/app?sslmode=require")]).unwrap();
+        let shown = format!("{d:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("app:***@db.example.com:6543"), "{shown}");
+        assert_eq!(d.ssl_mode, SslMode::Require);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = db(&[("DATABASE_URL", "mysql://root:pw@x/y")]).unwrap_err();
+        assert_eq!(e.variable, "DATABASE_URL");
+        assert!(!e.value.contains("pw"), "{e}");
+        let e = db(&[("DB_POOL_SIZE", "30"), ("DB_MAX_CONNECTIONS", "10")]).unwrap_err();
+        assert_eq!(e.variable, "DB_POOL_SIZE");
+        let e = db(&[("DATABASE_URL", "postgres://x/y?sslmode=sometimes")]).unwrap_err();
+        assert!(e.expected.contains("verify-full"));
+    }
+}

@@ -1,0 +1,206 @@
+//! Typed reads of environment variables through a lookup function.
+//!
+//! Every parse failure becomes a [`ConfigError`] naming the variable, the
+//! value found and what would have been accepted, so a bad deployment stops
+//! at start-up with a message an operator can act on.
+
+use std::time::Duration;
+
+use super::ConfigError;
+
+/// A view over the variables, through whatever lookup the caller supplied
+/// (the process environment, a map in a test, a builder's overrides).
+pub(crate) struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl<'a> Env<'a> {
+    pub(crate) fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Self { lookup }
+    }
+
+    /// The trimmed value, or `None` when unset or empty: the OTel spec treats
+    /// an empty variable as unset.
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub(crate) fn string(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    pub(crate) fn bool(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err(ConfigError::invalid(name, &v, "true or false")),
+            },
+        }
+    }
+
+    /// An unsigned integer within `min..=max`.
+    pub(crate) fn u64_in(&self, name: &str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(ConfigError::invalid(
+                    name,
+                    &v,
+                    &format!("a whole number from {min} to {max}"),
+                )),
+            },
+        }
+    }
+
+    /// A float within `min..=max`.
+    pub(crate) fn f64_in(&self, name: &str, default: f64, min: f64, max: f64) -> Result<f64, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => match v.parse::<f64>() {
+                Ok(n) if n.is_finite() && n >= min && n <= max => Ok(n),
+                _ => Err(ConfigError::invalid(
+                    name,
+                    &v,
+                    &format!("a number from {min} to {max}"),
+                )),
+            },
+        }
+    }
+
+    /// A duration given in whole seconds, `0..=max`.
+    pub(crate) fn secs(&self, name: &str, default: u64, max: u64) -> Result<Duration, ConfigError> {
+        self.u64_in(name, default, 0, max).map(Duration::from_secs)
+    }
+
+    /// A duration given in whole milliseconds, `0..=max`.
+    pub(crate) fn millis(&self, name: &str, default: u64, max: u64) -> Result<Duration, ConfigError> {
+        self.u64_in(name, default, 0, max).map(Duration::from_millis)
+    }
+
+    /// One of a fixed set of lower-case words.
+    pub(crate) fn choice<T: Copy>(
+        &self,
+        name: &str,
+        default: T,
+        choices: &[(&str, T)],
+    ) -> Result<T, ConfigError> {
+        let Some(v) = self.get(name) else {
+            return Ok(default);
+        };
+        let lower = v.to_ascii_lowercase();
+        choices
+            .iter()
+            .find(|(word, _)| *word == lower)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| {
+                let accepted: Vec<&str> = choices.iter().map(|(w, _)| *w).collect();
+                ConfigError::invalid(name, &v, &format!("one of {}", accepted.join(", ")))
+            })
+    }
+
+    /// A comma-separated list of non-empty items.
+    pub(crate) fn list(&self, name: &str) -> Vec<String> {
+        self.get(name)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `key1=value1,key2=value2` with percent-decoded values, as
+    /// `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS` use.
+    /// `secret` keeps the value out of the error message.
+    pub(crate) fn pairs(&self, name: &str, secret: bool) -> Result<Vec<(String, String)>, ConfigError> {
+        let Some(v) = self.get(name) else {
+            return Ok(Vec::new());
+        };
+        let shown = if secret { "<redacted>" } else { v.as_str() };
+        let mut out = Vec::new();
+        for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let Some((k, val)) = item.split_once('=') else {
+                return Err(ConfigError::invalid(name, shown, "comma-separated key=value pairs"));
+            };
+            let k = k.trim();
+            if k.is_empty() {
+                return Err(ConfigError::invalid(name, shown, "comma-separated key=value pairs with non-empty keys"));
+            }
+            let val = percent_decode(val.trim())
+                .ok_or_else(|| ConfigError::invalid(name, shown, "key=value pairs with valid percent-encoding"))?;
+            out.push((k.to_owned(), val));
+        }
+        Ok(out)
+    }
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn empty_counts_as_unset() {
+        let f = env_of(&[("A", "  ")]);
+        assert_eq!(Env::new(&f).get("A"), None);
+    }
+
+    #[test]
+    fn bad_number_names_variable_value_and_range() {
+        let f = env_of(&[("DB_POOL_SIZE", "lots")]);
+        let err = Env::new(&f).u64_in("DB_POOL_SIZE", 5, 1, 100).unwrap_err().to_string();
+        assert!(err.contains("DB_POOL_SIZE"), "{err}");
+        assert!(err.contains("lots"), "{err}");
+        assert!(err.contains("1 to 100"), "{err}");
+    }
+
+    #[test]
+    fn pairs_decode_percent_and_hide_secrets() {
+        let f = env_of(&[("H", "a=b%20c, d=e"), ("S", "token")]);
+        let env = Env::new(&f);
+        assert_eq!(
+            env.pairs("H", false).unwrap(),
+            vec![("a".into(), "b c".into()), ("d".into(), "e".into())]
+        );
+        let err = env.pairs("S", true).unwrap_err().to_string();
+        assert!(!err.contains("token"), "{err}");
+    }
+
+    #[test]
+    fn choice_lists_accepted_words() {
+        let f = env_of(&[("P", "carrier-pigeon")]);
+        let err = Env::new(&f)
+            .choice("P", 1, &[("grpc", 1), ("http/protobuf", 2)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("grpc, http/protobuf"), "{err}");
+    }
+}

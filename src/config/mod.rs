@@ -1,0 +1,311 @@
+//! Every setting wingspan reads, validated into typed values.
+//!
+//! [`Config::from_env`] reads the process environment once:
+//! the standard `OTEL_*` variables first, then `WINGSPAN_*`, `DB_*` and
+//! `REDIS_*`. [`Config::from_lookup`] does the same through any function, so
+//! tests never touch the process environment, and [`Config::builder`] sets
+//! values in code through the very same validation.
+//!
+//! A bad value stops start-up with a [`ConfigError`] that names the variable,
+//! the value and what is accepted. wingspan validates first and then
+//! configures the SDK explicitly, because the SDK reads some `OTEL_*`
+//! variables itself and silently falls back to defaults on a bad one.
+//!
+//! ```
+//! let cfg = wingspan::Config::builder()
+//!     .service_name("checkout")
+//!     .environment(wingspan::config::Profile::Production)
+//!     .var("OTEL_TRACES_SAMPLER_ARG", "0.25")
+//!     .build()
+//!     .unwrap();
+//! assert_eq!(cfg.telemetry.service_name, "checkout");
+//! ```
+
+mod env;
+mod http;
+mod otel;
+#[cfg(feature = "postgres")]
+mod db;
+#[cfg(feature = "redis")]
+mod redis;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub(crate) use env::Env;
+pub use http::HttpConfig;
+pub use otel::{BatchConfig, Compression, ExporterKind, OtlpConfig, Protocol, Sampler, TelemetryConfig};
+#[cfg(feature = "postgres")]
+pub use db::{DbConfig, SslMode};
+#[cfg(feature = "redis")]
+pub use redis::{KeyDisplay, RedisConfig};
+
+/// The deployment profile chosen by `WINGSPAN_ENV`; it picks the defaults of
+/// the settings whose good value depends on the environment (pool sizes,
+/// timeouts). Defaults to [`Profile::Development`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// Small pools, short timeouts.
+    #[default]
+    Development,
+    /// Mid-sized pools.
+    Staging,
+    /// Large pools.
+    Production,
+}
+
+impl Profile {
+    /// Picks the development, staging or production value.
+    pub fn pick<T>(self, development: T, staging: T, production: T) -> T {
+        match self {
+            Profile::Development => development,
+            Profile::Staging => staging,
+            Profile::Production => production,
+        }
+    }
+
+    /// The value of `deployment.environment.name`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Development => "development",
+            Profile::Staging => "staging",
+            Profile::Production => "production",
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A setting that could not be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {variable}={value:?}: expected {expected}")]
+pub struct ConfigError {
+    /// The environment variable (or builder setting) at fault.
+    pub variable: String,
+    /// The value found, or `<redacted>` for secrets.
+    pub value: String,
+    /// What would have been accepted.
+    pub expected: String,
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(variable: &str, value: &str, expected: &str) -> Self {
+        Self {
+            variable: variable.to_owned(),
+            value: value.to_owned(),
+            expected: expected.to_owned(),
+        }
+    }
+}
+
+/// Every setting of wingspan, grouped by the module that uses it.
+///
+/// Secrets (OTLP header values, database passwords) are redacted in `Debug`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// `WINGSPAN_ENV`. Defaults to development.
+    pub profile: Profile,
+    /// The OTel pipeline: resource, exporters, sampler, batching.
+    pub telemetry: TelemetryConfig,
+    /// The HTTP layer.
+    pub http: HttpConfig,
+    /// The PostgreSQL pool.
+    #[cfg(feature = "postgres")]
+    pub db: DbConfig,
+    /// The Redis cache.
+    #[cfg(feature = "redis")]
+    pub redis: RedisConfig,
+}
+
+impl Config {
+    /// Reads every setting from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads every setting through `lookup`, which maps a variable name to its
+    /// value. Tests use it to pass variables without touching the process
+    /// environment.
+    pub fn from_lookup<F>(lookup: F) -> Result<Self, ConfigError>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let env = Env::new(&lookup);
+        let profile = env.choice(
+            "WINGSPAN_ENV",
+            Profile::Development,
+            &[
+                ("development", Profile::Development),
+                ("dev", Profile::Development),
+                ("staging", Profile::Staging),
+                ("production", Profile::Production),
+                ("prod", Profile::Production),
+            ],
+        )?;
+        Ok(Self {
+            profile,
+            telemetry: TelemetryConfig::from_env(&env, profile)?,
+            http: HttpConfig::from_env(&env)?,
+            #[cfg(feature = "postgres")]
+            db: DbConfig::from_env(&env, profile)?,
+            #[cfg(feature = "redis")]
+            redis: RedisConfig::from_env(&env, profile)?,
+        })
+    }
+
+    /// A builder for configuration in code. Each setter stands for one
+    /// variable and goes through the same validation as the environment.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+}
+
+/// Builds a [`Config`] in code.
+///
+/// Values set here take precedence; anything not set falls back to the
+/// process environment only if [`ConfigBuilder::with_process_env`] was called,
+/// and otherwise to the defaults.
+#[derive(Default, Clone)]
+#[must_use]
+pub struct ConfigBuilder {
+    vars: BTreeMap<String, String>,
+    process_env: bool,
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .field("process_env", &self.process_env)
+            .finish()
+    }
+}
+
+impl ConfigBuilder {
+    /// Sets any variable of the configuration table by name, such as
+    /// `("DB_POOL_SIZE", "8")`.
+    pub fn var(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.vars.insert(name.into(), value.into());
+        self
+    }
+
+    /// Falls back to the process environment for what is not set here.
+    /// Defaults to off.
+    pub fn with_process_env(mut self) -> Self {
+        self.process_env = true;
+        self
+    }
+
+    /// `OTEL_SERVICE_NAME`. Defaults to `unknown_service:<executable>`.
+    pub fn service_name(self, name: impl Into<String>) -> Self {
+        self.var("OTEL_SERVICE_NAME", name)
+    }
+
+    /// `WINGSPAN_ENV`. Defaults to development.
+    pub fn environment(self, profile: Profile) -> Self {
+        self.var("WINGSPAN_ENV", profile.as_str())
+    }
+
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`. Defaults to `http://localhost:4317`
+    /// for gRPC and `http://localhost:4318` for HTTP.
+    pub fn otlp_endpoint(self, endpoint: impl Into<String>) -> Self {
+        self.var("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+    }
+
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`. Defaults to gRPC.
+    pub fn otlp_protocol(self, protocol: Protocol) -> Self {
+        self.var("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.as_str())
+    }
+
+    /// `OTEL_TRACES_SAMPLER=parentbased_traceidratio` with this ratio.
+    /// Defaults to parent-based always-on.
+    pub fn sample_ratio(self, ratio: f64) -> Self {
+        self.var("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+            .var("OTEL_TRACES_SAMPLER_ARG", ratio.to_string())
+    }
+
+    /// `WINGSPAN_LLM_ROUTES`: route templates classed as `llm`. Defaults to none.
+    pub fn llm_routes<I, S>(self, routes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let joined: Vec<String> = routes.into_iter().map(|r| r.as_ref().to_owned()).collect();
+        self.var("WINGSPAN_LLM_ROUTES", joined.join(","))
+    }
+
+    /// Validates everything and returns the configuration.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        let process_env = self.process_env;
+        let vars = self.vars;
+        Config::from_lookup(move |name| {
+            vars.get(name)
+                .cloned()
+                .or_else(|| process_env.then(|| std::env::var(name).ok()).flatten())
+        })
+    }
+}
+
+/// A string that never shows in `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_development() {
+        let cfg = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(cfg.profile, Profile::Development);
+    }
+
+    #[test]
+    fn bad_profile_is_rejected_with_choices() {
+        let err = Config::from_lookup(|k| (k == "WINGSPAN_ENV").then(|| "qa".to_owned())).unwrap_err();
+        assert_eq!(err.variable, "WINGSPAN_ENV");
+        assert_eq!(err.value, "qa");
+        assert!(err.expected.contains("production"), "{err}");
+    }
+
+    #[test]
+    fn builder_goes_through_validation() {
+        let err = Config::builder().var("OTEL_TRACES_SAMPLER_ARG", "2").sample_ratio(7.0).build().unwrap_err();
+        assert_eq!(err.variable, "OTEL_TRACES_SAMPLER_ARG");
+    }
+
+    #[test]
+    fn secret_is_redacted() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?} {s}"), "<redacted> <redacted>");
+    }
+}

@@ -1,0 +1,398 @@
+//! The standard `OTEL_*` variables, as the OpenTelemetry specification
+//! defines them, validated before the SDK sees them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{ConfigError, Env, Profile, Secret};
+
+/// The OTLP wire protocol (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// OTLP over gRPC (tonic), default port 4317.
+    Grpc,
+    /// OTLP over HTTP with protobuf bodies, default port 4318.
+    HttpProtobuf,
+}
+
+impl Protocol {
+    /// The value as the variable spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::HttpProtobuf => "http/protobuf",
+        }
+    }
+}
+
+/// Payload compression (`OTEL_EXPORTER_OTLP_COMPRESSION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// No compression.
+    None,
+    /// gzip.
+    Gzip,
+}
+
+/// Where a signal goes (`OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`,
+/// `OTEL_LOGS_EXPORTER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExporterKind {
+    /// OTLP to the configured endpoint.
+    Otlp,
+    /// Not exported at all (metrics may still be served by the pull endpoint).
+    None,
+}
+
+/// The head sampler (`OTEL_TRACES_SAMPLER` + `OTEL_TRACES_SAMPLER_ARG`).
+///
+/// Metrics are recorded for every request whatever the sampler decides, so
+/// sampling never biases percentiles.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sampler {
+    /// `always_on`.
+    AlwaysOn,
+    /// `always_off`.
+    AlwaysOff,
+    /// `traceidratio`.
+    TraceIdRatio(f64),
+    /// `parentbased_always_on` (the default).
+    ParentBasedAlwaysOn,
+    /// `parentbased_always_off`.
+    ParentBasedAlwaysOff,
+    /// `parentbased_traceidratio`.
+    ParentBasedTraceIdRatio(f64),
+}
+
+/// Batch span processor settings (`OTEL_BSP_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchConfig {
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`. Defaults to 2048.
+    pub max_queue_size: usize,
+    /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`. Defaults to 512, at most the queue size.
+    pub max_export_batch_size: usize,
+    /// `OTEL_BSP_SCHEDULE_DELAY` (ms). Defaults to 5000.
+    pub scheduled_delay: Duration,
+    /// `OTEL_BSP_EXPORT_TIMEOUT` (ms). Defaults to 30000.
+    pub export_timeout: Duration,
+}
+
+/// OTLP exporter settings (`OTEL_EXPORTER_OTLP_*`).
+#[derive(Debug, Clone)]
+pub struct OtlpConfig {
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`: `grpc` or `http/protobuf`.
+    /// Defaults to `http/protobuf`, as the specification says.
+    pub protocol: Protocol,
+    /// The full URL traces are sent to. From `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+    /// as given, or `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces` with HTTP).
+    /// Defaults to `http://localhost:4318/v1/traces` (HTTP) or
+    /// `http://localhost:4317` (gRPC).
+    pub traces_endpoint: String,
+    /// Likewise for metrics (`/v1/metrics`).
+    pub metrics_endpoint: String,
+    /// Likewise for logs (`/v1/logs`).
+    pub logs_endpoint: String,
+    /// `OTEL_EXPORTER_OTLP_HEADERS`: sent with every export; values are
+    /// secrets (API keys) and never shown. Defaults to none.
+    pub headers: Vec<(String, Secret)>,
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT` (ms). Defaults to 10000.
+    pub timeout: Duration,
+    /// `OTEL_EXPORTER_OTLP_COMPRESSION`: `gzip` or `none`. Defaults to none.
+    pub compression: Compression,
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`: a PEM file of CA certificates that
+    /// the collector's certificate must chain to. Defaults to the system roots.
+    pub certificate: Option<PathBuf>,
+}
+
+/// The OTel pipeline's settings.
+#[derive(Debug, Clone)]
+pub struct TelemetryConfig {
+    /// `OTEL_SDK_DISABLED`: no export at all; instrumentation stays in place
+    /// and costs next to nothing. Defaults to false.
+    pub sdk_disabled: bool,
+    /// `OTEL_SERVICE_NAME`, else `service.name` in `OTEL_RESOURCE_ATTRIBUTES`.
+    /// Defaults to `unknown_service:<executable name>`.
+    pub service_name: String,
+    /// `WINGSPAN_SERVICE_VERSION`, else `service.version` in
+    /// `OTEL_RESOURCE_ATTRIBUTES`. Defaults to unset.
+    pub service_version: Option<String>,
+    /// `OTEL_RESOURCE_ATTRIBUTES`: extra resource attributes. Defaults to none.
+    pub resource_attributes: Vec<(String, String)>,
+    /// The OTLP exporter.
+    pub otlp: OtlpConfig,
+    /// `OTEL_TRACES_EXPORTER`: `otlp` or `none`. Defaults to otlp.
+    pub traces_exporter: ExporterKind,
+    /// `OTEL_METRICS_EXPORTER`: `otlp` or `none`. Defaults to otlp.
+    pub metrics_exporter: ExporterKind,
+    /// `OTEL_LOGS_EXPORTER`: `otlp` or `none`. Defaults to otlp.
+    pub logs_exporter: ExporterKind,
+    /// The head sampler. Defaults to parent-based always-on.
+    pub sampler: Sampler,
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (ms). Defaults to 60000.
+    pub metric_export_interval: Duration,
+    /// `OTEL_METRIC_EXPORT_TIMEOUT` (ms). Defaults to 30000.
+    pub metric_export_timeout: Duration,
+    /// The batch span processor.
+    pub batch: BatchConfig,
+    /// `RUST_LOG`: which `tracing` spans and events of the application reach
+    /// the OTel bridges and the console. wingspan always removes its exporters'
+    /// own targets (`opentelemetry*`, `tonic`, `h2`, `hyper`, `reqwest`) so
+    /// the exporter never traces itself. Defaults to `info`.
+    pub log_filter: String,
+    /// `WINGSPAN_CONSOLE_LOG`: also print `tracing` events to stderr.
+    /// Defaults to true in development, false otherwise.
+    pub console_log: bool,
+    /// `WINGSPAN_PROMETHEUS_ADDR`: where the optional pull endpoint listens
+    /// (feature `prometheus`). Defaults to unset (no endpoint).
+    pub prometheus_addr: Option<std::net::SocketAddr>,
+}
+
+const MAX_MS: u64 = 24 * 3600 * 1000;
+
+impl TelemetryConfig {
+    pub(crate) fn from_env(env: &Env<'_>, profile: Profile) -> Result<Self, ConfigError> {
+        let resource_attributes = env.pairs("OTEL_RESOURCE_ATTRIBUTES", false)?;
+        let from_resource = |key: &str| {
+            resource_attributes
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        let service_name = env
+            .get("OTEL_SERVICE_NAME")
+            .or_else(|| from_resource("service.name"))
+            .unwrap_or_else(default_service_name);
+        let service_version = env
+            .get("WINGSPAN_SERVICE_VERSION")
+            .or_else(|| from_resource("service.version"));
+
+        let exporter = |name: &str| {
+            env.choice(
+                name,
+                ExporterKind::Otlp,
+                &[("otlp", ExporterKind::Otlp), ("none", ExporterKind::None)],
+            )
+        };
+
+        let ratio = env.f64_in("OTEL_TRACES_SAMPLER_ARG", 1.0, 0.0, 1.0)?;
+        #[derive(Clone, Copy)]
+        enum S {
+            On,
+            Off,
+            Ratio,
+            POn,
+            POff,
+            PRatio,
+        }
+        let sampler = match env.choice(
+            "OTEL_TRACES_SAMPLER",
+            S::POn,
+            &[
+                ("always_on", S::On),
+                ("always_off", S::Off),
+                ("traceidratio", S::Ratio),
+                ("parentbased_always_on", S::POn),
+                ("parentbased_always_off", S::POff),
+                ("parentbased_traceidratio", S::PRatio),
+            ],
+        )? {
+            S::On => Sampler::AlwaysOn,
+            S::Off => Sampler::AlwaysOff,
+            S::Ratio => Sampler::TraceIdRatio(ratio),
+            S::POn => Sampler::ParentBasedAlwaysOn,
+            S::POff => Sampler::ParentBasedAlwaysOff,
+            S::PRatio => Sampler::ParentBasedTraceIdRatio(ratio),
+        };
+
+        let max_queue_size = env.u64_in("OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1, 1 << 24)? as usize;
+        let max_export_batch_size =
+            env.u64_in("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512.min(max_queue_size as u64), 1, max_queue_size as u64)?
+                as usize;
+        let batch = BatchConfig {
+            max_queue_size,
+            max_export_batch_size,
+            scheduled_delay: env.millis("OTEL_BSP_SCHEDULE_DELAY", 5000, MAX_MS)?,
+            export_timeout: env.millis("OTEL_BSP_EXPORT_TIMEOUT", 30000, MAX_MS)?,
+        };
+
+        let metric_export_interval = env.millis("OTEL_METRIC_EXPORT_INTERVAL", 60000, MAX_MS)?;
+        if metric_export_interval.is_zero() {
+            return Err(ConfigError::invalid(
+                "OTEL_METRIC_EXPORT_INTERVAL",
+                "0",
+                &format!("a whole number of milliseconds from 1 to {MAX_MS}"),
+            ));
+        }
+
+        let prometheus_addr = match env.get("WINGSPAN_PROMETHEUS_ADDR") {
+            None => None,
+            Some(v) => Some(v.parse().map_err(|_| {
+                ConfigError::invalid("WINGSPAN_PROMETHEUS_ADDR", &v, "a socket address such as 127.0.0.1:9464")
+            })?),
+        };
+
+        Ok(Self {
+            sdk_disabled: env.bool("OTEL_SDK_DISABLED", false)?,
+            service_name,
+            service_version,
+            resource_attributes,
+            otlp: OtlpConfig::from_env(env)?,
+            traces_exporter: exporter("OTEL_TRACES_EXPORTER")?,
+            metrics_exporter: exporter("OTEL_METRICS_EXPORTER")?,
+            logs_exporter: exporter("OTEL_LOGS_EXPORTER")?,
+            sampler,
+            metric_export_interval,
+            metric_export_timeout: env.millis("OTEL_METRIC_EXPORT_TIMEOUT", 30000, MAX_MS)?,
+            batch,
+            log_filter: env.string("RUST_LOG", "info"),
+            console_log: env.bool("WINGSPAN_CONSOLE_LOG", profile == Profile::Development)?,
+            prometheus_addr,
+        })
+    }
+}
+
+impl OtlpConfig {
+    fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let protocol = env.choice(
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            Protocol::HttpProtobuf,
+            &[("grpc", Protocol::Grpc), ("http/protobuf", Protocol::HttpProtobuf)],
+        )?;
+        let base = match env.get("OTEL_EXPORTER_OTLP_ENDPOINT") {
+            Some(v) => validate_endpoint("OTEL_EXPORTER_OTLP_ENDPOINT", &v)?,
+            None => match protocol {
+                Protocol::Grpc => "http://localhost:4317".to_owned(),
+                Protocol::HttpProtobuf => "http://localhost:4318".to_owned(),
+            },
+        };
+        let signal = |var: &str, path: &str| -> Result<String, ConfigError> {
+            match env.get(var) {
+                Some(v) => validate_endpoint(var, &v),
+                None => Ok(match protocol {
+                    Protocol::Grpc => base.clone(),
+                    Protocol::HttpProtobuf => format!("{}/{path}", base.trim_end_matches('/')),
+                }),
+            }
+        };
+        let certificate = env.get("OTEL_EXPORTER_OTLP_CERTIFICATE").map(PathBuf::from);
+        if let Some(path) = &certificate {
+            if !path.is_file() {
+                return Err(ConfigError::invalid(
+                    "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                    &path.display().to_string(),
+                    "the path of a readable PEM file",
+                ));
+            }
+        }
+        Ok(Self {
+            protocol,
+            traces_endpoint: signal("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "v1/traces")?,
+            metrics_endpoint: signal("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "v1/metrics")?,
+            logs_endpoint: signal("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "v1/logs")?,
+            headers: env
+                .pairs("OTEL_EXPORTER_OTLP_HEADERS", true)?
+                .into_iter()
+                .map(|(k, v)| (k, Secret::new(v)))
+                .collect(),
+            timeout: env.millis("OTEL_EXPORTER_OTLP_TIMEOUT", 10000, MAX_MS)?,
+            compression: env.choice(
+                "OTEL_EXPORTER_OTLP_COMPRESSION",
+                Compression::None,
+                &[("gzip", Compression::Gzip), ("none", Compression::None)],
+            )?,
+            certificate,
+        })
+    }
+}
+
+fn validate_endpoint(var: &str, value: &str) -> Result<String, ConfigError> {
+    let ok = value
+        .parse::<http::Uri>()
+        .ok()
+        .filter(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some_and(|h| !h.is_empty()));
+    match ok {
+        Some(_) => Ok(value.to_owned()),
+        None => Err(ConfigError::invalid(
+            var,
+            value,
+            "an absolute http:// or https:// URL such as http://localhost:4317",
+        )),
+    }
+}
+
+fn default_service_name() -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    format!("unknown_service:{exe}")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    use super::*;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<TelemetryConfig, ConfigError> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).map(|c| c.telemetry)
+    }
+
+    #[test]
+    fn http_base_endpoint_gets_signal_paths() {
+        let c = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]).unwrap();
+        assert_eq!(c.otlp.traces_endpoint, "http://collector:4318/v1/traces");
+        assert_eq!(c.otlp.metrics_endpoint, "http://collector:4318/v1/metrics");
+        assert_eq!(c.otlp.logs_endpoint, "http://collector:4318/v1/logs");
+    }
+
+    #[test]
+    fn grpc_endpoint_is_used_as_is_and_signal_endpoints_win() {
+        let c = cfg(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+            ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://logs:4317"),
+        ])
+        .unwrap();
+        assert_eq!(c.otlp.traces_endpoint, "http://collector:4317");
+        assert_eq!(c.otlp.logs_endpoint, "http://logs:4317");
+    }
+
+    #[test]
+    fn bad_values_name_variable_and_accepted_values() {
+        let e = cfg(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]).unwrap_err();
+        assert_eq!(e.variable, "OTEL_EXPORTER_OTLP_PROTOCOL");
+        assert!(e.expected.contains("grpc"));
+        let e = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")]).unwrap_err();
+        assert_eq!(e.variable, "OTEL_EXPORTER_OTLP_ENDPOINT");
+        let e = cfg(&[("OTEL_TRACES_SAMPLER_ARG", "1.5")]).unwrap_err();
+        assert_eq!(e.variable, "OTEL_TRACES_SAMPLER_ARG");
+        let e = cfg(&[("OTEL_BSP_MAX_QUEUE_SIZE", "10"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20")]).unwrap_err();
+        assert_eq!(e.variable, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
+        let e = cfg(&[("OTEL_SDK_DISABLED", "maybe")]).unwrap_err();
+        assert_eq!(e.variable, "OTEL_SDK_DISABLED");
+    }
+
+    #[test]
+    fn headers_are_secret() {
+        let c = cfg(&[("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=s3cr3t")]).unwrap();
+        assert_eq!(c.otlp.headers[0].1.expose(), "s3cr3t");
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn service_name_falls_back_to_resource_attributes() {
+        let c = cfg(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=api,service.version=1.2.3")]).unwrap();
+        assert_eq!(c.service_name, "api");
+        assert_eq!(c.service_version.as_deref(), Some("1.2.3"));
+        let c = cfg(&[("OTEL_SERVICE_NAME", "web"), ("OTEL_RESOURCE_ATTRIBUTES", "service.name=api")]).unwrap();
+        assert_eq!(c.service_name, "web");
+    }
+
+    #[test]
+    fn sampler_parses() {
+        let c = cfg(&[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.5")]).unwrap();
+        assert_eq!(c.sampler, Sampler::ParentBasedTraceIdRatio(0.5));
+    }
+}
