@@ -2,5 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod telemetry;
 
 pub use config::{Config, ConfigError};
+pub use telemetry::{init, Telemetry, TelemetryError};

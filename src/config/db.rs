@@ -98,7 +98,10 @@ const MAX_SECS: u64 = 7 * 24 * 3600;
 
 impl DbConfig {
     pub(crate) fn from_env(env: &Env<'_>, profile: Profile) -> Result<Self, ConfigError> {
-        let url = env.string("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres");
+        let url = env.string(
+            "DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        );
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(ConfigError::invalid(
                 "DATABASE_URL",
@@ -119,7 +122,8 @@ impl DbConfig {
                 ))
             }
         };
-        let max_connections = env.u64_in("DB_MAX_CONNECTIONS", profile.pick(10, 20, 50), 1, 10_000)? as usize;
+        let max_connections =
+            env.u64_in("DB_MAX_CONNECTIONS", profile.pick(10, 20, 50), 1, 10_000)? as usize;
         let min_connections = env.u64_in(
             "DB_POOL_SIZE",
             profile.pick(5, 10, 20).min(max_connections as u64),
@@ -133,11 +137,19 @@ impl DbConfig {
                 &format!("at most DB_MAX_CONNECTIONS ({max_connections})"),
             ));
         }
-        let acquire_timeout = env.secs("DB_CONNECTION_TIMEOUT", profile.pick(10, 30, 30), MAX_SECS)?;
+        let acquire_timeout =
+            env.secs("DB_CONNECTION_TIMEOUT", profile.pick(10, 30, 30), MAX_SECS)?;
         let connect_timeout = env.secs("DB_CONNECT_TIMEOUT", 5, MAX_SECS)?;
-        for (var, d) in [("DB_CONNECTION_TIMEOUT", acquire_timeout), ("DB_CONNECT_TIMEOUT", connect_timeout)] {
+        for (var, d) in [
+            ("DB_CONNECTION_TIMEOUT", acquire_timeout),
+            ("DB_CONNECT_TIMEOUT", connect_timeout),
+        ] {
             if d.is_zero() {
-                return Err(ConfigError::invalid(var, "0", &format!("a whole number of seconds from 1 to {MAX_SECS}")));
+                return Err(ConfigError::invalid(
+                    var,
+                    "0",
+                    &format!("a whole number of seconds from 1 to {MAX_SECS}"),
+                ));
             }
         }
         Ok(Self {
@@ -150,7 +162,16 @@ impl DbConfig {
             idle_timeout: env.secs("DB_IDLE_TIMEOUT", 300, MAX_SECS)?,
             max_lifetime: env.secs("DB_MAX_LIFETIME", 1800, MAX_SECS)?,
             statement_timeout: env.secs("DB_STATEMENT_TIMEOUT", 30, MAX_SECS)?,
-            statement_cache: env.choice("DB_STATEMENT_CACHE", true, &[("on", true), ("off", false), ("true", true), ("false", false)])?,
+            statement_cache: env.choice(
+                "DB_STATEMENT_CACHE",
+                true,
+                &[
+                    ("on", true),
+                    ("off", false),
+                    ("true", true),
+                    ("false", false),
+                ],
+            )?,
             pool_enabled: env.bool("DB_POOL_ENABLED", true)?,
             leak_threshold: env.secs("DB_LEAK_THRESHOLD", profile.pick(30, 60, 60), MAX_SECS)?,
         })
@@ -171,8 +192,12 @@ mod tests {
     use crate::config::Config;
 
     fn db(vars: &[(&str, &str)]) -> Result<DbConfig, ConfigError> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
-        Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).map(|c| c.db)
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+            .map(|c| c.db)
     }
 
     #[test]
@@ -187,7 +212,11 @@ mod tests {
 
     #[test]
     fn password_never_shows() {
-        let d = db(&[("DATABASE_URL", "postgres://app:hunter2@db.example.com:6543/app?sslmode=require")]).unwrap();
+        let d = db(&[(
+            "DATABASE_URL",
+            "postgres://app:hunter2@db.example.com:6543/app?sslmode=require",
+        )])
+        .unwrap();
         let shown = format!("{d:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("app:***@db.example.com:6543"), "{shown}");

@@ -43,7 +43,13 @@ impl<'a> Env<'a> {
     }
 
     /// An unsigned integer within `min..=max`.
-    pub(crate) fn u64_in(&self, name: &str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+    pub(crate) fn u64_in(
+        &self,
+        name: &str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<u64, ConfigError> {
         match self.get(name) {
             None => Ok(default),
             Some(v) => match v.parse::<u64>() {
@@ -58,7 +64,13 @@ impl<'a> Env<'a> {
     }
 
     /// A float within `min..=max`.
-    pub(crate) fn f64_in(&self, name: &str, default: f64, min: f64, max: f64) -> Result<f64, ConfigError> {
+    pub(crate) fn f64_in(
+        &self,
+        name: &str,
+        default: f64,
+        min: f64,
+        max: f64,
+    ) -> Result<f64, ConfigError> {
         match self.get(name) {
             None => Ok(default),
             Some(v) => match v.parse::<f64>() {
@@ -78,8 +90,14 @@ impl<'a> Env<'a> {
     }
 
     /// A duration given in whole milliseconds, `0..=max`.
-    pub(crate) fn millis(&self, name: &str, default: u64, max: u64) -> Result<Duration, ConfigError> {
-        self.u64_in(name, default, 0, max).map(Duration::from_millis)
+    pub(crate) fn millis(
+        &self,
+        name: &str,
+        default: u64,
+        max: u64,
+    ) -> Result<Duration, ConfigError> {
+        self.u64_in(name, default, 0, max)
+            .map(Duration::from_millis)
     }
 
     /// One of a fixed set of lower-case words.
@@ -119,7 +137,11 @@ impl<'a> Env<'a> {
     /// `key1=value1,key2=value2` with percent-decoded values, as
     /// `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS` use.
     /// `secret` keeps the value out of the error message.
-    pub(crate) fn pairs(&self, name: &str, secret: bool) -> Result<Vec<(String, String)>, ConfigError> {
+    pub(crate) fn pairs(
+        &self,
+        name: &str,
+        secret: bool,
+    ) -> Result<Vec<(String, String)>, ConfigError> {
         let Some(v) = self.get(name) else {
             return Ok(Vec::new());
         };
@@ -127,14 +149,23 @@ impl<'a> Env<'a> {
         let mut out = Vec::new();
         for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let Some((k, val)) = item.split_once('=') else {
-                return Err(ConfigError::invalid(name, shown, "comma-separated key=value pairs"));
+                return Err(ConfigError::invalid(
+                    name,
+                    shown,
+                    "comma-separated key=value pairs",
+                ));
             };
             let k = k.trim();
             if k.is_empty() {
-                return Err(ConfigError::invalid(name, shown, "comma-separated key=value pairs with non-empty keys"));
+                return Err(ConfigError::invalid(
+                    name,
+                    shown,
+                    "comma-separated key=value pairs with non-empty keys",
+                ));
             }
-            let val = percent_decode(val.trim())
-                .ok_or_else(|| ConfigError::invalid(name, shown, "key=value pairs with valid percent-encoding"))?;
+            let val = percent_decode(val.trim()).ok_or_else(|| {
+                ConfigError::invalid(name, shown, "key=value pairs with valid percent-encoding")
+            })?;
             out.push((k.to_owned(), val));
         }
         Ok(out)
@@ -164,7 +195,11 @@ mod tests {
     use super::*;
 
     fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
     }
 
     #[test]
@@ -176,7 +211,10 @@ mod tests {
     #[test]
     fn bad_number_names_variable_value_and_range() {
         let f = env_of(&[("DB_POOL_SIZE", "lots")]);
-        let err = Env::new(&f).u64_in("DB_POOL_SIZE", 5, 1, 100).unwrap_err().to_string();
+        let err = Env::new(&f)
+            .u64_in("DB_POOL_SIZE", 5, 1, 100)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("DB_POOL_SIZE"), "{err}");
         assert!(err.contains("lots"), "{err}");
         assert!(err.contains("1 to 100"), "{err}");

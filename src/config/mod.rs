@@ -21,22 +21,24 @@
 //! assert_eq!(cfg.telemetry.service_name, "checkout");
 //! ```
 
+#[cfg(feature = "postgres")]
+mod db;
 mod env;
 mod http;
 mod otel;
-#[cfg(feature = "postgres")]
-mod db;
 #[cfg(feature = "redis")]
 mod redis;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub(crate) use env::Env;
-pub use http::HttpConfig;
-pub use otel::{BatchConfig, Compression, ExporterKind, OtlpConfig, Protocol, Sampler, TelemetryConfig};
 #[cfg(feature = "postgres")]
 pub use db::{DbConfig, SslMode};
+pub(crate) use env::Env;
+pub use http::HttpConfig;
+pub use otel::{
+    BatchConfig, Compression, ExporterKind, OtlpConfig, Protocol, Sampler, TelemetryConfig,
+};
 #[cfg(feature = "redis")]
 pub use redis::{KeyDisplay, RedisConfig};
 
@@ -291,7 +293,8 @@ mod tests {
 
     #[test]
     fn bad_profile_is_rejected_with_choices() {
-        let err = Config::from_lookup(|k| (k == "WINGSPAN_ENV").then(|| "qa".to_owned())).unwrap_err();
+        let err =
+            Config::from_lookup(|k| (k == "WINGSPAN_ENV").then(|| "qa".to_owned())).unwrap_err();
         assert_eq!(err.variable, "WINGSPAN_ENV");
         assert_eq!(err.value, "qa");
         assert!(err.expected.contains("production"), "{err}");
@@ -299,7 +302,11 @@ mod tests {
 
     #[test]
     fn builder_goes_through_validation() {
-        let err = Config::builder().var("OTEL_TRACES_SAMPLER_ARG", "2").sample_ratio(7.0).build().unwrap_err();
+        let err = Config::builder()
+            .var("OTEL_TRACES_SAMPLER_ARG", "2")
+            .sample_ratio(7.0)
+            .build()
+            .unwrap_err();
         assert_eq!(err.variable, "OTEL_TRACES_SAMPLER_ARG");
     }
 

@@ -73,8 +73,6 @@ pub struct BatchConfig {
     pub max_export_batch_size: usize,
     /// `OTEL_BSP_SCHEDULE_DELAY` (ms). Defaults to 5000.
     pub scheduled_delay: Duration,
-    /// `OTEL_BSP_EXPORT_TIMEOUT` (ms). Defaults to 30000.
-    pub export_timeout: Duration,
 }
 
 /// OTLP exporter settings (`OTEL_EXPORTER_OTLP_*`).
@@ -145,6 +143,11 @@ pub struct TelemetryConfig {
     /// `WINGSPAN_PROMETHEUS_ADDR`: where the optional pull endpoint listens
     /// (feature `prometheus`). Defaults to unset (no endpoint).
     pub prometheus_addr: Option<std::net::SocketAddr>,
+    /// `WINGSPAN_PROMETHEUS`: keep a Prometheus registry for
+    /// `Telemetry::prometheus_router` even without a listener of its own
+    /// (feature `prometheus`). Defaults to false (true when
+    /// `WINGSPAN_PROMETHEUS_ADDR` is set).
+    pub prometheus_enabled: bool,
 }
 
 const MAX_MS: u64 = 24 * 3600 * 1000;
@@ -205,14 +208,16 @@ impl TelemetryConfig {
         };
 
         let max_queue_size = env.u64_in("OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1, 1 << 24)? as usize;
-        let max_export_batch_size =
-            env.u64_in("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512.min(max_queue_size as u64), 1, max_queue_size as u64)?
-                as usize;
+        let max_export_batch_size = env.u64_in(
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            512.min(max_queue_size as u64),
+            1,
+            max_queue_size as u64,
+        )? as usize;
         let batch = BatchConfig {
             max_queue_size,
             max_export_batch_size,
             scheduled_delay: env.millis("OTEL_BSP_SCHEDULE_DELAY", 5000, MAX_MS)?,
-            export_timeout: env.millis("OTEL_BSP_EXPORT_TIMEOUT", 30000, MAX_MS)?,
         };
 
         let metric_export_interval = env.millis("OTEL_METRIC_EXPORT_INTERVAL", 60000, MAX_MS)?;
@@ -227,7 +232,11 @@ impl TelemetryConfig {
         let prometheus_addr = match env.get("WINGSPAN_PROMETHEUS_ADDR") {
             None => None,
             Some(v) => Some(v.parse().map_err(|_| {
-                ConfigError::invalid("WINGSPAN_PROMETHEUS_ADDR", &v, "a socket address such as 127.0.0.1:9464")
+                ConfigError::invalid(
+                    "WINGSPAN_PROMETHEUS_ADDR",
+                    &v,
+                    "a socket address such as 127.0.0.1:9464",
+                )
             })?),
         };
 
@@ -246,6 +255,7 @@ impl TelemetryConfig {
             batch,
             log_filter: env.string("RUST_LOG", "info"),
             console_log: env.bool("WINGSPAN_CONSOLE_LOG", profile == Profile::Development)?,
+            prometheus_enabled: env.bool("WINGSPAN_PROMETHEUS", prometheus_addr.is_some())?,
             prometheus_addr,
         })
     }
@@ -256,7 +266,10 @@ impl OtlpConfig {
         let protocol = env.choice(
             "OTEL_EXPORTER_OTLP_PROTOCOL",
             Protocol::HttpProtobuf,
-            &[("grpc", Protocol::Grpc), ("http/protobuf", Protocol::HttpProtobuf)],
+            &[
+                ("grpc", Protocol::Grpc),
+                ("http/protobuf", Protocol::HttpProtobuf),
+            ],
         )?;
         let base = match env.get("OTEL_EXPORTER_OTLP_ENDPOINT") {
             Some(v) => validate_endpoint("OTEL_EXPORTER_OTLP_ENDPOINT", &v)?,
@@ -306,10 +319,9 @@ impl OtlpConfig {
 }
 
 fn validate_endpoint(var: &str, value: &str) -> Result<String, ConfigError> {
-    let ok = value
-        .parse::<http::Uri>()
-        .ok()
-        .filter(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some_and(|h| !h.is_empty()));
+    let ok = value.parse::<http::Uri>().ok().filter(|u| {
+        matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some_and(|h| !h.is_empty())
+    });
     match ok {
         Some(_) => Ok(value.to_owned()),
         None => Err(ConfigError::invalid(
@@ -335,8 +347,12 @@ mod tests {
     use super::*;
 
     fn cfg(vars: &[(&str, &str)]) -> Result<TelemetryConfig, ConfigError> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
-        Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).map(|c| c.telemetry)
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+            .map(|c| c.telemetry)
     }
 
     #[test]
@@ -368,7 +384,11 @@ mod tests {
         assert_eq!(e.variable, "OTEL_EXPORTER_OTLP_ENDPOINT");
         let e = cfg(&[("OTEL_TRACES_SAMPLER_ARG", "1.5")]).unwrap_err();
         assert_eq!(e.variable, "OTEL_TRACES_SAMPLER_ARG");
-        let e = cfg(&[("OTEL_BSP_MAX_QUEUE_SIZE", "10"), ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20")]).unwrap_err();
+        let e = cfg(&[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "10"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20"),
+        ])
+        .unwrap_err();
         assert_eq!(e.variable, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
         let e = cfg(&[("OTEL_SDK_DISABLED", "maybe")]).unwrap_err();
         assert_eq!(e.variable, "OTEL_SDK_DISABLED");
@@ -383,16 +403,28 @@ mod tests {
 
     #[test]
     fn service_name_falls_back_to_resource_attributes() {
-        let c = cfg(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=api,service.version=1.2.3")]).unwrap();
+        let c = cfg(&[(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=api,service.version=1.2.3",
+        )])
+        .unwrap();
         assert_eq!(c.service_name, "api");
         assert_eq!(c.service_version.as_deref(), Some("1.2.3"));
-        let c = cfg(&[("OTEL_SERVICE_NAME", "web"), ("OTEL_RESOURCE_ATTRIBUTES", "service.name=api")]).unwrap();
+        let c = cfg(&[
+            ("OTEL_SERVICE_NAME", "web"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "service.name=api"),
+        ])
+        .unwrap();
         assert_eq!(c.service_name, "web");
     }
 
     #[test]
     fn sampler_parses() {
-        let c = cfg(&[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.5")]).unwrap();
+        let c = cfg(&[
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
+        ])
+        .unwrap();
         assert_eq!(c.sampler, Sampler::ParentBasedTraceIdRatio(0.5));
     }
 }

@@ -61,13 +61,25 @@ impl RedisConfig {
     pub(crate) fn from_env(env: &Env<'_>, profile: Profile) -> Result<Self, ConfigError> {
         let url = env.string("REDIS_URL", "redis://127.0.0.1:6379");
         if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-            return Err(ConfigError::invalid("REDIS_URL", &redact(&url), "a redis:// or rediss:// URL"));
+            return Err(ConfigError::invalid(
+                "REDIS_URL",
+                &redact(&url),
+                "a redis:// or rediss:// URL",
+            ));
         }
-        let command_timeout = env.millis("REDIS_COMMAND_TIMEOUT", profile.pick(250, 500, 500), MAX_MS)?;
+        let command_timeout =
+            env.millis("REDIS_COMMAND_TIMEOUT", profile.pick(250, 500, 500), MAX_MS)?;
         let connect_timeout = env.millis("REDIS_CONNECT_TIMEOUT", 1000, MAX_MS)?;
-        for (var, d) in [("REDIS_COMMAND_TIMEOUT", command_timeout), ("REDIS_CONNECT_TIMEOUT", connect_timeout)] {
+        for (var, d) in [
+            ("REDIS_COMMAND_TIMEOUT", command_timeout),
+            ("REDIS_CONNECT_TIMEOUT", connect_timeout),
+        ] {
             if d.is_zero() {
-                return Err(ConfigError::invalid(var, "0", &format!("a whole number of milliseconds from 1 to {MAX_MS}")));
+                return Err(ConfigError::invalid(
+                    var,
+                    "0",
+                    &format!("a whole number of milliseconds from 1 to {MAX_MS}"),
+                ));
             }
         }
         Ok(Self {
@@ -91,9 +103,11 @@ mod tests {
 
     #[test]
     fn defaults_and_redaction() {
-        let c = Config::from_lookup(|k| (k == "REDIS_URL").then(|| "rediss://default:t0ken@cache:6380".to_owned()))
-            .unwrap()
-            .redis;
+        let c = Config::from_lookup(|k| {
+            (k == "REDIS_URL").then(|| "rediss://default:t0ken@cache:6380".to_owned())
+        })
+        .unwrap()
+        .redis;
         assert_eq!(c.pool_size, 2);
         assert_eq!(c.command_timeout, Duration::from_millis(250));
         let shown = format!("{c:?}");
@@ -102,7 +116,8 @@ mod tests {
 
     #[test]
     fn bad_key_display_is_named() {
-        let e = Config::from_lookup(|k| (k == "WINGSPAN_REDIS_KEYS").then(|| "partial".to_owned())).unwrap_err();
+        let e = Config::from_lookup(|k| (k == "WINGSPAN_REDIS_KEYS").then(|| "partial".to_owned()))
+            .unwrap_err();
         assert_eq!(e.variable, "WINGSPAN_REDIS_KEYS");
         assert!(e.expected.contains("masked, full"));
     }

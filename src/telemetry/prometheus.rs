@@ -1,0 +1,98 @@
+//! The optional Prometheus pull endpoint (feature `prometheus`).
+//!
+//! A second reader on the same meter provider, so the names are the ones the
+//! OTLP→Prometheus translation produces on the collector path
+//! (`http_server_request_duration_seconds_bucket`, `..._total` for counters)
+//! and one set of dashboards and rules serves both paths. It costs a second
+//! aggregation of every measurement; BENCHMARKS.md gives the figure.
+
+use std::net::SocketAddr;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use opentelemetry_sdk::metrics::MeterProviderBuilder;
+use prometheus::{Encoder, Registry, TextEncoder};
+
+use super::{Telemetry, TelemetryError};
+use crate::config::TelemetryConfig;
+
+#[derive(Clone)]
+pub(crate) struct PullEndpoint {
+    registry: Registry,
+    addr: Option<SocketAddr>,
+}
+
+impl PullEndpoint {
+    pub(crate) fn render(&self) -> String {
+        let mut buf = Vec::new();
+        // Encoding into a Vec cannot fail on I/O; a metric family the
+        // encoder rejects is skipped rather than failing the scrape.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+pub(crate) fn attach(
+    builder: MeterProviderBuilder,
+    tc: &TelemetryConfig,
+) -> Result<(MeterProviderBuilder, Option<PullEndpoint>), TelemetryError> {
+    let Some(addr) = tc
+        .prometheus_addr
+        .map(Some)
+        .or(tc.prometheus_enabled.then_some(None))
+    else {
+        return Ok((builder, None));
+    };
+    let registry = Registry::new();
+    let reader = opentelemetry_prometheus::exporter()
+        .with_registry(registry.clone())
+        .build()
+        .map_err(|e| TelemetryError::exporter(format!("prometheus exporter: {e}")))?;
+    Ok((
+        builder.with_reader(reader),
+        Some(PullEndpoint { registry, addr }),
+    ))
+}
+
+pub(crate) fn router(telemetry: Telemetry) -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        get(move || {
+            let telemetry = telemetry.clone();
+            async move {
+                match telemetry.prometheus_text() {
+                    Some(body) => {
+                        ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+                    }
+                    None => (
+                        axum::http::StatusCode::NOT_FOUND,
+                        "prometheus endpoint disabled",
+                    )
+                        .into_response(),
+                }
+            }
+        }),
+    )
+}
+
+/// Starts the listener on `WINGSPAN_PROMETHEUS_ADDR`, when set.
+pub(crate) fn serve_if_configured(telemetry: &Telemetry) -> Result<(), TelemetryError> {
+    let Some(addr) = telemetry.inner.prometheus.as_ref().and_then(|p| p.addr) else {
+        return Ok(());
+    };
+    let std_listener = std::net::TcpListener::bind(addr)
+        .map_err(|e| TelemetryError::exporter(format!("WINGSPAN_PROMETHEUS_ADDR {addr}: {e}")))?;
+    std_listener
+        .set_nonblocking(true)
+        .map_err(|e| TelemetryError::exporter(format!("WINGSPAN_PROMETHEUS_ADDR {addr}: {e}")))?;
+    let listener = tokio::net::TcpListener::from_std(std_listener)
+        .map_err(|e| TelemetryError::exporter(format!("WINGSPAN_PROMETHEUS_ADDR {addr}: {e}")))?;
+    let app = router(telemetry.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(target: "wingspan::telemetry", error = %e, "prometheus endpoint stopped");
+        }
+    });
+    Ok(())
+}
