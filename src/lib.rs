@@ -2,6 +2,8 @@
 #![warn(missing_docs)]
 
 pub mod config;
+#[cfg(feature = "postgres")]
+pub mod db;
 pub mod telemetry;
 
 pub use config::{Config, ConfigError};

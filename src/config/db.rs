@@ -94,6 +94,13 @@ pub(crate) fn redact_url(url: &str) -> String {
     format!("{scheme}://{user}:***@{host}{tail}")
 }
 
+impl DbConfig {
+    /// `DATABASE_URL` with any password replaced by `***`, for logs and errors.
+    pub fn redacted_url(&self) -> String {
+        redact_url(self.url.expose())
+    }
+}
+
 const MAX_SECS: u64 = 7 * 24 * 3600;
 
 impl DbConfig {

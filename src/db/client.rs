@@ -1,0 +1,489 @@
+//! The borrowed connection ([`Client`]), its transactions, wingspan's own
+//! client trait ([`Queryable`]) and statement type ([`Statement`]).
+//!
+//! tokio-postgres' `GenericClient` and `ToStatement` are sealed and its
+//! `Statement` exposes no SQL text, so wingspan has its own trait and a
+//! statement type that carries the sanitized summary.
+
+use std::future::Future;
+use std::panic::Location;
+use std::sync::Arc;
+use std::time::Instant;
+
+use opentelemetry::Context;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::Row;
+
+use super::manager::{ConnState, Object};
+use super::pool::Shared;
+use super::query::{instrumented, Exec, Meta, QueryRef, Target};
+use super::DbError;
+
+/// A statement: SQL text, or a [`Statement`] from `prepare_cached`.
+pub trait AsQuery: Sync {
+    #[doc(hidden)]
+    fn as_query(&self) -> QueryText<'_>;
+}
+
+/// What [`AsQuery`] yields; opaque.
+#[doc(hidden)]
+pub struct QueryText<'a>(pub(crate) QueryRef<'a>);
+
+impl AsQuery for str {
+    fn as_query(&self) -> QueryText<'_> {
+        QueryText(QueryRef::Text(self))
+    }
+}
+
+impl AsQuery for String {
+    fn as_query(&self) -> QueryText<'_> {
+        QueryText(QueryRef::Text(self))
+    }
+}
+
+impl AsQuery for Statement {
+    fn as_query(&self) -> QueryText<'_> {
+        QueryText(QueryRef::Prepared(self))
+    }
+}
+
+/// A prepared statement that knows its sanitized text and summary.
+///
+/// Like tokio-postgres' statements it belongs to the connection it was
+/// prepared on. With `DB_STATEMENT_CACHE=off` nothing is prepared on the
+/// server: the statement is sent unnamed at each call.
+#[derive(Clone)]
+pub struct Statement {
+    pub(crate) raw: Option<tokio_postgres::Statement>,
+    pub(crate) text: Arc<str>,
+    pub(crate) meta: Arc<Meta>,
+}
+
+impl std::fmt::Debug for Statement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Statement")
+            .field("summary", &self.summary())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Statement {
+    /// `db.query.summary`, e.g. `SELECT users`.
+    pub fn summary(&self) -> &str {
+        &self.meta.sanitized.summary
+    }
+
+    /// `db.query.text`: the text with literals masked.
+    pub fn sanitized_text(&self) -> &str {
+        &self.meta.sanitized.text
+    }
+
+    /// The server-side statement, when one was prepared.
+    pub fn raw(&self) -> Option<&tokio_postgres::Statement> {
+        self.raw.as_ref()
+    }
+
+    /// The parameter types the server inferred, when prepared.
+    pub fn params(&self) -> &[Type] {
+        self.raw.as_ref().map_or(&[], |s| s.params())
+    }
+}
+
+/// The calls of a connection or transaction, each a CLIENT span named by
+/// its `db.query.summary` and a `db.client.operation.duration` record.
+///
+/// The span's parent is the context current when the method is called.
+pub trait Queryable: Send + Sync {
+    /// Runs a statement and returns its rows.
+    fn query<Q: AsQuery + ?Sized>(
+        &self,
+        query: &Q,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Vec<Row>, DbError>> + Send;
+
+    /// Runs a statement that returns exactly one row.
+    fn query_one<Q: AsQuery + ?Sized>(
+        &self,
+        query: &Q,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Row, DbError>> + Send;
+
+    /// Runs a statement that returns at most one row.
+    fn query_opt<Q: AsQuery + ?Sized>(
+        &self,
+        query: &Q,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Option<Row>, DbError>> + Send;
+
+    /// Runs a statement and returns the number of rows it changed.
+    fn execute<Q: AsQuery + ?Sized>(
+        &self,
+        query: &Q,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<u64, DbError>> + Send;
+
+    /// Runs a statement with declared parameter types, unnamed, in one round
+    /// trip (works through transaction-mode poolers).
+    fn query_typed(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> impl Future<Output = Result<Vec<Row>, DbError>> + Send;
+
+    /// Runs one or more statements without parameters (simple protocol).
+    fn batch_execute(&self, sql: &str) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// A statement prepared once per connection and reused; with
+    /// `DB_STATEMENT_CACHE=off`, a statement sent unnamed at each call.
+    fn prepare_cached(&self, sql: &str) -> impl Future<Output = Result<Statement, DbError>> + Send;
+}
+
+fn count(rows: &Vec<Row>) -> Option<i64> {
+    Some(rows.len() as i64)
+}
+
+fn one(_: &Row) -> Option<i64> {
+    Some(1)
+}
+
+fn opt(row: &Option<Row>) -> Option<i64> {
+    Some(i64::from(row.is_some()))
+}
+
+fn none<T>(_: &T) -> Option<i64> {
+    None
+}
+
+macro_rules! impl_queryable {
+    ($ty:ty) => {
+        impl Queryable for $ty {
+            fn query<Q: AsQuery + ?Sized>(
+                &self,
+                query: &Q,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> impl Future<Output = Result<Vec<Row>, DbError>> + Send {
+                let cx = Context::current();
+                async move {
+                    let exec = self.exec()?;
+                    let q = query.as_query().0;
+                    let meta = exec.meta(&q);
+                    exec.instrumented(&meta, &cx, exec.rows(&q, params), count)
+                        .await
+                }
+            }
+
+            fn query_one<Q: AsQuery + ?Sized>(
+                &self,
+                query: &Q,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> impl Future<Output = Result<Row, DbError>> + Send {
+                let cx = Context::current();
+                async move {
+                    let exec = self.exec()?;
+                    let q = query.as_query().0;
+                    let meta = exec.meta(&q);
+                    let fut = async {
+                        let mut rows = exec.rows(&q, params).await?;
+                        match (rows.len(), rows.pop()) {
+                            (1, Some(row)) => Ok(row),
+                            (got, _) => Err(DbError::RowCount {
+                                expected: "exactly one",
+                                got,
+                            }),
+                        }
+                    };
+                    exec.instrumented(&meta, &cx, fut, one).await
+                }
+            }
+
+            fn query_opt<Q: AsQuery + ?Sized>(
+                &self,
+                query: &Q,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> impl Future<Output = Result<Option<Row>, DbError>> + Send {
+                let cx = Context::current();
+                async move {
+                    let exec = self.exec()?;
+                    let q = query.as_query().0;
+                    let meta = exec.meta(&q);
+                    let fut = async {
+                        let mut rows = exec.rows(&q, params).await?;
+                        match rows.len() {
+                            0 | 1 => Ok(rows.pop()),
+                            got => Err(DbError::RowCount {
+                                expected: "at most one",
+                                got,
+                            }),
+                        }
+                    };
+                    exec.instrumented(&meta, &cx, fut, opt).await
+                }
+            }
+
+            fn execute<Q: AsQuery + ?Sized>(
+                &self,
+                query: &Q,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> impl Future<Output = Result<u64, DbError>> + Send {
+                let cx = Context::current();
+                async move {
+                    let exec = self.exec()?;
+                    let q = query.as_query().0;
+                    let meta = exec.meta(&q);
+                    exec.instrumented(&meta, &cx, exec.affected(&q, params), none)
+                        .await
+                }
+            }
+
+            fn query_typed(
+                &self,
+                sql: &str,
+                params: &[(&(dyn ToSql + Sync), Type)],
+            ) -> impl Future<Output = Result<Vec<Row>, DbError>> + Send {
+                let cx = Context::current();
+                async move {
+                    let exec = self.exec()?;
+                    let meta = exec.meta(&QueryRef::Text(sql));
+                    exec.instrumented(&meta, &cx, exec.typed(sql, params), count)
+                        .await
+                }
+            }
+
+            fn batch_execute(&self, sql: &str) -> impl Future<Output = Result<(), DbError>> + Send {
+                let cx = Context::current();
+                async move {
+                    let exec = self.exec()?;
+                    let meta = exec.meta(&QueryRef::Text(sql));
+                    exec.instrumented(&meta, &cx, exec.batch(sql), none).await
+                }
+            }
+
+            fn prepare_cached(
+                &self,
+                sql: &str,
+            ) -> impl Future<Output = Result<Statement, DbError>> + Send {
+                let cx = Context::current();
+                async move {
+                    let exec = self.exec()?;
+                    let meta = exec.meta(&QueryRef::Text(sql));
+                    let cached = exec
+                        .state
+                        .statements
+                        .lock()
+                        .ok()
+                        .and_then(|m| m.get(sql).cloned());
+                    let raw = match cached {
+                        Some(st) => Some(st),
+                        // Only a real prepare is a round trip worth a span.
+                        None => exec.instrumented(&meta, &cx, exec.prepare(sql), none).await?,
+                    };
+                    Ok(Statement {
+                        raw,
+                        text: Arc::from(sql),
+                        meta,
+                    })
+                }
+            }
+        }
+    };
+}
+
+/// A borrowed connection. Returned to the pool when dropped (closed instead
+/// when the pool is disabled or the connection broke).
+pub struct Client {
+    obj: Option<Object>,
+    shared: Arc<Shared>,
+    checkout: Instant,
+    leak_slot: Option<usize>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("pool", &self.shared.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub(crate) fn new(
+        obj: Object,
+        shared: Arc<Shared>,
+        location: &'static Location<'static>,
+    ) -> Self {
+        let leak_slot = if shared.leak_detection {
+            shared.leaks.insert(location)
+        } else {
+            None
+        };
+        Self {
+            obj: Some(obj),
+            shared,
+            checkout: Instant::now(),
+            leak_slot,
+        }
+    }
+
+    fn exec(&self) -> Result<Exec<'_>, DbError> {
+        let obj = self.obj.as_ref().ok_or(DbError::Closed)?;
+        Ok(Exec {
+            shared: &self.shared,
+            target: Target::Client(&obj.client),
+            state: &obj.state,
+        })
+    }
+
+    /// The uninstrumented tokio-postgres client, for what wingspan does not
+    /// wrap (COPY, LISTEN/NOTIFY, streams). Calls made on it emit nothing.
+    pub fn raw(&self) -> Option<&tokio_postgres::Client> {
+        self.obj.as_ref().map(|o| &*o.client)
+    }
+
+    /// Starts a transaction (`BEGIN`, its own span); its calls are instrumented too.
+    /// Dropped without `commit`, it rolls back.
+    pub fn transaction(
+        &mut self,
+    ) -> impl Future<Output = Result<Transaction<'_>, DbError>> + Send {
+        let cx = Context::current();
+        async move {
+            let Client { obj, shared, .. } = self;
+            let obj = obj.as_mut().ok_or(DbError::Closed)?;
+            let state = Arc::clone(&obj.state);
+            let shared: &Shared = shared;
+            let meta = shared
+                .statements
+                .get_or_insert("BEGIN", |s| Meta::new(shared, s));
+            let raw: &mut tokio_postgres::Client = &mut obj.client;
+            let tx = instrumented(
+                shared,
+                &state,
+                &meta,
+                &cx,
+                async { raw.transaction().await.map_err(DbError::from_pg) },
+                none,
+            )
+            .await?;
+            Ok(Transaction { tx, shared, state })
+        }
+    }
+}
+
+impl_queryable!(Client);
+
+impl Client {
+    /// Closes the connection instead of returning it to the pool.
+    pub(crate) fn discard(self) {
+        if let Some(obj) = &self.obj {
+            obj.state
+                .broken
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        shared
+            .metrics
+            .use_time
+            .record(self.checkout.elapsed().as_secs_f64());
+        if let Some(slot) = self.leak_slot.take() {
+            shared.leaks.remove(slot);
+        }
+        if let Some(mut obj) = self.obj.take() {
+            obj.returned = Instant::now();
+            let broken = obj
+                .state
+                .broken
+                .load(std::sync::atomic::Ordering::Relaxed);
+            if broken || !shared.cfg.pool_enabled {
+                // Out of the pool at once: the slot frees for a new connection.
+                drop(Object::take(obj));
+            }
+        }
+    }
+}
+
+/// An open transaction. Rolls back when dropped without [`commit`](Self::commit).
+pub struct Transaction<'a> {
+    tx: tokio_postgres::Transaction<'a>,
+    shared: &'a Shared,
+    state: Arc<ConnState>,
+}
+
+impl std::fmt::Debug for Transaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction").finish_non_exhaustive()
+    }
+}
+
+impl<'a> Transaction<'a> {
+    fn exec(&self) -> Result<Exec<'_>, DbError> {
+        Ok(Exec {
+            shared: self.shared,
+            target: Target::Tx(&self.tx),
+            state: &self.state,
+        })
+    }
+
+    async fn end(self, sql: &'static str, commit: bool, cx: Context) -> Result<(), DbError> {
+        let shared = self.shared;
+        let state = Arc::clone(&self.state);
+        let meta = shared.statements.get_or_insert(sql, |s| Meta::new(shared, s));
+        let tx = self.tx;
+        let fut = async move {
+            if commit {
+                tx.commit().await
+            } else {
+                tx.rollback().await
+            }
+            .map_err(DbError::from_pg)
+        };
+        instrumented(shared, &state, &meta, &cx, fut, none).await
+    }
+
+    /// Commits (`COMMIT`, its own span).
+    pub fn commit(self) -> impl Future<Output = Result<(), DbError>> + Send + 'a {
+        let cx = Context::current();
+        self.end("COMMIT", true, cx)
+    }
+
+    /// Rolls back (`ROLLBACK`, its own span).
+    pub fn rollback(self) -> impl Future<Output = Result<(), DbError>> + Send + 'a {
+        let cx = Context::current();
+        self.end("ROLLBACK", false, cx)
+    }
+
+    /// A nested transaction (a savepoint).
+    pub fn transaction(
+        &mut self,
+    ) -> impl Future<Output = Result<Transaction<'_>, DbError>> + Send + use<'_, 'a> {
+        let cx = Context::current();
+        async move {
+            let shared = self.shared;
+            let state = Arc::clone(&self.state);
+            let meta = shared
+                .statements
+                .get_or_insert("SAVEPOINT", |s| Meta::new(shared, s));
+            let tx = &mut self.tx;
+            let tx = instrumented(
+                shared,
+                &state,
+                &meta,
+                &cx,
+                async { tx.transaction().await.map_err(DbError::from_pg) },
+                none,
+            )
+            .await?;
+            Ok(Transaction { tx, shared, state })
+        }
+    }
+
+    /// The uninstrumented tokio-postgres transaction.
+    pub fn raw(&self) -> &tokio_postgres::Transaction<'a> {
+        &self.tx
+    }
+}
+
+impl_queryable!(Transaction<'_>);

@@ -1,0 +1,115 @@
+//! Leak detection, like HikariCP's `leakDetectionThreshold`.
+//!
+//! Each checkout takes a slot in one table; a single sweeper task scans it
+//! and reports, once per checkout, a connection still held past the
+//! threshold, naming where it was acquired. A timer per checkout would cost
+//! an allocation and a timer-wheel entry on the hot path.
+
+use std::panic::Location;
+use std::sync::{Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use opentelemetry::KeyValue;
+
+use super::pool::Shared;
+
+struct Entry {
+    since: Instant,
+    location: &'static Location<'static>,
+    reported: bool,
+}
+
+/// The checkouts currently held.
+#[derive(Default)]
+pub(crate) struct Registry {
+    slots: Mutex<Slots>,
+}
+
+#[derive(Default)]
+struct Slots {
+    entries: Vec<Option<Entry>>,
+    free: Vec<usize>,
+}
+
+impl Registry {
+    pub(crate) fn insert(&self, location: &'static Location<'static>) -> Option<usize> {
+        let mut s = self.slots.lock().ok()?;
+        let entry = Some(Entry {
+            since: Instant::now(),
+            location,
+            reported: false,
+        });
+        Some(match s.free.pop() {
+            Some(i) => {
+                s.entries[i] = entry;
+                i
+            }
+            None => {
+                s.entries.push(entry);
+                s.entries.len() - 1
+            }
+        })
+    }
+
+    pub(crate) fn remove(&self, slot: usize) {
+        if let Ok(mut s) = self.slots.lock() {
+            if let Some(e) = s.entries.get_mut(slot) {
+                *e = None;
+                s.free.push(slot);
+            }
+        }
+    }
+
+    /// The locations newly past `threshold`, with how long they have been held.
+    fn overdue(&self, threshold: Duration) -> Vec<(&'static Location<'static>, Duration)> {
+        let mut found = Vec::new();
+        if let Ok(mut s) = self.slots.lock() {
+            for e in s.entries.iter_mut().flatten() {
+                let held = e.since.elapsed();
+                if !e.reported && held >= threshold {
+                    e.reported = true;
+                    found.push((e.location, held));
+                }
+            }
+        }
+        found
+    }
+}
+
+/// The sweeper: scans every quarter of the threshold (at least every 50 ms,
+/// at most every 5 s) until the pool is gone.
+pub(crate) fn spawn_sweeper(shared: Weak<Shared>, threshold: Duration) {
+    let period = (threshold / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            for (location, held) in shared.leaks.overdue(threshold) {
+                tracing::warn!(
+                    target: "wingspan::db",
+                    pool = %shared.name,
+                    code.file.path = location.file(),
+                    code.line.number = location.line(),
+                    held_ms = held.as_millis() as u64,
+                    "database connection held for {:?}, past the leak threshold of {:?}, acquired at {}:{}",
+                    held,
+                    threshold,
+                    location.file(),
+                    location.line(),
+                );
+                shared.metrics.leaks.add(
+                    1,
+                    &[
+                        shared.metrics.pool_attr().clone(),
+                        KeyValue::new("code.file.path", location.file()),
+                        KeyValue::new("code.line.number", i64::from(location.line())),
+                    ],
+                );
+            }
+        }
+    });
+}

@@ -1,0 +1,35 @@
+//! The instrumented PostgreSQL pool (feature `postgres`).
+//!
+//! [`Pool`] wraps deadpool-postgres. Every [`Pool::get`] is an INTERNAL span
+//! `acquire {pool name}`; every call on the borrowed [`Client`] (through
+//! [`Queryable`]) is a CLIENT span named by its `db.query.summary`, with the
+//! text sanitized by [`sanitize`]. The pool records the semconv pool metrics,
+//! keeps its minimum open, reaps idle and old connections, reports leaks
+//! with the caller's location, heals after its backends die, and can run a
+//! transaction as a Supabase user ([`Pool::as_user`]).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use wingspan::db::{Pool, Queryable};
+//! let telemetry = wingspan::init(wingspan::Config::from_env()?)?;
+//! let pool = Pool::builder(&telemetry, telemetry.config().db.clone()).build().await?;
+//! let client = pool.get().await?; // span `acquire 127.0.0.1:5432/postgres`
+//! let rows = client.query("SELECT id FROM users WHERE name = $1", &[&"ada"]).await?; // span `SELECT users`
+//! # let _ = rows; Ok(()) }
+//! ```
+
+mod client;
+mod error;
+mod leak;
+mod manager;
+mod metrics;
+mod pool;
+mod query;
+mod rls;
+pub mod sanitize;
+mod tls;
+
+pub use client::{AsQuery, Client, Queryable, Statement, Transaction};
+pub use error::DbError;
+pub use pool::{Pool, PoolBuilder, PoolStatus, DEFAULT_STATEMENT_CACHE};
+pub use rls::{UserSession, DEFAULT_ROLE};

@@ -1,0 +1,323 @@
+//! One instrumented call: the CLIENT span, the duration histogram, the
+//! client-side bound, and the way a statement reaches the server.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use opentelemetry::metrics::BoundHistogram;
+use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
+use opentelemetry::{Context, KeyValue, StringValue};
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::Row;
+
+use super::manager::ConnState;
+use super::pool::Shared;
+use super::sanitize::{sanitize, Sanitized};
+use super::DbError;
+
+/// A statement's telemetry, built once per distinct text per pool.
+pub(crate) struct Meta {
+    pub(crate) sanitized: Sanitized,
+    span_name: Cow<'static, str>,
+    span_attrs: Vec<KeyValue>,
+    metric_attrs: Vec<KeyValue>,
+    ok_duration: BoundHistogram<f64>,
+}
+
+fn arc_str(s: &str) -> StringValue {
+    StringValue::from(Arc::<str>::from(s))
+}
+
+impl Meta {
+    pub(crate) fn new(shared: &Shared, sql: &str) -> Self {
+        let sanitized = sanitize(sql);
+        let mut span_attrs = shared.base_attrs.clone();
+        span_attrs.push(KeyValue::new("db.query.text", arc_str(&sanitized.text)));
+        span_attrs.push(KeyValue::new("db.query.summary", arc_str(&sanitized.summary)));
+        // metric: system + namespace (+ operation, collection).
+        let mut metric_attrs = shared.base_attrs[..2].to_vec();
+        if !sanitized.operation.is_empty() {
+            let op = KeyValue::new("db.operation.name", arc_str(&sanitized.operation));
+            span_attrs.push(op.clone());
+            metric_attrs.push(op);
+        }
+        if let Some(c) = sanitized.collection() {
+            let c = KeyValue::new("db.collection.name", arc_str(c));
+            span_attrs.push(c.clone());
+            metric_attrs.push(c);
+        }
+        let ok_duration = shared.metrics.operation_duration.bind(&metric_attrs);
+        Self {
+            span_name: Cow::Owned(sanitized.summary.clone()),
+            sanitized,
+            span_attrs,
+            metric_attrs,
+            ok_duration,
+        }
+    }
+}
+
+/// Where a call goes: the pooled client or an open transaction.
+pub(crate) enum Target<'a> {
+    Client(&'a tokio_postgres::Client),
+    Tx(&'a tokio_postgres::Transaction<'a>),
+}
+
+macro_rules! on {
+    ($target:expr, $c:ident => $body:expr) => {
+        match $target {
+            Target::Client($c) => $body,
+            Target::Tx($c) => $body,
+        }
+    };
+}
+
+/// A statement as the caller gave it.
+pub(crate) enum QueryRef<'a> {
+    Text(&'a str),
+    Prepared(&'a super::Statement),
+}
+
+/// What one call needs: the pool, the target, the connection's state.
+pub(crate) struct Exec<'a> {
+    pub(crate) shared: &'a Shared,
+    pub(crate) target: Target<'a>,
+    pub(crate) state: &'a ConnState,
+}
+
+/// Parameter types tried, in order, when a statement must go out unnamed
+/// (`DB_STATEMENT_CACHE=off`) and so needs its types up front.
+const PROBE: &[Type] = &[
+    Type::BOOL,
+    Type::INT2,
+    Type::INT4,
+    Type::INT8,
+    Type::FLOAT4,
+    Type::FLOAT8,
+    Type::TEXT,
+    Type::BYTEA,
+    Type::UUID,
+    Type::JSONB,
+    Type::TIMESTAMPTZ,
+    Type::TIMESTAMP,
+    Type::DATE,
+    Type::TIME,
+    Type::NUMERIC,
+    Type::OID,
+    Type::CHAR,
+    Type::INET,
+    Type::BOOL_ARRAY,
+    Type::INT2_ARRAY,
+    Type::INT4_ARRAY,
+    Type::INT8_ARRAY,
+    Type::FLOAT4_ARRAY,
+    Type::FLOAT8_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::BYTEA_ARRAY,
+    Type::UUID_ARRAY,
+    Type::JSONB_ARRAY,
+];
+
+type Typed<'p> = Vec<(&'p (dyn ToSql + Sync), Type)>;
+
+/// The declared type of each parameter, found by which type its value
+/// encodes as; `None` when one fits none of [`PROBE`].
+fn infer_types<'p>(params: &[&'p (dyn ToSql + Sync)]) -> Option<Typed<'p>> {
+    let mut buf = BytesMut::new();
+    params
+        .iter()
+        .map(|p| {
+            PROBE
+                .iter()
+                .find(|t| {
+                    buf.clear();
+                    p.to_sql_checked(t, &mut buf).is_ok()
+                })
+                .map(|t| (*p, t.clone()))
+        })
+        .collect()
+}
+
+impl<'a> Exec<'a> {
+    pub(crate) fn meta(&self, q: &QueryRef<'_>) -> Arc<Meta> {
+        match q {
+            QueryRef::Text(sql) => self
+                .shared
+                .statements
+                .get_or_insert(sql, |sql| Meta::new(self.shared, sql)),
+            QueryRef::Prepared(st) => Arc::clone(&st.meta),
+        }
+    }
+
+    pub(crate) async fn instrumented<T, F>(
+        &self,
+        meta: &Meta,
+        cx: &Context,
+        fut: F,
+        rows: fn(&T) -> Option<i64>,
+    ) -> Result<T, DbError>
+    where
+        F: Future<Output = Result<T, DbError>>,
+    {
+        instrumented(self.shared, self.state, meta, cx, fut, rows).await
+    }
+
+    fn statement_cache(&self) -> bool {
+        self.shared.cfg.statement_cache
+    }
+
+    pub(crate) async fn rows(
+        &self,
+        q: &QueryRef<'_>,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, DbError> {
+        let sql = match q {
+            QueryRef::Prepared(st) => match &st.raw {
+                Some(raw) => return on!(&self.target, c => c.query(raw, params).await.map_err(DbError::from_pg)),
+                None => &*st.text,
+            },
+            QueryRef::Text(sql) => sql,
+        };
+        if !self.statement_cache() {
+            if let Some(typed) = infer_types(params) {
+                return on!(&self.target, c => c.query_typed(sql, &typed).await.map_err(DbError::from_pg));
+            }
+        }
+        on!(&self.target, c => c.query(sql, params).await.map_err(DbError::from_pg))
+    }
+
+    pub(crate) async fn affected(
+        &self,
+        q: &QueryRef<'_>,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, DbError> {
+        let sql = match q {
+            QueryRef::Prepared(st) => match &st.raw {
+                Some(raw) => return on!(&self.target, c => c.execute(raw, params).await.map_err(DbError::from_pg)),
+                None => &*st.text,
+            },
+            QueryRef::Text(sql) => sql,
+        };
+        if !self.statement_cache() {
+            if let Some(typed) = infer_types(params) {
+                return on!(&self.target, c => c.execute_typed(sql, &typed).await.map_err(DbError::from_pg));
+            }
+        }
+        on!(&self.target, c => c.execute(sql, params).await.map_err(DbError::from_pg))
+    }
+
+    pub(crate) async fn typed(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, DbError> {
+        on!(&self.target, c => c.query_typed(sql, params).await.map_err(DbError::from_pg))
+    }
+
+    pub(crate) async fn batch(&self, sql: &str) -> Result<(), DbError> {
+        on!(&self.target, c => c.batch_execute(sql).await.map_err(DbError::from_pg))
+    }
+
+    /// A named statement from the connection's cache, or prepared now.
+    pub(crate) async fn prepare(
+        &self,
+        sql: &str,
+    ) -> Result<Option<tokio_postgres::Statement>, DbError> {
+        if !self.statement_cache() {
+            return Ok(None);
+        }
+        if let Some(st) = self
+            .state
+            .statements
+            .lock()
+            .ok()
+            .and_then(|m| m.get(sql).cloned())
+        {
+            return Ok(Some(st));
+        }
+        let st = on!(&self.target, c => c.prepare(sql).await).map_err(DbError::from_pg)?;
+        if let Ok(mut m) = self.state.statements.lock() {
+            if m.len() >= super::manager::STATEMENTS_PER_CONNECTION {
+                m.clear();
+            }
+            m.insert(sql.into(), st.clone());
+        }
+        Ok(Some(st))
+    }
+}
+
+/// Runs `fut` under a CLIENT span named by the summary, bounded client-side,
+/// and records `db.client.operation.duration`.
+pub(crate) async fn instrumented<T, F>(
+    shared: &Shared,
+    state: &ConnState,
+    meta: &Meta,
+    cx: &Context,
+    fut: F,
+    rows: fn(&T) -> Option<i64>,
+) -> Result<T, DbError>
+where
+    F: Future<Output = Result<T, DbError>>,
+{
+    let tracer = &shared.tracer;
+    let mut span = tracer.build_with_context(
+        tracer
+            .span_builder(meta.span_name.clone())
+            .with_kind(SpanKind::Client)
+            .with_attributes(meta.span_attrs.clone()),
+        cx,
+    );
+    let start = Instant::now();
+    let result = match shared.call_bound {
+        Some(bound) => match tokio::time::timeout(bound, fut).await {
+            Ok(r) => r,
+            Err(_) => {
+                // The server may still be running it: never reuse this connection.
+                state.broken.store(true, Ordering::Relaxed);
+                Err(DbError::StatementTimeout(bound))
+            }
+        },
+        None => fut.await,
+    };
+    let secs = start.elapsed().as_secs_f64();
+    match &result {
+        Ok(v) => {
+            if let Some(n) = rows(v) {
+                span.set_attribute(KeyValue::new("db.response.returned_rows", n));
+            }
+            meta.ok_duration.record(secs);
+        }
+        Err(e) => {
+            if matches!(e, DbError::Client { kind: "closed" | "io", .. }) {
+                state.broken.store(true, Ordering::Relaxed);
+            }
+            let error_type = KeyValue::new("error.type", e.error_type().to_owned());
+            span.set_attribute(error_type.clone());
+            let mut attrs = meta.metric_attrs.clone();
+            attrs.push(error_type);
+            if let DbError::Server {
+                code, constraint, ..
+            } = e
+            {
+                let status = KeyValue::new("db.response.status_code", code.clone());
+                span.set_attribute(status.clone());
+                attrs.push(status);
+                if let Some(c) = constraint {
+                    span.set_attribute(KeyValue::new("wingspan.db.constraint", c.clone()));
+                }
+            }
+            // The description is the class only: the server's message can hold row values.
+            span.set_status(Status::error(e.error_type().to_owned()));
+            shared
+                .metrics
+                .operation_duration
+                .record(secs, &attrs);
+        }
+    }
+    span.end();
+    result
+}
