@@ -454,7 +454,7 @@ fn in_list(w: &str, list: &[&str]) -> bool {
 }
 
 /// Reads a possibly qualified table name at `i`; returns it and the index after.
-fn table_name(toks: &[Tok<'_>], mut i: usize) -> Option<(String, usize)> {
+fn table_name(toks: &[Tok<'_>], mut i: usize, columns_follow: bool) -> Option<(String, usize)> {
     let mut name = String::new();
     loop {
         match toks.get(i) {
@@ -470,8 +470,9 @@ fn table_name(toks: &[Tok<'_>], mut i: usize) -> Option<(String, usize)> {
             break;
         }
     }
-    // A name followed by `(` is a function (`FROM generate_series(…)`).
-    if matches!(toks.get(i), Some(Tok::Punct(b'('))) {
+    // A name followed by `(` is a function (`FROM generate_series(…)`),
+    // except after INTO, where a column list follows.
+    if !columns_follow && matches!(toks.get(i), Some(Tok::Punct(b'('))) {
         return None;
     }
     Some((name, i))
@@ -509,7 +510,7 @@ fn summarize(text: &str) -> (String, Vec<String>) {
                     }) {
                         k += 1;
                     }
-                    if let Some((name, _)) = table_name(&toks, k) {
+                    if let Some((name, _)) = table_name(&toks, k, true) {
                         tables.push(name);
                     }
                 }
@@ -559,7 +560,7 @@ fn summarize(text: &str) -> (String, Vec<String>) {
                     while word_is(toks.get(k), "only") || word_is(toks.get(k), "lateral") {
                         k += 1;
                     }
-                    while let Some((name, next)) = table_name(&toks, k) {
+                    while let Some((name, next)) = table_name(&toks, k, w.eq_ignore_ascii_case("into")) {
                         if !tables.contains(&name) && !ctes.contains(&name) {
                             tables.push(name);
                         }
