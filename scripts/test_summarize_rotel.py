@@ -14,7 +14,9 @@ sys.path.insert(0, HERE)
 
 import summarize_rotel as sr  # noqa: E402
 
-SAMPLE = os.path.join(HERE, "..", "otel-collector", "testdata", "rotel-sample.log")
+TESTDATA = os.path.join(HERE, "..", "otel-collector", "testdata")
+SAMPLE = os.path.join(TESTDATA, "rotel-sample.log")
+RUST_SAMPLE = os.path.join(TESTDATA, "rotel-wingspan-rust.log")
 BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.3, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
 
 
@@ -156,6 +158,46 @@ class LogsTest(unittest.TestCase):
         untraced = next(r for r in d.logs if r["body"] == "shutting down")
         self.assertEqual(untraced["trace_id"], "")
         self.assertEqual(untraced["severity"], "WARN")
+
+
+class RustSdkDumpTest(unittest.TestCase):
+    """What opentelemetry-rust 0.33, as wingspan configures it, sent over OTLP/gRPC."""
+
+    def setUp(self):
+        with open(RUST_SAMPLE, encoding="utf-8") as f:
+            self.d = sr.Dump.parse(f.read())
+
+    def test_resource(self):
+        r = self.d.resources[0]["attributes"]
+        self.assertEqual(r["telemetry.sdk.language"], "rust")
+        self.assertEqual(r["deployment.environment.name"], "development")
+        self.assertIn("service.name", r)
+
+    def test_spans(self):
+        names = {(s["name"], s["kind"]) for s in self.d.spans}
+        self.assertIn(("GET /api/users/{id}", "SERVER"), names)
+        self.assertIn(("GET", "SERVER"), names)
+        span = next(s for s in self.d.spans if s["name"] == "load_profile")
+        self.assertEqual(span["kind"], "INTERNAL")
+        self.assertEqual(span["events"][0]["name"], "loaded profile")
+        self.assertEqual(span["events"][0]["attributes"]["user"], 42)
+
+    def test_metrics(self):
+        m = self.d.metrics()
+        self.assertEqual(m["http.server.request.duration"]["bounds"], BOUNDS)
+        self.assertEqual(m["process.cpu.time"]["type"], "Sum")
+        self.assertTrue(m["process.cpu.time"]["monotonic"])
+        self.assertIn("wingspan.telemetry.spans.dropped", m)
+
+    def test_log_carries_trace(self):
+        (rec,) = self.d.logs
+        span = next(s for s in self.d.spans if s["name"] == "load_profile")
+        self.assertEqual(rec["body"], "loaded profile")
+        self.assertEqual((rec["trace_id"], rec["span_id"]), (span["trace_id"], span["span_id"]))
+
+    def test_only_rotel_lines_left_over(self):
+        self.assertTrue(all("Rotel" in ln or "Shutdown" in ln for ln in self.d.other_lines),
+                        self.d.other_lines)
 
 
 class RenderAndChecksTest(unittest.TestCase):
