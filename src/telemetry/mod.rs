@@ -278,6 +278,8 @@ fn first_error(
     Ok(())
 }
 
+type SpanProcessorFn = Box<dyn FnOnce(&Config, Arc<Losses>) -> BatchSpanProcessor>;
+type LogProcessorFn = Box<dyn FnOnce(&Config, Arc<Losses>) -> BatchLogProcessor>;
 type MetricReaderFn =
     Box<dyn FnOnce(MeterProviderBuilder, &Config, Arc<Losses>) -> MeterProviderBuilder>;
 
@@ -286,9 +288,9 @@ type MetricReaderFn =
 #[must_use]
 pub struct TelemetryBuilder {
     config: Config,
-    span_processor: Option<Box<dyn FnOnce(&Config, Arc<Losses>) -> BatchSpanProcessor>>,
+    span_processor: Option<SpanProcessorFn>,
     metric_reader: Option<MetricReaderFn>,
-    log_processor: Option<Box<dyn FnOnce(&Config, Arc<Losses>) -> BatchLogProcessor>>,
+    log_processor: Option<LogProcessorFn>,
     install_globals: bool,
     install_subscriber: bool,
 }
