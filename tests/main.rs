@@ -1,4 +1,5 @@
 //! Integration tests.
 
+mod db;
 mod support;
 mod telemetry;

@@ -275,7 +275,10 @@ macro_rules! impl_queryable {
                     let raw = match cached {
                         Some(st) => Some(st),
                         // Only a real prepare is a round trip worth a span.
-                        None => exec.instrumented(&meta, &cx, exec.prepare(sql), none).await?,
+                        None => {
+                            exec.instrumented(&meta, &cx, exec.prepare(sql), none)
+                                .await?
+                        }
                     };
                     Ok(Statement {
                         raw,
@@ -341,9 +344,7 @@ impl Client {
 
     /// Starts a transaction (`BEGIN`, its own span); its calls are instrumented too.
     /// Dropped without `commit`, it rolls back.
-    pub fn transaction(
-        &mut self,
-    ) -> impl Future<Output = Result<Transaction<'_>, DbError>> + Send {
+    pub fn transaction(&mut self) -> impl Future<Output = Result<Transaction<'_>, DbError>> + Send {
         let cx = Context::current();
         async move {
             let Client { obj, shared, .. } = self;
@@ -393,10 +394,7 @@ impl Drop for Client {
         }
         if let Some(mut obj) = self.obj.take() {
             obj.returned = Instant::now();
-            let broken = obj
-                .state
-                .broken
-                .load(std::sync::atomic::Ordering::Relaxed);
+            let broken = obj.state.broken.load(std::sync::atomic::Ordering::Relaxed);
             if broken || !shared.cfg.pool_enabled {
                 // Out of the pool at once: the slot frees for a new connection.
                 drop(Object::take(obj));
@@ -430,7 +428,9 @@ impl<'a> Transaction<'a> {
     async fn end(self, sql: &'static str, commit: bool, cx: Context) -> Result<(), DbError> {
         let shared = self.shared;
         let state = Arc::clone(&self.state);
-        let meta = shared.statements.get_or_insert(sql, |s| Meta::new(shared, s));
+        let meta = shared
+            .statements
+            .get_or_insert(sql, |s| Meta::new(shared, s));
         let tx = self.tx;
         let fut = async move {
             if commit {

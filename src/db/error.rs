@@ -111,7 +111,9 @@ impl DbError {
             // The `Debug` of the kind is private; classify by what is public.
             match e.code() {
                 Some(_) => "server",
-                None if std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) => "io",
+                None if std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) => {
+                    "io"
+                }
                 None => "client",
             }
         };

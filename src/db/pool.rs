@@ -146,7 +146,12 @@ impl Pool {
     /// Readiness within `timeout`.
     pub async fn ready_within(&self, timeout: Duration) -> Result<(), DbError> {
         let check = async {
-            let obj = self.shared.pool.get().await.map_err(|e| self.shared.map_pool_error(e))?;
+            let obj = self
+                .shared
+                .pool
+                .get()
+                .await
+                .map_err(|e| self.shared.map_pool_error(e))?;
             let r = obj.client.simple_query("SELECT 1").await;
             if !self.shared.cfg.pool_enabled {
                 drop(deadpool::managed::Object::take(obj));
@@ -187,7 +192,10 @@ impl Shared {
         );
         let start = Instant::now();
         let got = shared.pool.get().await;
-        shared.metrics.wait_time.record(start.elapsed().as_secs_f64());
+        shared
+            .metrics
+            .wait_time
+            .record(start.elapsed().as_secs_f64());
         match got {
             Ok(obj) => {
                 span.end();
@@ -209,10 +217,9 @@ impl Shared {
     fn map_pool_error(&self, e: PoolError<tokio_postgres::Error>) -> DbError {
         match e {
             PoolError::Timeout(TimeoutType::Wait) => DbError::PoolTimeout(self.cfg.acquire_timeout),
-            PoolError::Timeout(TimeoutType::Create) => DbError::Connect(format!(
-                "timed out after {:?}",
-                self.cfg.connect_timeout
-            )),
+            PoolError::Timeout(TimeoutType::Create) => {
+                DbError::Connect(format!("timed out after {:?}", self.cfg.connect_timeout))
+            }
             PoolError::Timeout(TimeoutType::Recycle) => {
                 DbError::Connect("recycling a connection timed out".into())
             }
@@ -425,7 +432,9 @@ impl PoolBuilder {
             pg.options(opts);
         }
         let (address, port) = match (pg.get_hosts().first(), pg.get_ports().first()) {
-            (Some(tokio_postgres::config::Host::Tcp(h)), p) => (h.clone(), p.copied().unwrap_or(5432)),
+            (Some(tokio_postgres::config::Host::Tcp(h)), p) => {
+                (h.clone(), p.copied().unwrap_or(5432))
+            }
             #[cfg(unix)]
             (Some(tokio_postgres::config::Host::Unix(p)), port) => {
                 (p.display().to_string(), port.copied().unwrap_or(5432))
@@ -476,8 +485,14 @@ impl PoolBuilder {
             acquire_attrs: [KeyValue::new("db.system.name", "postgresql"), pool_attr],
             base_attrs: vec![
                 KeyValue::new("db.system.name", "postgresql"),
-                KeyValue::new("db.namespace", StringValue::from(Arc::<str>::from(namespace))),
-                KeyValue::new("server.address", StringValue::from(Arc::<str>::from(address))),
+                KeyValue::new(
+                    "db.namespace",
+                    StringValue::from(Arc::<str>::from(namespace)),
+                ),
+                KeyValue::new(
+                    "server.address",
+                    StringValue::from(Arc::<str>::from(address)),
+                ),
                 KeyValue::new("server.port", i64::from(port)),
             ],
             name,

@@ -37,7 +37,10 @@ impl Meta {
         let sanitized = sanitize(sql);
         let mut span_attrs = shared.base_attrs.clone();
         span_attrs.push(KeyValue::new("db.query.text", arc_str(&sanitized.text)));
-        span_attrs.push(KeyValue::new("db.query.summary", arc_str(&sanitized.summary)));
+        span_attrs.push(KeyValue::new(
+            "db.query.summary",
+            arc_str(&sanitized.summary),
+        ));
         // metric: system + namespace (+ operation, collection).
         let mut metric_attrs = shared.base_attrs[..2].to_vec();
         if !sanitized.operation.is_empty() {
@@ -177,7 +180,9 @@ impl<'a> Exec<'a> {
     ) -> Result<Vec<Row>, DbError> {
         let sql = match q {
             QueryRef::Prepared(st) => match &st.raw {
-                Some(raw) => return on!(&self.target, c => c.query(raw, params).await.map_err(DbError::from_pg)),
+                Some(raw) => {
+                    return on!(&self.target, c => c.query(raw, params).await.map_err(DbError::from_pg))
+                }
                 None => &*st.text,
             },
             QueryRef::Text(sql) => sql,
@@ -197,7 +202,9 @@ impl<'a> Exec<'a> {
     ) -> Result<u64, DbError> {
         let sql = match q {
             QueryRef::Prepared(st) => match &st.raw {
-                Some(raw) => return on!(&self.target, c => c.execute(raw, params).await.map_err(DbError::from_pg)),
+                Some(raw) => {
+                    return on!(&self.target, c => c.execute(raw, params).await.map_err(DbError::from_pg))
+                }
                 None => &*st.text,
             },
             QueryRef::Text(sql) => sql,
@@ -292,7 +299,13 @@ where
             meta.ok_duration.record(secs);
         }
         Err(e) => {
-            if matches!(e, DbError::Client { kind: "closed" | "io", .. }) {
+            if matches!(
+                e,
+                DbError::Client {
+                    kind: "closed" | "io",
+                    ..
+                }
+            ) {
                 state.broken.store(true, Ordering::Relaxed);
             }
             let error_type = KeyValue::new("error.type", e.error_type().to_owned());
@@ -312,10 +325,7 @@ where
             }
             // The description is the class only: the server's message can hold row values.
             span.set_status(Status::error(e.error_type().to_owned()));
-            shared
-                .metrics
-                .operation_duration
-                .record(secs, &attrs);
+            shared.metrics.operation_duration.record(secs, &attrs);
         }
     }
     span.end();

@@ -406,9 +406,35 @@ const NOT_FUNCTIONS: &[&str] = &[
 
 /// Words that never name a table where one is expected.
 const NOT_TABLES: &[&str] = &[
-    "select", "only", "lateral", "where", "set", "values", "default", "as", "on", "using", "join",
-    "inner", "left", "right", "full", "cross", "natural", "outer", "group", "order", "limit",
-    "offset", "returning", "union", "for", "with", "recursive", "into", "table",
+    "select",
+    "only",
+    "lateral",
+    "where",
+    "set",
+    "values",
+    "default",
+    "as",
+    "on",
+    "using",
+    "join",
+    "inner",
+    "left",
+    "right",
+    "full",
+    "cross",
+    "natural",
+    "outer",
+    "group",
+    "order",
+    "limit",
+    "offset",
+    "returning",
+    "union",
+    "for",
+    "with",
+    "recursive",
+    "into",
+    "table",
 ];
 
 #[derive(Debug)]
@@ -538,7 +564,10 @@ fn summarize(text: &str) -> (String, Vec<String>) {
             Tok::Word(w) => {
                 let in_call = parens.last() == Some(&Paren::Call);
                 if main_op_pending && parens.is_empty() {
-                    if in_list(w, &["select", "insert", "update", "delete", "merge", "values"]) {
+                    if in_list(
+                        w,
+                        &["select", "insert", "update", "delete", "merge", "values"],
+                    ) {
                         operation = w.to_ascii_uppercase();
                         main_op_pending = false;
                     } else if matches!(toks.get(i + 1), Some(Tok::Word(a)) if a.eq_ignore_ascii_case("as"))
@@ -551,7 +580,8 @@ fn summarize(text: &str) -> (String, Vec<String>) {
                 }
                 let expects_table = !in_call
                     && (in_list(w, &["from", "join", "into", "using"])
-                        || (w.eq_ignore_ascii_case("update") && !word_is(toks.get(i.wrapping_sub(1)), "do")
+                        || (w.eq_ignore_ascii_case("update")
+                            && !word_is(toks.get(i.wrapping_sub(1)), "do")
                             && !word_is(toks.get(i.wrapping_sub(1)), "for"))
                         || (w.eq_ignore_ascii_case("table")
                             && i.checked_sub(1).and_then(|p| toks.get(p)).is_none()));
@@ -560,7 +590,9 @@ fn summarize(text: &str) -> (String, Vec<String>) {
                     while word_is(toks.get(k), "only") || word_is(toks.get(k), "lateral") {
                         k += 1;
                     }
-                    while let Some((name, next)) = table_name(&toks, k, w.eq_ignore_ascii_case("into")) {
+                    while let Some((name, next)) =
+                        table_name(&toks, k, w.eq_ignore_ascii_case("into"))
+                    {
                         if !tables.contains(&name) && !ctes.contains(&name) {
                             tables.push(name);
                         }
@@ -576,7 +608,9 @@ fn summarize(text: &str) -> (String, Vec<String>) {
                                 n += 1;
                             }
                         }
-                        if matches!(toks.get(n), Some(Tok::Punct(b','))) && !w.eq_ignore_ascii_case("into") {
+                        if matches!(toks.get(n), Some(Tok::Punct(b',')))
+                            && !w.eq_ignore_ascii_case("into")
+                        {
                             k = n + 1;
                         } else {
                             break;
@@ -665,8 +699,14 @@ mod tests {
             text("SELECT * FROM users WHERE name = 'bob' AND age > 42"),
             "SELECT * FROM users WHERE name = ? AND age > ?"
         );
-        assert_eq!(text("SELECT 1e-5, .5, 3.14, 0x1F, 1_000"), "SELECT ?, ?, ?, ?, ?");
-        assert_eq!(text("SELECT E'a\\'b', U&'d\\0061t', X'ff', B'0101', N'x'"), "SELECT ?, ?, ?, ?, ?");
+        assert_eq!(
+            text("SELECT 1e-5, .5, 3.14, 0x1F, 1_000"),
+            "SELECT ?, ?, ?, ?, ?"
+        );
+        assert_eq!(
+            text("SELECT E'a\\'b', U&'d\\0061t', X'ff', B'0101', N'x'"),
+            "SELECT ?, ?, ?, ?, ?"
+        );
         assert_eq!(text("SELECT $a$ x $b$ y $b$ z $a$, $$q$$"), "SELECT ?, ?");
         assert_eq!(text("SELECT 'it''s'"), "SELECT ?");
         assert_eq!(text("SELECT t1.c2 FROM t1"), "SELECT t1.c2 FROM t1");
@@ -675,22 +715,43 @@ mod tests {
 
     #[test]
     fn parameters_and_lists() {
-        assert_eq!(text("SELECT * FROM t WHERE id = $1"), "SELECT * FROM t WHERE id = $1");
-        assert_eq!(text("SELECT * FROM t WHERE id IN ($1, $2)"), "SELECT * FROM t WHERE id IN ($1, $2)");
-        assert_eq!(text("SELECT * FROM t WHERE id IN (1, 2, 3)"), "SELECT * FROM t WHERE id IN (?)");
-        assert_eq!(text("SELECT * FROM t WHERE id in('a','b')"), "SELECT * FROM t WHERE id in(?)");
-        assert_eq!(text("SELECT * FROM t WHERE id IN (1, $1)"), "SELECT * FROM t WHERE id IN (?, $1)");
+        assert_eq!(
+            text("SELECT * FROM t WHERE id = $1"),
+            "SELECT * FROM t WHERE id = $1"
+        );
+        assert_eq!(
+            text("SELECT * FROM t WHERE id IN ($1, $2)"),
+            "SELECT * FROM t WHERE id IN ($1, $2)"
+        );
+        assert_eq!(
+            text("SELECT * FROM t WHERE id IN (1, 2, 3)"),
+            "SELECT * FROM t WHERE id IN (?)"
+        );
+        assert_eq!(
+            text("SELECT * FROM t WHERE id in('a','b')"),
+            "SELECT * FROM t WHERE id in(?)"
+        );
+        assert_eq!(
+            text("SELECT * FROM t WHERE id IN (1, $1)"),
+            "SELECT * FROM t WHERE id IN (?, $1)"
+        );
         assert_eq!(text("SELECT min(1, 2)"), "SELECT min(?, ?)");
     }
 
     #[test]
     fn comments_and_unterminated() {
-        assert_eq!(text("SELECT /* a /* nested */ still */ 1 -- tail 'x'\nFROM t"), "SELECT ? FROM t");
+        assert_eq!(
+            text("SELECT /* a /* nested */ still */ 1 -- tail 'x'\nFROM t"),
+            "SELECT ? FROM t"
+        );
         assert_eq!(text("SELECT 'unterminated secret"), "SELECT ?");
         assert_eq!(text("SELECT 1 /* unterminated secret"), "SELECT ?");
         assert_eq!(text("SELECT $tag$ secret"), "SELECT ?");
         assert_eq!(text("SELECT \"open secret"), "SELECT ?");
-        assert_eq!(text("SELECT \"Quoted\"\"Id\" FROM \"T\""), "SELECT \"Quoted\"\"Id\" FROM \"T\"");
+        assert_eq!(
+            text("SELECT \"Quoted\"\"Id\" FROM \"T\""),
+            "SELECT \"Quoted\"\"Id\" FROM \"T\""
+        );
     }
 
     #[test]
@@ -700,31 +761,62 @@ mod tests {
             summary("SELECT u.id FROM users u JOIN profiles p ON p.user_id = u.id"),
             "SELECT users profiles"
         );
-        assert_eq!(summary("INSERT INTO matches (a, b) VALUES ($1, $2)"), "INSERT matches");
-        assert_eq!(summary("UPDATE public.users SET x = 1 WHERE id = 2"), "UPDATE public.users");
-        assert_eq!(summary("DELETE FROM sessions WHERE t < now()"), "DELETE sessions");
-        assert_eq!(summary("SELECT 1"), "SELECT");
-        assert_eq!(summary("select a from x, y as z, w where 1=1"), "SELECT x y w");
         assert_eq!(
-            summary("WITH recent AS (SELECT * FROM orders) SELECT * FROM recent JOIN users ON true"),
+            summary("INSERT INTO matches (a, b) VALUES ($1, $2)"),
+            "INSERT matches"
+        );
+        assert_eq!(
+            summary("UPDATE public.users SET x = 1 WHERE id = 2"),
+            "UPDATE public.users"
+        );
+        assert_eq!(
+            summary("DELETE FROM sessions WHERE t < now()"),
+            "DELETE sessions"
+        );
+        assert_eq!(summary("SELECT 1"), "SELECT");
+        assert_eq!(
+            summary("select a from x, y as z, w where 1=1"),
+            "SELECT x y w"
+        );
+        assert_eq!(
+            summary(
+                "WITH recent AS (SELECT * FROM orders) SELECT * FROM recent JOIN users ON true"
+            ),
             "SELECT orders users"
         );
         assert_eq!(
-            summary("SELECT * FROM a WHERE id IN (SELECT a_id FROM b) AND EXISTS (SELECT 1 FROM c)"),
+            summary(
+                "SELECT * FROM a WHERE id IN (SELECT a_id FROM b) AND EXISTS (SELECT 1 FROM c)"
+            ),
             "SELECT a b c"
         );
-        assert_eq!(summary("SELECT extract(year FROM ts) FROM events"), "SELECT events");
+        assert_eq!(
+            summary("SELECT extract(year FROM ts) FROM events"),
+            "SELECT events"
+        );
         assert_eq!(summary("SELECT * FROM generate_series(1, 3)"), "SELECT");
-        assert_eq!(summary("CREATE TABLE IF NOT EXISTS foo (id int)"), "CREATE TABLE foo");
+        assert_eq!(
+            summary("CREATE TABLE IF NOT EXISTS foo (id int)"),
+            "CREATE TABLE foo"
+        );
         assert_eq!(summary("BEGIN"), "BEGIN");
         assert_eq!(summary(""), "postgresql");
         assert_eq!(
             summary("INSERT INTO t (a) VALUES (1) ON CONFLICT (a) DO UPDATE SET a = 2"),
             "INSERT t"
         );
-        assert_eq!(sanitize("SELECT * FROM a JOIN b ON true").collection(), None);
+        assert_eq!(
+            sanitize("SELECT * FROM a JOIN b ON true").collection(),
+            None
+        );
         assert_eq!(sanitize("SELECT * FROM a").collection(), Some("a"));
-        let long = format!("SELECT * FROM {}", (0..100).map(|i| format!("table_{i}")).collect::<Vec<_>>().join(", "));
+        let long = format!(
+            "SELECT * FROM {}",
+            (0..100)
+                .map(|i| format!("table_{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         assert!(summary(&long).len() <= MAX_SUMMARY_LEN);
     }
 
