@@ -138,6 +138,7 @@ pub trait Queryable: Send + Sync {
     fn prepare_cached(&self, sql: &str) -> impl Future<Output = Result<Statement, DbError>> + Send;
 }
 
+#[allow(clippy::ptr_arg)] // a `fn(&T)` with `T = Vec<Row>`
 fn count(rows: &Vec<Row>) -> Option<i64> {
     Some(rows.len() as i64)
 }

@@ -92,7 +92,6 @@ impl PoolState for Shared {
 
 impl Pool {
     /// A builder from the `DB_*` settings (usually `telemetry.config().db`).
-    #[must_use]
     pub fn builder(telemetry: &Telemetry, config: DbConfig) -> PoolBuilder {
         PoolBuilder {
             telemetry: telemetry.clone(),

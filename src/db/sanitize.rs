@@ -290,12 +290,11 @@ fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 fn end_of_number(s: &[u8], mut i: usize) -> usize {
     while i < s.len() {
         let b = s[i];
-        if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' {
-            i += 1;
-        } else if (b == b'+' || b == b'-')
+        let exponent_sign = (b == b'+' || b == b'-')
+            && i > 0
             && matches!(s[i - 1], b'e' | b'E')
-            && s.get(i + 1).is_some_and(u8::is_ascii_digit)
-        {
+            && s.get(i + 1).is_some_and(u8::is_ascii_digit);
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || exponent_sign {
             i += 1;
         } else {
             break;
@@ -570,12 +569,11 @@ fn summarize(text: &str) -> (String, Vec<String>) {
                     ) {
                         operation = w.to_ascii_uppercase();
                         main_op_pending = false;
-                    } else if matches!(toks.get(i + 1), Some(Tok::Word(a)) if a.eq_ignore_ascii_case("as"))
-                        || matches!(toks.get(i + 1), Some(Tok::Punct(b'(')))
+                    } else if (matches!(toks.get(i + 1), Some(Tok::Word(a)) if a.eq_ignore_ascii_case("as"))
+                        || matches!(toks.get(i + 1), Some(Tok::Punct(b'('))))
+                        && !in_list(w, &["with", "recursive", "as", "not", "materialized"])
                     {
-                        if !in_list(w, &["with", "recursive", "as", "not", "materialized"]) {
-                            ctes.push(w.to_string());
-                        }
+                        ctes.push(w.to_string());
                     }
                 }
                 let expects_table = !in_call
