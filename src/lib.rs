@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod http;
 pub mod telemetry;
 
 pub use config::{Config, ConfigError};
