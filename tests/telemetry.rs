@@ -1,0 +1,1 @@
+//! The OTel pipeline end to end, over real OTLP receivers.
