@@ -1,4 +1,5 @@
 //! Integration tests.
 
+mod http;
 mod support;
 mod telemetry;

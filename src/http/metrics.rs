@@ -1,10 +1,12 @@
 //! The layer's instruments, created once per layer.
 //!
 //! `http.server.active_requests` has a closed attribute set (method × scheme),
-//! so every series is bound up front; the duration histogram is bound lazily
+//! so each series is bound once, on first use; the duration histogram is bound lazily
 //! per (route, method, scheme, outcome) in [`super::route`].
 
-use opentelemetry::metrics::{BoundUpDownCounter, Histogram, Meter};
+use std::sync::OnceLock;
+
+use opentelemetry::metrics::{BoundUpDownCounter, Histogram, Meter, UpDownCounter};
 use opentelemetry::KeyValue;
 
 use super::attributes::{HTTP_REQUEST_METHOD, METHODS, METHOD_SLOTS, SCHEMES, URL_SCHEME};
@@ -17,8 +19,9 @@ pub const ACTIVE_REQUESTS: &str = "http.server.active_requests";
 
 pub(crate) struct Instruments {
     pub(crate) duration: Option<Histogram<f64>>,
-    /// Indexed by `method * SCHEMES.len() + scheme`.
-    active: Option<Box<[BoundUpDownCounter<i64>]>>,
+    /// Bound on first use (so only methods actually seen export a series),
+    /// indexed by `method * SCHEMES.len() + scheme`.
+    active: Option<(UpDownCounter<i64>, Box<[OnceLock<BoundUpDownCounter<i64>>]>)>,
 }
 
 impl Instruments {
@@ -37,26 +40,27 @@ impl Instruments {
                 .with_unit("{request}")
                 .with_description("Number of active HTTP server requests.")
                 .build();
-            (0..METHOD_SLOTS * SCHEMES.len())
-                .map(|i| {
-                    counter.bind(&[
-                        KeyValue::new(HTTP_REQUEST_METHOD, METHODS[i / SCHEMES.len()]),
-                        KeyValue::new(URL_SCHEME, SCHEMES[i % SCHEMES.len()]),
-                    ])
-                })
-                .collect()
+            let slots = (0..METHOD_SLOTS * SCHEMES.len())
+                .map(|_| OnceLock::new())
+                .collect();
+            (counter, slots)
         });
         Self { duration, active }
     }
 
     /// Adds `delta` to the active requests of (method, scheme).
     pub(crate) fn active(&self, method: usize, scheme: usize, delta: i64) {
-        if let Some(c) = self
-            .active
-            .as_ref()
-            .and_then(|a| a.get(method * SCHEMES.len() + scheme))
-        {
-            c.add(delta);
+        let Some((counter, slots)) = &self.active else {
+            return;
+        };
+        if let Some(cell) = slots.get(method * SCHEMES.len() + scheme) {
+            cell.get_or_init(|| {
+                counter.bind(&[
+                    KeyValue::new(HTTP_REQUEST_METHOD, METHODS[method]),
+                    KeyValue::new(URL_SCHEME, SCHEMES[scheme]),
+                ])
+            })
+            .add(delta);
         }
     }
 }
