@@ -4,6 +4,7 @@
 pub mod config;
 #[cfg(feature = "postgres")]
 pub mod db;
+pub mod http;
 pub mod telemetry;
 
 pub use config::{Config, ConfigError};

@@ -1,5 +1,6 @@
 //! Integration tests.
 
 mod db;
+mod http;
 mod support;
 mod telemetry;
