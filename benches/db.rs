@@ -1,1 +1,212 @@
-fn main() {}
+//! `wingspan::db` costs, as the bench thread's CPU time (and wall time):
+//! - an instrumented `SELECT 1` against the raw tokio-postgres client of the
+//!   same pooled connection;
+//! - the acquire span (`pool.get()` + return) against a plain
+//!   deadpool-postgres pool's `get()` + return, same server;
+//! - the sanitizer, uncached and through the statement cache.
+//!
+//! Needs Postgres at `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! Run: `cargo bench --all-features --bench db`. Spans go to a no-op exporter
+//! through the batch processor (100 % sampled); metrics to a no-op reader.
+
+mod support;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use wingspan::db::sanitize::{sanitize, Cache};
+use wingspan::db::{Pool, Queryable};
+
+use support::{fmt_ns, machine, paired, report};
+
+#[derive(Debug, Default, Clone)]
+struct NoopSpans(Arc<AtomicU64>);
+
+impl SpanExporter for NoopSpans {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
+struct NoopMetrics;
+
+impl PushMetricExporter for NoopMetrics {
+    async fn export(&self, _: &ResourceMetrics) -> OTelSdkResult {
+        Ok(())
+    }
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+    fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+    fn temporality(&self) -> Temporality {
+        Temporality::Cumulative
+    }
+}
+
+const QUERY: &str = "SELECT u.id, u.name, p.bio FROM users u JOIN profiles p ON p.user_id = u.id \
+     WHERE u.email = 'someone@example.com' AND u.created_at > '2024-01-01' AND u.id IN (1, 2, 3) \
+     ORDER BY u.id LIMIT 10";
+
+fn main() {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    // One thread: the connection task runs on the bench thread too, so its
+    // CPU time is the whole client side of each call.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let cfg = wingspan::Config::builder()
+        .var("DATABASE_URL", &url)
+        .var("DB_POOL_SIZE", "1")
+        .var("DB_MAX_CONNECTIONS", "1")
+        .var("OTEL_BSP_MAX_QUEUE_SIZE", "65536")
+        .var("WINGSPAN_CONSOLE_LOG", "false")
+        .build()
+        .expect("config");
+    let exported = NoopSpans::default();
+    let telemetry = rt.block_on(async {
+        wingspan::Telemetry::builder(cfg.clone())
+            .with_span_exporter(exported.clone())
+            .with_metric_exporter(NoopMetrics)
+            .install_globals(false)
+            .install_subscriber(false)
+            .build()
+            .expect("telemetry")
+    });
+    let pool = rt
+        .block_on(Pool::builder(&telemetry, cfg.db.clone()).build())
+        .expect("pool (is Postgres running at DATABASE_URL?)");
+
+    let rounds = 15;
+    let mut rows = String::from(
+        "| what | baseline CPU | instrumented CPU | added CPU | ratio (CPU) | baseline wall | instrumented wall |\n|---|---|---|---|---|---|---|\n",
+    );
+    let mut line = |what: &str, p: &support::Paired| {
+        rows.push_str(&format!(
+            "| {what} | {} | {} | {} | {:.3} | {} | {} |\n",
+            fmt_ns(p.a_cpu_ns_median),
+            fmt_ns(p.b_cpu_ns_median),
+            fmt_ns(p.added_cpu_ns()),
+            p.b_cpu_ns_median / p.a_cpu_ns_median,
+            fmt_ns(p.a_wall_ns_median),
+            fmt_ns(p.b_wall_ns_median),
+        ));
+    };
+
+    // SELECT 1 on the same checked-out connection: raw vs instrumented.
+    let client = rt.block_on(pool.get()).expect("get");
+    let raw = client.raw().expect("raw client");
+    let p = paired(
+        "raw tokio-postgres",
+        || {
+            rt.block_on(async { raw.query_one("SELECT 1", &[]).await.unwrap() });
+        },
+        "wingspan",
+        || {
+            rt.block_on(async { client.query_one("SELECT 1", &[]).await.unwrap() });
+        },
+        500,
+        rounds,
+    );
+    line("`SELECT 1` (query span + duration histogram)", &p);
+    drop(client);
+
+    // Acquire + return: wingspan's pool vs a plain deadpool-postgres pool.
+    let mut dp_cfg = deadpool_postgres::Config::new();
+    dp_cfg.url = Some(url.clone());
+    let plain = dp_cfg
+        .create_pool(
+            Some(deadpool_postgres::Runtime::Tokio1),
+            tokio_postgres::NoTls,
+        )
+        .expect("plain pool");
+    drop(rt.block_on(plain.get()).expect("plain get"));
+    let p = paired(
+        "deadpool get",
+        || {
+            rt.block_on(async { drop(plain.get().await.unwrap()) });
+        },
+        "wingspan get",
+        || {
+            rt.block_on(async { drop(pool.get().await.unwrap()) });
+        },
+        5000,
+        rounds,
+    );
+    line("acquire + return (acquire span, wait/use time, leak slot)", &p);
+
+    // Whole request path: acquire + SELECT 1 + return.
+    let p = paired(
+        "deadpool get + SELECT 1",
+        || {
+            rt.block_on(async {
+                let c = plain.get().await.unwrap();
+                c.query_one("SELECT 1", &[]).await.unwrap();
+            });
+        },
+        "wingspan get + SELECT 1",
+        || {
+            rt.block_on(async {
+                let c = pool.get().await.unwrap();
+                c.query_one("SELECT 1", &[]).await.unwrap();
+            });
+        },
+        500,
+        rounds,
+    );
+    line("acquire + `SELECT 1` + return", &p);
+
+    // The sanitizer.
+    let cache: Cache<wingspan::db::sanitize::Sanitized> = Cache::new(1024);
+    cache.get_or_insert(QUERY, sanitize);
+    let p = paired(
+        "cached (lookup)",
+        || {
+            std::hint::black_box(cache.get_or_insert(std::hint::black_box(QUERY), sanitize));
+        },
+        "uncached (sanitize + summarize)",
+        || {
+            std::hint::black_box(sanitize(std::hint::black_box(QUERY)));
+        },
+        20_000,
+        rounds,
+    );
+    rows.push_str(&format!(
+        "| sanitizer, {}-byte query: cached lookup vs uncached | {} | {} | {} | {:.1} | {} | {} |\n",
+        QUERY.len(),
+        fmt_ns(p.a_cpu_ns_median),
+        fmt_ns(p.b_cpu_ns_median),
+        fmt_ns(p.added_cpu_ns()),
+        p.b_cpu_ns_median / p.a_cpu_ns_median,
+        fmt_ns(p.a_wall_ns_median),
+        fmt_ns(p.b_wall_ns_median),
+    ));
+
+    rt.block_on(async {
+        let _ = telemetry.force_flush().await;
+    });
+    let dropped = telemetry.dropped_spans();
+    report(
+        "db: wingspan::db vs raw tokio-postgres / deadpool-postgres",
+        &format!(
+            "Machine: {}. Command: `cargo bench --all-features --bench db`. \
+             Medians of {rounds} alternating rounds, per operation, thread CPU of the \
+             bench thread (current-thread runtime, so the connection task is included) \
+             and wall time; Postgres on 127.0.0.1; spans 100 % sampled to a no-op \
+             exporter through the batch processor ({} exported, {dropped} dropped).\n\n{rows}",
+            machine(),
+            exported.0.load(Ordering::Relaxed),
+        ),
+    );
+}
