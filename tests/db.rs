@@ -860,3 +860,47 @@ async fn tracing_spans_parent_queries() {
     assert!(select.is_child_of(outer), "{}", support::dump_spans(&spans));
     db.drop_schema().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_follows_sslmode() {
+    let db = Db::new(&[("DB_POOL_SIZE", "0")]).await;
+    let ssl_on: String = db
+        .admin
+        .query_one("SHOW ssl", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let base = support::database_url();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let pool_for = |mode: &str| {
+        let mut cfg = db.telemetry.config().db.clone();
+        cfg.url = wingspan::config::Secret::new(format!("{base}{sep}sslmode={mode}"));
+        cfg.ssl_mode = match mode {
+            "disable" => wingspan::config::SslMode::Disable,
+            "require" => wingspan::config::SslMode::Require,
+            _ => wingspan::config::SslMode::VerifyFull,
+        };
+        Pool::builder(&db.telemetry, cfg)
+            .application_name(&db.app)
+            .connect_timeout(Duration::from_secs(2))
+            .build()
+    };
+    let encrypted = |pool: Pool| async move {
+        let c = pool.get().await.unwrap();
+        c.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get::<_, bool>(0)
+    };
+    assert!(!encrypted(pool_for("disable").await.unwrap()).await);
+    if ssl_on == "on" {
+        assert!(encrypted(pool_for("require").await.unwrap()).await);
+        // The local server's certificate is self-signed: verify-full refuses it
+        // (or finds no system roots at all).
+        match pool_for("verify-full").await {
+            Ok(pool) => assert!(pool.get().await.is_err()),
+            Err(e) => assert!(matches!(e, DbError::Config(_)), "{e}"),
+        }
+    }
+    db.drop_schema().await;
+}
