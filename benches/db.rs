@@ -127,8 +127,36 @@ fn main() {
         500,
         rounds,
     );
-    line("`SELECT 1` (query span + duration histogram)", &p);
+    line("`SELECT 1` (query span + duration histogram + client-side bound)", &p);
     drop(client);
+
+    // The same without the client-side bound (DB_STATEMENT_TIMEOUT=0): the
+    // per-call tokio timer's share.
+    let unbounded = rt
+        .block_on(
+            Pool::builder(&telemetry, cfg.db.clone())
+                .name("unbounded")
+                .statement_timeout(Duration::ZERO)
+                .build(),
+        )
+        .expect("pool");
+    let client = rt.block_on(unbounded.get()).expect("get");
+    let raw = client.raw().expect("raw client");
+    let p = paired(
+        "raw tokio-postgres",
+        || {
+            rt.block_on(async { raw.query_one("SELECT 1", &[]).await.unwrap() });
+        },
+        "wingspan",
+        || {
+            rt.block_on(async { client.query_one("SELECT 1", &[]).await.unwrap() });
+        },
+        500,
+        rounds,
+    );
+    line("`SELECT 1` without the client-side bound (`DB_STATEMENT_TIMEOUT=0`)", &p);
+    drop(client);
+    drop(unbounded);
 
     // Acquire + return: wingspan's pool vs a plain deadpool-postgres pool.
     let mut dp_cfg = deadpool_postgres::Config::new();
@@ -140,6 +168,32 @@ fn main() {
         )
         .expect("plain pool");
     drop(rt.block_on(plain.get()).expect("plain get"));
+    // The same plain pool with wingspan's deadpool timeouts (each a tokio timer).
+    let timed = deadpool_postgres::Pool::builder(deadpool_postgres::Manager::new(
+        url.parse::<tokio_postgres::Config>().expect("url"),
+        tokio_postgres::NoTls,
+    ))
+    .max_size(1)
+    .runtime(deadpool_postgres::Runtime::Tokio1)
+    .wait_timeout(Some(Duration::from_secs(10)))
+    .create_timeout(Some(Duration::from_secs(5)))
+    .recycle_timeout(Some(Duration::from_secs(5)))
+    .build()
+    .expect("timed pool");
+    drop(rt.block_on(timed.get()).expect("timed get"));
+    let p = paired(
+        "deadpool get",
+        || {
+            rt.block_on(async { drop(plain.get().await.unwrap()) });
+        },
+        "deadpool get, with timeouts",
+        || {
+            rt.block_on(async { drop(timed.get().await.unwrap()) });
+        },
+        5000,
+        rounds,
+    );
+    line("deadpool's own wait/create/recycle timeouts (no wingspan)", &p);
     let p = paired(
         "deadpool get",
         || {

@@ -893,6 +893,19 @@ async fn tls_follows_sslmode() {
             .get::<_, bool>(0)
     };
     assert!(!encrypted(pool_for("disable").await.unwrap()).await);
+    // `sslmode` read from DATABASE_URL alone.
+    let cfg = wingspan::Config::builder()
+        .var("DATABASE_URL", format!("{base}{sep}sslmode=disable"))
+        .build()
+        .unwrap();
+    assert_eq!(cfg.db.ssl_mode, wingspan::config::SslMode::Disable);
+    let plain = Pool::builder(&db.telemetry, cfg.db)
+        .min_connections(0)
+        .application_name(&db.app)
+        .build()
+        .await
+        .unwrap();
+    assert!(!encrypted(plain).await);
     if ssl_on == "on" {
         assert!(encrypted(pool_for("require").await.unwrap()).await);
         // The local server's certificate is self-signed: verify-full refuses it
