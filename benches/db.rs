@@ -127,7 +127,10 @@ fn main() {
         500,
         rounds,
     );
-    line("`SELECT 1` (query span + duration histogram + client-side bound)", &p);
+    line(
+        "`SELECT 1` (query span + duration histogram + client-side bound)",
+        &p,
+    );
     drop(client);
 
     // The same without the client-side bound (DB_STATEMENT_TIMEOUT=0): the
@@ -154,7 +157,10 @@ fn main() {
         500,
         rounds,
     );
-    line("`SELECT 1` without the client-side bound (`DB_STATEMENT_TIMEOUT=0`)", &p);
+    line(
+        "`SELECT 1` without the client-side bound (`DB_STATEMENT_TIMEOUT=0`)",
+        &p,
+    );
     drop(client);
     drop(unbounded);
 
@@ -193,7 +199,10 @@ fn main() {
         5000,
         rounds,
     );
-    line("deadpool's own wait/create/recycle timeouts (no wingspan)", &p);
+    line(
+        "deadpool's own wait/create/recycle timeouts (no wingspan)",
+        &p,
+    );
     let p = paired(
         "deadpool get",
         || {
@@ -206,7 +215,10 @@ fn main() {
         5000,
         rounds,
     );
-    line("acquire + return (acquire span, wait/use time, leak slot)", &p);
+    line(
+        "acquire + return (acquire span, wait/use time, leak slot)",
+        &p,
+    );
 
     // Whole request path: acquire + SELECT 1 + return.
     let p = paired(

@@ -864,12 +864,7 @@ async fn tracing_spans_parent_queries() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_follows_sslmode() {
     let db = Db::new(&[("DB_POOL_SIZE", "0")]).await;
-    let ssl_on: String = db
-        .admin
-        .query_one("SHOW ssl", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let ssl_on: String = db.admin.query_one("SHOW ssl", &[]).await.unwrap().get(0);
     let base = support::database_url();
     let sep = if base.contains('?') { '&' } else { '?' };
     let pool_for = |mode: &str| {
@@ -887,10 +882,13 @@ async fn tls_follows_sslmode() {
     };
     let encrypted = |pool: Pool| async move {
         let c = pool.get().await.unwrap();
-        c.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
-            .await
-            .unwrap()
-            .get::<_, bool>(0)
+        c.query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get::<_, bool>(0)
     };
     assert!(!encrypted(pool_for("disable").await.unwrap()).await);
     // `sslmode` read from DATABASE_URL alone.
