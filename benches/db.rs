@@ -220,6 +220,47 @@ fn main() {
         &p,
     );
 
+    // Whole request path: acquire + SELECT 1 + return, against a plain
+    // deadpool-postgres pool whose connections are configured as wingspan's
+    // (server-side statement_timeout, keepalives, deadpool timeouts), so the
+    // difference is the instrumentation alone.
+    let mut pg = url.parse::<tokio_postgres::Config>().expect("url");
+    pg.options("-c statement_timeout=30000").keepalives(true);
+    let same = deadpool_postgres::Pool::builder(deadpool_postgres::Manager::new(
+        pg,
+        tokio_postgres::NoTls,
+    ))
+    .max_size(1)
+    .runtime(deadpool_postgres::Runtime::Tokio1)
+    .wait_timeout(Some(Duration::from_secs(10)))
+    .create_timeout(Some(Duration::from_secs(5)))
+    .recycle_timeout(Some(Duration::from_secs(5)))
+    .build()
+    .expect("same-config pool");
+    let p = paired(
+        "deadpool get + SELECT 1",
+        || {
+            rt.block_on(async {
+                let c = same.get().await.unwrap();
+                c.query_one("SELECT 1", &[]).await.unwrap();
+            });
+        },
+        "wingspan get + SELECT 1",
+        || {
+            rt.block_on(async {
+                let c = pool.get().await.unwrap();
+                c.query_one("SELECT 1", &[]).await.unwrap();
+            });
+        },
+        500,
+        rounds,
+    );
+    line(
+        "acquire + `SELECT 1` + return, same connection settings",
+        &p,
+    );
+    drop(same);
+
     // Whole request path: acquire + SELECT 1 + return.
     let p = paired(
         "deadpool get + SELECT 1",
