@@ -1,0 +1,170 @@
+//! Test support shared by every integration-test module: real OTLP
+//! receivers (gRPC and HTTP/protobuf) that collect what the SDK sends over
+//! the wire, a one-call pipeline set-up pointed at them, and service URLs.
+//!
+//! ```ignore
+//! let receiver = Receiver::start().await;
+//! let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
+//! // ... exercise ...
+//! telemetry.force_flush().await.unwrap();
+//! let spans = receiver.wait_for_spans(|s| !s.is_empty(), Duration::from_secs(5)).await;
+//! ```
+
+// Each test module uses a different part of this API.
+#![allow(dead_code, unused_imports)]
+
+mod grpc;
+mod http;
+mod model;
+mod receiver;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use model::{
+    attrs_key, hex, Attributes, EventRecord, Kind, LogRecord, MetricKind, MetricPoint, SpanRecord,
+    Status, Transport, Value,
+};
+pub use receiver::{dump_logs, dump_metrics, dump_spans, Receiver};
+pub use wingspan::config::Protocol;
+
+/// The metric export interval `telemetry` configures, in ms.
+pub const METRIC_INTERVAL_MS: u64 = 200;
+/// The batch span/log processor delay `telemetry` configures, in ms.
+pub const BSP_DELAY_MS: u64 = 50;
+
+/// The variables `telemetry` sets, before `extra` (which wins).
+pub fn config_vars(
+    receiver: &Receiver,
+    protocol: Protocol,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = vec![
+        ("OTEL_SERVICE_NAME".into(), test_service_name()),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
+            receiver.endpoint(protocol),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_PROTOCOL".into(),
+            protocol.as_str().into(),
+        ),
+        (
+            "OTEL_METRIC_EXPORT_INTERVAL".into(),
+            METRIC_INTERVAL_MS.to_string(),
+        ),
+        ("OTEL_BSP_SCHEDULE_DELAY".into(), BSP_DELAY_MS.to_string()),
+        ("WINGSPAN_CONSOLE_LOG".into(), "false".into()),
+        ("DATABASE_URL".into(), database_url()),
+        ("REDIS_URL".into(), redis_url()),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
+    vars
+}
+
+/// A validated configuration exporting to `receiver` over `protocol`, with
+/// fast export (metrics every 200 ms, spans and logs batched every 50 ms),
+/// no console output, the service name of the running test, and `extra`
+/// variables on top (they win).
+pub fn config(receiver: &Receiver, protocol: Protocol, extra: &[(&str, &str)]) -> wingspan::Config {
+    let mut b = wingspan::Config::builder();
+    for (k, v) in config_vars(receiver, protocol, extra) {
+        b = b.var(k, v);
+    }
+    b.build().expect("test configuration is valid")
+}
+
+/// `wingspan::init` with [`config`]: installs the global providers,
+/// propagator and `tracing` subscriber (nextest runs one test per process).
+pub async fn telemetry(
+    receiver: &Receiver,
+    protocol: Protocol,
+    extra: &[(&str, &str)],
+) -> wingspan::Telemetry {
+    wingspan::init(config(receiver, protocol, extra)).expect("wingspan::init")
+}
+
+/// The service name for the running test, from libtest's thread name.
+pub fn test_service_name() -> String {
+    let name = std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .map(|n| n.replace("::", "."))
+        .unwrap_or_else(|| "test".to_owned());
+    format!("wingspan-test.{name}")
+}
+
+/// `DATABASE_URL`, else the local default.
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// `REDIS_URL`, else the local default.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A name unique to this test run and call, `[a-z0-9_]` only, usable as a
+/// schema name or key prefix: `<prefix>_<pid>_<n>_<nanos>`.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let prefix: String = prefix
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{prefix}_{}_{n}_{nanos}", std::process::id())
+}
+
+/// The points of metric `name` whose attributes include every `(key,
+/// value)` of `attrs` (values compared as text, so `("http.response.status_code",
+/// "200")` matches the integer 200).
+pub fn find_points<'a>(
+    points: &'a [MetricPoint],
+    name: &str,
+    attrs: &[(&str, &str)],
+) -> Vec<&'a MetricPoint> {
+    points
+        .iter()
+        .filter(|p| p.name == name)
+        .filter(|p| {
+            attrs
+                .iter()
+                .all(|(k, v)| p.attributes.get(*k).is_some_and(|a| a.to_string() == *v))
+        })
+        .collect()
+}
+
+/// The single point of metric `name` matching `attrs`; panics with a dump if
+/// there is not exactly one.
+pub fn find_point<'a>(
+    points: &'a [MetricPoint],
+    name: &str,
+    attrs: &[(&str, &str)],
+) -> &'a MetricPoint {
+    let found = find_points(points, name, attrs);
+    match found.as_slice() {
+        [one] => one,
+        _ => panic!(
+            "expected exactly one point of {name} with {attrs:?}, found {}:\n{}",
+            found.len(),
+            dump_metrics(points)
+        ),
+    }
+}
+
+/// A port on 127.0.0.1 where nothing listens (bound, then released).
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("local addr").port()
+}

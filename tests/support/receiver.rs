@@ -1,0 +1,400 @@
+//! The in-process OTLP collector: a gRPC and an HTTP/protobuf receiver over
+//! the wire, sharing one store that tests query and wait on.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinHandle;
+
+use super::model::{LogRecord, MetricPoint, SpanRecord};
+
+/// How often `wait_for_*` looks at the store.
+const POLL: Duration = Duration::from_millis(20);
+
+/// What the receivers collected, plus knobs for failure injection.
+#[derive(Default)]
+pub(crate) struct Store {
+    spans: Mutex<Vec<SpanRecord>>,
+    /// Latest point per series key (name + attribute set).
+    metrics: Mutex<BTreeMap<String, MetricPoint>>,
+    logs: Mutex<Vec<LogRecord>>,
+    /// Export requests received, all signals and transports.
+    pub(crate) requests: AtomicUsize,
+    /// Export requests that arrived gzip-compressed.
+    pub(crate) gzip_requests: AtomicUsize,
+    /// When set, every export is rejected (gRPC `UNAVAILABLE`, HTTP 503).
+    pub(crate) failing: AtomicBool,
+    /// Milliseconds every export is held before it is answered.
+    pub(crate) delay_ms: AtomicU64,
+    /// Request headers/metadata of the last export (lower-case names).
+    pub(crate) last_headers: Mutex<BTreeMap<String, String>>,
+}
+
+impl Store {
+    pub(crate) fn add_spans(&self, spans: Vec<SpanRecord>) {
+        self.spans.lock().unwrap().extend(spans);
+    }
+
+    pub(crate) fn add_metrics(&self, points: Vec<MetricPoint>) {
+        let mut m = self.metrics.lock().unwrap();
+        for p in points {
+            let key = p.series_key();
+            // Cumulative points supersede older ones; an out-of-order older
+            // export must not roll a series back.
+            match m.get(&key) {
+                Some(old) if old.time_unix_nano > p.time_unix_nano => {}
+                _ => {
+                    m.insert(key, p);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn add_logs(&self, logs: Vec<LogRecord>) {
+        self.logs.lock().unwrap().extend(logs);
+    }
+
+    /// Applies the failure knobs; `Err(())` means reject this export.
+    pub(crate) async fn gate(
+        &self,
+        gzip: bool,
+        headers: BTreeMap<String, String>,
+    ) -> Result<(), ()> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        if gzip {
+            self.gzip_requests.fetch_add(1, Ordering::Relaxed);
+        }
+        *self.last_headers.lock().unwrap() = headers;
+        let delay = self.delay_ms.load(Ordering::Relaxed);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        if self.failing.load(Ordering::Relaxed) {
+            Err(())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A real OTLP collector for tests: a tonic gRPC server and an axum
+/// HTTP/protobuf server on 127.0.0.1, both feeding one store. Dropping it
+/// stops both servers.
+pub struct Receiver {
+    store: Arc<Store>,
+    grpc_addr: SocketAddr,
+    http_addr: SocketAddr,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl std::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("grpc", &self.grpc_addr)
+            .field("http", &self.http_addr)
+            .finish()
+    }
+}
+
+impl Receiver {
+    /// Starts both receivers on ephemeral ports of 127.0.0.1.
+    pub async fn start() -> Receiver {
+        let store = Arc::new(Store::default());
+        let (grpc_addr, grpc_task) = super::grpc::serve(store.clone()).await;
+        let (http_addr, http_task) = super::http::serve(store.clone()).await;
+        Receiver {
+            store,
+            grpc_addr,
+            http_addr,
+            tasks: vec![grpc_task, http_task],
+        }
+    }
+
+    /// `http://127.0.0.1:<port>` of the gRPC receiver.
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://{}", self.grpc_addr)
+    }
+
+    /// `http://127.0.0.1:<port>` of the HTTP receiver (the base: the
+    /// exporter appends `/v1/traces` etc.).
+    pub fn http_endpoint(&self) -> String {
+        format!("http://{}", self.http_addr)
+    }
+
+    /// The endpoint for `protocol`.
+    pub fn endpoint(&self, protocol: wingspan::config::Protocol) -> String {
+        match protocol {
+            wingspan::config::Protocol::Grpc => self.grpc_endpoint(),
+            wingspan::config::Protocol::HttpProtobuf => self.http_endpoint(),
+        }
+    }
+
+    /// Every span received so far, in arrival order.
+    pub fn spans(&self) -> Vec<SpanRecord> {
+        self.store.spans.lock().unwrap().clone()
+    }
+
+    /// The spans named `name`.
+    pub fn spans_named(&self, name: &str) -> Vec<SpanRecord> {
+        self.spans()
+            .into_iter()
+            .filter(|s| s.name == name)
+            .collect()
+    }
+
+    /// The latest point of every series received so far.
+    pub fn metrics(&self) -> Vec<MetricPoint> {
+        self.store
+            .metrics
+            .lock()
+            .unwrap()
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// The latest points of the metric `name`.
+    pub fn metric(&self, name: &str) -> Vec<MetricPoint> {
+        self.metrics()
+            .into_iter()
+            .filter(|p| p.name == name)
+            .collect()
+    }
+
+    /// Every log record received so far, in arrival order.
+    pub fn logs(&self) -> Vec<LogRecord> {
+        self.store.logs.lock().unwrap().clone()
+    }
+
+    /// Forgets everything received so far (the knobs stay).
+    pub fn clear(&self) {
+        self.store.spans.lock().unwrap().clear();
+        self.store.metrics.lock().unwrap().clear();
+        self.store.logs.lock().unwrap().clear();
+    }
+
+    /// Export requests received so far (all signals, both transports).
+    pub fn request_count(&self) -> usize {
+        self.store.requests.load(Ordering::Relaxed)
+    }
+
+    /// Export requests that arrived gzip-compressed.
+    pub fn gzip_request_count(&self) -> usize {
+        self.store.gzip_requests.load(Ordering::Relaxed)
+    }
+
+    /// Headers (HTTP) or metadata (gRPC) of the last export, lower-case names.
+    pub fn last_headers(&self) -> BTreeMap<String, String> {
+        self.store.last_headers.lock().unwrap().clone()
+    }
+
+    /// Rejects every export from now on (gRPC `UNAVAILABLE`, HTTP 503), or
+    /// accepts them again.
+    pub fn set_failing(&self, failing: bool) {
+        self.store.failing.store(failing, Ordering::Relaxed);
+    }
+
+    /// Holds every export this long before answering (a slow collector).
+    pub fn set_delay(&self, delay: Duration) {
+        self.store
+            .delay_ms
+            .store(delay.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Polls until `pred` holds for the spans received so far, and returns
+    /// them; panics with a dump of what arrived after `timeout`.
+    pub async fn wait_for_spans<F>(&self, pred: F, timeout: Duration) -> Vec<SpanRecord>
+    where
+        F: Fn(&[SpanRecord]) -> bool,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let spans = self.spans();
+            if pred(&spans) {
+                return spans;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting for spans; {} arrived:\n{}",
+                    spans.len(),
+                    dump_spans(&spans)
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits until a span named `name` arrived and returns it.
+    pub async fn wait_for_span(&self, name: &str, timeout: Duration) -> SpanRecord {
+        self.wait_for_spans(|s| s.iter().any(|s| s.name == name), timeout)
+            .await
+            .into_iter()
+            .find(|s| s.name == name)
+            .expect("present: the predicate held")
+    }
+
+    /// Polls until `pred` holds for the latest points of metric `name`, and
+    /// returns those points; panics with a dump of every series after
+    /// `timeout`.
+    pub async fn wait_for_metric<F>(
+        &self,
+        name: &str,
+        pred: F,
+        timeout: Duration,
+    ) -> Vec<MetricPoint>
+    where
+        F: Fn(&[MetricPoint]) -> bool,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let points = self.metric(name);
+            if !points.is_empty() && pred(&points) {
+                return points;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting for metric {name:?}; its points:\n{}\nall series:\n{}",
+                    dump_metrics(&points),
+                    dump_metrics(&self.metrics())
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Polls until `pred` holds for the latest points of every series.
+    pub async fn wait_for_metrics<F>(&self, pred: F, timeout: Duration) -> Vec<MetricPoint>
+    where
+        F: Fn(&[MetricPoint]) -> bool,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let points = self.metrics();
+            if pred(&points) {
+                return points;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting for metrics; all series:\n{}",
+                    dump_metrics(&points)
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Polls until `pred` holds for the log records received so far, and
+    /// returns them; panics with a dump after `timeout`.
+    pub async fn wait_for_logs<F>(&self, pred: F, timeout: Duration) -> Vec<LogRecord>
+    where
+        F: Fn(&[LogRecord]) -> bool,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let logs = self.logs();
+            if pred(&logs) {
+                return logs;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting for logs; {} arrived:\n{}",
+                    logs.len(),
+                    dump_logs(&logs)
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// One line per span: name, kind, ids, status, attributes.
+pub fn dump_spans(spans: &[SpanRecord]) -> String {
+    spans
+        .iter()
+        .map(|s| {
+            format!(
+                "  {:?} kind={:?} trace={} span={} parent={} status={:?}{} scope={:?} attrs={}",
+                s.name,
+                s.kind,
+                s.trace_id,
+                s.span_id,
+                if s.parent_span_id.is_empty() {
+                    "-"
+                } else {
+                    &s.parent_span_id
+                },
+                s.status,
+                if s.status_message.is_empty() {
+                    String::new()
+                } else {
+                    format!("({:?})", s.status_message)
+                },
+                s.scope,
+                super::model::attrs_key(&s.attributes)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One line per series: name, type, attributes, value.
+pub fn dump_metrics(points: &[MetricPoint]) -> String {
+    points
+        .iter()
+        .map(|p| {
+            let mut line = format!(
+                "  {} [{}] {:?} {{{}}} value={}",
+                p.name,
+                p.unit,
+                p.kind,
+                super::model::attrs_key(&p.attributes),
+                p.value
+            );
+            if !p.bounds.is_empty() || p.count > 0 {
+                line.push_str(&format!(
+                    " count={} bounds={:?} buckets={:?}",
+                    p.count, p.bounds, p.bucket_counts
+                ));
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One line per log record.
+pub fn dump_logs(logs: &[LogRecord]) -> String {
+    logs.iter()
+        .map(|l| {
+            format!(
+                "  [{}] {:?} scope={:?} trace={} span={} attrs={}",
+                l.severity_text,
+                l.body,
+                l.scope,
+                if l.trace_id.is_empty() {
+                    "-"
+                } else {
+                    &l.trace_id
+                },
+                if l.span_id.is_empty() {
+                    "-"
+                } else {
+                    &l.span_id
+                },
+                super::model::attrs_key(&l.attributes)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,680 @@
+//! The OTel pipeline end to end, over real OTLP receivers: both protocols,
+//! the resource, nesting between `tracing` and the OTel API, logs carrying
+//! trace context, the noisy-target filter, metrics and their buckets, the
+//! sampler, an unreachable collector, shutdown flushing, and configuration
+//! errors.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use opentelemetry::global;
+use opentelemetry::trace::{
+    Span as _, SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceId,
+    TraceState, Tracer as _,
+};
+use opentelemetry::{Context, KeyValue};
+
+use crate::support::{self, find_point, Kind, MetricKind, Protocol, Receiver, Transport};
+
+/// How long any single export may take to show up at the receiver.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Targets whose spans and logs must never be exported (the exporter's own).
+const NOISY: &[&str] = &["opentelemetry", "tonic", "h2", "hyper", "reqwest"];
+
+fn is_noisy(target: &str) -> bool {
+    NOISY.iter().any(|n| target.starts_with(n))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+async fn delivers_span_with_resource(protocol: Protocol, transport: Transport, gzip: bool) {
+    let receiver = Receiver::start().await;
+    let mut extra = vec![("WINGSPAN_ENV", "staging")];
+    if gzip {
+        extra.push(("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"));
+    }
+    let telemetry = support::telemetry(&receiver, protocol, &extra).await;
+    let tracer = telemetry.tracer();
+
+    let mut span = tracer
+        .span_builder("probe")
+        .with_kind(SpanKind::Client)
+        .with_attributes([KeyValue::new("probe.n", 7_i64)])
+        .start(tracer);
+    span.end();
+    telemetry.force_flush().await.unwrap();
+
+    let span = receiver.wait_for_span("probe", WAIT).await;
+    assert_eq!(span.transport, transport);
+    assert_eq!(span.kind, Kind::Client);
+    assert_eq!(span.attr_i64("probe.n"), Some(7));
+    assert!(span.is_root());
+    assert_eq!(span.trace_id.len(), 32);
+    assert_eq!(span.scope, wingspan::telemetry::SCOPE_NAME);
+    assert_eq!(
+        span.resource_str("service.name"),
+        Some(support::test_service_name().as_str())
+    );
+    assert_eq!(
+        span.resource_str("deployment.environment.name"),
+        Some("staging")
+    );
+    assert_eq!(span.resource_str("host.name"), Some(hostname().as_str()));
+    assert_eq!(
+        span.resource.get("process.pid").and_then(|v| v.as_i64()),
+        Some(i64::from(std::process::id()))
+    );
+    if gzip {
+        assert!(
+            receiver.gzip_request_count() > 0,
+            "no export arrived gzip-compressed: {:?}",
+            receiver.last_headers()
+        );
+    } else {
+        assert_eq!(receiver.gzip_request_count(), 0);
+    }
+    telemetry.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_grpc_delivers_span_with_resource() {
+    delivers_span_with_resource(Protocol::Grpc, Transport::Grpc, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_http_protobuf_delivers_span_with_resource() {
+    delivers_span_with_resource(Protocol::HttpProtobuf, Transport::Http, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_grpc_gzip_delivers_span() {
+    delivers_span_with_resource(Protocol::Grpc, Transport::Grpc, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_http_protobuf_gzip_delivers_span() {
+    delivers_span_with_resource(Protocol::HttpProtobuf, Transport::Http, true).await;
+}
+
+#[tracing::instrument]
+async fn load_profile(user: u64) -> u64 {
+    tokio::task::yield_now().await;
+    user + 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_instrumented_fn_nests_under_otel_api_span() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
+
+    let outer = telemetry.tracer().start("otel.outer");
+    let cx = Context::current_with_span(outer);
+    {
+        let _guard = cx.clone().attach();
+        assert_eq!(load_profile(41).await, 42);
+    }
+    cx.span().end();
+    telemetry.force_flush().await.unwrap();
+
+    let spans = receiver
+        .wait_for_spans(
+            |s| {
+                s.iter().any(|s| s.name == "otel.outer")
+                    && s.iter().any(|s| s.name == "load_profile")
+            },
+            WAIT,
+        )
+        .await;
+    let outer = spans.iter().find(|s| s.name == "otel.outer").unwrap();
+    let inner = spans.iter().find(|s| s.name == "load_profile").unwrap();
+    assert!(outer.is_root(), "{}", support::dump_spans(&spans));
+    assert!(
+        inner.is_child_of(outer),
+        "the #[instrument] span must nest under the OTel span:\n{}",
+        support::dump_spans(&spans)
+    );
+    assert_eq!(inner.attr_i64("user"), Some(41));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_otel_api_span_nests_under_entered_tracing_span() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
+
+    let app = tracing::info_span!("app.handler");
+    {
+        let _entered = app.enter();
+        let mut inner = telemetry
+            .tracer()
+            .span_builder("otel.inner")
+            .with_kind(SpanKind::Client)
+            .start_with_context(telemetry.tracer(), &Context::current());
+        inner.end();
+    }
+    drop(app);
+    telemetry.force_flush().await.unwrap();
+
+    let spans = receiver
+        .wait_for_spans(
+            |s| {
+                s.iter().any(|s| s.name == "app.handler")
+                    && s.iter().any(|s| s.name == "otel.inner")
+            },
+            WAIT,
+        )
+        .await;
+    let app = spans.iter().find(|s| s.name == "app.handler").unwrap();
+    let inner = spans.iter().find(|s| s.name == "otel.inner").unwrap();
+    assert!(app.is_root(), "{}", support::dump_spans(&spans));
+    assert!(
+        inner.is_child_of(app),
+        "the OTel span must nest under the entered tracing span:\n{}",
+        support::dump_spans(&spans)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_event_in_tracing_span_becomes_log_with_its_ids() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(&receiver, Protocol::HttpProtobuf, &[]).await;
+
+    let span = tracing::info_span!("with.log");
+    span.in_scope(|| tracing::info!(answer = 42_i64, "inside the span"));
+    drop(span);
+    telemetry.force_flush().await.unwrap();
+
+    let spans = receiver
+        .wait_for_spans(|s| s.iter().any(|s| s.name == "with.log"), WAIT)
+        .await;
+    let span = spans.iter().find(|s| s.name == "with.log").unwrap();
+    let logs = receiver
+        .wait_for_logs(|l| l.iter().any(|l| l.body == "inside the span"), WAIT)
+        .await;
+    let log = logs.iter().find(|l| l.body == "inside the span").unwrap();
+    assert_eq!(log.severity_text, "INFO");
+    assert_eq!(log.attr_i64("answer"), Some(42));
+    assert_eq!(log.trace_id, span.trace_id, "{}", support::dump_logs(&logs));
+    assert_eq!(log.span_id, span.span_id, "{}", support::dump_logs(&logs));
+    assert_eq!(
+        log.resource_str("service.name"),
+        Some(support::test_service_name().as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_event_in_otel_context_carries_its_trace_id() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
+
+    let cx = Context::current_with_span(telemetry.tracer().start("otel.only"));
+    {
+        let _guard = cx.clone().attach();
+        tracing::warn!("no tracing span here");
+    }
+    tracing::info!("outside any span");
+    cx.span().end();
+    telemetry.force_flush().await.unwrap();
+
+    let span = receiver.wait_for_span("otel.only", WAIT).await;
+    let logs = receiver
+        .wait_for_logs(
+            |l| {
+                l.iter().any(|l| l.body == "no tracing span here")
+                    && l.iter().any(|l| l.body == "outside any span")
+            },
+            WAIT,
+        )
+        .await;
+    let inside = logs
+        .iter()
+        .find(|l| l.body == "no tracing span here")
+        .unwrap();
+    assert_eq!(inside.severity_text, "WARN");
+    assert_eq!(
+        inside.trace_id,
+        span.trace_id,
+        "{}",
+        support::dump_logs(&logs)
+    );
+    assert_eq!(
+        inside.span_id,
+        span.span_id,
+        "{}",
+        support::dump_logs(&logs)
+    );
+    let outside = logs.iter().find(|l| l.body == "outside any span").unwrap();
+    assert_eq!(outside.trace_id, "", "{}", support::dump_logs(&logs));
+}
+
+/// With every target at `trace`, the exporter's own crates would show up as
+/// spans and logs (and feed back into the exporter) without the filter.
+async fn noisy_targets_stay_out(protocol: Protocol) {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(&receiver, protocol, &[("RUST_LOG", "trace")]).await;
+    let tracer = telemetry.tracer();
+
+    tracer.start("mine.1").end();
+    tracing::info_span!("mine.2").in_scope(|| {
+        tracer.start("mine.3").end();
+        tracing::info!("mine.log");
+    });
+    // Several export rounds, so the exporters' own activity (connections,
+    // requests) happens while the subscriber is listening.
+    for _ in 0..3 {
+        telemetry.force_flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    receiver.wait_for_spans(|s| s.len() >= 3, WAIT).await;
+    receiver
+        .wait_for_logs(|l| l.iter().any(|l| l.body == "mine.log"), WAIT)
+        .await;
+    telemetry.force_flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    telemetry.force_flush().await.unwrap();
+
+    let spans = receiver.spans();
+    let mut names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["mine.1", "mine.2", "mine.3"],
+        "only the test's own spans may be exported:\n{}",
+        support::dump_spans(&spans)
+    );
+    let logs = receiver.logs();
+    let noisy: Vec<_> = logs
+        .iter()
+        .filter(|l| {
+            is_noisy(&l.scope)
+                || l.attributes
+                    .values()
+                    .any(|v| v.as_str().is_some_and(is_noisy))
+        })
+        .collect();
+    assert!(
+        noisy.is_empty(),
+        "log records from the exporter's own crates:\n{}",
+        support::dump_logs(&logs)
+    );
+    assert!(logs.iter().any(|l| l.body == "mine.log"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_grpc_noisy_targets_are_not_exported() {
+    noisy_targets_stay_out(Protocol::Grpc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_http_noisy_targets_are_not_exported() {
+    noisy_targets_stay_out(Protocol::HttpProtobuf).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_http_duration_histogram_has_wingspan_buckets() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
+
+    // No explicit boundaries: the provider's view must supply them.
+    let histogram = telemetry
+        .meter()
+        .f64_histogram("http.server.request.duration")
+        .with_unit("s")
+        .build();
+    let attrs = [KeyValue::new("http.route", "/api/users/{id}")];
+    histogram.record(0.29, &attrs);
+    histogram.record(0.31, &attrs);
+    telemetry.force_flush().await.unwrap();
+
+    let points = receiver
+        .wait_for_metric("http.server.request.duration", |p| p[0].count == 2, WAIT)
+        .await;
+    let p = find_point(
+        &points,
+        "http.server.request.duration",
+        &[("http.route", "/api/users/{id}")],
+    );
+    assert_eq!(p.kind, MetricKind::Histogram);
+    assert_eq!(p.unit, "s");
+    assert_eq!(p.bounds, wingspan::telemetry::buckets::HTTP_SERVER_DURATION);
+    assert!(p.bounds.contains(&0.3));
+    let edge = p.bounds.iter().position(|b| *b == 0.3).unwrap();
+    // Bucket i counts (bounds[i-1], bounds[i]]: 0.29 lands at the 0.3 edge,
+    // 0.31 in the next bucket.
+    assert_eq!(p.bucket_counts.len(), p.bounds.len() + 1);
+    assert_eq!(p.bucket_counts[edge], 1, "{:?}", p.bucket_counts);
+    assert_eq!(p.bucket_counts[edge + 1], 1, "{:?}", p.bucket_counts);
+    assert!((p.value - 0.60).abs() < 1e-9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_process_metrics_arrive() {
+    let receiver = Receiver::start().await;
+    let _telemetry = support::telemetry(&receiver, Protocol::HttpProtobuf, &[]).await;
+
+    let all = receiver
+        .wait_for_metrics(
+            |p| {
+                support::find_points(p, "process.cpu.time", &[("cpu.mode", "user")]).len() == 1
+                    && !support::find_points(p, "process.memory.usage", &[]).is_empty()
+            },
+            WAIT,
+        )
+        .await;
+    let cpu = find_point(&all, "process.cpu.time", &[("cpu.mode", "user")]);
+    assert_eq!(cpu.kind, MetricKind::Sum { monotonic: true });
+    assert_eq!(cpu.unit, "s");
+    assert!(cpu.value >= 0.0);
+    find_point(&all, "process.cpu.time", &[("cpu.mode", "system")]);
+    let mem = find_point(&all, "process.memory.usage", &[]);
+    assert_eq!(mem.unit, "By");
+    assert_eq!(mem.kind, MetricKind::Sum { monotonic: false });
+    assert!(
+        mem.value > 1_000_000.0,
+        "resident set of {} bytes",
+        mem.value
+    );
+    assert_eq!(mem.transport, Transport::Http);
+    assert_eq!(
+        mem.resource_str("service.name"),
+        Some(support::test_service_name().as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_ratio_zero_exports_no_spans_but_metrics() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::Grpc,
+        &[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0"),
+        ],
+    )
+    .await;
+
+    let counter = telemetry.meter().u64_counter("test.requests").build();
+    for i in 0..50 {
+        telemetry.tracer().start(format!("unsampled.{i}")).end();
+        tracing::info_span!("unsampled.tracing").in_scope(|| counter.add(1, &[]));
+    }
+    telemetry.force_flush().await.unwrap();
+    let points = receiver
+        .wait_for_metric("test.requests", |p| p[0].value == 50.0, WAIT)
+        .await;
+    assert_eq!(points.len(), 1);
+    telemetry.force_flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        receiver.spans().is_empty(),
+        "ratio 0 must sample nothing:\n{}",
+        support::dump_spans(&receiver.spans())
+    );
+    assert_eq!(telemetry.loss_counts().spans_exported, 0);
+}
+
+fn remote_parent(trace: &str, span: &str, sampled: bool) -> Context {
+    // Through the installed propagator, as an incoming request would.
+    let flags = if sampled { "01" } else { "00" };
+    let headers = HashMap::from([(
+        "traceparent".to_owned(),
+        format!("00-{trace}-{span}-{flags}"),
+    )]);
+    let cx = global::get_text_map_propagator(|p| p.extract(&headers));
+    let sc = cx.span().span_context().clone();
+    assert!(
+        sc.is_valid() && sc.is_remote(),
+        "propagator must extract {headers:?}"
+    );
+    cx
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_parent_based_sampler_honors_remote_parent() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::Grpc,
+        &[
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0"),
+        ],
+    )
+    .await;
+    let tracer = telemetry.tracer();
+    let sampled_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let unsampled_trace = "0af7651916cd43dd8448eb211c80319c";
+
+    let cx = remote_parent(sampled_trace, "00f067aa0ba902b7", true);
+    tracer
+        .span_builder("child.of.sampled")
+        .with_kind(SpanKind::Server)
+        .start_with_context(tracer, &cx)
+        .end();
+    let cx = remote_parent(unsampled_trace, "b7ad6b7169203331", false);
+    tracer.start_with_context("child.of.unsampled", &cx).end();
+    tracer.start("root.at.ratio.zero").end();
+    // A hand-made remote context, too.
+    let sc = SpanContext::new(
+        TraceId::from_hex("11111111111111111111111111111111").unwrap(),
+        SpanId::from_hex("2222222222222222").unwrap(),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
+    tracer
+        .start_with_context(
+            "child.of.manual",
+            &Context::new().with_remote_span_context(sc),
+        )
+        .end();
+    telemetry.force_flush().await.unwrap();
+
+    let spans = receiver
+        .wait_for_spans(
+            |s| {
+                s.iter().any(|s| s.name == "child.of.sampled")
+                    && s.iter().any(|s| s.name == "child.of.manual")
+            },
+            WAIT,
+        )
+        .await;
+    telemetry.force_flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let spans_after = receiver.spans();
+    assert_eq!(
+        spans_after.len(),
+        2,
+        "{}",
+        support::dump_spans(&spans_after)
+    );
+    let child = spans.iter().find(|s| s.name == "child.of.sampled").unwrap();
+    assert_eq!(child.trace_id, sampled_trace);
+    assert_eq!(child.parent_span_id, "00f067aa0ba902b7");
+    assert_eq!(child.kind, Kind::Server);
+    let manual = spans.iter().find(|s| s.name == "child.of.manual").unwrap();
+    assert_eq!(manual.trace_id, "11111111111111111111111111111111");
+    assert_eq!(manual.parent_span_id, "2222222222222222");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_unreachable_collector_never_blocks_and_counts_losses() {
+    // Any receiver: only the helper's settings are used; the endpoint is a
+    // port where nothing listens.
+    let receiver = Receiver::start().await;
+    let endpoint = format!("http://127.0.0.1:{}", support::closed_port());
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::Grpc,
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())],
+    )
+    .await;
+    let tracer = telemetry.tracer();
+
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    for i in 0..10_000_i64 {
+        let t = Instant::now();
+        let mut span = tracer
+            .span_builder("doomed")
+            .with_attributes([KeyValue::new("i", i)])
+            .start(tracer);
+        span.end();
+        slowest = slowest.max(t.elapsed());
+    }
+    let total = started.elapsed();
+    // Generous correctness bounds, not speed claims.
+    assert!(total < Duration::from_secs(2), "10k spans took {total:?}");
+    assert!(
+        slowest < Duration::from_millis(500),
+        "one span took {slowest:?}"
+    );
+
+    // The flush itself may report the failure; what matters is the count.
+    let _ = telemetry.force_flush().await;
+    let deadline = Instant::now() + WAIT;
+    while telemetry.loss_counts().spans_export_failed == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let losses = telemetry.loss_counts();
+    assert!(losses.spans_export_failed > 0, "{losses:?}");
+    assert_eq!(losses.spans_exported, 0, "{losses:?}");
+    assert!(telemetry.dropped_spans() > 0);
+    assert!(receiver.spans().is_empty());
+
+    let started = Instant::now();
+    let _ = telemetry.shutdown().await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_full_queue_drops_are_counted_and_exported() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::Grpc,
+        &[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "64"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
+        ],
+    )
+    .await;
+    let tracer = telemetry.tracer();
+    const N: u64 = 2_000;
+    for _ in 0..N {
+        tracer.start("burst").end();
+    }
+    telemetry.force_flush().await.unwrap();
+    let losses = telemetry.loss_counts();
+    assert!(losses.spans_queue_full > 0, "{losses:?}");
+    assert_eq!(losses.spans_export_failed, 0, "{losses:?}");
+
+    // Every span is either delivered or counted as dropped.
+    let delivered = N - losses.spans_queue_full;
+    let spans = receiver
+        .wait_for_spans(|s| s.len() as u64 >= delivered, WAIT)
+        .await;
+    assert_eq!(spans.len() as u64, delivered, "{losses:?}");
+    assert_eq!(telemetry.loss_counts().spans_exported, delivered);
+    assert_eq!(telemetry.dropped_spans(), losses.spans_queue_full);
+
+    let points = receiver
+        .wait_for_metric(
+            "wingspan.telemetry.spans.dropped",
+            |p| {
+                support::find_points(
+                    p,
+                    "wingspan.telemetry.spans.dropped",
+                    &[("reason", "queue_full")],
+                )
+                .first()
+                .is_some_and(|p| p.value == losses.spans_queue_full as f64)
+            },
+            WAIT,
+        )
+        .await;
+    let p = find_point(
+        &points,
+        "wingspan.telemetry.spans.dropped",
+        &[("reason", "queue_full")],
+    );
+    assert_eq!(p.kind, MetricKind::Sum { monotonic: true });
+    let failed = find_point(
+        &points,
+        "wingspan.telemetry.spans.dropped",
+        &[("reason", "export_failed")],
+    );
+    assert_eq!(failed.value, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_shutdown_flushes_spans_logs_and_metrics() {
+    let receiver = Receiver::start().await;
+    // Nothing is exported on a timer during the test: only shutdown can
+    // deliver what follows.
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::HttpProtobuf,
+        &[
+            ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "60000"),
+        ],
+    )
+    .await;
+    let counter = telemetry
+        .meter()
+        .u64_counter("test.before_shutdown")
+        .build();
+    for i in 0..5 {
+        telemetry.tracer().start(format!("last.{i}")).end();
+    }
+    tracing::info!("last words");
+    counter.add(3, &[]);
+    assert!(receiver.spans().is_empty());
+
+    let started = Instant::now();
+    telemetry.shutdown().await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    let spans = receiver.spans();
+    assert_eq!(spans.len(), 5, "{}", support::dump_spans(&spans));
+    assert!(receiver.logs().iter().any(|l| l.body == "last words"));
+    let metrics = receiver.metrics();
+    let p = find_point(&metrics, "test.before_shutdown", &[]);
+    assert_eq!(p.value, 3.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_bad_configuration_fails_cleanly() {
+    let err = wingspan::Config::from_lookup(|name| {
+        (name == "OTEL_EXPORTER_OTLP_PROTOCOL").then(|| "http/json".to_owned())
+    })
+    .unwrap_err();
+    assert_eq!(err.variable, "OTEL_EXPORTER_OTLP_PROTOCOL");
+    assert_eq!(err.value, "http/json");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("OTEL_EXPORTER_OTLP_PROTOCOL") && msg.contains("grpc"),
+        "{msg}"
+    );
+
+    // A bad RUST_LOG passes config parsing but stops init, naming the
+    // variable, without leaving a subscriber half-installed.
+    let receiver = Receiver::start().await;
+    let cfg = support::config(&receiver, Protocol::Grpc, &[("RUST_LOG", "info,foo=loud")]);
+    let err = wingspan::init(cfg).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("RUST_LOG"), "{msg}");
+    assert!(msg.contains("foo=loud"), "{msg}");
+
+    let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
+    tracing::info_span!("after.failed.init").in_scope(|| {});
+    telemetry.force_flush().await.unwrap();
+    receiver.wait_for_span("after.failed.init", WAIT).await;
+}
