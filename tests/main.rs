@@ -1,4 +1,5 @@
 //! Integration tests.
 
+mod cache;
 mod support;
 mod telemetry;

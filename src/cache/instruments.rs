@@ -3,7 +3,7 @@
 //! and `wingspan.cache.requests` (bound per cache name and result).
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{OnceLock, RwLock};
 
 use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, Histogram, Meter};
 use opentelemetry::KeyValue;
@@ -76,42 +76,46 @@ pub(crate) enum Outcome {
     Error,
 }
 
+/// One cache name's three counters, each bound on first use so that no
+/// empty series is exported.
 struct Bound {
-    hit: BoundCounter<u64>,
-    miss: BoundCounter<u64>,
-    error: BoundCounter<u64>,
+    name: Box<str>,
+    results: [OnceLock<BoundCounter<u64>>; 3],
 }
 
 impl Bound {
-    fn new(counter: &Counter<u64>, name: &str) -> Self {
-        let bind = |result: &'static str| {
-            counter.bind(&[
-                KeyValue::new("wingspan.cache.name", name.to_owned()),
-                KeyValue::new("wingspan.cache.result", result),
-            ])
-        };
+    fn new(name: &str) -> Self {
         Self {
-            hit: bind("hit"),
-            miss: bind("miss"),
-            error: bind("error"),
+            name: name.into(),
+            results: Default::default(),
         }
     }
 
-    fn add(&self, outcome: Outcome, n: u64) {
-        match outcome {
-            Outcome::Hit => self.hit.add(n),
-            Outcome::Miss => self.miss.add(n),
-            Outcome::Error => self.error.add(n),
-        }
+    fn add(&self, counter: &Counter<u64>, outcome: Outcome, n: u64) {
+        let (i, result) = match outcome {
+            Outcome::Hit => (0, "hit"),
+            Outcome::Miss => (1, "miss"),
+            Outcome::Error => (2, "error"),
+        };
+        self.results[i]
+            .get_or_init(|| {
+                counter.bind(&[
+                    KeyValue::new("wingspan.cache.name", self.name.to_string()),
+                    KeyValue::new("wingspan.cache.result", result),
+                ])
+            })
+            .add(n);
     }
 }
 
 pub(crate) struct Instruments {
     duration: Histogram<f64>,
-    ok: Vec<BoundHistogram<f64>>,
+    /// Bound per typed command on first success.
+    ok: [OnceLock<BoundHistogram<f64>>; Op::ALL.len()],
     requests: Counter<u64>,
     names: RwLock<HashMap<Box<str>, Bound>>,
-    other: Bound,
+    /// Bound on first overflow, so no `other` series exists until needed.
+    other: OnceLock<Bound>,
     max_names: usize,
 }
 
@@ -123,27 +127,17 @@ impl Instruments {
             .with_description("Duration of database client operations.")
             .with_boundaries(buckets::DB_CLIENT_DURATION.to_vec())
             .build();
-        let ok = Op::ALL
-            .iter()
-            .map(|op| {
-                duration.bind(&[
-                    KeyValue::new("db.system.name", "redis"),
-                    KeyValue::new("db.operation.name", op.name()),
-                ])
-            })
-            .collect();
         let requests = meter
             .u64_counter("wingspan.cache.requests")
             .with_unit("{request}")
             .with_description("Cache reads by cache name and result (hit, miss, error).")
             .build();
-        let other = Bound::new(&requests, "other");
         Self {
             duration,
-            ok,
+            ok: Default::default(),
             requests,
             names: RwLock::new(HashMap::new()),
-            other,
+            other: OnceLock::new(),
             max_names,
         }
     }
@@ -151,7 +145,13 @@ impl Instruments {
     /// Records the duration of a successful typed operation.
     pub(crate) fn ok(&self, op: Op, seconds: f64) {
         if let Some(h) = self.ok.get(op as usize) {
-            h.record(seconds);
+            h.get_or_init(|| {
+                self.duration.bind(&[
+                    KeyValue::new("db.system.name", "redis"),
+                    KeyValue::new("db.operation.name", op.name()),
+                ])
+            })
+            .record(seconds);
         }
     }
 
@@ -173,6 +173,10 @@ impl Instruments {
         }
     }
 
+    fn other(&self) -> &Bound {
+        self.other.get_or_init(|| Bound::new("other"))
+    }
+
     /// Counts `n` reads of one cache name. The first use of a name binds its
     /// three counters; after `max_names` names, new ones count as `other`.
     pub(crate) fn count(&self, name: &str, outcome: Outcome, n: u64) {
@@ -182,22 +186,22 @@ impl Instruments {
         {
             let names = self.names.read().unwrap_or_else(|p| p.into_inner());
             if let Some(b) = names.get(name) {
-                b.add(outcome, n);
+                b.add(&self.requests, outcome, n);
                 return;
             }
             if names.len() >= self.max_names {
-                self.other.add(outcome, n);
+                self.other().add(&self.requests, outcome, n);
                 return;
             }
         }
         let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
         if names.len() >= self.max_names && !names.contains_key(name) {
-            self.other.add(outcome, n);
+            self.other().add(&self.requests, outcome, n);
             return;
         }
         names
             .entry(name.into())
-            .or_insert_with(|| Bound::new(&self.requests, name))
-            .add(outcome, n);
+            .or_insert_with(|| Bound::new(name))
+            .add(&self.requests, outcome, n);
     }
 }
