@@ -4,6 +4,7 @@
 #[cfg(feature = "redis")]
 pub mod cache;
 pub mod config;
+pub mod http;
 pub mod telemetry;
 
 pub use config::{Config, ConfigError};

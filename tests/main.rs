@@ -1,5 +1,6 @@
 //! Integration tests.
 
 mod cache;
+mod http;
 mod support;
 mod telemetry;

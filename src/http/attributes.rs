@@ -1,0 +1,232 @@
+//! Request attributes: the method table, the header readers and the
+//! `traceparent` formatter. Everything here is per request and allocation-
+//! aware: static strings where the value set is closed, one owned string
+//! where the value comes from the client.
+
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use http::header::{HOST, USER_AGENT};
+use http::{HeaderMap, Method, Request, Version};
+use opentelemetry::trace::SpanContext;
+use opentelemetry::{Key, KeyValue, StringValue, Value};
+
+pub(crate) const HTTP_REQUEST_METHOD: Key = Key::from_static_str("http.request.method");
+pub(crate) const HTTP_REQUEST_METHOD_ORIGINAL: Key =
+    Key::from_static_str("http.request.method_original");
+pub(crate) const HTTP_ROUTE: Key = Key::from_static_str("http.route");
+pub(crate) const HTTP_RESPONSE_STATUS_CODE: Key = Key::from_static_str("http.response.status_code");
+pub(crate) const URL_PATH: Key = Key::from_static_str("url.path");
+pub(crate) const URL_QUERY: Key = Key::from_static_str("url.query");
+pub(crate) const URL_SCHEME: Key = Key::from_static_str("url.scheme");
+pub(crate) const ERROR_TYPE: Key = Key::from_static_str("error.type");
+pub(crate) const CLIENT_ADDRESS: Key = Key::from_static_str("client.address");
+pub(crate) const SERVER_ADDRESS: Key = Key::from_static_str("server.address");
+pub(crate) const SERVER_PORT: Key = Key::from_static_str("server.port");
+pub(crate) const USER_AGENT_ORIGINAL: Key = Key::from_static_str("user_agent.original");
+pub(crate) const NETWORK_PROTOCOL_VERSION: Key = Key::from_static_str("network.protocol.version");
+pub(crate) const ROUTE_CLASS: Key = Key::from_static_str("wingspan.route.class");
+
+/// The methods semconv knows, in the order of their index; anything else is
+/// `_OTHER` (index [`OTHER_METHOD`]).
+pub(crate) const METHODS: [&str; 11] = [
+    "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "QUERY",
+    "_OTHER",
+];
+/// Number of method slots.
+pub(crate) const METHOD_SLOTS: usize = METHODS.len();
+/// The `_OTHER` slot.
+pub(crate) const OTHER_METHOD: usize = METHOD_SLOTS - 1;
+
+/// The method's slot in [`METHODS`].
+pub(crate) fn method_index(method: &Method) -> usize {
+    match *method {
+        Method::GET => 0,
+        Method::POST => 1,
+        Method::PUT => 2,
+        Method::DELETE => 3,
+        Method::PATCH => 4,
+        Method::HEAD => 5,
+        Method::OPTIONS => 6,
+        Method::CONNECT => 7,
+        Method::TRACE => 8,
+        _ if method.as_str() == "QUERY" => 9,
+        _ => OTHER_METHOD,
+    }
+}
+
+/// `url.scheme` values: the slot index is part of the metric cache key.
+pub(crate) const SCHEMES: [&str; 2] = ["http", "https"];
+
+/// The scheme slot: `https` when the request URI says so (HTTP/2's
+/// `:scheme`, an absolute-form target), `http` otherwise.
+pub(crate) fn scheme_index<B>(req: &Request<B>) -> usize {
+    match req.uri().scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("https") => 1,
+        _ => 0,
+    }
+}
+
+/// `network.protocol.version`, or `None` for versions semconv has no value for.
+pub(crate) fn protocol_version(version: Version) -> Option<&'static str> {
+    match version {
+        Version::HTTP_11 => Some("1.1"),
+        Version::HTTP_2 => Some("2"),
+        Version::HTTP_10 => Some("1.0"),
+        Version::HTTP_3 => Some("3"),
+        Version::HTTP_09 => Some("0.9"),
+        _ => None,
+    }
+}
+
+/// An owned string attribute from a borrowed value: the one allocation a
+/// client-supplied value costs.
+pub(crate) fn owned(key: Key, value: &str) -> KeyValue {
+    KeyValue::new(key, Value::String(StringValue::from(value.to_owned())))
+}
+
+/// `server.address` and `server.port`: from the `Host` header (HTTP/1.1), or
+/// the URI authority (HTTP/2 `:authority`).
+pub(crate) fn server_address<B>(req: &Request<B>) -> Option<(&str, Option<u16>)> {
+    let host = match req.headers().get(HOST).and_then(|h| h.to_str().ok()) {
+        Some(h) => h,
+        None => req.uri().authority()?.as_str(),
+    };
+    split_host_port(host)
+}
+
+/// Splits `host[:port]`, including bracketed IPv6 literals.
+pub(crate) fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
+    if s.is_empty() {
+        return None;
+    }
+    if let Some(rest) = s.strip_prefix('[') {
+        let end = rest.find(']')?;
+        let host = &rest[..end];
+        let port = rest[end + 1..]
+            .strip_prefix(':')
+            .and_then(|p| p.parse().ok());
+        return Some((host, port));
+    }
+    match s.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => Some((host, port.parse().ok())),
+        _ => Some((s, None)),
+    }
+}
+
+/// `user_agent.original`.
+pub(crate) fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers.get(USER_AGENT).and_then(|h| h.to_str().ok())
+}
+
+/// `client.address`: the first hop of `X-Forwarded-For` when that is
+/// trusted, else the peer address axum's `ConnectInfo` carries.
+pub(crate) fn client_address<B>(req: &Request<B>, forwarded: bool) -> Option<KeyValue> {
+    if forwarded {
+        let first = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty());
+        if let Some(first) = first {
+            return Some(owned(CLIENT_ADDRESS, first));
+        }
+    }
+    let ConnectInfo(addr) = req.extensions().get::<ConnectInfo<SocketAddr>>()?;
+    Some(KeyValue::new(
+        CLIENT_ADDRESS,
+        Value::String(StringValue::from(addr.ip().to_string())),
+    ))
+}
+
+/// Length of a version-00 `traceparent`.
+pub(crate) const TRACEPARENT_LEN: usize = 55;
+
+/// Formats `00-{trace id}-{span id}-{flags}` into a stack buffer.
+pub(crate) fn format_traceparent(sc: &SpanContext) -> [u8; TRACEPARENT_LEN] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [b'-'; TRACEPARENT_LEN];
+    buf[0] = b'0';
+    buf[1] = b'0';
+    let mut put = |at: usize, bytes: &[u8]| {
+        for (i, b) in bytes.iter().enumerate() {
+            buf[at + 2 * i] = HEX[usize::from(b >> 4)];
+            buf[at + 2 * i + 1] = HEX[usize::from(b & 0x0f)];
+        }
+    };
+    put(3, &sc.trace_id().to_bytes());
+    put(36, &sc.span_id().to_bytes());
+    put(53, &[sc.trace_flags().to_u8()]);
+    buf
+}
+
+/// `error.type` for a 5xx status: its code as a string, static for the
+/// codes a server commonly sends.
+pub(crate) fn status_error_type(status: u16) -> Value {
+    let s: &'static str = match status {
+        500 => "500",
+        501 => "501",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        505 => "505",
+        507 => "507",
+        508 => "508",
+        511 => "511",
+        other => return Value::String(StringValue::from(other.to_string())),
+    };
+    Value::String(StringValue::from(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
+
+    #[test]
+    fn methods_map_to_semconv_values() {
+        assert_eq!(METHODS[method_index(&Method::GET)], "GET");
+        assert_eq!(METHODS[method_index(&Method::PATCH)], "PATCH");
+        let query = Method::from_bytes(b"QUERY").unwrap();
+        assert_eq!(METHODS[method_index(&query)], "QUERY");
+        let odd = Method::from_bytes(b"FOO").unwrap();
+        assert_eq!(METHODS[method_index(&odd)], "_OTHER");
+    }
+
+    #[test]
+    fn host_and_port_split() {
+        assert_eq!(
+            split_host_port("example.com:8080"),
+            Some(("example.com", Some(8080)))
+        );
+        assert_eq!(split_host_port("example.com"), Some(("example.com", None)));
+        assert_eq!(split_host_port("[::1]:443"), Some(("::1", Some(443))));
+        assert_eq!(split_host_port("[::1]"), Some(("::1", None)));
+        assert_eq!(split_host_port("::1"), Some(("::1", None)));
+        assert_eq!(split_host_port("h:notaport"), Some(("h", None)));
+        assert_eq!(split_host_port(""), None);
+    }
+
+    #[test]
+    fn traceparent_is_w3c() {
+        let sc = SpanContext::new(
+            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        );
+        assert_eq!(
+            std::str::from_utf8(&format_traceparent(&sc)).unwrap(),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        );
+    }
+
+    #[test]
+    fn server_errors_name_their_code() {
+        assert_eq!(status_error_type(503).as_str(), "503");
+        assert_eq!(status_error_type(599).as_str(), "599");
+    }
+}

@@ -1,0 +1,124 @@
+//! Incoming W3C context: `traceparent`/`tracestate` and `baggage`.
+//!
+//! Parsed with the SDK's propagators directly rather than the global one, so
+//! a layer works the same whether or not the globals are installed, and only
+//! when the request carries one of the headers (most do not).
+
+use http::header::HeaderName;
+use http::HeaderMap;
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::{Link, TraceContextExt};
+use opentelemetry::Context;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+
+pub(crate) const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+
+struct Headers<'a>(&'a HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(HeaderName::as_str).collect()
+    }
+}
+
+/// The parent context of the server span, and the link to an untrusted
+/// incoming context.
+pub(crate) fn extract(headers: &HeaderMap, trust: bool) -> (Context, Option<Link>) {
+    let has_parent = headers.contains_key(TRACEPARENT);
+    let has_baggage = trust && headers.contains_key(BAGGAGE);
+    if !has_parent && !has_baggage {
+        return (Context::new(), None);
+    }
+    let extractor = Headers(headers);
+    let mut cx = Context::new();
+    if has_parent {
+        // A malformed header yields a context without a span: a new root.
+        cx = TraceContextPropagator::new().extract_with_context(&cx, &extractor);
+    }
+    let mut link = None;
+    if !trust {
+        let sc = cx.span().span_context().clone();
+        if sc.is_valid() {
+            link = Some(Link::with_context(sc));
+        }
+        return (Context::new(), link);
+    }
+    if has_baggage {
+        cx = BaggagePropagator::new().extract_with_context(&cx, &extractor);
+    }
+    (cx, link)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::baggage::BaggageExt;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn trusted_parent_and_baggage() {
+        let (cx, link) = extract(
+            &headers(&[("traceparent", TP), ("baggage", "tenant=acme")]),
+            true,
+        );
+        assert!(link.is_none());
+        let sc = cx.span().span_context().clone();
+        assert_eq!(
+            sc.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert!(sc.is_remote());
+        assert_eq!(
+            cx.baggage().get("tenant").map(|v| v.as_str().to_owned()),
+            Some("acme".to_owned())
+        );
+    }
+
+    #[test]
+    fn untrusted_becomes_a_link() {
+        let (cx, link) = extract(
+            &headers(&[("traceparent", TP), ("baggage", "tenant=acme")]),
+            false,
+        );
+        assert!(!cx.span().span_context().is_valid());
+        assert_eq!(cx.baggage().len(), 0);
+        let link = link.expect("a link");
+        assert_eq!(link.span_context.span_id().to_string(), "00f067aa0ba902b7");
+    }
+
+    #[test]
+    fn garbage_is_ignored() {
+        for bad in [
+            "garbage",
+            "00-zz-00-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        ] {
+            let (cx, link) = extract(&headers(&[("traceparent", bad)]), true);
+            assert!(!cx.span().span_context().is_valid(), "{bad}");
+            assert!(link.is_none());
+            let (_, link) = extract(&headers(&[("traceparent", bad)]), false);
+            assert!(link.is_none());
+        }
+    }
+
+    #[test]
+    fn no_headers_no_work() {
+        let (cx, link) = extract(&HeaderMap::new(), true);
+        assert!(!cx.has_active_span());
+        assert!(link.is_none());
+    }
+}

@@ -1,0 +1,187 @@
+//! [`HttpService`]: starts the request span and the measurements.
+
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Instant, SystemTime};
+
+use axum::extract::MatchedPath;
+use http::{Request, Response};
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::{KeyValue, StringValue, Value};
+use tower_service::Service;
+
+use super::attributes::{
+    client_address, method_index, owned, protocol_version, scheme_index, server_address,
+    user_agent, HTTP_REQUEST_METHOD, HTTP_REQUEST_METHOD_ORIGINAL, HTTP_ROUTE, METHODS,
+    NETWORK_PROTOCOL_VERSION, OTHER_METHOD, ROUTE_CLASS, SCHEMES, SERVER_ADDRESS, SERVER_PORT,
+    URL_PATH, URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
+};
+use super::body::{RequestGuard, ResponseBody};
+use super::future::ResponseFuture;
+use super::layer::Shared;
+use super::propagation;
+use super::route::RouteEntry;
+
+/// The service [`super::HttpLayer`] wraps around each route.
+pub struct HttpService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+    // axum layers each route separately, so a service almost always sees one
+    // template: remember it and skip the shared table.
+    last_route: Arc<OnceLock<(Box<str>, Arc<RouteEntry>)>>,
+}
+
+impl<S: Clone> Clone for HttpService<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            shared: self.shared.clone(),
+            last_route: self.last_route.clone(),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for HttpService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpService").finish_non_exhaustive()
+    }
+}
+
+impl<S> HttpService<S> {
+    pub(crate) fn new(inner: S, shared: Arc<Shared>) -> Self {
+        Self {
+            inner,
+            shared,
+            last_route: Arc::default(),
+        }
+    }
+
+    fn route<B>(&self, req: &Request<B>) -> Arc<RouteEntry> {
+        let Some(matched) = req.extensions().get::<MatchedPath>() else {
+            return self.shared.routes.unmatched().clone();
+        };
+        let template = matched.as_str();
+        if let Some((t, e)) = self.last_route.get() {
+            if **t == *template {
+                return e.clone();
+            }
+        }
+        let entry = self.shared.routes.get(template);
+        let _ = self.last_route.set((template.into(), entry.clone()));
+        entry
+    }
+
+    fn attributes<B>(&self, req: &Request<B>, route: &RouteEntry, method: usize) -> Vec<KeyValue> {
+        let s = &self.shared.settings;
+        let query = if s.record_query {
+            req.uri().query()
+        } else {
+            None
+        };
+        let server = if s.server_address {
+            server_address(req)
+        } else {
+            None
+        };
+        let agent = if s.user_agent {
+            user_agent(req.headers())
+        } else {
+            None
+        };
+        let version = protocol_version(req.version());
+        // Exact capacity, counting the two the guard adds at the end
+        // (status code, error.type), so the Vec never grows.
+        let capacity = 4
+            + 2
+            + usize::from(method == OTHER_METHOD)
+            + usize::from(query.is_some())
+            + usize::from(route.route.is_some())
+            + usize::from(version.is_some())
+            + usize::from(s.client_address)
+            + server.map_or(0, |(_, port)| 1 + usize::from(port.is_some()))
+            + usize::from(agent.is_some());
+        let mut attrs = Vec::with_capacity(capacity);
+        attrs.push(KeyValue::new(HTTP_REQUEST_METHOD, METHODS[method]));
+        if method == OTHER_METHOD {
+            attrs.push(owned(HTTP_REQUEST_METHOD_ORIGINAL, req.method().as_str()));
+        }
+        let path = req.uri().path();
+        let path = match &s.redact_path {
+            Some(hook) => hook(path),
+            None => Cow::Borrowed(path),
+        };
+        attrs.push(KeyValue::new(
+            URL_PATH,
+            Value::String(StringValue::from(path.into_owned())),
+        ));
+        if let Some(q) = query {
+            attrs.push(owned(URL_QUERY, q));
+        }
+        attrs.push(KeyValue::new(URL_SCHEME, SCHEMES[scheme_index(req)]));
+        if let Some(r) = &route.route {
+            attrs.push(KeyValue::new(HTTP_ROUTE, r.clone()));
+        }
+        if let Some(v) = version {
+            attrs.push(KeyValue::new(NETWORK_PROTOCOL_VERSION, v));
+        }
+        attrs.push(KeyValue::new(ROUTE_CLASS, route.class.as_str()));
+        if s.client_address {
+            if let Some(kv) = client_address(req, s.forwarded_for) {
+                attrs.push(kv);
+            }
+        }
+        if let Some((host, port)) = server {
+            attrs.push(owned(SERVER_ADDRESS, host));
+            if let Some(p) = port {
+                attrs.push(KeyValue::new(SERVER_PORT, i64::from(p)));
+            }
+        }
+        if let Some(ua) = agent {
+            attrs.push(owned(USER_AGENT_ORIGINAL, ua));
+        }
+        attrs
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let start = Instant::now();
+        let start_time = SystemTime::now();
+        let shared = self.shared.clone();
+        let method = method_index(req.method());
+        let scheme = scheme_index(&req);
+        let route = self.route(&req);
+        shared.instruments.active(method, scheme, 1);
+
+        let (parent, link) = propagation::extract(req.headers(), shared.settings.trust_traceparent);
+        let mut builder = SpanBuilder::from_name(route.method(method).span_name.clone());
+        builder.span_kind = Some(SpanKind::Server);
+        builder.start_time = Some(start_time);
+        builder.attributes = Some(self.attributes(&req, &route, method));
+        builder.links = link.map(|l| vec![l]);
+        let span = shared.tracer.build_with_context(builder, &parent);
+        let cx = parent.with_span(span);
+
+        let inner = {
+            // Futures that capture the context at creation (spawned work,
+            // `#[instrument]`ed handlers) see the request span too.
+            let _current = cx.clone().attach();
+            self.inner.call(req)
+        };
+        let response_traceparent = shared.settings.response_traceparent;
+        let guard = RequestGuard::new(cx, shared, route, method, scheme, start, start_time);
+        ResponseFuture::new(inner, guard, response_traceparent)
+    }
+}

@@ -1,0 +1,542 @@
+//! The HTTP layer over real HTTP (axum on 127.0.0.1:0, reqwest) and the real
+//! OTLP receiver.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use bytes::Bytes;
+use http_body::Frame;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::{self, find_points, Kind, Protocol, Receiver, SpanRecord, Status};
+use wingspan::http::HttpLayer;
+
+const WAIT: Duration = Duration::from_secs(10);
+const DURATION: &str = "http.server.request.duration";
+const ACTIVE: &str = "http.server.active_requests";
+const INCOMING: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+#[tracing::instrument]
+async fn load_user(id: u64) -> String {
+    tracing::info!(id, "loading user");
+    format!("user {id}")
+}
+
+async fn user(Path(id): Path<u64>) -> String {
+    load_user(id).await
+}
+
+/// A body that sends a chunk every 20 ms, forever: only a client that goes
+/// away ends it.
+struct Endless(tokio::time::Interval);
+
+impl http_body::Body for Endless {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match self.0.poll_tick(cx) {
+            Poll::Ready(_) => Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"tick\n"))))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+fn app(layer: HttpLayer) -> Router {
+    Router::new()
+        .route("/api/users/{id}", get(user))
+        .route("/api/coach", post(|| async { "advice" }))
+        .route(
+            "/fail",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
+        )
+        .route("/bad", get(|| async { (StatusCode::BAD_REQUEST, "no") }))
+        .route("/reset/{token}", get(|| async { "reset" }))
+        .route(
+            "/stream",
+            get(|| async { Body::new(Endless(tokio::time::interval(Duration::from_millis(20)))) }),
+        )
+        .layer(layer)
+}
+
+struct Server {
+    receiver: Receiver,
+    telemetry: wingspan::Telemetry,
+    addr: SocketAddr,
+    client: reqwest::Client,
+}
+
+impl Server {
+    async fn start(configure: impl FnOnce(HttpLayer) -> HttpLayer) -> Server {
+        Self::start_with(&[], configure).await
+    }
+
+    async fn start_with(
+        vars: &[(&str, &str)],
+        configure: impl FnOnce(HttpLayer) -> HttpLayer,
+    ) -> Server {
+        let receiver = Receiver::start().await;
+        let telemetry = support::telemetry(&receiver, Protocol::Grpc, vars).await;
+        let app = app(configure(wingspan::http::layer(&telemetry)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        Server {
+            receiver,
+            telemetry,
+            addr,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    async fn get_with(&self, path: &str, header: (&str, &str)) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header(header.0, header.1)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn flush(&self) {
+        self.telemetry.force_flush().await.unwrap();
+    }
+
+    async fn span(&self, name: &str) -> SpanRecord {
+        self.flush().await;
+        self.receiver.wait_for_span(name, WAIT).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_span_is_named_by_route_with_semconv_attributes() {
+    let s = Server::start(|l| l).await;
+    let res = s
+        .client
+        .get(s.url("/api/users/42"))
+        .header("user-agent", "wingspan-test/1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let traceparent = res
+        .headers()
+        .get("traceparent")
+        .expect("response traceparent")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(res.text().await.unwrap(), "user 42");
+
+    let span = s.span("GET /api/users/{id}").await;
+    assert_eq!(span.kind, Kind::Server);
+    assert_eq!(span.status, Status::Unset);
+    assert!(span.is_root());
+    assert_eq!(span.attr_str("http.request.method"), Some("GET"));
+    assert_eq!(span.attr_str("http.route"), Some("/api/users/{id}"));
+    assert_eq!(span.attr_str("url.path"), Some("/api/users/42"));
+    assert_eq!(span.attr_str("url.scheme"), Some("http"));
+    assert_eq!(span.attr_i64("http.response.status_code"), Some(200));
+    assert_eq!(span.attr_str("client.address"), Some("127.0.0.1"));
+    assert_eq!(span.attr_str("server.address"), Some("127.0.0.1"));
+    assert_eq!(span.attr_i64("server.port"), Some(i64::from(s.addr.port())));
+    assert_eq!(
+        span.attr_str("user_agent.original"),
+        Some("wingspan-test/1.0")
+    );
+    assert_eq!(span.attr_str("network.protocol.version"), Some("1.1"));
+    assert_eq!(span.attr_str("wingspan.route.class"), Some("standard"));
+    assert!(!span.has_attr("error.type"));
+    assert!(!span.has_attr("url.query"));
+    assert_eq!(
+        traceparent,
+        format!("00-{}-{}-01", span.trace_id, span.span_id),
+        "the response names the exported span"
+    );
+
+    // The handler's `#[instrument]` span nests under the server span, and its
+    // event carries the trace.
+    let child = s.span("load_user").await;
+    assert!(child.is_child_of(&span), "{child:?}");
+    let logs = s
+        .receiver
+        .wait_for_logs(|l| l.iter().any(|r| r.body == "loading user"), WAIT)
+        .await;
+    let log = logs.iter().find(|r| r.body == "loading user").unwrap();
+    assert_eq!(log.trace_id, span.trace_id);
+
+    let points = s
+        .receiver
+        .wait_for_metric(
+            DURATION,
+            |p| !find_points(p, DURATION, &[("http.route", "/api/users/{id}")]).is_empty(),
+            WAIT,
+        )
+        .await;
+    let p = support::find_point(&points, DURATION, &[("http.route", "/api/users/{id}")]);
+    assert_eq!(p.unit, "s");
+    assert_eq!(p.count, 1);
+    assert!(p.bounds.contains(&0.3), "{:?}", p.bounds);
+    assert_eq!(p.bounds, wingspan::telemetry::buckets::HTTP_SERVER_DURATION);
+    assert_eq!(p.attr_str("http.request.method"), Some("GET"));
+    assert_eq!(p.attr_i64("http.response.status_code"), Some(200));
+    assert_eq!(p.attr_str("url.scheme"), Some("http"));
+    assert_eq!(p.attr_str("wingspan.route.class"), Some("standard"));
+    assert!(!p.has_attr("error.type"));
+    assert!(!p.has_attr("url.path"));
+
+    let active = s
+        .receiver
+        .wait_for_metric(ACTIVE, |p| !p.is_empty(), WAIT)
+        .await;
+    let a = support::find_point(
+        &active,
+        ACTIVE,
+        &[("http.request.method", "GET"), ("url.scheme", "http")],
+    );
+    assert_eq!(a.value, 0.0);
+    assert_eq!(a.unit, "{request}");
+    assert_eq!(a.attr_str("url.scheme"), Some("http"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_paths_add_no_series_and_no_path_span_names() {
+    let s = Server::start(|l| l).await;
+    assert_eq!(s.get("/nope/warmup").await.status(), 404);
+    s.flush().await;
+    let before = s
+        .receiver
+        .wait_for_metric(
+            DURATION,
+            |p| !find_points(p, DURATION, &[("http.response.status_code", "404")]).is_empty(),
+            WAIT,
+        )
+        .await;
+    let http_series = |r: &Receiver| {
+        r.metrics()
+            .iter()
+            .filter(|p| p.name.starts_with("http."))
+            .count()
+    };
+    let series_before = http_series(&s.receiver);
+    let p404 = support::find_point(&before, DURATION, &[("http.response.status_code", "404")]);
+    assert!(!p404.has_attr("http.route"));
+
+    for i in 0..1000 {
+        let res = s.get(&format!("/unknown/{i}/x{i}")).await;
+        assert_eq!(res.status(), 404);
+    }
+    s.flush().await;
+    let points = s
+        .receiver
+        .wait_for_metric(
+            DURATION,
+            |p| {
+                find_points(p, DURATION, &[("http.response.status_code", "404")])
+                    .first()
+                    .is_some_and(|p| p.count == 1001)
+            },
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        find_points(&points, DURATION, &[]).len(),
+        1,
+        "one series for every unmatched GET"
+    );
+    assert_eq!(
+        http_series(&s.receiver),
+        series_before,
+        "no new metric series:\n{}",
+        support::dump_metrics(&s.receiver.metrics())
+    );
+
+    let spans = s
+        .receiver
+        .wait_for_spans(
+            |s| s.iter().filter(|s| s.name == "GET").count() == 1001,
+            WAIT,
+        )
+        .await;
+    for span in &spans {
+        assert!(
+            !span.name.contains('/'),
+            "span named after a path: {span:?}"
+        );
+        if span.kind == Kind::Server {
+            assert_eq!(span.name, "GET");
+            assert!(!span.has_attr("http.route"));
+            assert_eq!(span.attr_i64("http.response.status_code"), Some(404));
+            assert_eq!(span.status, Status::Unset);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_traceparent_is_served_and_starts_a_new_trace() {
+    let s = Server::start(|l| l).await;
+    for garbage in [
+        "garbage",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "zz-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",
+    ] {
+        let res = s.get_with("/api/users/1", ("traceparent", garbage)).await;
+        assert_eq!(res.status(), 200, "{garbage}");
+    }
+    s.flush().await;
+    let spans = s
+        .receiver
+        .wait_for_spans(
+            |s| s.iter().filter(|s| s.name == "GET /api/users/{id}").count() == 4,
+            WAIT,
+        )
+        .await;
+    for span in spans.iter().filter(|s| s.kind == Kind::Server) {
+        assert!(span.is_root(), "{span:?}");
+        assert_ne!(span.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert!(span.links.is_empty());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusted_traceparent_is_the_parent() {
+    let s = Server::start(|l| l.trust_traceparent(true)).await;
+    let res = s
+        .client
+        .get(s.url("/api/users/7"))
+        .header("traceparent", INCOMING)
+        .header("baggage", "tenant=acme")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let tp = res.headers()["traceparent"].to_str().unwrap().to_owned();
+    let span = s.span("GET /api/users/{id}").await;
+    assert_eq!(span.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(span.parent_span_id, "00f067aa0ba902b7");
+    assert!(span.links.is_empty());
+    assert_eq!(tp, format!("00-{}-{}-01", span.trace_id, span.span_id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untrusted_traceparent_becomes_a_link() {
+    // The environment switch, as a public edge would set it.
+    let s = Server::start_with(&[("WINGSPAN_TRUST_TRACEPARENT", "false")], |l| l).await;
+    let res = s.get_with("/api/users/7", ("traceparent", INCOMING)).await;
+    assert_eq!(res.status(), 200);
+    let span = s.span("GET /api/users/{id}").await;
+    assert!(span.is_root());
+    assert_ne!(span.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_eq!(
+        span.links,
+        vec![(
+            "4bf92f3577b34da6a3ce929d0e0e4736".to_owned(),
+            "00f067aa0ba902b7".to_owned()
+        )]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn response_traceparent_can_be_switched_off() {
+    let s = Server::start(|l| l.response_traceparent(false)).await;
+    let res = s.get("/api/users/3").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("traceparent").is_none());
+    s.span("GET /api/users/{id}").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_errors_and_client_errors_are_not() {
+    let s = Server::start(|l| l).await;
+    assert_eq!(s.get("/fail").await.status(), 500);
+    assert_eq!(s.get("/bad").await.status(), 400);
+
+    let fail = s.span("GET /fail").await;
+    assert_eq!(fail.status, Status::Error);
+    assert_eq!(fail.attr_str("error.type"), Some("500"));
+    assert_eq!(fail.attr_i64("http.response.status_code"), Some(500));
+
+    let bad = s.span("GET /bad").await;
+    assert_eq!(bad.status, Status::Unset);
+    assert!(!bad.has_attr("error.type"));
+    assert_eq!(bad.attr_i64("http.response.status_code"), Some(400));
+
+    let points = s
+        .receiver
+        .wait_for_metric(DURATION, |p| find_points(p, DURATION, &[]).len() >= 2, WAIT)
+        .await;
+    let p = support::find_point(&points, DURATION, &[("http.route", "/fail")]);
+    assert_eq!(p.attr_str("error.type"), Some("500"));
+    let p = support::find_point(&points, DURATION, &[("http.route", "/bad")]);
+    assert!(!p.has_attr("error.type"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llm_routes_are_classed_llm() {
+    let s = Server::start_with(&[("WINGSPAN_LLM_ROUTES", "/api/other")], |l| {
+        l.llm_routes(["/api/coach"])
+    })
+    .await;
+    let res = s.client.post(s.url("/api/coach")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(s.get("/api/users/1").await.status(), 200);
+    let coach = s.span("POST /api/coach").await;
+    assert_eq!(coach.attr_str("wingspan.route.class"), Some("llm"));
+    let user = s.span("GET /api/users/{id}").await;
+    assert_eq!(user.attr_str("wingspan.route.class"), Some("standard"));
+    let points = s
+        .receiver
+        .wait_for_metric(
+            DURATION,
+            |p| !find_points(p, DURATION, &[("http.route", "/api/coach")]).is_empty(),
+            WAIT,
+        )
+        .await;
+    let p = support::find_point(&points, DURATION, &[("http.route", "/api/coach")]);
+    assert_eq!(p.attr_str("wingspan.route.class"), Some("llm"));
+    assert_eq!(p.attr_str("http.request.method"), Some("POST"));
+}
+
+fn redact(path: &str) -> Cow<'_, str> {
+    if path.starts_with("/reset/") {
+        Cow::Borrowed("/reset/REDACTED")
+    } else {
+        Cow::Borrowed(path)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redaction_hook_applies_and_query_is_not_recorded() {
+    let s = Server::start(|l| l.redact_path(redact)).await;
+    let res = s.get("/reset/s3cr3t-token?email=a%40b.c&sig=abc123").await;
+    assert_eq!(res.status(), 200);
+    let span = s.span("GET /reset/{token}").await;
+    assert_eq!(span.attr_str("url.path"), Some("/reset/REDACTED"));
+    assert!(!span.has_attr("url.query"));
+    let dump = format!("{span:?}");
+    for secret in ["s3cr3t", "abc123", "a%40b.c"] {
+        assert!(!dump.contains(secret), "{secret} leaked: {dump}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_is_recorded_only_on_request() {
+    let s = Server::start(|l| l.record_query(true)).await;
+    assert_eq!(s.get("/api/users/5?fields=name").await.status(), 200);
+    let span = s.span("GET /api/users/{id}").await;
+    assert_eq!(span.attr_str("url.query"), Some("fields=name"));
+    assert_eq!(span.attr_str("url.path"), Some("/api/users/5"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_disconnect_mid_body_ends_the_span() {
+    let s = Server::start(|l| l).await;
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    conn.write_all(b"GET /stream HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    // Read until the first chunk of the endless body arrived.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !String::from_utf8_lossy(&got).contains("tick") {
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(n > 0, "connection closed early");
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
+    drop(conn);
+
+    let span = s.span("GET /stream").await;
+    assert_eq!(span.kind, Kind::Server);
+    assert_eq!(span.attr_i64("http.response.status_code"), Some(200));
+    assert!(span.end_time_unix_nano > span.start_time_unix_nano);
+
+    s.flush().await;
+    let active = s
+        .receiver
+        .wait_for_metric(
+            ACTIVE,
+            |p| {
+                find_points(
+                    p,
+                    ACTIVE,
+                    &[("http.request.method", "GET"), ("url.scheme", "http")],
+                )
+                .first()
+                .is_some_and(|p| p.value == 0.0)
+            },
+            WAIT,
+        )
+        .await;
+    let a = support::find_point(
+        &active,
+        ACTIVE,
+        &[("http.request.method", "GET"), ("url.scheme", "http")],
+    );
+    assert_eq!(a.value, 0.0);
+    let points = s
+        .receiver
+        .wait_for_metric(
+            DURATION,
+            |p| !find_points(p, DURATION, &[("http.route", "/stream")]).is_empty(),
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        support::find_point(&points, DURATION, &[("http.route", "/stream")]).count,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_methods_are_other() {
+    let s = Server::start(|l| l).await;
+    let method = reqwest::Method::from_bytes(b"BREW").unwrap();
+    let res = s
+        .client
+        .request(method, s.url("/api/users/1"))
+        .send()
+        .await
+        .unwrap();
+    // axum answers 405 for a method the route does not have.
+    assert_eq!(res.status(), 405);
+    s.flush().await;
+    let spans = s
+        .receiver
+        .wait_for_spans(|s| s.iter().any(|s| s.kind == Kind::Server), WAIT)
+        .await;
+    let span = spans.iter().find(|s| s.kind == Kind::Server).unwrap();
+    assert!(
+        span.name == "HTTP" || span.name == "HTTP /api/users/{id}",
+        "{span:?}"
+    );
+    assert_eq!(span.attr_str("http.request.method"), Some("_OTHER"));
+    assert_eq!(span.attr_str("http.request.method_original"), Some("BREW"));
+}
