@@ -474,6 +474,59 @@ async fn redis_down_is_served_by_the_loader_and_recovers_after_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_redis_is_bounded_by_the_command_timeout() {
+    let port = support::closed_port();
+    let redis = PrivateRedis::start(port);
+    let (receiver, telemetry) = setup(&[
+        ("REDIS_URL", redis.url().as_str()),
+        ("REDIS_COMMAND_TIMEOUT", "300"),
+    ])
+    .await;
+    let cache = cache(&telemetry).await;
+    let key = format!("{}:item", support::unique("slow"));
+    // Every client's commands now wait 3 s: Redis is up but slow.
+    let paused = std::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "CLIENT", "PAUSE", "3000", "ALL"])
+        .output()
+        .expect("redis-cli");
+    assert!(paused.status.success());
+    let started = Instant::now();
+    let v = cache
+        .get_or_load(&key, None, || async { Ok::<_, std::io::Error>(9u32) })
+        .await
+        .unwrap();
+    assert_eq!(v, 9);
+    // The 300 ms timeout, not the 3 s pause (generous bound).
+    assert!(
+        started.elapsed() < Duration::from_millis(2000),
+        "{:?}",
+        started.elapsed()
+    );
+
+    telemetry.force_flush().await.unwrap();
+    let spans = receiver
+        .wait_for_spans(
+            |s| {
+                s.iter()
+                    .any(|s| s.name == "GET" && s.has_attr("error.type"))
+            },
+            WAIT,
+        )
+        .await;
+    let get = spans.iter().find(|s| s.name == "GET").unwrap();
+    assert_eq!(get.attr_str("error.type"), Some("timeout"));
+    let name = &key[..key.find(':').unwrap()];
+    let points = receiver
+        .wait_for_metric(
+            "wingspan.cache.requests",
+            |p| requests(p, name, "error") >= 1.0,
+            WAIT,
+        )
+        .await;
+    assert_eq!(requests(&points, name, "miss"), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cache_starts_degraded_when_redis_is_down() {
     let port = support::closed_port();
     let url = format!("redis://127.0.0.1:{port}");
