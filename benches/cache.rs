@@ -216,6 +216,19 @@ fn main() {
         .expect("SET");
 
     let raw = cache.pool().clone();
+    // The same client set-up the cache uses (fail-fast, per-command timeout),
+    // without any instrumentation: separates fred's cost from wingspan's.
+    let options = fred::types::config::Options {
+        timeout: Some(cache.command_timeout()),
+        fail_fast: true,
+        ..Default::default()
+    };
+    let raw_opts: Vec<_> = raw
+        .clients()
+        .iter()
+        .map(|c| fred::interfaces::ClientLike::with_options(c, &options))
+        .collect();
+    let mut next = 0usize;
     let iters = 2000;
     let rounds = 15;
     let mut variants = [
@@ -223,6 +236,18 @@ fn main() {
             rt.block_on(async {
                 for _ in 0..n {
                     let v: Option<String> = raw.next().get(&key).await.expect("GET");
+                    assert!(v.is_some());
+                }
+            })
+        }),
+        support::Variant::new("fred GET, fail-fast options, Value", |n| {
+            rt.block_on(async {
+                for _ in 0..n {
+                    next = next.wrapping_add(1);
+                    let c = &raw_opts[next % raw_opts.len()];
+                    let v: fred::types::Value = c.get(&key).await.expect("GET");
+                    assert!(!v.is_null());
+                    let v: Option<String> = v.convert().expect("convert");
                     assert!(v.is_some());
                 }
             })

@@ -8,7 +8,7 @@ use fred::interfaces::ClientLike as _;
 use fred::socket2::TcpKeepalive;
 use fred::types::config::{Config as FredConfig, Options, ReconnectPolicy, ServerConfig};
 use fred::types::Builder;
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, StringValue};
 
 use super::error::CacheError;
 use super::flight::Flights;
@@ -164,12 +164,15 @@ impl CacheBuilder {
             .map(|c| c.with_options(&options))
             .collect();
 
+        // Shared strings: every span clones these, and an `Arc` clone does
+        // not allocate.
+        let shared = |s: String| StringValue::from(Arc::<str>::from(s));
         let mut base_attributes = vec![
             KeyValue::new("db.system.name", "redis"),
-            KeyValue::new("db.namespace", namespace),
+            KeyValue::new("db.namespace", shared(namespace)),
         ];
         if !address.is_empty() {
-            base_attributes.push(KeyValue::new("server.address", address));
+            base_attributes.push(KeyValue::new("server.address", shared(address)));
             base_attributes.push(KeyValue::new("server.port", i64::from(port)));
         }
 
