@@ -229,8 +229,15 @@ fn main() {
         .map(|c| fred::interfaces::ClientLike::with_options(c, &options))
         .collect();
     let mut next = 0usize;
-    let iters = 2000;
-    let rounds = 15;
+    // Smaller runs (e.g. under callgrind) via the environment.
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let iters = env("CACHE_BENCH_ITERS", 2000);
+    let rounds = env("CACHE_BENCH_ROUNDS", 15) as usize;
     let mut variants = [
         support::Variant::new("raw fred GET", |n| {
             rt.block_on(async {
