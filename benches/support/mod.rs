@@ -86,10 +86,12 @@ impl ValueFormatter for CpuFormatter {
         values: &mut [f64],
     ) -> &'static str {
         let n = match throughput {
-            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => {
+            Throughput::Elements(n)
+            | Throughput::Bytes(n)
+            | Throughput::BytesDecimal(n)
+            | Throughput::Bits(n) => {
                 *n as f64
             }
-            Throughput::ElementsAndBytes { elements, .. } => *elements as f64,
         };
         values.iter_mut().for_each(|v| *v = n * 1e9 / *v);
         "elem/s cpu"
