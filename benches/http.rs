@@ -112,6 +112,13 @@ fn router() -> Router {
     Router::new().route("/api/users/{id}", get(user))
 }
 
+/// What `axum::serve` does once (`into_make_service` → `with_state`): turns
+/// handlers into routes and applies the layers. Without it axum re-applies
+/// every layer on every request.
+fn ready(app: Router) -> Router {
+    app.with_state(())
+}
+
 fn request() -> Request<Body> {
     let mut req = Request::get("/api/users/42")
         .header("host", "api.example.com:8080")
@@ -124,6 +131,7 @@ fn request() -> Request<Body> {
     req
 }
 
+#[inline(never)]
 fn drive(rt: &tokio::runtime::Runtime, app: &Router, n: u64) {
     rt.block_on(async {
         for _ in 0..n {
@@ -137,7 +145,7 @@ fn drive(rt: &tokio::runtime::Runtime, app: &Router, n: u64) {
 }
 
 fn wingspan(t: &Telemetry, f: impl FnOnce(HttpLayer) -> HttpLayer) -> Router {
-    router().layer(f(wingspan::http::layer(t)))
+    ready(router().layer(f(wingspan::http::layer(t))))
 }
 
 fn row(m: &Medians, bare: &Medians) -> String {
@@ -174,13 +182,12 @@ fn main() {
     // The peers read the globals: the same pipeline shape, installed as
     // the global providers and propagator.
     let peers = telemetry(&[], true);
-    let peer_dispatch = tracing::Dispatch::new(
-        tracing_subscriber::registry().with(
+    let peer_dispatch =
+        tracing::Dispatch::new(tracing_subscriber::registry().with(
             tracing_opentelemetry::layer().with_tracer(peers.tracer_provider().tracer("bench")),
-        ),
-    );
+        ));
 
-    let bare = router();
+    let bare = ready(router());
     let default = wingspan(&ours, |l| l);
     let span_only = wingspan(&ours, |l| {
         l.duration_metric(false)
@@ -200,10 +207,13 @@ fn main() {
             .server_address(false)
     });
     let prom = wingspan(&ours_prom, |l| l);
-    let tower_peer = router().layer(opentelemetry_instrumentation_tower::http::server::Layer::new());
-    let axum_peer = router()
-        .layer(axum_tracing_opentelemetry::middleware::OtelInResponseLayer)
-        .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default());
+    let tower_peer =
+        ready(router().layer(opentelemetry_instrumentation_tower::http::server::Layer::new()));
+    let axum_peer = ready(
+        router()
+            .layer(axum_tracing_opentelemetry::middleware::OtelInResponseLayer)
+            .layer(axum_tracing_opentelemetry::middleware::OtelAxumLayer::default()),
+    );
 
     let rt = &rt;
     let mut variants = vec![
@@ -229,11 +239,29 @@ fn main() {
         Variant::new("wingspan: default − server.address/port", |n| {
             drive(rt, &no_server, n)
         }),
-        Variant::new("wingspan: default − all three", |n| drive(rt, &minimal, n)),
+        Variant::new("wingspan: default − all three", |n| {
+            drive(rt, &minimal, n)
+        }),
         Variant::new("wingspan: default + prometheus reader", |n| {
             drive(rt, &prom, n)
         }),
     ];
+
+    // Profiling mode: one variant, a fixed number of requests, no report
+    // (`WINGSPAN_BENCH_ONLY=<label substring> valgrind --tool=callgrind ...`).
+    if let Ok(only) = std::env::var("WINGSPAN_BENCH_ONLY") {
+        let n = std::env::var("WINGSPAN_BENCH_ITERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100_000);
+        for v in variants.iter_mut().filter(|v| v.label.contains(&only)) {
+            let t0 = support::thread_cpu_ns();
+            (v.run)(n);
+            let per = (support::thread_cpu_ns() - t0) as f64 / n as f64;
+            println!("{}: {} thread CPU per request", v.label, fmt_ns(per));
+        }
+        return;
+    }
 
     // Criterion's view of the four headline variants (thread CPU), short.
     {

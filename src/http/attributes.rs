@@ -3,7 +3,7 @@
 //! aware: static strings where the value set is closed, one owned string
 //! where the value comes from the client.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::extract::ConnectInfo;
 use http::header::{HOST, USER_AGENT};
@@ -85,10 +85,45 @@ pub(crate) fn owned(key: Key, value: &str) -> KeyValue {
     KeyValue::new(key, Value::String(StringValue::from(value.to_owned())))
 }
 
+/// The headers the layer reads, found in one pass over the map: cheaper
+/// than one hashed lookup per name for the handful of headers a request has.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Scanned<'a> {
+    pub(crate) host: Option<&'a str>,
+    pub(crate) user_agent: Option<&'a str>,
+    pub(crate) forwarded_for: Option<&'a str>,
+    pub(crate) traceparent: bool,
+    pub(crate) baggage: bool,
+}
+
+pub(crate) fn scan(headers: &HeaderMap) -> Scanned<'_> {
+    let mut s = Scanned::default();
+    for (name, value) in headers {
+        if name == HOST {
+            s.host = s.host.or_else(|| value.to_str().ok());
+        } else if name == USER_AGENT {
+            s.user_agent = s.user_agent.or_else(|| value.to_str().ok());
+        } else {
+            match name.as_str() {
+                "traceparent" => s.traceparent = true,
+                "baggage" => s.baggage = true,
+                "x-forwarded-for" => {
+                    s.forwarded_for = s.forwarded_for.or_else(|| value.to_str().ok());
+                }
+                _ => {}
+            }
+        }
+    }
+    s
+}
+
 /// `server.address` and `server.port`: from the `Host` header (HTTP/1.1), or
 /// the URI authority (HTTP/2 `:authority`).
-pub(crate) fn server_address<B>(req: &Request<B>) -> Option<(&str, Option<u16>)> {
-    let host = match req.headers().get(HOST).and_then(|h| h.to_str().ok()) {
+pub(crate) fn server_address<'a, B>(
+    req: &'a Request<B>,
+    host: Option<&'a str>,
+) -> Option<(&'a str, Option<u16>)> {
+    let host = match host {
         Some(h) => h,
         None => req.uri().authority()?.as_str(),
     };
@@ -114,31 +149,53 @@ pub(crate) fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
     }
 }
 
-/// `user_agent.original`.
-pub(crate) fn user_agent(headers: &HeaderMap) -> Option<&str> {
-    headers.get(USER_AGENT).and_then(|h| h.to_str().ok())
-}
-
 /// `client.address`: the first hop of `X-Forwarded-For` when that is
 /// trusted, else the peer address axum's `ConnectInfo` carries.
-pub(crate) fn client_address<B>(req: &Request<B>, forwarded: bool) -> Option<KeyValue> {
-    if forwarded {
-        let first = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|h| h.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty());
-        if let Some(first) = first {
-            return Some(owned(CLIENT_ADDRESS, first));
-        }
+pub(crate) fn client_address<B>(req: &Request<B>, forwarded_for: Option<&str>) -> Option<KeyValue> {
+    let first = forwarded_for
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    if let Some(first) = first {
+        return Some(owned(CLIENT_ADDRESS, first));
     }
     let ConnectInfo(addr) = req.extensions().get::<ConnectInfo<SocketAddr>>()?;
+    let text = match addr.ip() {
+        IpAddr::V4(v4) => {
+            let mut buf = [0u8; 15];
+            let len = format_ipv4(v4, &mut buf);
+            // Only ASCII digits and dots were written.
+            String::from_utf8_lossy(&buf[..len]).into_owned()
+        }
+        IpAddr::V6(v6) => v6.to_string(),
+    };
     Some(KeyValue::new(
         CLIENT_ADDRESS,
-        Value::String(StringValue::from(addr.ip().to_string())),
+        Value::String(StringValue::from(text)),
     ))
+}
+
+/// Dotted-quad into `buf`, returning its length: `Display` goes through the
+/// formatting machinery and costs several times more.
+fn format_ipv4(ip: Ipv4Addr, buf: &mut [u8; 15]) -> usize {
+    let mut len = 0;
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            buf[len] = b'.';
+            len += 1;
+        }
+        if octet >= 100 {
+            buf[len] = b'0' + octet / 100;
+            len += 1;
+        }
+        if octet >= 10 {
+            buf[len] = b'0' + (octet / 10) % 10;
+            len += 1;
+        }
+        buf[len] = b'0' + octet % 10;
+        len += 1;
+    }
+    len
 }
 
 /// Length of a version-00 `traceparent`.
@@ -193,6 +250,37 @@ mod tests {
         assert_eq!(METHODS[method_index(&query)], "QUERY");
         let odd = Method::from_bytes(b"FOO").unwrap();
         assert_eq!(METHODS[method_index(&odd)], "_OTHER");
+    }
+
+    #[test]
+    fn ipv4_formats_like_display() {
+        for ip in [
+            "0.0.0.0",
+            "10.1.2.3",
+            "127.0.0.1",
+            "255.255.255.255",
+            "192.168.100.9",
+        ] {
+            let ip: Ipv4Addr = ip.parse().unwrap();
+            let mut buf = [0u8; 15];
+            let len = format_ipv4(ip, &mut buf);
+            assert_eq!(std::str::from_utf8(&buf[..len]).unwrap(), ip.to_string());
+        }
+    }
+
+    #[test]
+    fn one_pass_finds_the_headers() {
+        let mut h = HeaderMap::new();
+        h.insert(HOST, "example.com:8080".parse().unwrap());
+        h.insert(USER_AGENT, "curl/8".parse().unwrap());
+        h.insert("traceparent", "x".parse().unwrap());
+        h.insert("x-forwarded-for", "1.2.3.4, 10.0.0.1".parse().unwrap());
+        let s = scan(&h);
+        assert_eq!(s.host, Some("example.com:8080"));
+        assert_eq!(s.user_agent, Some("curl/8"));
+        assert_eq!(s.forwarded_for, Some("1.2.3.4, 10.0.0.1"));
+        assert!(s.traceparent);
+        assert!(!s.baggage);
     }
 
     #[test]

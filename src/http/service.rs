@@ -12,8 +12,8 @@ use opentelemetry::{KeyValue, StringValue, Value};
 use tower_service::Service;
 
 use super::attributes::{
-    client_address, method_index, owned, protocol_version, scheme_index, server_address,
-    user_agent, HTTP_REQUEST_METHOD, HTTP_REQUEST_METHOD_ORIGINAL, HTTP_ROUTE, METHODS,
+    client_address, method_index, owned, protocol_version, scan, scheme_index, server_address,
+    Scanned, HTTP_REQUEST_METHOD, HTTP_REQUEST_METHOD_ORIGINAL, HTTP_ROUTE, METHODS,
     NETWORK_PROTOCOL_VERSION, OTHER_METHOD, ROUTE_CLASS, SCHEMES, SERVER_ADDRESS, SERVER_PORT,
     URL_PATH, URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
 };
@@ -72,7 +72,13 @@ impl<S> HttpService<S> {
         entry
     }
 
-    fn attributes<B>(&self, req: &Request<B>, route: &RouteEntry, method: usize) -> Vec<KeyValue> {
+    fn attributes<B>(
+        &self,
+        req: &Request<B>,
+        headers: &Scanned<'_>,
+        route: &RouteEntry,
+        method: usize,
+    ) -> Vec<KeyValue> {
         let s = &self.shared.settings;
         let query = if s.record_query {
             req.uri().query()
@@ -80,12 +86,12 @@ impl<S> HttpService<S> {
             None
         };
         let server = if s.server_address {
-            server_address(req)
+            server_address(req, headers.host)
         } else {
             None
         };
         let agent = if s.user_agent {
-            user_agent(req.headers())
+            headers.user_agent
         } else {
             None
         };
@@ -127,7 +133,12 @@ impl<S> HttpService<S> {
         }
         attrs.push(KeyValue::new(ROUTE_CLASS, route.class.as_str()));
         if s.client_address {
-            if let Some(kv) = client_address(req, s.forwarded_for) {
+            let forwarded = if s.forwarded_for {
+                headers.forwarded_for
+            } else {
+                None
+            };
+            if let Some(kv) = client_address(req, forwarded) {
                 attrs.push(kv);
             }
         }
@@ -165,11 +176,17 @@ where
         let route = self.route(&req);
         shared.instruments.active(method, scheme, 1);
 
-        let (parent, link) = propagation::extract(req.headers(), shared.settings.trust_traceparent);
+        let headers = scan(req.headers());
+        let (parent, link) = propagation::extract(
+            req.headers(),
+            headers.traceparent,
+            headers.baggage,
+            shared.settings.trust_traceparent,
+        );
         let mut builder = SpanBuilder::from_name(route.method(method).span_name.clone());
         builder.span_kind = Some(SpanKind::Server);
         builder.start_time = Some(start_time);
-        builder.attributes = Some(self.attributes(&req, &route, method));
+        builder.attributes = Some(self.attributes(&req, &headers, &route, method));
         builder.links = link.map(|l| vec![l]);
         let span = shared.tracer.build_with_context(builder, &parent);
         let cx = parent.with_span(span);
