@@ -21,8 +21,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::Path;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use serde_json::{json, Value};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -62,8 +64,12 @@ async fn hello() -> &'static str {
     "hello\n"
 }
 
-async fn user(Path(id): Path<u64>) -> Json<Value> {
-    Json(load_user(id).await)
+fn json(value: &Value) -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], value.to_string())
+}
+
+async fn user(Path(id): Path<u64>) -> impl IntoResponse {
+    json(&load_user(id).await)
 }
 
 /// A stand-in for a database call: its span nests under the request span.
@@ -75,13 +81,13 @@ async fn load_user(id: u64) -> Value {
 }
 
 /// A stand-in for an LLM call: slow by design.
-async fn coach() -> Json<Value> {
+async fn coach() -> impl IntoResponse {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let latency = Duration::from_millis(50 + u64::from(nanos % 101));
     tokio::time::sleep(latency).await;
-    Json(json!({ "advice": "keep your elbow up", "latency_ms": latency.as_millis() as u64 }))
+    json(&json!({ "advice": "keep your elbow up", "latency_ms": latency.as_millis() as u64 }))
 }
 
 async fn shutdown_signal() {

@@ -3,7 +3,10 @@
 //! aware: static strings where the value set is closed, one owned string
 //! where the value comes from the client.
 
+use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::thread::LocalKey;
 
 use axum::extract::ConnectInfo;
 use http::header::{HOST, USER_AGENT};
@@ -85,6 +88,55 @@ pub(crate) fn owned(key: Key, value: &str) -> KeyValue {
     KeyValue::new(key, Value::String(StringValue::from(value.to_owned())))
 }
 
+/// The last few values one thread recorded for one attribute. `Host`, the
+/// user agent and the client address repeat request after request (a
+/// keep-alive connection, a load balancer's few addresses), and sharing the
+/// string costs an atomic increment where a copy costs an allocation, a copy
+/// and a free. Bounded: [`RECENT`] strings per attribute per thread.
+pub(crate) struct Recent {
+    slots: [Option<Arc<str>>; RECENT],
+    next: usize,
+}
+
+const RECENT: usize = 4;
+
+impl Recent {
+    const fn new() -> Self {
+        Self {
+            slots: [None, None, None, None],
+            next: 0,
+        }
+    }
+
+    fn get(&mut self, value: &str) -> Arc<str> {
+        if let Some(hit) = self.slots.iter().flatten().find(|s| ***s == *value) {
+            return hit.clone();
+        }
+        let fresh: Arc<str> = Arc::from(value);
+        self.slots[self.next] = Some(fresh.clone());
+        self.next = (self.next + 1) % RECENT;
+        fresh
+    }
+}
+
+thread_local! {
+    pub(crate) static RECENT_HOSTS: RefCell<Recent> = const { RefCell::new(Recent::new()) };
+    pub(crate) static RECENT_AGENTS: RefCell<Recent> = const { RefCell::new(Recent::new()) };
+    pub(crate) static RECENT_CLIENTS: RefCell<Recent> = const { RefCell::new(Recent::new()) };
+}
+
+/// A string attribute whose value likely repeats, through a [`Recent`] cache.
+pub(crate) fn recent(cache: &'static LocalKey<RefCell<Recent>>, key: Key, value: &str) -> KeyValue {
+    let shared = cache
+        .try_with(|c| c.try_borrow_mut().ok().map(|mut c| c.get(value)))
+        .ok()
+        .flatten();
+    match shared {
+        Some(v) => KeyValue::new(key, Value::String(StringValue::from(v))),
+        None => owned(key, value),
+    }
+}
+
 /// The headers the layer reads, found in one pass over the map: cheaper
 /// than one hashed lookup per name for the handful of headers a request has.
 #[derive(Debug, Default, Clone, Copy)]
@@ -135,6 +187,25 @@ pub(crate) fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
     if s.is_empty() {
         return None;
     }
+    // Fast path, `name` or `name:port`: one forward scan (`str::contains`
+    // and `rsplit_once` go through memchr, slow on strings this short).
+    let b = s.as_bytes();
+    if b[0] != b'[' {
+        let mut colon = None;
+        for (i, &c) in b.iter().enumerate() {
+            if c == b':' {
+                if colon.is_some() {
+                    // Two colons: a bare IPv6 literal, no port.
+                    return Some((s, None));
+                }
+                colon = Some(i);
+            }
+        }
+        return Some(match colon {
+            None => (s, None),
+            Some(i) => (&s[..i], s[i + 1..].parse().ok()),
+        });
+    }
     if let Some(rest) = s.strip_prefix('[') {
         let end = rest.find(']')?;
         let host = &rest[..end];
@@ -157,22 +228,19 @@ pub(crate) fn client_address<B>(req: &Request<B>, forwarded_for: Option<&str>) -
         .map(str::trim)
         .filter(|v| !v.is_empty());
     if let Some(first) = first {
-        return Some(owned(CLIENT_ADDRESS, first));
+        return Some(recent(&RECENT_CLIENTS, CLIENT_ADDRESS, first));
     }
     let ConnectInfo(addr) = req.extensions().get::<ConnectInfo<SocketAddr>>()?;
-    let text = match addr.ip() {
+    Some(match addr.ip() {
         IpAddr::V4(v4) => {
             let mut buf = [0u8; 15];
             let len = format_ipv4(v4, &mut buf);
             // Only ASCII digits and dots were written.
-            String::from_utf8_lossy(&buf[..len]).into_owned()
+            let text = std::str::from_utf8(&buf[..len]).unwrap_or_default();
+            recent(&RECENT_CLIENTS, CLIENT_ADDRESS, text)
         }
-        IpAddr::V6(v6) => v6.to_string(),
-    };
-    Some(KeyValue::new(
-        CLIENT_ADDRESS,
-        Value::String(StringValue::from(text)),
-    ))
+        IpAddr::V6(v6) => recent(&RECENT_CLIENTS, CLIENT_ADDRESS, &v6.to_string()),
+    })
 }
 
 /// Dotted-quad into `buf`, returning its length: `Display` goes through the
@@ -253,6 +321,20 @@ mod tests {
     }
 
     #[test]
+    fn recent_values_are_shared_and_bounded() {
+        let mut r = Recent::new();
+        let a = r.get("api.example.com");
+        let b = r.get("api.example.com");
+        assert!(Arc::ptr_eq(&a, &b));
+        for i in 0..10 {
+            r.get(&format!("h{i}"));
+        }
+        assert_eq!(r.slots.iter().flatten().count(), RECENT);
+        let kv = recent(&RECENT_HOSTS, SERVER_ADDRESS, "x.example");
+        assert_eq!(kv.value.as_str(), "x.example");
+    }
+
+    #[test]
     fn ipv4_formats_like_display() {
         for ip in [
             "0.0.0.0",
@@ -294,6 +376,10 @@ mod tests {
         assert_eq!(split_host_port("[::1]"), Some(("::1", None)));
         assert_eq!(split_host_port("::1"), Some(("::1", None)));
         assert_eq!(split_host_port("h:notaport"), Some(("h", None)));
+        assert_eq!(split_host_port("h:99999"), Some(("h", None)));
+        assert_eq!(split_host_port("h:"), Some(("h", None)));
+        assert_eq!(split_host_port("8080"), Some(("8080", None)));
+        assert_eq!(split_host_port("10.0.0.1:80"), Some(("10.0.0.1", Some(80))));
         assert_eq!(split_host_port(""), None);
     }
 

@@ -12,10 +12,10 @@ use opentelemetry::{KeyValue, StringValue, Value};
 use tower_service::Service;
 
 use super::attributes::{
-    client_address, method_index, owned, protocol_version, scan, scheme_index, server_address,
-    Scanned, HTTP_REQUEST_METHOD, HTTP_REQUEST_METHOD_ORIGINAL, HTTP_ROUTE, METHODS,
-    NETWORK_PROTOCOL_VERSION, OTHER_METHOD, ROUTE_CLASS, SCHEMES, SERVER_ADDRESS, SERVER_PORT,
-    URL_PATH, URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
+    client_address, method_index, owned, protocol_version, recent, scan, scheme_index,
+    server_address, Scanned, HTTP_REQUEST_METHOD, HTTP_REQUEST_METHOD_ORIGINAL, HTTP_ROUTE,
+    METHODS, NETWORK_PROTOCOL_VERSION, OTHER_METHOD, RECENT_AGENTS, RECENT_HOSTS, ROUTE_CLASS,
+    SCHEMES, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
 };
 use super::body::{RequestGuard, ResponseBody};
 use super::future::ResponseFuture;
@@ -143,13 +143,13 @@ impl<S> HttpService<S> {
             }
         }
         if let Some((host, port)) = server {
-            attrs.push(owned(SERVER_ADDRESS, host));
+            attrs.push(recent(&RECENT_HOSTS, SERVER_ADDRESS, host));
             if let Some(p) = port {
                 attrs.push(KeyValue::new(SERVER_PORT, i64::from(p)));
             }
         }
         if let Some(ua) = agent {
-            attrs.push(owned(USER_AGENT_ORIGINAL, ua));
+            attrs.push(recent(&RECENT_AGENTS, USER_AGENT_ORIGINAL, ua));
         }
         attrs
     }
@@ -191,12 +191,11 @@ where
         let span = shared.tracer.build_with_context(builder, &parent);
         let cx = parent.with_span(span);
 
-        let inner = {
-            // Futures that capture the context at creation (spawned work,
-            // `#[instrument]`ed handlers) see the request span too.
-            let _current = cx.clone().attach();
-            self.inner.call(req)
-        };
+        // Not made current for `call` itself: axum (and most services) do
+        // their work when the future is polled, where the context is
+        // current; attaching here too would cost every request ~5 % of the
+        // layer for the rare service that works inside `call`.
+        let inner = self.inner.call(req);
         let response_traceparent = shared.settings.response_traceparent;
         let guard = RequestGuard::new(cx, shared, route, method, scheme, start, start_time);
         ResponseFuture::new(inner, guard, response_traceparent)
