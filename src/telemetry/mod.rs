@@ -225,19 +225,35 @@ impl Telemetry {
         first_error([("traces", t), ("metrics", m), ("logs", l)], "flush")
     }
 
-    /// Flushes and stops traces, metrics and logs, each within
+    /// Flushes and stops traces, metrics and logs, all within
     /// [`SHUTDOWN_TIMEOUT`], even when the collector is unreachable.
     pub async fn shutdown(&self) -> Result<(), TelemetryError> {
         let this = self.clone();
         run_blocking(move || {
             let i = &this.inner;
-            let t = i.tracer_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
-            let m = i.meter_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
-            let l = i.logger_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
+            // In parallel: against a dead collector each provider spends its
+            // export retries, and one after the other the three timeouts
+            // would add up to three times the bound.
+            let (t, m, l) = std::thread::scope(|s| {
+                let t = s.spawn(|| i.tracer_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT));
+                let m = s.spawn(|| i.meter_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT));
+                let l = i.logger_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
+                (joined(t), joined(m), l)
+            });
             first_error([("traces", t), ("metrics", m), ("logs", l)], "shutdown")
         })
         .await
     }
+}
+
+fn joined(
+    handle: std::thread::ScopedJoinHandle<'_, opentelemetry_sdk::error::OTelSdkResult>,
+) -> opentelemetry_sdk::error::OTelSdkResult {
+    handle.join().unwrap_or_else(|_| {
+        Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure(
+            "shutdown panicked".to_owned(),
+        ))
+    })
 }
 
 async fn run_blocking<F>(f: F) -> Result<(), TelemetryError>
