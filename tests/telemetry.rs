@@ -357,6 +357,14 @@ async fn noisy_targets_stay_out(protocol: Protocol) {
         "only the test's own spans may be exported (name, count)"
     );
     let logs = receiver.logs();
+    // Stricter than the deny list: with every target at `trace`, only this
+    // module's own events may arrive.
+    let scopes: std::collections::BTreeSet<&str> = logs.iter().map(|l| l.scope.as_str()).collect();
+    assert_eq!(
+        scopes.into_iter().collect::<Vec<_>>(),
+        [module_path!()],
+        "log records from other targets"
+    );
     let noisy: Vec<_> = logs
         .iter()
         .filter(|l| {
