@@ -823,3 +823,235 @@ async fn telemetry_grpc_shutdown_with_unreachable_collector_is_bounded() {
 async fn telemetry_http_shutdown_with_unreachable_collector_is_bounded() {
     shutdown_with_unreachable_collector_is_bounded(Protocol::HttpProtobuf).await;
 }
+
+async fn headers_reach_the_collector(protocol: Protocol) {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(
+        &receiver,
+        protocol,
+        &[(
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "x-api-key=s3cr3t,x-tenant=acme",
+        )],
+    )
+    .await;
+    telemetry.tracer().start("with.headers").end();
+    telemetry.force_flush().await.unwrap();
+    receiver.wait_for_span("with.headers", WAIT).await;
+    let headers = receiver.last_headers();
+    assert_eq!(headers.get("x-api-key").map(String::as_str), Some("s3cr3t"));
+    assert_eq!(headers.get("x-tenant").map(String::as_str), Some("acme"));
+    // Never shown in the configuration's Debug output.
+    assert!(!format!("{:?}", telemetry.config()).contains("s3cr3t"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_grpc_headers_reach_the_collector() {
+    headers_reach_the_collector(Protocol::Grpc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_http_headers_reach_the_collector() {
+    headers_reach_the_collector(Protocol::HttpProtobuf).await;
+}
+
+async fn refusing_collector_counts_losses_then_recovers(protocol: Protocol) {
+    let receiver = Receiver::start().await;
+    receiver.set_failing(true);
+    let telemetry = support::telemetry(&receiver, protocol, &[]).await;
+    for _ in 0..10 {
+        telemetry.tracer().start("refused").end();
+    }
+    let _ = telemetry.force_flush().await;
+    let deadline = Instant::now() + WAIT;
+    while telemetry.loss_counts().spans_export_failed < 10 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let losses = telemetry.loss_counts();
+    assert_eq!(losses.spans_export_failed, 10, "{losses:?}");
+    assert!(receiver.spans().is_empty());
+    assert!(receiver.request_count() > 0, "the exporter never tried");
+
+    receiver.set_failing(false);
+    telemetry.tracer().start("accepted").end();
+    telemetry.force_flush().await.unwrap();
+    let spans = receiver
+        .wait_for_spans(|s| s.iter().any(|s| s.name == "accepted"), WAIT)
+        .await;
+    assert!(spans.iter().all(|s| s.name != "refused"));
+    assert_eq!(telemetry.loss_counts().spans_exported, 1);
+    // The failures are also exported as a metric once the collector is back.
+    receiver
+        .wait_for_metric(
+            "wingspan.telemetry.spans.dropped",
+            |p| {
+                support::find_points(
+                    p,
+                    "wingspan.telemetry.spans.dropped",
+                    &[("reason", "export_failed")],
+                )
+                .first()
+                .is_some_and(|p| p.value == 10.0)
+            },
+            WAIT,
+        )
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_grpc_refusing_collector_counts_losses_then_recovers() {
+    refusing_collector_counts_losses_then_recovers(Protocol::Grpc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_http_refusing_collector_counts_losses_then_recovers() {
+    refusing_collector_counts_losses_then_recovers(Protocol::HttpProtobuf).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_slow_collector_never_blocks_span_creation() {
+    let receiver = Receiver::start().await;
+    receiver.set_delay(Duration::from_secs(3));
+    let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
+    let tracer = telemetry.tracer();
+    // Exports start (and hang) every 50 ms while spans keep coming.
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    for _ in 0..200 {
+        let t = Instant::now();
+        tracer.start("while.slow").end();
+        slowest = slowest.max(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert!(
+        slowest < Duration::from_millis(500),
+        "one span took {slowest:?} with a slow collector"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    receiver.set_delay(Duration::ZERO);
+    telemetry.force_flush().await.unwrap();
+    receiver.wait_for_spans(|s| s.len() == 200, WAIT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_sdk_disabled_exports_nothing() {
+    let receiver = Receiver::start().await;
+    let telemetry =
+        support::telemetry(&receiver, Protocol::Grpc, &[("OTEL_SDK_DISABLED", "true")]).await;
+    telemetry.tracer().start("never").end();
+    tracing::info_span!("never.tracing").in_scope(|| tracing::info!("never logged"));
+    telemetry
+        .meter()
+        .u64_counter("never.counted")
+        .build()
+        .add(1, &[]);
+    telemetry.force_flush().await.unwrap();
+    // Several metric intervals.
+    tokio::time::sleep(Duration::from_millis(4 * support::METRIC_INTERVAL_MS)).await;
+    assert_eq!(receiver.request_count(), 0);
+    telemetry.shutdown().await.unwrap();
+    assert_eq!(receiver.request_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_signal_exporters_can_be_switched_off() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::HttpProtobuf,
+        &[
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+        ],
+    )
+    .await;
+    telemetry.tracer().start("not.exported").end();
+    tracing::info!("not exported either");
+    let counter = telemetry.meter().u64_counter("still.counted").build();
+    counter.add(2, &[]);
+    telemetry.force_flush().await.unwrap();
+    receiver
+        .wait_for_metric("still.counted", |p| p[0].value == 2.0, WAIT)
+        .await;
+    telemetry.force_flush().await.unwrap();
+    assert!(receiver.spans().is_empty());
+    assert!(receiver.logs().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_resource_attributes_add_but_never_override() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::Grpc,
+        &[
+            ("OTEL_SERVICE_NAME", "checkout"),
+            ("WINGSPAN_SERVICE_VERSION", "1.2.3"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "service.name=ignored,team=payments,deployment.environment.name=moon",
+            ),
+        ],
+    )
+    .await;
+    telemetry.tracer().start("with.resource").end();
+    telemetry.force_flush().await.unwrap();
+    let span = receiver.wait_for_span("with.resource", WAIT).await;
+    assert_eq!(span.resource_str("service.name"), Some("checkout"));
+    assert_eq!(span.resource_str("service.version"), Some("1.2.3"));
+    assert_eq!(span.resource_str("team"), Some("payments"));
+    assert_eq!(
+        span.resource_str("deployment.environment.name"),
+        Some("development")
+    );
+    assert_eq!(span.resource_str("telemetry.sdk.language"), Some("rust"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_every_wingspan_histogram_gets_its_buckets() {
+    use wingspan::telemetry::buckets;
+
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
+    let cases: &[(&str, &[f64])] = &[
+        (
+            "http.server.request.duration",
+            buckets::HTTP_SERVER_DURATION,
+        ),
+        ("db.client.operation.duration", buckets::DB_CLIENT_DURATION),
+        ("db.client.connection.create_time", buckets::DB_POOL_TIMES),
+        ("db.client.connection.wait_time", buckets::DB_POOL_TIMES),
+        ("db.client.connection.use_time", buckets::DB_POOL_TIMES),
+        ("gen_ai.client.operation.duration", buckets::GEN_AI_DURATION),
+        ("gen_ai.client.token.usage", buckets::GEN_AI_TOKENS),
+    ];
+    for (name, _) in cases {
+        let h = telemetry.meter().f64_histogram(*name).build();
+        h.record(0.2, &[]);
+    }
+    // A histogram wingspan knows nothing about keeps the SDK default.
+    telemetry
+        .meter()
+        .f64_histogram("app.other")
+        .build()
+        .record(0.2, &[]);
+    telemetry.force_flush().await.unwrap();
+
+    let all = receiver
+        .wait_for_metrics(
+            |p| {
+                cases.iter().all(|(n, _)| p.iter().any(|p| p.name == *n))
+                    && p.iter().any(|p| p.name == "app.other")
+            },
+            WAIT,
+        )
+        .await;
+    for (name, bounds) in cases {
+        let p = find_point(&all, name, &[]);
+        assert_eq!(p.bounds, *bounds, "{name}");
+        assert_eq!(p.count, 1, "{name}");
+    }
+    let other = find_point(&all, "app.other", &[]);
+    assert_ne!(other.bounds, buckets::HTTP_SERVER_DURATION);
+    assert!(!other.bounds.is_empty());
+}
