@@ -219,9 +219,12 @@ impl Telemetry {
     }
 
     fn flush_blocking(&self) -> Result<(), TelemetryError> {
-        let t = self.inner.tracer_provider.force_flush();
-        let m = self.inner.meter_provider.force_flush();
-        let l = self.inner.logger_provider.force_flush();
+        let i = &self.inner;
+        let (t, m, l) = in_parallel(
+            || i.tracer_provider.force_flush(),
+            || i.meter_provider.force_flush(),
+            || i.logger_provider.force_flush(),
+        );
         first_error([("traces", t), ("metrics", m), ("logs", l)], "flush")
     }
 
@@ -231,19 +234,33 @@ impl Telemetry {
         let this = self.clone();
         run_blocking(move || {
             let i = &this.inner;
-            // In parallel: against a dead collector each provider spends its
-            // export retries, and one after the other the three timeouts
-            // would add up to three times the bound.
-            let (t, m, l) = std::thread::scope(|s| {
-                let t = s.spawn(|| i.tracer_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT));
-                let m = s.spawn(|| i.meter_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT));
-                let l = i.logger_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
-                (joined(t), joined(m), l)
-            });
+            let (t, m, l) = in_parallel(
+                || i.tracer_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT),
+                || i.meter_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT),
+                || i.logger_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT),
+            );
             first_error([("traces", t), ("metrics", m), ("logs", l)], "shutdown")
         })
         .await
     }
+}
+
+type SdkResult = opentelemetry_sdk::error::OTelSdkResult;
+
+/// Runs the three signals' flush or shutdown at once: against a dead
+/// collector each provider spends its export retries, and one after the
+/// other the three timeouts would add up to three times the bound.
+fn in_parallel(
+    traces: impl FnOnce() -> SdkResult + Send,
+    metrics: impl FnOnce() -> SdkResult + Send,
+    logs: impl FnOnce() -> SdkResult,
+) -> (SdkResult, SdkResult, SdkResult) {
+    std::thread::scope(|s| {
+        let t = s.spawn(traces);
+        let m = s.spawn(metrics);
+        let l = logs();
+        (joined(t), joined(m), l)
+    })
 }
 
 fn joined(
@@ -251,7 +268,7 @@ fn joined(
 ) -> opentelemetry_sdk::error::OTelSdkResult {
     handle.join().unwrap_or_else(|_| {
         Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure(
-            "shutdown panicked".to_owned(),
+            "flush or shutdown panicked".to_owned(),
         ))
     })
 }
