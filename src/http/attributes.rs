@@ -269,21 +269,32 @@ fn format_ipv4(ip: Ipv4Addr, buf: &mut [u8; 15]) -> usize {
 /// Length of a version-00 `traceparent`.
 pub(crate) const TRACEPARENT_LEN: usize = 55;
 
+/// Every byte's two lowercase hex digits.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = [HEX[i >> 4], HEX[i & 0x0f]];
+        i += 1;
+    }
+    table
+};
+
+fn put_hex(dst: &mut [u8], bytes: &[u8]) {
+    for (pair, b) in dst.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(*b)]);
+    }
+}
+
 /// Formats `00-{trace id}-{span id}-{flags}` into a stack buffer.
 pub(crate) fn format_traceparent(sc: &SpanContext) -> [u8; TRACEPARENT_LEN] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [b'-'; TRACEPARENT_LEN];
     buf[0] = b'0';
     buf[1] = b'0';
-    let mut put = |at: usize, bytes: &[u8]| {
-        for (i, b) in bytes.iter().enumerate() {
-            buf[at + 2 * i] = HEX[usize::from(b >> 4)];
-            buf[at + 2 * i + 1] = HEX[usize::from(b & 0x0f)];
-        }
-    };
-    put(3, &sc.trace_id().to_bytes());
-    put(36, &sc.span_id().to_bytes());
-    put(53, &[sc.trace_flags().to_u8()]);
+    put_hex(&mut buf[3..35], &sc.trace_id().to_bytes());
+    put_hex(&mut buf[36..52], &sc.span_id().to_bytes());
+    put_hex(&mut buf[53..55], &[sc.trace_flags().to_u8()]);
     buf
 }
 
