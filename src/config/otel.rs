@@ -240,6 +240,15 @@ impl TelemetryConfig {
             })?),
         };
 
+        let log_filter = env.string("RUST_LOG", "info");
+        if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&log_filter) {
+            return Err(ConfigError::invalid(
+                "RUST_LOG",
+                &log_filter,
+                &format!("tracing filter directives ({e})"),
+            ));
+        }
+
         Ok(Self {
             sdk_disabled: env.bool("OTEL_SDK_DISABLED", false)?,
             service_name,
@@ -253,7 +262,7 @@ impl TelemetryConfig {
             metric_export_interval,
             metric_export_timeout: env.millis("OTEL_METRIC_EXPORT_TIMEOUT", 30000, MAX_MS)?,
             batch,
-            log_filter: env.string("RUST_LOG", "info"),
+            log_filter,
             console_log: env.bool("WINGSPAN_CONSOLE_LOG", profile == Profile::Development)?,
             prometheus_enabled: env.bool("WINGSPAN_PROMETHEUS", prometheus_addr.is_some())?,
             prometheus_addr,
@@ -390,6 +399,8 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(e.variable, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE");
+        let e = cfg(&[("RUST_LOG", "info,[[[")]).unwrap_err();
+        assert_eq!(e.variable, "RUST_LOG");
         let e = cfg(&[("OTEL_SDK_DISABLED", "maybe")]).unwrap_err();
         assert_eq!(e.variable, "OTEL_SDK_DISABLED");
     }

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# `make bench`: run every criterion bench in benches/ and write BENCHMARKS.md.
+#
+# BENCHMARKS.md starts with the machine (CPU, cores, rustc, date, commit) and the
+# command; then each bench appends its own section to $WINGSPAN_BENCH_OUT (an
+# absolute path to a temporary file that replaces BENCHMARKS.md once every bench
+# has passed, so a failed run leaves the previous BENCHMARKS.md intact).
+#
+#   BENCHES="http db"   run only these benches (default: every benches/*.rs)
+#   BENCH_ARGS="..."    extra arguments for the bench binaries (after `--`)
+#   BENCH_OUT=path      where to write (default: BENCHMARKS.md in the repo root)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+OUT="${BENCH_OUT:-$ROOT/BENCHMARKS.md}"
+case "$OUT" in /*) ;; *) OUT="$ROOT/$OUT" ;; esac
+
+if [ -n "${BENCHES:-}" ]; then
+    read -r -a benches <<<"$BENCHES"
+else
+    benches=()
+    for f in benches/*.rs; do
+        [ -f "$f" ] && benches+=("$(basename "$f" .rs)")
+    done
+fi
+if [ "${#benches[@]}" -eq 0 ]; then
+    echo "[bench] no benches/*.rs found: nothing to run" >&2
+    exit 1
+fi
+
+TMP="$(mktemp "${OUT}.XXXXXX")"
+trap 'rm -f "$TMP"' EXIT
+export WINGSPAN_BENCH_OUT="$TMP"
+
+cpu="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n1)"
+mem="$(awk '/^MemTotal:/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo 2>/dev/null || true)"
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null || true)" ]; then commit="$commit (dirty)"; fi
+{
+    echo "# Benchmarks"
+    echo
+    echo "Written by \`make bench\` (scripts/bench.sh); every number below comes from that run."
+    echo
+    echo "| machine | |"
+    echo "|---|---|"
+    echo "| CPU | ${cpu:-unknown} |"
+    echo "| cores (nproc) | $(nproc) |"
+    echo "| memory | ${mem:-unknown} |"
+    echo "| kernel | $(uname -sr) |"
+    echo "| rustc | $(rustc -V) |"
+    echo "| date (UTC) | $(date -u '+%Y-%m-%d %H:%M') |"
+    echo "| commit | $commit |"
+    echo
+    echo "Command: \`cargo bench --all-features --bench <name>\` for each of: ${benches[*]}."
+    echo "Wall-clock medians on this shared machine drift by up to 20 %; thread CPU time"
+    echo "(\`CLOCK_THREAD_CPUTIME_ID\`) by well under 1 %, so CPU time is the figure to compare."
+    echo
+} >"$WINGSPAN_BENCH_OUT"
+
+for b in "${benches[@]}"; do
+    echo "[bench] cargo bench --all-features --bench $b -- ${BENCH_ARGS:-}"
+    # shellcheck disable=SC2086
+    cargo bench --all-features --bench "$b" -- ${BENCH_ARGS:-}
+done
+
+mv "$TMP" "$OUT"
+trap - EXIT
+echo "[bench] wrote $OUT"
