@@ -603,3 +603,15 @@ async fn info_metrics_are_exported_with_plausible_values() {
     assert!(find_point(&points, "redis.keyspace.hits", &[]).value >= 1.0);
     cache.del(&[&key]).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rediss_url_builds_with_rustls_and_starts_degraded_without_a_tls_server() {
+    // The shared Redis speaks plain TCP, so the TLS handshake fails: the
+    // cache must still build (degraded), without panicking on rustls set-up.
+    let url = support::redis_url().replacen("redis://", "rediss://", 1);
+    let (_receiver, telemetry) = setup(&[("REDIS_URL", url.as_str())]).await;
+    let cache = cache(&telemetry).await;
+    assert!(!cache.is_connected());
+    let err = cache.get::<String>("tls:probe").await.unwrap_err();
+    assert!(matches!(err, CacheError::NotConnected), "{err:?}");
+}

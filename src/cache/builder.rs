@@ -12,8 +12,8 @@ use opentelemetry::{KeyValue, StringValue};
 
 use super::error::CacheError;
 use super::flight::Flights;
-use super::info;
 use super::instruments::Instruments;
+use super::{info, tls};
 use super::{Cache, Inner};
 use crate::config::RedisConfig;
 use crate::Telemetry;
@@ -95,8 +95,12 @@ impl CacheBuilder {
     /// Fails only on settings fred rejects (e.g. a malformed `REDIS_URL`).
     pub async fn build(self) -> Result<Cache, CacheError> {
         let shown_url = self.config.redacted_url();
-        let mut fred_config = FredConfig::from_url(self.config.url.expose())
+        let (url, uses_tls) = tls::split_scheme(self.config.url.expose());
+        let mut fred_config = FredConfig::from_url(&url)
             .map_err(|e| CacheError::Config(format!("REDIS_URL {shown_url}: {}", e.details())))?;
+        if uses_tls {
+            fred_config.tls = Some(tls::connector()?.into());
+        }
         // A cache must not stop the service from starting: connect in the
         // background with the reconnect policy instead.
         fred_config.fail_fast = false;

@@ -38,6 +38,7 @@ mod instruments;
 mod ops;
 mod pipeline;
 mod query;
+mod tls;
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
