@@ -615,3 +615,72 @@ async fn a_rediss_url_builds_with_rustls_and_starts_degraded_without_a_tls_serve
     let err = cache.get::<String>("tls:probe").await.unwrap_err();
     assert!(matches!(err, CacheError::NotConnected), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_nest_under_tracing_spans_and_the_write_back_under_its_caller() {
+    use opentelemetry::context::FutureExt as _;
+    use tracing::Instrument as _;
+
+    let (receiver, telemetry) = setup(&[]).await;
+    let cache = cache(&telemetry).await;
+    let key = format!("{}:item", support::unique("nest"));
+
+    // An application `tracing` span (as `#[instrument]` makes).
+    async {
+        let _: Option<String> = cache.get(&key).await.unwrap();
+    }
+    .instrument(tracing::info_span!("load_profile"))
+    .await;
+
+    // An OTel span, with the context passed on across `tokio::spawn`; the
+    // fire-and-forget write-back SET still nests under the caller.
+    let tracer = telemetry.tracer();
+    let cx = Context::current_with_span(tracer.start("otel_parent"));
+    let task = {
+        let (cache, key) = (cache.clone(), key.clone());
+        tokio::spawn(
+            async move {
+                cache
+                    .get_or_load(&key, Some(Duration::from_secs(60)), || async {
+                        Ok::<_, std::io::Error>(1u8)
+                    })
+                    .await
+                    .unwrap()
+            }
+            .with_context(cx.clone()),
+        )
+    };
+    assert_eq!(task.await.unwrap(), 1);
+    let deadline = Instant::now() + WAIT;
+    while cache.exists(&[&key]).await.unwrap() == 0 {
+        assert!(Instant::now() < deadline, "write-back never landed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cx.span().end();
+    telemetry.force_flush().await.unwrap();
+
+    let spans = receiver
+        .wait_for_spans(
+            |s| {
+                s.iter().any(|s| s.name == "SET")
+                    && s.iter().any(|s| s.name == "otel_parent")
+                    && s.iter().any(|s| s.name == "load_profile")
+            },
+            WAIT,
+        )
+        .await;
+    let by_name = |n: &'static str| spans.iter().filter(move |s| s.name == n);
+    let load_profile = by_name("load_profile").next().unwrap();
+    let otel_parent = by_name("otel_parent").next().unwrap();
+    let gets: Vec<_> = by_name("GET").collect();
+    assert_eq!(gets.len(), 2, "{}", support::dump_spans(&spans));
+    assert!(gets.iter().any(|g| g.is_child_of(load_profile)));
+    assert!(gets.iter().any(|g| g.is_child_of(otel_parent)));
+    let set = by_name("SET").next().unwrap();
+    assert!(
+        set.is_child_of(otel_parent),
+        "{}",
+        support::dump_spans(&spans)
+    );
+    cache.del(&[&key]).await.unwrap();
+}
