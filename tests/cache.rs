@@ -684,3 +684,29 @@ async fn commands_nest_under_tracing_spans_and_the_write_back_under_its_caller()
     );
     cache.del(&[&key]).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_metrics_stop_when_the_cache_is_dropped() {
+    let (receiver, telemetry) = setup(&[]).await;
+    let cache = cache(&telemetry).await;
+    let latest = |receiver: &Receiver| {
+        receiver
+            .metric("redis.memory.used")
+            .first()
+            .map_or(0, |p| p.time_unix_nano)
+    };
+    receiver
+        .wait_for_metric("redis.memory.used", |p| !p.is_empty(), WAIT)
+        .await;
+    drop(cache);
+    // Let an export already in flight land; then no newer point may come
+    // (exports run every 200 ms, so a live poller would advance the time).
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let after_drop = latest(&receiver);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        latest(&receiver),
+        after_drop,
+        "redis.* still observed after drop"
+    );
+}
