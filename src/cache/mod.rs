@@ -52,7 +52,7 @@ use opentelemetry_sdk::trace::SdkTracer;
 
 pub use builder::CacheBuilder;
 pub use error::CacheError;
-pub use fred::types::Value;
+pub use fred::types::{FromValue, Value};
 pub use pipeline::Pipeline;
 
 use crate::config::KeyDisplay;
