@@ -380,7 +380,15 @@ impl TelemetryBuilder {
     }
 
     /// Builds the pipeline.
+    ///
+    /// Also installs rustls' `ring` provider as the process default when the
+    /// application has not installed one: wingspan's own TLS clients name
+    /// their provider, but libraries that rely on the implicit default (an
+    /// async `reqwest::Client::new()`, say) panic when a tree compiles in
+    /// none or two. An application that wants another provider installs it
+    /// before calling `init`.
     pub fn build(self) -> Result<Telemetry, TelemetryError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let cfg = &self.config;
         let tc = &cfg.telemetry;
         let losses = Losses::new();
