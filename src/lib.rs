@@ -1,6 +1,8 @@
 //! wingspan: OpenTelemetry for axum + PostgreSQL + Redis + LLM services.
 #![warn(missing_docs)]
 
+#[cfg(feature = "redis")]
+pub mod cache;
 pub mod config;
 #[cfg(feature = "postgres")]
 pub mod db;

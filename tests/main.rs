@@ -1,5 +1,6 @@
 //! Integration tests.
 
+mod cache;
 mod db;
 mod http;
 mod support;

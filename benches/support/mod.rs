@@ -86,10 +86,10 @@ impl ValueFormatter for CpuFormatter {
         values: &mut [f64],
     ) -> &'static str {
         let n = match throughput {
-            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => {
-                *n as f64
-            }
-            Throughput::ElementsAndBytes { elements, .. } => *elements as f64,
+            Throughput::Elements(n)
+            | Throughput::Bytes(n)
+            | Throughput::BytesDecimal(n)
+            | Throughput::Bits(n) => *n as f64,
         };
         values.iter_mut().for_each(|v| *v = n * 1e9 / *v);
         "elem/s cpu"
@@ -167,7 +167,11 @@ fn median(v: &mut [f64]) -> f64 {
 /// rounds, alternating the variants round by round (so drift hits all of
 /// them alike), after one warm-up round each. Returns per-operation medians
 /// of thread CPU and wall time, in the variants' order.
-pub fn alternating(variants: &mut [Variant<'_>], iters_per_round: u64, rounds: usize) -> Vec<Medians> {
+pub fn alternating(
+    variants: &mut [Variant<'_>],
+    iters_per_round: u64,
+    rounds: usize,
+) -> Vec<Medians> {
     let mut cpu = vec![Vec::with_capacity(rounds); variants.len()];
     let mut wall = vec![Vec::with_capacity(rounds); variants.len()];
     for v in variants.iter_mut() {
@@ -237,7 +241,11 @@ pub fn report(section_title: &str, markdown: &str) {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+    match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    {
         Ok(mut f) => {
             if let Err(e) = f.write_all(text.as_bytes()) {
                 eprintln!("cannot write {}: {e}", path.display());

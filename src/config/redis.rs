@@ -58,6 +58,11 @@ pub(crate) fn redact(url: &str) -> String {
 const MAX_MS: u64 = 3600 * 1000;
 
 impl RedisConfig {
+    /// `REDIS_URL` with its password replaced by `***`, for messages.
+    pub fn redacted_url(&self) -> String {
+        redact(self.url.expose())
+    }
+
     pub(crate) fn from_env(env: &Env<'_>, profile: Profile) -> Result<Self, ConfigError> {
         let url = env.string("REDIS_URL", "redis://127.0.0.1:6379");
         if !(url.starts_with("redis://") || url.starts_with("rediss://")) {

@@ -3,7 +3,10 @@
 //! aware: static strings where the value set is closed, one owned string
 //! where the value comes from the client.
 
-use std::net::SocketAddr;
+use std::cell::RefCell;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::thread::LocalKey;
 
 use axum::extract::ConnectInfo;
 use http::header::{HOST, USER_AGENT};
@@ -85,10 +88,94 @@ pub(crate) fn owned(key: Key, value: &str) -> KeyValue {
     KeyValue::new(key, Value::String(StringValue::from(value.to_owned())))
 }
 
+/// The last few values one thread recorded for one attribute. `Host`, the
+/// user agent and the client address repeat request after request (a
+/// keep-alive connection, a load balancer's few addresses), and sharing the
+/// string costs an atomic increment where a copy costs an allocation, a copy
+/// and a free. Bounded: [`RECENT`] strings per attribute per thread.
+pub(crate) struct Recent {
+    slots: [Option<Arc<str>>; RECENT],
+    next: usize,
+}
+
+const RECENT: usize = 4;
+
+impl Recent {
+    const fn new() -> Self {
+        Self {
+            slots: [None, None, None, None],
+            next: 0,
+        }
+    }
+
+    fn get(&mut self, value: &str) -> Arc<str> {
+        if let Some(hit) = self.slots.iter().flatten().find(|s| ***s == *value) {
+            return hit.clone();
+        }
+        let fresh: Arc<str> = Arc::from(value);
+        self.slots[self.next] = Some(fresh.clone());
+        self.next = (self.next + 1) % RECENT;
+        fresh
+    }
+}
+
+thread_local! {
+    pub(crate) static RECENT_HOSTS: RefCell<Recent> = const { RefCell::new(Recent::new()) };
+    pub(crate) static RECENT_AGENTS: RefCell<Recent> = const { RefCell::new(Recent::new()) };
+    pub(crate) static RECENT_CLIENTS: RefCell<Recent> = const { RefCell::new(Recent::new()) };
+}
+
+/// A string attribute whose value likely repeats, through a [`Recent`] cache.
+pub(crate) fn recent(cache: &'static LocalKey<RefCell<Recent>>, key: Key, value: &str) -> KeyValue {
+    let shared = cache
+        .try_with(|c| c.try_borrow_mut().ok().map(|mut c| c.get(value)))
+        .ok()
+        .flatten();
+    match shared {
+        Some(v) => KeyValue::new(key, Value::String(StringValue::from(v))),
+        None => owned(key, value),
+    }
+}
+
+/// The headers the layer reads, found in one pass over the map: cheaper
+/// than one hashed lookup per name for the handful of headers a request has.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Scanned<'a> {
+    pub(crate) host: Option<&'a str>,
+    pub(crate) user_agent: Option<&'a str>,
+    pub(crate) forwarded_for: Option<&'a str>,
+    pub(crate) traceparent: bool,
+    pub(crate) baggage: bool,
+}
+
+pub(crate) fn scan(headers: &HeaderMap) -> Scanned<'_> {
+    let mut s = Scanned::default();
+    for (name, value) in headers {
+        if name == HOST {
+            s.host = s.host.or_else(|| value.to_str().ok());
+        } else if name == USER_AGENT {
+            s.user_agent = s.user_agent.or_else(|| value.to_str().ok());
+        } else {
+            match name.as_str() {
+                "traceparent" => s.traceparent = true,
+                "baggage" => s.baggage = true,
+                "x-forwarded-for" => {
+                    s.forwarded_for = s.forwarded_for.or_else(|| value.to_str().ok());
+                }
+                _ => {}
+            }
+        }
+    }
+    s
+}
+
 /// `server.address` and `server.port`: from the `Host` header (HTTP/1.1), or
 /// the URI authority (HTTP/2 `:authority`).
-pub(crate) fn server_address<B>(req: &Request<B>) -> Option<(&str, Option<u16>)> {
-    let host = match req.headers().get(HOST).and_then(|h| h.to_str().ok()) {
+pub(crate) fn server_address<'a, B>(
+    req: &'a Request<B>,
+    host: Option<&'a str>,
+) -> Option<(&'a str, Option<u16>)> {
+    let host = match host {
         Some(h) => h,
         None => req.uri().authority()?.as_str(),
     };
@@ -99,6 +186,25 @@ pub(crate) fn server_address<B>(req: &Request<B>) -> Option<(&str, Option<u16>)>
 pub(crate) fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
     if s.is_empty() {
         return None;
+    }
+    // Fast path, `name` or `name:port`: one forward scan (`str::contains`
+    // and `rsplit_once` go through memchr, slow on strings this short).
+    let b = s.as_bytes();
+    if b[0] != b'[' {
+        let mut colon = None;
+        for (i, &c) in b.iter().enumerate() {
+            if c == b':' {
+                if colon.is_some() {
+                    // Two colons: a bare IPv6 literal, no port.
+                    return Some((s, None));
+                }
+                colon = Some(i);
+            }
+        }
+        return Some(match colon {
+            None => (s, None),
+            Some(i) => (&s[..i], s[i + 1..].parse().ok()),
+        });
     }
     if let Some(rest) = s.strip_prefix('[') {
         let end = rest.find(']')?;
@@ -114,51 +220,81 @@ pub(crate) fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
     }
 }
 
-/// `user_agent.original`.
-pub(crate) fn user_agent(headers: &HeaderMap) -> Option<&str> {
-    headers.get(USER_AGENT).and_then(|h| h.to_str().ok())
-}
-
 /// `client.address`: the first hop of `X-Forwarded-For` when that is
 /// trusted, else the peer address axum's `ConnectInfo` carries.
-pub(crate) fn client_address<B>(req: &Request<B>, forwarded: bool) -> Option<KeyValue> {
-    if forwarded {
-        let first = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|h| h.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty());
-        if let Some(first) = first {
-            return Some(owned(CLIENT_ADDRESS, first));
-        }
+pub(crate) fn client_address<B>(req: &Request<B>, forwarded_for: Option<&str>) -> Option<KeyValue> {
+    let first = forwarded_for
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    if let Some(first) = first {
+        return Some(recent(&RECENT_CLIENTS, CLIENT_ADDRESS, first));
     }
     let ConnectInfo(addr) = req.extensions().get::<ConnectInfo<SocketAddr>>()?;
-    Some(KeyValue::new(
-        CLIENT_ADDRESS,
-        Value::String(StringValue::from(addr.ip().to_string())),
-    ))
+    Some(match addr.ip() {
+        IpAddr::V4(v4) => {
+            let mut buf = [0u8; 15];
+            let len = format_ipv4(v4, &mut buf);
+            // Only ASCII digits and dots were written.
+            let text = std::str::from_utf8(&buf[..len]).unwrap_or_default();
+            recent(&RECENT_CLIENTS, CLIENT_ADDRESS, text)
+        }
+        IpAddr::V6(v6) => recent(&RECENT_CLIENTS, CLIENT_ADDRESS, &v6.to_string()),
+    })
+}
+
+/// Dotted-quad into `buf`, returning its length: `Display` goes through the
+/// formatting machinery and costs several times more.
+fn format_ipv4(ip: Ipv4Addr, buf: &mut [u8; 15]) -> usize {
+    let mut len = 0;
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            buf[len] = b'.';
+            len += 1;
+        }
+        if octet >= 100 {
+            buf[len] = b'0' + octet / 100;
+            len += 1;
+        }
+        if octet >= 10 {
+            buf[len] = b'0' + (octet / 10) % 10;
+            len += 1;
+        }
+        buf[len] = b'0' + octet % 10;
+        len += 1;
+    }
+    len
 }
 
 /// Length of a version-00 `traceparent`.
 pub(crate) const TRACEPARENT_LEN: usize = 55;
 
+/// Every byte's two lowercase hex digits.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = [HEX[i >> 4], HEX[i & 0x0f]];
+        i += 1;
+    }
+    table
+};
+
+fn put_hex(dst: &mut [u8], bytes: &[u8]) {
+    for (pair, b) in dst.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(*b)]);
+    }
+}
+
 /// Formats `00-{trace id}-{span id}-{flags}` into a stack buffer.
 pub(crate) fn format_traceparent(sc: &SpanContext) -> [u8; TRACEPARENT_LEN] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [b'-'; TRACEPARENT_LEN];
     buf[0] = b'0';
     buf[1] = b'0';
-    let mut put = |at: usize, bytes: &[u8]| {
-        for (i, b) in bytes.iter().enumerate() {
-            buf[at + 2 * i] = HEX[usize::from(b >> 4)];
-            buf[at + 2 * i + 1] = HEX[usize::from(b & 0x0f)];
-        }
-    };
-    put(3, &sc.trace_id().to_bytes());
-    put(36, &sc.span_id().to_bytes());
-    put(53, &[sc.trace_flags().to_u8()]);
+    put_hex(&mut buf[3..35], &sc.trace_id().to_bytes());
+    put_hex(&mut buf[36..52], &sc.span_id().to_bytes());
+    put_hex(&mut buf[53..55], &[sc.trace_flags().to_u8()]);
     buf
 }
 
@@ -196,6 +332,51 @@ mod tests {
     }
 
     #[test]
+    fn recent_values_are_shared_and_bounded() {
+        let mut r = Recent::new();
+        let a = r.get("api.example.com");
+        let b = r.get("api.example.com");
+        assert!(Arc::ptr_eq(&a, &b));
+        for i in 0..10 {
+            r.get(&format!("h{i}"));
+        }
+        assert_eq!(r.slots.iter().flatten().count(), RECENT);
+        let kv = recent(&RECENT_HOSTS, SERVER_ADDRESS, "x.example");
+        assert_eq!(kv.value.as_str(), "x.example");
+    }
+
+    #[test]
+    fn ipv4_formats_like_display() {
+        for ip in [
+            "0.0.0.0",
+            "10.1.2.3",
+            "127.0.0.1",
+            "255.255.255.255",
+            "192.168.100.9",
+        ] {
+            let ip: Ipv4Addr = ip.parse().unwrap();
+            let mut buf = [0u8; 15];
+            let len = format_ipv4(ip, &mut buf);
+            assert_eq!(std::str::from_utf8(&buf[..len]).unwrap(), ip.to_string());
+        }
+    }
+
+    #[test]
+    fn one_pass_finds_the_headers() {
+        let mut h = HeaderMap::new();
+        h.insert(HOST, "example.com:8080".parse().unwrap());
+        h.insert(USER_AGENT, "curl/8".parse().unwrap());
+        h.insert("traceparent", "x".parse().unwrap());
+        h.insert("x-forwarded-for", "1.2.3.4, 10.0.0.1".parse().unwrap());
+        let s = scan(&h);
+        assert_eq!(s.host, Some("example.com:8080"));
+        assert_eq!(s.user_agent, Some("curl/8"));
+        assert_eq!(s.forwarded_for, Some("1.2.3.4, 10.0.0.1"));
+        assert!(s.traceparent);
+        assert!(!s.baggage);
+    }
+
+    #[test]
     fn host_and_port_split() {
         assert_eq!(
             split_host_port("example.com:8080"),
@@ -206,6 +387,10 @@ mod tests {
         assert_eq!(split_host_port("[::1]"), Some(("::1", None)));
         assert_eq!(split_host_port("::1"), Some(("::1", None)));
         assert_eq!(split_host_port("h:notaport"), Some(("h", None)));
+        assert_eq!(split_host_port("h:99999"), Some(("h", None)));
+        assert_eq!(split_host_port("h:"), Some(("h", None)));
+        assert_eq!(split_host_port("8080"), Some(("8080", None)));
+        assert_eq!(split_host_port("10.0.0.1:80"), Some(("10.0.0.1", Some(80))));
         assert_eq!(split_host_port(""), None);
     }
 

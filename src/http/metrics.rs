@@ -17,11 +17,13 @@ pub const REQUEST_DURATION: &str = "http.server.request.duration";
 /// `http.server.active_requests`.
 pub const ACTIVE_REQUESTS: &str = "http.server.active_requests";
 
+type ActiveSlots = Box<[OnceLock<BoundUpDownCounter<i64>>]>;
+
 pub(crate) struct Instruments {
     pub(crate) duration: Option<Histogram<f64>>,
     /// Bound on first use (so only methods actually seen export a series),
     /// indexed by `method * SCHEMES.len() + scheme`.
-    active: Option<(UpDownCounter<i64>, Box<[OnceLock<BoundUpDownCounter<i64>>]>)>,
+    active: Option<(UpDownCounter<i64>, ActiveSlots)>,
 }
 
 impl Instruments {

@@ -12,7 +12,6 @@ use opentelemetry::Context;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 pub(crate) const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
 struct Headers<'a>(&'a HeaderMap);
 
@@ -28,9 +27,13 @@ impl Extractor for Headers<'_> {
 
 /// The parent context of the server span, and the link to an untrusted
 /// incoming context.
-pub(crate) fn extract(headers: &HeaderMap, trust: bool) -> (Context, Option<Link>) {
-    let has_parent = headers.contains_key(TRACEPARENT);
-    let has_baggage = trust && headers.contains_key(BAGGAGE);
+pub(crate) fn extract(
+    headers: &HeaderMap,
+    has_parent: bool,
+    has_baggage: bool,
+    trust: bool,
+) -> (Context, Option<Link>) {
+    let has_baggage = trust && has_baggage;
     if !has_parent && !has_baggage {
         return (Context::new(), None);
     }
@@ -71,10 +74,15 @@ mod tests {
 
     #[test]
     fn trusted_parent_and_baggage() {
-        let (cx, link) = extract(
-            &headers(&[("traceparent", TP), ("baggage", "tenant=acme")]),
-            true,
-        );
+        let (cx, link) = {
+            let h = headers(&[("traceparent", TP), ("baggage", "tenant=acme")]);
+            extract(
+                &h,
+                h.contains_key("traceparent"),
+                h.contains_key("baggage"),
+                true,
+            )
+        };
         assert!(link.is_none());
         let sc = cx.span().span_context().clone();
         assert_eq!(
@@ -90,10 +98,15 @@ mod tests {
 
     #[test]
     fn untrusted_becomes_a_link() {
-        let (cx, link) = extract(
-            &headers(&[("traceparent", TP), ("baggage", "tenant=acme")]),
-            false,
-        );
+        let (cx, link) = {
+            let h = headers(&[("traceparent", TP), ("baggage", "tenant=acme")]);
+            extract(
+                &h,
+                h.contains_key("traceparent"),
+                h.contains_key("baggage"),
+                false,
+            )
+        };
         assert!(!cx.span().span_context().is_valid());
         assert_eq!(cx.baggage().len(), 0);
         let link = link.expect("a link");
@@ -107,17 +120,33 @@ mod tests {
             "00-zz-00-01",
             "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
         ] {
-            let (cx, link) = extract(&headers(&[("traceparent", bad)]), true);
+            let (cx, link) = {
+                let h = headers(&[("traceparent", bad)]);
+                extract(
+                    &h,
+                    h.contains_key("traceparent"),
+                    h.contains_key("baggage"),
+                    true,
+                )
+            };
             assert!(!cx.span().span_context().is_valid(), "{bad}");
             assert!(link.is_none());
-            let (_, link) = extract(&headers(&[("traceparent", bad)]), false);
+            let (_, link) = {
+                let h = headers(&[("traceparent", bad)]);
+                extract(
+                    &h,
+                    h.contains_key("traceparent"),
+                    h.contains_key("baggage"),
+                    false,
+                )
+            };
             assert!(link.is_none());
         }
     }
 
     #[test]
     fn no_headers_no_work() {
-        let (cx, link) = extract(&HeaderMap::new(), true);
+        let (cx, link) = extract(&HeaderMap::new(), false, false, true);
         assert!(!cx.has_active_span());
         assert!(link.is_none());
     }

@@ -12,10 +12,10 @@ use opentelemetry::{KeyValue, StringValue, Value};
 use tower_service::Service;
 
 use super::attributes::{
-    client_address, method_index, owned, protocol_version, scheme_index, server_address,
-    user_agent, HTTP_REQUEST_METHOD, HTTP_REQUEST_METHOD_ORIGINAL, HTTP_ROUTE, METHODS,
-    NETWORK_PROTOCOL_VERSION, OTHER_METHOD, ROUTE_CLASS, SCHEMES, SERVER_ADDRESS, SERVER_PORT,
-    URL_PATH, URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
+    client_address, method_index, owned, protocol_version, recent, scan, scheme_index,
+    server_address, Scanned, HTTP_REQUEST_METHOD, HTTP_REQUEST_METHOD_ORIGINAL, HTTP_ROUTE,
+    METHODS, NETWORK_PROTOCOL_VERSION, OTHER_METHOD, RECENT_AGENTS, RECENT_HOSTS, ROUTE_CLASS,
+    SCHEMES, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
 };
 use super::body::{RequestGuard, ResponseBody};
 use super::future::ResponseFuture;
@@ -72,7 +72,13 @@ impl<S> HttpService<S> {
         entry
     }
 
-    fn attributes<B>(&self, req: &Request<B>, route: &RouteEntry, method: usize) -> Vec<KeyValue> {
+    fn attributes<B>(
+        &self,
+        req: &Request<B>,
+        headers: &Scanned<'_>,
+        route: &RouteEntry,
+        method: usize,
+    ) -> Vec<KeyValue> {
         let s = &self.shared.settings;
         let query = if s.record_query {
             req.uri().query()
@@ -80,12 +86,12 @@ impl<S> HttpService<S> {
             None
         };
         let server = if s.server_address {
-            server_address(req)
+            server_address(req, headers.host)
         } else {
             None
         };
         let agent = if s.user_agent {
-            user_agent(req.headers())
+            headers.user_agent
         } else {
             None
         };
@@ -127,18 +133,23 @@ impl<S> HttpService<S> {
         }
         attrs.push(KeyValue::new(ROUTE_CLASS, route.class.as_str()));
         if s.client_address {
-            if let Some(kv) = client_address(req, s.forwarded_for) {
+            let forwarded = if s.forwarded_for {
+                headers.forwarded_for
+            } else {
+                None
+            };
+            if let Some(kv) = client_address(req, forwarded) {
                 attrs.push(kv);
             }
         }
         if let Some((host, port)) = server {
-            attrs.push(owned(SERVER_ADDRESS, host));
+            attrs.push(recent(&RECENT_HOSTS, SERVER_ADDRESS, host));
             if let Some(p) = port {
                 attrs.push(KeyValue::new(SERVER_PORT, i64::from(p)));
             }
         }
         if let Some(ua) = agent {
-            attrs.push(owned(USER_AGENT_ORIGINAL, ua));
+            attrs.push(recent(&RECENT_AGENTS, USER_AGENT_ORIGINAL, ua));
         }
         attrs
     }
@@ -165,21 +176,26 @@ where
         let route = self.route(&req);
         shared.instruments.active(method, scheme, 1);
 
-        let (parent, link) = propagation::extract(req.headers(), shared.settings.trust_traceparent);
+        let headers = scan(req.headers());
+        let (parent, link) = propagation::extract(
+            req.headers(),
+            headers.traceparent,
+            headers.baggage,
+            shared.settings.trust_traceparent,
+        );
         let mut builder = SpanBuilder::from_name(route.method(method).span_name.clone());
         builder.span_kind = Some(SpanKind::Server);
         builder.start_time = Some(start_time);
-        builder.attributes = Some(self.attributes(&req, &route, method));
+        builder.attributes = Some(self.attributes(&req, &headers, &route, method));
         builder.links = link.map(|l| vec![l]);
         let span = shared.tracer.build_with_context(builder, &parent);
         let cx = parent.with_span(span);
 
-        let inner = {
-            // Futures that capture the context at creation (spawned work,
-            // `#[instrument]`ed handlers) see the request span too.
-            let _current = cx.clone().attach();
-            self.inner.call(req)
-        };
+        // Not made current for `call` itself: axum (and most services) do
+        // their work when the future is polled, where the context is
+        // current; attaching here too would cost every request ~5 % of the
+        // layer for the rare service that works inside `call`.
+        let inner = self.inner.call(req);
         let response_traceparent = shared.settings.response_traceparent;
         let guard = RequestGuard::new(cx, shared, route, method, scheme, start, start_time);
         ResponseFuture::new(inner, guard, response_traceparent)

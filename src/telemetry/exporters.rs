@@ -46,13 +46,7 @@ fn tonic_channel(
         .tcp_keepalive(Some(Duration::from_secs(30)));
     if endpoint.starts_with("https://") {
         let mut tls = tonic::transport::ClientTlsConfig::new().with_enabled_roots();
-        if let Some(path) = &cfg.certificate {
-            let pem = std::fs::read(path).map_err(|e| {
-                TelemetryError::exporter(format!(
-                    "OTEL_EXPORTER_OTLP_CERTIFICATE {}: {e}",
-                    path.display()
-                ))
-            })?;
+        if let Some(pem) = read_certificate(cfg)? {
             tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
         }
         ep = ep
@@ -60,6 +54,50 @@ fn tonic_channel(
             .map_err(|e| TelemetryError::exporter(format!("OTLP TLS: {e}")))?;
     }
     Ok(ep.connect_lazy())
+}
+
+fn read_certificate(cfg: &OtlpConfig) -> Result<Option<Vec<u8>>, TelemetryError> {
+    cfg.certificate
+        .as_ref()
+        .map(|path| {
+            std::fs::read(path).map_err(|e| {
+                TelemetryError::exporter(format!(
+                    "OTEL_EXPORTER_OTLP_CERTIFICATE {}: {e}",
+                    path.display()
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// rustls on the `ring` provider, named explicitly: with more than one
+/// provider compiled into an application, rustls' implicit default panics.
+fn tls_config(cfg: &OtlpConfig) -> Result<rustls::ClientConfig, TelemetryError> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::CertificateDer;
+
+    let mut roots = rustls::RootCertStore::empty();
+    // Unreadable system certificates are skipped, not fatal: a collector on
+    // plain http needs none, and a private CA comes from the certificate file.
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(pem) = read_certificate(cfg)? {
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| {
+                TelemetryError::exporter(format!("OTEL_EXPORTER_OTLP_CERTIFICATE: {e}"))
+            })?;
+            roots.add(cert).map_err(|e| {
+                TelemetryError::exporter(format!("OTEL_EXPORTER_OTLP_CERTIFICATE: {e}"))
+            })?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TelemetryError::exporter(format!("OTLP TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 fn http_headers(cfg: &OtlpConfig) -> HashMap<String, String> {
@@ -70,26 +108,12 @@ fn http_headers(cfg: &OtlpConfig) -> HashMap<String, String> {
 }
 
 fn http_client(cfg: &OtlpConfig) -> Result<reqwest::blocking::Client, TelemetryError> {
-    // Built on the export thread's side: the blocking client owns its own
-    // runtime thread, which is why the async client must not be used here.
-    let mut builder = reqwest::blocking::Client::builder()
+    // The blocking client owns its own runtime thread: the SDK exports from
+    // its own threads, where the async client would panic.
+    let builder = reqwest::blocking::Client::builder()
         .timeout(cfg.timeout)
-        .connect_timeout(GRPC_CONNECT_TIMEOUT.min(cfg.timeout));
-    if let Some(path) = &cfg.certificate {
-        let pem = std::fs::read(path).map_err(|e| {
-            TelemetryError::exporter(format!(
-                "OTEL_EXPORTER_OTLP_CERTIFICATE {}: {e}",
-                path.display()
-            ))
-        })?;
-        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-            TelemetryError::exporter(format!(
-                "OTEL_EXPORTER_OTLP_CERTIFICATE {}: {e}",
-                path.display()
-            ))
-        })?;
-        builder = builder.add_root_certificate(cert);
-    }
+        .connect_timeout(GRPC_CONNECT_TIMEOUT.min(cfg.timeout))
+        .use_preconfigured_tls(tls_config(cfg)?);
     // Building the blocking client inside an async context panics, so it is
     // built on a plain thread.
     std::thread::spawn(move || builder.build())
@@ -142,4 +166,42 @@ pub(crate) fn metrics(cfg: &OtlpConfig) -> Result<MetricExporter, TelemetryError
 
 pub(crate) fn logs(cfg: &OtlpConfig) -> Result<LogExporter, TelemetryError> {
     build_exporter!(LogExporter, cfg, &cfg.logs_endpoint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn otlp(vars: &[(&str, &str)]) -> OtlpConfig {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+            .unwrap()
+            .telemetry
+            .otlp
+    }
+
+    #[test]
+    fn http_client_builds_with_explicit_tls_provider() {
+        // Would panic inside rustls if the provider were left implicit and
+        // the tree held two.
+        http_client(&otlp(&[])).unwrap();
+    }
+
+    #[test]
+    fn a_certificate_file_without_certificates_is_an_error_naming_the_variable() {
+        let path = std::env::temp_dir().join(format!("wingspan-bad-ca-{}.pem", std::process::id()));
+        std::fs::write(
+            &path,
+            "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let cfg = otlp(&[("OTEL_EXPORTER_OTLP_CERTIFICATE", path.to_str().unwrap())]);
+        let err = tls_config(&cfg).unwrap_err().to_string();
+        std::fs::remove_file(&path).ok();
+        assert!(err.contains("OTEL_EXPORTER_OTLP_CERTIFICATE"), "{err}");
+    }
 }

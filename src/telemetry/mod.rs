@@ -219,25 +219,58 @@ impl Telemetry {
     }
 
     fn flush_blocking(&self) -> Result<(), TelemetryError> {
-        let t = self.inner.tracer_provider.force_flush();
-        let m = self.inner.meter_provider.force_flush();
-        let l = self.inner.logger_provider.force_flush();
+        let i = &self.inner;
+        let (t, m, l) = in_parallel(
+            || i.tracer_provider.force_flush(),
+            || i.meter_provider.force_flush(),
+            || i.logger_provider.force_flush(),
+        );
         first_error([("traces", t), ("metrics", m), ("logs", l)], "flush")
     }
 
-    /// Flushes and stops traces, metrics and logs, each within
+    /// Flushes and stops traces, metrics and logs, all within
     /// [`SHUTDOWN_TIMEOUT`], even when the collector is unreachable.
     pub async fn shutdown(&self) -> Result<(), TelemetryError> {
         let this = self.clone();
         run_blocking(move || {
             let i = &this.inner;
-            let t = i.tracer_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
-            let m = i.meter_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
-            let l = i.logger_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT);
+            let (t, m, l) = in_parallel(
+                || i.tracer_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT),
+                || i.meter_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT),
+                || i.logger_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT),
+            );
             first_error([("traces", t), ("metrics", m), ("logs", l)], "shutdown")
         })
         .await
     }
+}
+
+type SdkResult = opentelemetry_sdk::error::OTelSdkResult;
+
+/// Runs the three signals' flush or shutdown at once: against a dead
+/// collector each provider spends its export retries, and one after the
+/// other the three timeouts would add up to three times the bound.
+fn in_parallel(
+    traces: impl FnOnce() -> SdkResult + Send,
+    metrics: impl FnOnce() -> SdkResult + Send,
+    logs: impl FnOnce() -> SdkResult,
+) -> (SdkResult, SdkResult, SdkResult) {
+    std::thread::scope(|s| {
+        let t = s.spawn(traces);
+        let m = s.spawn(metrics);
+        let l = logs();
+        (joined(t), joined(m), l)
+    })
+}
+
+fn joined(
+    handle: std::thread::ScopedJoinHandle<'_, opentelemetry_sdk::error::OTelSdkResult>,
+) -> opentelemetry_sdk::error::OTelSdkResult {
+    handle.join().unwrap_or_else(|_| {
+        Err(opentelemetry_sdk::error::OTelSdkError::InternalFailure(
+            "flush or shutdown panicked".to_owned(),
+        ))
+    })
 }
 
 async fn run_blocking<F>(f: F) -> Result<(), TelemetryError>
@@ -347,7 +380,15 @@ impl TelemetryBuilder {
     }
 
     /// Builds the pipeline.
+    ///
+    /// Also installs rustls' `ring` provider as the process default when the
+    /// application has not installed one: wingspan's own TLS clients name
+    /// their provider, but libraries that rely on the implicit default (an
+    /// async `reqwest::Client::new()`, say) panic when a tree compiles in
+    /// none or two. An application that wants another provider installs it
+    /// before calling `init`.
     pub fn build(self) -> Result<Telemetry, TelemetryError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let cfg = &self.config;
         let tc = &cfg.telemetry;
         let losses = Losses::new();

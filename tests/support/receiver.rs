@@ -246,7 +246,7 @@ impl Receiver {
 
     /// Polls until `pred` holds for the latest points of metric `name`, and
     /// returns those points; panics with a dump of every series after
-    /// `timeout`.
+    /// `timeout`. `pred` only sees a non-empty slice.
     pub async fn wait_for_metric<F>(
         &self,
         name: &str,

@@ -1,0 +1,216 @@
+//! [`CacheBuilder`]: from `RedisConfig` to a connected (or degraded) pool.
+
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fred::interfaces::ClientLike as _;
+use fred::socket2::TcpKeepalive;
+use fred::types::config::{Config as FredConfig, Options, ReconnectPolicy, ServerConfig};
+use fred::types::Builder;
+use opentelemetry::{KeyValue, StringValue};
+
+use super::error::CacheError;
+use super::flight::Flights;
+use super::instruments::Instruments;
+use super::{info, tls};
+use super::{Cache, Inner};
+use crate::config::RedisConfig;
+use crate::Telemetry;
+
+/// Bounds on the `INFO` poll period: the metric export interval, but never
+/// a poll per second or more, nor less than one a minute.
+const INFO_MIN: Duration = Duration::from_secs(1);
+const INFO_MAX: Duration = Duration::from_secs(60);
+
+/// Builds a [`Cache`]; made by [`Cache::builder`].
+#[must_use = "a builder does nothing until `build` is awaited"]
+pub struct CacheBuilder {
+    telemetry: Telemetry,
+    config: RedisConfig,
+    separator: char,
+    max_names: usize,
+    info_interval: Option<Duration>,
+    info_metrics: bool,
+    reconnect_min: Duration,
+    reconnect_max: Duration,
+}
+
+impl CacheBuilder {
+    pub(super) fn new(telemetry: &Telemetry, config: RedisConfig) -> Self {
+        Self {
+            telemetry: telemetry.clone(),
+            config,
+            separator: ':',
+            max_names: 64,
+            info_interval: None,
+            info_metrics: true,
+            reconnect_min: Duration::from_millis(100),
+            reconnect_max: Duration::from_secs(2),
+        }
+    }
+
+    /// The character that ends a key's cache name (`users:42` → `users`).
+    /// Defaults to `:`.
+    pub fn name_separator(mut self, separator: char) -> Self {
+        self.separator = separator;
+        self
+    }
+
+    /// How many distinct cache names `wingspan.cache.requests` keeps before
+    /// counting new ones as `other`. Defaults to 64.
+    pub fn max_cache_names(mut self, max: usize) -> Self {
+        self.max_names = max;
+        self
+    }
+
+    /// How often `INFO` is polled for the server metrics. Defaults to the
+    /// metric export interval, kept between 1 s and 60 s.
+    pub fn info_interval(mut self, interval: Duration) -> Self {
+        self.info_interval = Some(interval);
+        self
+    }
+
+    /// Whether to poll `INFO` and export the `redis.*` server metrics (turn
+    /// off when the collector's redis receiver already scrapes the server).
+    /// Defaults to true.
+    pub fn info_metrics(mut self, enabled: bool) -> Self {
+        self.info_metrics = enabled;
+        self
+    }
+
+    /// The reconnect back-off: exponential from `min` to `max`, forever.
+    /// Defaults to 100 ms to 2 s.
+    pub fn reconnect_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.reconnect_min = min;
+        self.reconnect_max = max.max(min);
+        self
+    }
+
+    /// Builds the pool and starts connecting. Waits at most the connect
+    /// timeout for a first connection; when Redis is unreachable the cache
+    /// still builds and starts degraded (commands fail at once with
+    /// [`CacheError::NotConnected`]) while it reconnects in the background.
+    ///
+    /// Fails only on settings fred rejects (e.g. a malformed `REDIS_URL`).
+    pub async fn build(self) -> Result<Cache, CacheError> {
+        let shown_url = self.config.redacted_url();
+        let (url, uses_tls) = tls::split_scheme(self.config.url.expose());
+        let mut fred_config = FredConfig::from_url(&url)
+            .map_err(|e| CacheError::Config(format!("REDIS_URL {shown_url}: {}", e.details())))?;
+        if uses_tls {
+            fred_config.tls = Some(tls::connector()?.into());
+        }
+        // A cache must not stop the service from starting: connect in the
+        // background with the reconnect policy instead.
+        fred_config.fail_fast = false;
+        let (address, port) = match &fred_config.server {
+            ServerConfig::Centralized { server } => (server.host.to_string(), server.port),
+            _ => (String::new(), 0),
+        };
+        let namespace = fred_config.database.unwrap_or(0).to_string();
+
+        let command_timeout = self.config.command_timeout;
+        let connect_timeout = self.config.connect_timeout;
+        let mut builder = Builder::from_config(fred_config);
+        builder
+            .with_performance_config(|p| {
+                // fred's default is no timeout at all.
+                p.default_command_timeout = command_timeout;
+            })
+            .with_connection_config(|c| {
+                c.connection_timeout = connect_timeout;
+                c.internal_command_timeout = connect_timeout;
+                c.tcp.nodelay = Some(true);
+                // Finds half-open connections (a server that vanished
+                // without a FIN) that no command would notice.
+                c.tcp.keepalive = Some(
+                    TcpKeepalive::new()
+                        .with_time(Duration::from_secs(30))
+                        .with_interval(Duration::from_secs(10)),
+                );
+                // A connection whose replies stall is dropped and remade.
+                c.unresponsive.max_timeout =
+                    Some((command_timeout * 4).max(Duration::from_secs(2)));
+                c.unresponsive.interval = Duration::from_secs(1);
+            })
+            .set_policy(ReconnectPolicy::new_exponential(
+                0,
+                millis_u32(self.reconnect_min),
+                millis_u32(self.reconnect_max),
+                2,
+            ));
+        let pool = builder
+            .build_pool(self.config.pool_size.max(1))
+            .map_err(|e| CacheError::Config(e.details().to_owned()))?;
+        // Dropping the handle detaches the connection tasks; they run until
+        // `quit`.
+        drop(pool.connect());
+        if tokio::time::timeout(connect_timeout, pool.wait_for_connect())
+            .await
+            .map_or(true, |r| r.is_err())
+        {
+            tracing::warn!(
+                target: "wingspan::cache",
+                url = %shown_url,
+                "redis is unreachable; the cache starts degraded and reconnects in the background"
+            );
+        }
+
+        let options = Options {
+            timeout: Some(command_timeout),
+            fail_fast: true,
+            ..Options::default()
+        };
+        let clients: Vec<_> = pool
+            .clients()
+            .iter()
+            .map(|c| c.with_options(&options))
+            .collect();
+
+        // Shared strings: every span clones these, and an `Arc` clone does
+        // not allocate.
+        let shared = |s: String| StringValue::from(Arc::<str>::from(s));
+        let mut base_attributes = vec![
+            KeyValue::new("db.system.name", "redis"),
+            KeyValue::new("db.namespace", shared(namespace)),
+        ];
+        if !address.is_empty() {
+            base_attributes.push(KeyValue::new("server.address", shared(address)));
+            base_attributes.push(KeyValue::new("server.port", i64::from(port)));
+        }
+
+        let meter = self.telemetry.meter();
+        let info_task = if self.info_metrics {
+            let latest: info::Latest = Arc::new(Mutex::new(None));
+            info::register(meter, &latest);
+            let interval = self
+                .info_interval
+                .unwrap_or(self.telemetry.config().telemetry.metric_export_interval)
+                .clamp(INFO_MIN, INFO_MAX);
+            Some(tokio::spawn(info::poll(clients.clone(), latest, interval)).abort_handle())
+        } else {
+            None
+        };
+
+        Ok(Cache {
+            inner: Arc::new(Inner {
+                pool,
+                clients,
+                next: AtomicUsize::new(0),
+                tracer: self.telemetry.tracer().clone(),
+                base_attributes,
+                key_display: self.config.key_display,
+                separator: self.separator,
+                instruments: Instruments::new(meter, self.max_names),
+                command_timeout,
+                flights: Flights::default(),
+                info_task,
+            }),
+        })
+    }
+}
+
+fn millis_u32(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,146 @@
+//! The one error type of the cache, and how it maps onto `error.type` and
+//! `db.response.status_code`.
+
+use fred::error::{Error as FredError, ErrorKind};
+
+/// What can go wrong in a cache call.
+///
+/// Redis error replies keep only their prefix (`WRONGTYPE`, `ERR`, ...): the
+/// rest of the message can quote stored values, and it never reaches a span.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CacheError {
+    /// The client is not connected (Redis down, or reconnecting): the command
+    /// was not sent, so the caller never waits out the command timeout.
+    #[error("redis is not connected")]
+    NotConnected,
+    /// No reply within the command timeout.
+    #[error("redis command timed out")]
+    Timeout,
+    /// Redis replied with an error.
+    #[error("redis replied with an error ({code})")]
+    Server {
+        /// The error prefix, e.g. `WRONGTYPE`; also `db.response.status_code`.
+        code: String,
+    },
+    /// A value could not be converted into the requested type.
+    #[error("cannot convert the redis reply: {0}")]
+    Parse(String),
+    /// A value could not be (de)serialized as JSON (`get_or_load`).
+    #[error("cannot (de)serialize the cached value: {0}")]
+    Serde(#[from] serde_json::Error),
+    /// Any other client-side failure (I/O, TLS, protocol, ...).
+    #[error("redis client error ({kind})")]
+    Client {
+        /// The `error.type` value, e.g. `io`, `tls`, `protocol`.
+        kind: &'static str,
+    },
+    /// The Redis settings were rejected at build time.
+    #[error("invalid redis configuration: {0}")]
+    Config(String),
+}
+
+impl CacheError {
+    /// The value of `error.type` for this error.
+    pub fn error_type(&self) -> &str {
+        match self {
+            CacheError::NotConnected => "not_connected",
+            CacheError::Timeout => "timeout",
+            CacheError::Server { code } => code,
+            CacheError::Parse(_) => "parse",
+            CacheError::Serde(_) => "serialization",
+            CacheError::Client { kind } => kind,
+            CacheError::Config(_) => "config",
+        }
+    }
+
+    /// The value of `db.response.status_code`: the Redis error prefix, only
+    /// when Redis itself replied with an error.
+    pub fn status_code(&self) -> Option<&str> {
+        match self {
+            CacheError::Server { code } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+impl From<FredError> for CacheError {
+    fn from(e: FredError) -> Self {
+        if let Some(code) = server_prefix(e.kind(), e.details()) {
+            return CacheError::Server {
+                code: code.to_owned(),
+            };
+        }
+        match e.kind() {
+            ErrorKind::Timeout => CacheError::Timeout,
+            // fred answers `Canceled` when a fail-fast command meets a client
+            // that is not connected, or when the connection drops mid-flight.
+            ErrorKind::Canceled => CacheError::NotConnected,
+            ErrorKind::Parse => CacheError::Parse(e.details().to_owned()),
+            ErrorKind::IO => CacheError::Client { kind: "io" },
+            ErrorKind::Tls => CacheError::Client { kind: "tls" },
+            ErrorKind::Protocol => CacheError::Client { kind: "protocol" },
+            ErrorKind::Auth => CacheError::Client { kind: "auth" },
+            ErrorKind::Config | ErrorKind::Url => CacheError::Client { kind: "config" },
+            ErrorKind::Backpressure => CacheError::Client {
+                kind: "backpressure",
+            },
+            ErrorKind::Cluster | ErrorKind::Routing => CacheError::Client { kind: "cluster" },
+            _ => CacheError::Client { kind: "_OTHER" },
+        }
+    }
+}
+
+/// The Redis error prefix, when `details` is a server error reply: fred keeps
+/// the reply text as the details, and Redis prefixes are upper-case words.
+fn server_prefix<'d>(kind: &ErrorKind, details: &'d str) -> Option<&'d str> {
+    if !matches!(
+        kind,
+        ErrorKind::Unknown
+            | ErrorKind::InvalidArgument
+            | ErrorKind::InvalidCommand
+            | ErrorKind::Auth
+            | ErrorKind::Cluster
+            | ErrorKind::Config
+    ) {
+        return None;
+    }
+    let word = details.split_whitespace().next()?;
+    let upper = word.len() >= 2
+        && word.len() <= 32
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
+        && word.as_bytes()[0].is_ascii_uppercase();
+    upper.then_some(word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_keep_only_the_prefix() {
+        let e = CacheError::from(FredError::new(
+            ErrorKind::InvalidArgument,
+            "WRONGTYPE Operation against a key holding the wrong kind of value",
+        ));
+        assert_eq!(e.error_type(), "WRONGTYPE");
+        assert_eq!(e.status_code(), Some("WRONGTYPE"));
+        assert!(!e.to_string().contains("Operation"));
+    }
+
+    #[test]
+    fn client_errors_have_no_status_code() {
+        let e = CacheError::from(FredError::new(ErrorKind::Timeout, "Request timed out."));
+        assert_eq!(e.error_type(), "timeout");
+        assert_eq!(e.status_code(), None);
+        let e = CacheError::from(FredError::new(
+            ErrorKind::Canceled,
+            "Connection closed unexpectedly.",
+        ));
+        assert_eq!(e.error_type(), "not_connected");
+        let e = CacheError::from(FredError::new(ErrorKind::Unknown, "Connection reset"));
+        assert_eq!(e.error_type(), "_OTHER");
+    }
+}

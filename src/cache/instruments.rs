@@ -1,0 +1,207 @@
+//! The cache's own instruments, created once per [`Cache`](super::Cache):
+//! `db.client.operation.duration` (bound per command for the success path)
+//! and `wingspan.cache.requests` (bound per cache name and result).
+
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
+
+use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, Histogram, Meter};
+use opentelemetry::KeyValue;
+
+use crate::telemetry::buckets;
+
+/// The commands with a typed operation: their bound duration histograms are
+/// made at build time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    Get,
+    Set,
+    Del,
+    MGet,
+    MSet,
+    Exists,
+    Expire,
+    Ttl,
+    Incr,
+    IncrBy,
+    HGet,
+    HSet,
+    HGetAll,
+    Pipeline,
+}
+
+impl Op {
+    pub(crate) const ALL: [Op; 14] = [
+        Op::Get,
+        Op::Set,
+        Op::Del,
+        Op::MGet,
+        Op::MSet,
+        Op::Exists,
+        Op::Expire,
+        Op::Ttl,
+        Op::Incr,
+        Op::IncrBy,
+        Op::HGet,
+        Op::HSet,
+        Op::HGetAll,
+        Op::Pipeline,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Op::Get => "GET",
+            Op::Set => "SET",
+            Op::Del => "DEL",
+            Op::MGet => "MGET",
+            Op::MSet => "MSET",
+            Op::Exists => "EXISTS",
+            Op::Expire => "EXPIRE",
+            Op::Ttl => "TTL",
+            Op::Incr => "INCR",
+            Op::IncrBy => "INCRBY",
+            Op::HGet => "HGET",
+            Op::HSet => "HSET",
+            Op::HGetAll => "HGETALL",
+            Op::Pipeline => "PIPELINE",
+        }
+    }
+}
+
+/// The outcome of one counted read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Hit,
+    Miss,
+    Error,
+}
+
+/// One cache name's three counters, each bound on first use so that no
+/// empty series is exported.
+struct Bound {
+    name: Box<str>,
+    results: [OnceLock<BoundCounter<u64>>; 3],
+}
+
+impl Bound {
+    fn new(name: &str) -> Self {
+        Self {
+            name: name.into(),
+            results: Default::default(),
+        }
+    }
+
+    fn add(&self, counter: &Counter<u64>, outcome: Outcome, n: u64) {
+        let (i, result) = match outcome {
+            Outcome::Hit => (0, "hit"),
+            Outcome::Miss => (1, "miss"),
+            Outcome::Error => (2, "error"),
+        };
+        self.results[i]
+            .get_or_init(|| {
+                counter.bind(&[
+                    KeyValue::new("wingspan.cache.name", self.name.to_string()),
+                    KeyValue::new("wingspan.cache.result", result),
+                ])
+            })
+            .add(n);
+    }
+}
+
+pub(crate) struct Instruments {
+    duration: Histogram<f64>,
+    /// Bound per typed command on first success.
+    ok: [OnceLock<BoundHistogram<f64>>; Op::ALL.len()],
+    requests: Counter<u64>,
+    names: RwLock<HashMap<Box<str>, Bound>>,
+    /// Bound on first overflow, so no `other` series exists until needed.
+    other: OnceLock<Bound>,
+    max_names: usize,
+}
+
+impl Instruments {
+    pub(crate) fn new(meter: &Meter, max_names: usize) -> Self {
+        let duration = meter
+            .f64_histogram("db.client.operation.duration")
+            .with_unit("s")
+            .with_description("Duration of database client operations.")
+            .with_boundaries(buckets::DB_CLIENT_DURATION.to_vec())
+            .build();
+        let requests = meter
+            .u64_counter("wingspan.cache.requests")
+            .with_unit("{request}")
+            .with_description("Cache reads by cache name and result (hit, miss, error).")
+            .build();
+        Self {
+            duration,
+            ok: Default::default(),
+            requests,
+            names: RwLock::new(HashMap::new()),
+            other: OnceLock::new(),
+            max_names,
+        }
+    }
+
+    /// Records the duration of a successful typed operation.
+    pub(crate) fn ok(&self, op: Op, seconds: f64) {
+        if let Some(h) = self.ok.get(op as usize) {
+            h.get_or_init(|| {
+                self.duration.bind(&[
+                    KeyValue::new("db.system.name", "redis"),
+                    KeyValue::new("db.operation.name", op.name()),
+                ])
+            })
+            .record(seconds);
+        }
+    }
+
+    /// Records the duration of any other call (failures, custom commands).
+    pub(crate) fn record(&self, operation: &str, error_type: Option<&str>, seconds: f64) {
+        let op = KeyValue::new("db.operation.name", operation.to_owned());
+        match error_type {
+            Some(e) => self.duration.record(
+                seconds,
+                &[
+                    KeyValue::new("db.system.name", "redis"),
+                    op,
+                    KeyValue::new("error.type", e.to_owned()),
+                ],
+            ),
+            None => self
+                .duration
+                .record(seconds, &[KeyValue::new("db.system.name", "redis"), op]),
+        }
+    }
+
+    fn other(&self) -> &Bound {
+        self.other.get_or_init(|| Bound::new("other"))
+    }
+
+    /// Counts `n` reads of one cache name. The first use of a name binds its
+    /// three counters; after `max_names` names, new ones count as `other`.
+    pub(crate) fn count(&self, name: &str, outcome: Outcome, n: u64) {
+        if n == 0 {
+            return;
+        }
+        {
+            let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(b) = names.get(name) {
+                b.add(&self.requests, outcome, n);
+                return;
+            }
+            if names.len() >= self.max_names {
+                self.other().add(&self.requests, outcome, n);
+                return;
+            }
+        }
+        let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
+        if names.len() >= self.max_names && !names.contains_key(name) {
+            self.other().add(&self.requests, outcome, n);
+            return;
+        }
+        names
+            .entry(name.into())
+            .or_insert_with(|| Bound::new(name))
+            .add(&self.requests, outcome, n);
+    }
+}

@@ -1,0 +1,149 @@
+//! The instrumented Redis cache: a [fred] pool with command spans, hit/miss
+//! accounting, read-through [`Cache::get_or_load`] with single-flight, and
+//! server-side `INFO` metrics.
+//!
+//! ```no_run
+//! # async fn run(telemetry: wingspan::Telemetry) -> Result<(), wingspan::cache::CacheError> {
+//! use std::time::Duration;
+//! let cache = wingspan::cache::Cache::builder(&telemetry, telemetry.config().redis.clone())
+//!     .build()
+//!     .await?; // starts degraded, never fails, when Redis is down
+//! cache.set("challenges:42", "payload", Some(Duration::from_secs(60))).await?;
+//! let hit: Option<String> = cache.get("challenges:42").await?;
+//! let profile: Vec<u32> = cache
+//!     .get_or_load("profiles:7", Some(Duration::from_secs(300)), || async {
+//!         Ok::<_, std::io::Error>(vec![1, 2, 3]) // the database query
+//!     })
+//!     .await
+//!     .unwrap();
+//! # Ok(()) }
+//! ```
+//!
+//! Every call is a CLIENT span named by the command, child of
+//! `Context::current()` at the call, and feeds `db.client.operation.duration`.
+//! Reads (GET, MGET per key, HGET, HGETALL) count `wingspan.cache.requests`
+//! by cache name (the key's prefix before the first `:`) and result.
+//!
+//! Reliability: every command has a timeout (`REDIS_COMMAND_TIMEOUT`); while
+//! no connection is up, commands fail at once with
+//! [`CacheError::NotConnected`] instead of queueing; the pool reconnects in the
+//! background, so the cache recovers from a Redis restart by itself.
+
+mod builder;
+mod call;
+mod error;
+mod flight;
+mod info;
+mod instruments;
+mod ops;
+mod pipeline;
+mod query;
+mod tls;
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fred::clients::{Client, Pool, WithOptions};
+use fred::interfaces::ClientLike as _;
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::SdkTracer;
+
+pub use builder::CacheBuilder;
+pub use error::CacheError;
+pub use fred::types::{FromValue, Value};
+pub use pipeline::Pipeline;
+
+use crate::config::KeyDisplay;
+use crate::Telemetry;
+use flight::Flights;
+use instruments::Instruments;
+
+/// The instrumented Redis cache. Cheap to clone; clones share the pool.
+///
+/// Dropping the last clone stops the `INFO` poller and closes the pool.
+#[derive(Clone)]
+pub struct Cache {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pool: Pool,
+    /// The pool's clients with fail-fast and the command timeout applied to
+    /// every command, so a dropped connection answers at once.
+    clients: Vec<WithOptions<Client>>,
+    next: AtomicUsize,
+    tracer: SdkTracer,
+    base_attributes: Vec<KeyValue>,
+    key_display: KeyDisplay,
+    separator: char,
+    instruments: Instruments,
+    command_timeout: Duration,
+    flights: Flights,
+    info_task: Option<tokio::task::AbortHandle>,
+}
+
+impl fmt::Debug for Cache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cache")
+            .field("pool_size", &self.inner.clients.len())
+            .field("connected", &self.is_connected())
+            .field("command_timeout", &self.inner.command_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cache {
+    /// A builder over the [`Telemetry`] handle and the Redis settings
+    /// (usually `telemetry.config().redis.clone()`).
+    pub fn builder(telemetry: &Telemetry, config: crate::config::RedisConfig) -> CacheBuilder {
+        CacheBuilder::new(telemetry, config)
+    }
+
+    /// Whether at least one pooled connection is up (for readiness checks).
+    pub fn is_connected(&self) -> bool {
+        self.inner.clients.iter().any(|c| c.is_connected())
+    }
+
+    /// The underlying fred pool, for what the cache does not wrap. Commands
+    /// sent through it are not instrumented.
+    pub fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// The command timeout (`REDIS_COMMAND_TIMEOUT`).
+    pub fn command_timeout(&self) -> Duration {
+        self.inner.command_timeout
+    }
+}
+
+impl Inner {
+    /// The next connected client, round-robin; none connected fails at once.
+    fn client(&self) -> Result<&WithOptions<Client>, CacheError> {
+        let n = self.clients.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        (0..n)
+            .map(|i| &self.clients[(start + i) % n])
+            .find(|c| c.is_connected())
+            .ok_or(CacheError::NotConnected)
+    }
+
+    fn cache_name<'k>(&self, key: &'k str) -> &'k str {
+        query::cache_name(key, self.separator)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = self.info_task.take() {
+            task.abort();
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let pool = self.pool.clone();
+            runtime.spawn(async move {
+                let _ = pool.quit().await;
+            });
+        }
+    }
+}

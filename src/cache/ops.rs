@@ -1,0 +1,397 @@
+//! The typed operations. Each is one CLIENT span and one duration; reads
+//! also count `wingspan.cache.requests`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use fred::interfaces::{ClientLike as _, HashesInterface as _, KeysInterface as _};
+use fred::types::{ClusterHash, CustomCommand, Expiration, FromValue, Value};
+
+use super::call::{Call, Command};
+use super::error::CacheError;
+use super::instruments::{Op, Outcome};
+use super::Cache;
+
+fn convert<V: FromValue>(value: Value) -> Result<V, CacheError> {
+    V::from_value(value).map_err(CacheError::from)
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX).max(1)
+}
+
+impl Cache {
+    /// `GET key`. `Ok(None)` is a miss. Counted: hit, miss or error.
+    pub async fn get<V: FromValue>(&self, key: &str) -> Result<Option<V>, CacheError> {
+        let inner = &*self.inner;
+        let call = Call::start(inner, Command::Typed(Op::Get), |q| {
+            q.key(key);
+        });
+        let name = inner.cache_name(key);
+        let reply = match inner.client() {
+            Ok(c) => c.get::<Value, _>(key).await.map_err(CacheError::from),
+            Err(e) => Err(e),
+        };
+        match reply {
+            Ok(value) => {
+                let hit = !value.is_null();
+                inner
+                    .instruments
+                    .count(name, if hit { Outcome::Hit } else { Outcome::Miss }, 1);
+                call.ok(Some(hit));
+                if hit {
+                    convert(value).map(Some)
+                } else {
+                    Ok(None)
+                }
+            }
+            Err(e) => {
+                inner.instruments.count(name, Outcome::Error, 1);
+                call.err(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// `SET key value [PX ttl]`. Not counted.
+    pub async fn set(
+        &self,
+        key: &str,
+        value: impl Into<Value>,
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
+        let value = value.into();
+        let inner = &*self.inner;
+        let call = Call::start(inner, Command::Typed(Op::Set), |q| {
+            q.key(key).value();
+            if ttl.is_some() {
+                q.token("PX").value();
+            }
+        });
+        let reply = match inner.client() {
+            Ok(c) => c
+                .set::<Value, _, _>(
+                    key,
+                    value,
+                    ttl.map(|t| Expiration::PX(millis(t))),
+                    None,
+                    false,
+                )
+                .await
+                .map_err(CacheError::from),
+            Err(e) => Err(e),
+        };
+        finish(call, reply.map(drop))
+    }
+
+    /// `DEL key [key ...]`: the number of keys removed. Not counted.
+    pub async fn del(&self, keys: &[&str]) -> Result<u64, CacheError> {
+        let inner = &*self.inner;
+        let call = Call::start(inner, Command::Typed(Op::Del), |q| {
+            q.keys(keys.iter().copied(), 0);
+        });
+        let reply = match inner.client() {
+            Ok(c) => c
+                .del::<u64, _>(keys.to_vec())
+                .await
+                .map_err(CacheError::from),
+            Err(e) => Err(e),
+        };
+        finish(call, reply)
+    }
+
+    /// `MGET key [key ...]`: one entry per key, `None` for a miss. Each key
+    /// counts as one hit, miss or error; `wingspan.cache.hit` is true when
+    /// every key hit.
+    pub async fn mget<V: FromValue>(&self, keys: &[&str]) -> Result<Vec<Option<V>>, CacheError> {
+        let inner = &*self.inner;
+        let call = Call::start(inner, Command::Typed(Op::MGet), |q| {
+            q.keys(keys.iter().copied(), 0);
+        });
+        let reply = match inner.client() {
+            Ok(c) => c
+                .mget::<Vec<Value>, _>(keys.to_vec())
+                .await
+                .map_err(CacheError::from),
+            Err(e) => Err(e),
+        };
+        match reply {
+            Ok(values) => {
+                let mut all_hit = true;
+                for (key, value) in keys.iter().zip(&values) {
+                    let hit = !value.is_null();
+                    all_hit &= hit;
+                    let outcome = if hit { Outcome::Hit } else { Outcome::Miss };
+                    inner.instruments.count(inner.cache_name(key), outcome, 1);
+                }
+                call.ok(Some(all_hit && !keys.is_empty()));
+                values
+                    .into_iter()
+                    .map(|v| {
+                        if v.is_null() {
+                            Ok(None)
+                        } else {
+                            convert(v).map(Some)
+                        }
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                for key in keys {
+                    inner
+                        .instruments
+                        .count(inner.cache_name(key), Outcome::Error, 1);
+                }
+                call.err(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// `MSET key value [key value ...]`. Not counted.
+    pub async fn mset<V: Into<Value> + Clone>(
+        &self,
+        pairs: &[(&str, V)],
+    ) -> Result<(), CacheError> {
+        let inner = &*self.inner;
+        let call = Call::start(inner, Command::Typed(Op::MSet), |q| {
+            q.keys(pairs.iter().map(|(k, _)| *k), 1);
+        });
+        let reply = match inner.client() {
+            Ok(c) => {
+                let mut args = Vec::with_capacity(pairs.len() * 2);
+                for (k, v) in pairs {
+                    args.push(Value::from(*k));
+                    args.push(v.clone().into());
+                }
+                c.custom::<Value, Value>(
+                    CustomCommand::new_static("MSET", ClusterHash::FirstKey, false),
+                    args,
+                )
+                .await
+                .map_err(CacheError::from)
+            }
+            Err(e) => Err(e),
+        };
+        finish(call, reply.map(drop))
+    }
+
+    /// `EXISTS key [key ...]`: how many of the keys exist. Not counted.
+    pub async fn exists(&self, keys: &[&str]) -> Result<u64, CacheError> {
+        let inner = &*self.inner;
+        let call = Call::start(inner, Command::Typed(Op::Exists), |q| {
+            q.keys(keys.iter().copied(), 0);
+        });
+        let reply = match inner.client() {
+            Ok(c) => c
+                .exists::<u64, _>(keys.to_vec())
+                .await
+                .map_err(CacheError::from),
+            Err(e) => Err(e),
+        };
+        finish(call, reply)
+    }
+
+    /// `PEXPIRE key ttl` (span `EXPIRE`): false when the key does not exist.
+    pub async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
+        let inner = &*self.inner;
+        let call = Call::start(inner, Command::Typed(Op::Expire), |q| {
+            q.key(key).value();
+        });
+        let reply = match inner.client() {
+            Ok(c) => c
+                .custom::<bool, Value>(
+                    CustomCommand::new_static("PEXPIRE", ClusterHash::FirstKey, false),
+                    vec![Value::from(key), Value::from(millis(ttl))],
+                )
+                .await
+                .map_err(CacheError::from),
+            Err(e) => Err(e),
+        };
+        finish(call, reply)
+    }
+
+    /// `TTL key` in seconds, as Redis answers it: -2 when the key does not
+    /// exist, -1 when it has no expiry. Not counted.
+    pub async fn ttl(&self, key: &str) -> Result<i64, CacheError> {
+        let inner = &*self.inner;
+        let call = Call::start(inner, Command::Typed(Op::Ttl), |q| {
+            q.key(key);
+        });
+        let reply = match inner.client() {
+            Ok(c) => c.ttl::<i64, _>(key).await.map_err(CacheError::from),
+            Err(e) => Err(e),
+        };
+        finish(call, reply)
+    }
+
+    /// `INCR key`: the new value. Not counted.
+    pub async fn incr(&self, key: &str) -> Result<i64, CacheError> {
+        let inner = &*self.inner;
+        let call = Call::start(inner, Command::Typed(Op::Incr), |q| {
+            q.key(key);
+        });
+        let reply = match inner.client() {
+            Ok(c) => c.incr::<i64, _>(key).await.map_err(CacheError::from),
+            Err(e) => Err(e),
+        };
+        finish(call, reply)
+    }
+
+    /// `INCRBY key delta`: the new value. Not counted.
+    pub async fn incr_by(&self, key: &str, delta: i64) -> Result<i64, CacheError> {
+        let inner = &*self.inner;
+        let call = Call::start(inner, Command::Typed(Op::IncrBy), |q| {
+            q.key(key).value();
+        });
+        let reply = match inner.client() {
+            Ok(c) => c
+                .incr_by::<i64, _>(key, delta)
+                .await
+                .map_err(CacheError::from),
+            Err(e) => Err(e),
+        };
+        finish(call, reply)
+    }
+
+    /// `HGET key field`. `Ok(None)` is a miss. Counted.
+    pub async fn hget<V: FromValue>(
+        &self,
+        key: &str,
+        field: &str,
+    ) -> Result<Option<V>, CacheError> {
+        let inner = &*self.inner;
+        let call = Call::start(inner, Command::Typed(Op::HGet), |q| {
+            q.key(key).field(field);
+        });
+        let name = inner.cache_name(key);
+        let reply = match inner.client() {
+            Ok(c) => c
+                .hget::<Value, _, _>(key, field)
+                .await
+                .map_err(CacheError::from),
+            Err(e) => Err(e),
+        };
+        match reply {
+            Ok(value) => {
+                let hit = !value.is_null();
+                inner
+                    .instruments
+                    .count(name, if hit { Outcome::Hit } else { Outcome::Miss }, 1);
+                call.ok(Some(hit));
+                if hit {
+                    convert(value).map(Some)
+                } else {
+                    Ok(None)
+                }
+            }
+            Err(e) => {
+                inner.instruments.count(name, Outcome::Error, 1);
+                call.err(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// `HSET key field value [field value ...]`: the number of fields added.
+    /// Not counted.
+    pub async fn hset<V: Into<Value> + Clone>(
+        &self,
+        key: &str,
+        fields: &[(&str, V)],
+    ) -> Result<u64, CacheError> {
+        let inner = &*self.inner;
+        let call = Call::start(inner, Command::Typed(Op::HSet), |q| {
+            q.key(key);
+            for (f, _) in fields {
+                q.field(f).value();
+            }
+        });
+        let reply = match inner.client() {
+            Ok(c) => {
+                let mut args = Vec::with_capacity(1 + fields.len() * 2);
+                args.push(Value::from(key));
+                for (f, v) in fields {
+                    args.push(Value::from(*f));
+                    args.push(v.clone().into());
+                }
+                c.custom::<u64, Value>(
+                    CustomCommand::new_static("HSET", ClusterHash::FirstKey, false),
+                    args,
+                )
+                .await
+                .map_err(CacheError::from)
+            }
+            Err(e) => Err(e),
+        };
+        finish(call, reply)
+    }
+
+    /// `HGETALL key`. An empty hash counts as a miss.
+    pub async fn hgetall<V: FromValue>(&self, key: &str) -> Result<HashMap<String, V>, CacheError> {
+        let inner = &*self.inner;
+        let call = Call::start(inner, Command::Typed(Op::HGetAll), |q| {
+            q.key(key);
+        });
+        let name = inner.cache_name(key);
+        let reply = match inner.client() {
+            Ok(c) => c
+                .hgetall::<HashMap<String, V>, _>(key)
+                .await
+                .map_err(CacheError::from),
+            Err(e) => Err(e),
+        };
+        match reply {
+            Ok(map) => {
+                let hit = !map.is_empty();
+                inner
+                    .instruments
+                    .count(name, if hit { Outcome::Hit } else { Outcome::Miss }, 1);
+                call.ok(Some(hit));
+                Ok(map)
+            }
+            Err(e) => {
+                inner.instruments.count(name, Outcome::Error, 1);
+                call.err(&e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Any other command, e.g. `cache.custom("ZADD", vec![...])`. The span
+    /// is named by the command; every argument is masked in `db.query.text`.
+    /// Not counted.
+    pub async fn custom(&self, command: &str, args: Vec<Value>) -> Result<Value, CacheError> {
+        let name = command.to_ascii_uppercase();
+        let inner = &*self.inner;
+        let call = Call::start(inner, Command::Other(name.clone()), |q| {
+            for _ in &args {
+                q.value();
+            }
+        });
+        let reply = match inner.client() {
+            Ok(c) => c
+                .custom::<Value, Value>(
+                    CustomCommand::new(name, ClusterHash::FirstKey, false),
+                    args,
+                )
+                .await
+                .map_err(CacheError::from),
+            Err(e) => Err(e),
+        };
+        finish(call, reply)
+    }
+}
+
+fn finish<T>(call: Call<'_>, reply: Result<T, CacheError>) -> Result<T, CacheError> {
+    match reply {
+        Ok(v) => {
+            call.ok(None);
+            Ok(v)
+        }
+        Err(e) => {
+            call.err(&e);
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! A pipeline: many commands, one round trip, one `PIPELINE` span.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use fred::interfaces::ClientLike as _;
+use fred::types::{ClusterHash, CustomCommand, Value};
+use opentelemetry::KeyValue;
+
+use super::call::{Call, Command};
+use super::error::CacheError;
+use super::instruments::{Op, Outcome};
+use super::Cache;
+
+struct Queued {
+    command: Cow<'static, str>,
+    args: Vec<Value>,
+    /// How many leading arguments are keys (shown per `WINGSPAN_REDIS_KEYS`);
+    /// the rest are masked.
+    keys: usize,
+    /// Reads (GET, HGET) count as hit or miss like their single forms.
+    counted: bool,
+}
+
+/// Commands queued for one round trip; made by [`Cache::pipeline`], sent by
+/// [`Pipeline::exec`].
+///
+/// One span `PIPELINE` covers the round trip, with
+/// `db.operation.batch.size` and every command in `db.query.text`
+/// (`GET users:?; SET users:? ?`). GET and HGET inside count hits and misses
+/// as their single forms do.
+#[must_use = "a pipeline does nothing until `exec` is awaited"]
+pub struct Pipeline {
+    cache: Cache,
+    queued: Vec<Queued>,
+}
+
+impl Cache {
+    /// Starts an empty pipeline.
+    pub fn pipeline(&self) -> Pipeline {
+        Pipeline {
+            cache: self.clone(),
+            queued: Vec::new(),
+        }
+    }
+}
+
+impl Pipeline {
+    fn push(mut self, command: &'static str, args: Vec<Value>, keys: usize, counted: bool) -> Self {
+        self.queued.push(Queued {
+            command: Cow::Borrowed(command),
+            args,
+            keys,
+            counted,
+        });
+        self
+    }
+
+    /// Queues `GET key`.
+    pub fn get(self, key: &str) -> Self {
+        self.push("GET", vec![key.into()], 1, true)
+    }
+
+    /// Queues `SET key value [PX ttl]`.
+    pub fn set(self, key: &str, value: impl Into<Value>, ttl: Option<Duration>) -> Self {
+        let mut args = vec![key.into(), value.into()];
+        if let Some(ttl) = ttl {
+            args.push("PX".into());
+            args.push(
+                i64::try_from(ttl.as_millis())
+                    .unwrap_or(i64::MAX)
+                    .max(1)
+                    .into(),
+            );
+        }
+        self.push("SET", args, 1, false)
+    }
+
+    /// Queues `DEL key`.
+    pub fn del(self, key: &str) -> Self {
+        self.push("DEL", vec![key.into()], 1, false)
+    }
+
+    /// Queues `INCR key`.
+    pub fn incr(self, key: &str) -> Self {
+        self.push("INCR", vec![key.into()], 1, false)
+    }
+
+    /// Queues `PEXPIRE key ttl`.
+    pub fn expire(self, key: &str, ttl: Duration) -> Self {
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
+        self.push("PEXPIRE", vec![key.into(), ms.into()], 1, false)
+    }
+
+    /// Queues `HGET key field`.
+    pub fn hget(self, key: &str, field: &str) -> Self {
+        self.push("HGET", vec![key.into(), field.into()], 1, true)
+    }
+
+    /// Queues `HSET key field value`.
+    pub fn hset(self, key: &str, field: &str, value: impl Into<Value>) -> Self {
+        self.push(
+            "HSET",
+            vec![key.into(), field.into(), value.into()],
+            1,
+            false,
+        )
+    }
+
+    /// Queues any other command; all of its arguments are masked.
+    pub fn custom(mut self, command: &str, args: Vec<Value>) -> Self {
+        self.queued.push(Queued {
+            command: Cow::Owned(command.to_ascii_uppercase()),
+            args,
+            keys: 0,
+            counted: false,
+        });
+        self
+    }
+
+    /// How many commands are queued.
+    pub fn len(&self) -> usize {
+        self.queued.len()
+    }
+
+    /// Whether no command is queued.
+    pub fn is_empty(&self) -> bool {
+        self.queued.is_empty()
+    }
+
+    /// Sends every command in one round trip. The outer error is the
+    /// pipeline's (not connected, timeout); the inner ones are per command.
+    pub async fn exec(self) -> Result<Vec<Result<Value, CacheError>>, CacheError> {
+        let inner = &*self.cache.inner;
+        let queued = self.queued;
+        let mut call = Call::start(inner, Command::Typed(Op::Pipeline), |q| {
+            for (i, c) in queued.iter().enumerate() {
+                // The text lists the commands themselves, not `PIPELINE`.
+                if i == 0 {
+                    q.reset(&c.command);
+                } else {
+                    q.next_command(&c.command);
+                }
+                for (j, arg) in c.args.iter().enumerate() {
+                    match (j < c.keys, arg.as_str()) {
+                        (true, Some(key)) => {
+                            q.key(&key);
+                        }
+                        _ => {
+                            q.value();
+                        }
+                    }
+                }
+            }
+        });
+        if queued.len() != 1 {
+            call.set_attribute(KeyValue::new(
+                "db.operation.batch.size",
+                queued.len() as i64,
+            ));
+        }
+        let client = match inner.client() {
+            Ok(c) => c,
+            Err(e) => {
+                count(inner, &queued, None);
+                call.err(&e);
+                return Err(e);
+            }
+        };
+        let pipeline = client.pipeline();
+        for c in &queued {
+            let cmd = match &c.command {
+                Cow::Borrowed(s) => CustomCommand::new_static(s, ClusterHash::FirstKey, false),
+                Cow::Owned(s) => CustomCommand::new(s.clone(), ClusterHash::FirstKey, false),
+            };
+            if let Err(e) = pipeline.custom::<(), Value>(cmd, c.args.clone()).await {
+                let e = CacheError::from(e);
+                count(inner, &queued, None);
+                call.err(&e);
+                return Err(e);
+            }
+        }
+        let replies: Vec<Result<Value, CacheError>> = pipeline
+            .try_all::<Value>()
+            .await
+            .into_iter()
+            .map(|r| r.map_err(CacheError::from))
+            .collect();
+        count(inner, &queued, Some(&replies));
+        // A pipeline-wide failure (timeout, connection lost) answers every
+        // command with the same error; a failing command alone does not fail
+        // the span.
+        match replies.first() {
+            Some(Err(e)) if replies.iter().all(|r| r.is_err()) => {
+                let e = clone_error(e);
+                call.err(&e);
+            }
+            _ => call.ok(None),
+        }
+        Ok(replies)
+    }
+}
+
+fn clone_error(e: &CacheError) -> CacheError {
+    match e {
+        CacheError::NotConnected => CacheError::NotConnected,
+        CacheError::Timeout => CacheError::Timeout,
+        CacheError::Server { code } => CacheError::Server { code: code.clone() },
+        CacheError::Client { kind } => CacheError::Client { kind },
+        other => CacheError::Parse(other.to_string()),
+    }
+}
+
+fn count(inner: &super::Inner, queued: &[Queued], replies: Option<&[Result<Value, CacheError>]>) {
+    for (i, c) in queued.iter().enumerate() {
+        if !c.counted {
+            continue;
+        }
+        let Some(key) = c.args.first().and_then(|k| k.as_str()) else {
+            continue;
+        };
+        let outcome = match replies.and_then(|r| r.get(i)) {
+            Some(Ok(v)) if v.is_null() => Outcome::Miss,
+            Some(Ok(_)) => Outcome::Hit,
+            _ => Outcome::Error,
+        };
+        inner.instruments.count(inner.cache_name(&key), outcome, 1);
+    }
+}

@@ -1,0 +1,155 @@
+//! `db.query.text` in redis-cli syntax: values always masked, keys masked
+//! after their cache name unless `WINGSPAN_REDIS_KEYS=full`.
+
+use crate::config::KeyDisplay;
+
+/// Keys written in full before the rest of a long multi-key command collapses
+/// into `...`, so one MGET of 10 000 keys cannot make a 100 kB attribute.
+const MAX_KEYS_SHOWN: usize = 16;
+
+/// Builds one query text.
+pub(crate) struct QueryText {
+    text: String,
+    keys: KeyDisplay,
+    separator: char,
+}
+
+impl QueryText {
+    pub(crate) fn new(command: &str, keys: KeyDisplay, separator: char) -> Self {
+        let mut text = String::with_capacity(command.len() + 24);
+        text.push_str(command);
+        Self {
+            text,
+            keys,
+            separator,
+        }
+    }
+
+    /// Appends a key: `challenges:?` (masked) or the key itself (full).
+    pub(crate) fn key(&mut self, key: &str) -> &mut Self {
+        self.text.push(' ');
+        match self.keys {
+            KeyDisplay::Full => self.text.push_str(key),
+            KeyDisplay::Masked => {
+                if let Some(i) = key.find(self.separator) {
+                    self.text.push_str(&key[..i + self.separator.len_utf8()]);
+                }
+                self.text.push('?');
+            }
+        }
+        self
+    }
+
+    /// Appends a hash field: shown only with full keys, since fields often
+    /// are identifiers too.
+    pub(crate) fn field(&mut self, field: &str) -> &mut Self {
+        self.text.push(' ');
+        match self.keys {
+            KeyDisplay::Full => self.text.push_str(field),
+            KeyDisplay::Masked => self.text.push('?'),
+        }
+        self
+    }
+
+    /// Appends a masked value.
+    pub(crate) fn value(&mut self) -> &mut Self {
+        self.text.push_str(" ?");
+        self
+    }
+
+    /// Appends a literal token, such as `PX`.
+    pub(crate) fn token(&mut self, token: &str) -> &mut Self {
+        self.text.push(' ');
+        self.text.push_str(token);
+        self
+    }
+
+    /// Appends many keys, each followed by `values_each` masked values.
+    pub(crate) fn keys<'k>(
+        &mut self,
+        keys: impl IntoIterator<Item = &'k str>,
+        values_each: usize,
+    ) -> &mut Self {
+        for (i, key) in keys.into_iter().enumerate() {
+            if i == MAX_KEYS_SHOWN {
+                self.text.push_str(" ...");
+                break;
+            }
+            self.key(key);
+            for _ in 0..values_each {
+                self.value();
+            }
+        }
+        self
+    }
+
+    /// Starts over with another command (the first of a pipeline).
+    pub(crate) fn reset(&mut self, command: &str) -> &mut Self {
+        self.text.clear();
+        self.text.push_str(command);
+        self
+    }
+
+    /// Starts the next command of a pipeline.
+    pub(crate) fn next_command(&mut self, command: &str) -> &mut Self {
+        self.text.push_str("; ");
+        self.text.push_str(command);
+        self
+    }
+
+    pub(crate) fn finish(self) -> String {
+        self.text
+    }
+}
+
+/// The cache name of a key: the part before the first separator, `default`
+/// without one.
+pub(crate) fn cache_name(key: &str, separator: char) -> &str {
+    match key.find(separator) {
+        Some(i) if i > 0 => &key[..i],
+        _ => "default",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(keys: KeyDisplay) -> QueryText {
+        QueryText::new("SET", keys, ':')
+    }
+
+    #[test]
+    fn masks_keys_after_their_cache_name_and_every_value() {
+        let mut t = q(KeyDisplay::Masked);
+        t.key("challenges:42:secret").value();
+        assert_eq!(t.finish(), "SET challenges:? ?");
+        let mut t = q(KeyDisplay::Masked);
+        t.key("plainkey").value();
+        assert_eq!(t.finish(), "SET ? ?");
+    }
+
+    #[test]
+    fn full_keys_still_mask_values() {
+        let mut t = q(KeyDisplay::Full);
+        t.key("session:abc").value().token("PX").value();
+        assert_eq!(t.finish(), "SET session:abc ? PX ?");
+    }
+
+    #[test]
+    fn long_key_lists_collapse() {
+        let keys: Vec<String> = (0..40).map(|i| format!("k:{i}")).collect();
+        let mut t = QueryText::new("MGET", KeyDisplay::Full, ':');
+        t.keys(keys.iter().map(String::as_str), 0);
+        let text = t.finish();
+        assert!(text.ends_with("k:15 ..."), "{text}");
+    }
+
+    #[test]
+    fn cache_names() {
+        assert_eq!(cache_name("users:1", ':'), "users");
+        assert_eq!(cache_name("users", ':'), "default");
+        assert_eq!(cache_name(":x", ':'), "default");
+        assert_eq!(cache_name("a/b", '/'), "a");
+    }
+}

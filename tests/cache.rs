@@ -1,0 +1,712 @@
+//! The instrumented Redis cache against real Redis and a real OTLP receiver:
+//! span attributes and masking, exact hit/miss counts, single-flight, an
+//! outage served through the loader, recovery after a restart, a degraded
+//! start, and the INFO metrics.
+
+mod private;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
+use opentelemetry::Context;
+use wingspan::cache::{Cache, CacheError, Value};
+
+use crate::support::{self, find_point, Kind, MetricKind, Protocol, Receiver, Status};
+use private::PrivateRedis;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn setup(extra: &[(&str, &str)]) -> (Receiver, wingspan::Telemetry) {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(&receiver, Protocol::Grpc, extra).await;
+    (receiver, telemetry)
+}
+
+async fn cache(telemetry: &wingspan::Telemetry) -> Cache {
+    Cache::builder(telemetry, telemetry.config().redis.clone())
+        .build()
+        .await
+        .expect("cache builds")
+}
+
+/// The exported value of `wingspan.cache.requests` for one name and result
+/// (0 when the series does not exist).
+fn requests(points: &[support::MetricPoint], name: &str, result: &str) -> f64 {
+    support::find_points(
+        points,
+        "wingspan.cache.requests",
+        &[
+            ("wingspan.cache.name", name),
+            ("wingspan.cache.result", result),
+        ],
+    )
+    .first()
+    .map_or(0.0, |p| p.value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_carry_semconv_attributes_and_mask_keys_and_values() {
+    let (receiver, telemetry) = setup(&[]).await;
+    let cache = cache(&telemetry).await;
+    let prefix = support::unique("attrs");
+    let key = format!("{prefix}:secret-token-42");
+    let missing = format!("{prefix}:nope");
+    let hash = format!("{prefix}:h");
+
+    let tracer = telemetry.tracer();
+    let parent = tracer.start("handler");
+    let cx = Context::current_with_span(parent);
+    {
+        let _guard = cx.clone().attach();
+        cache
+            .set(&key, "very-secret-value", Some(Duration::from_secs(60)))
+            .await
+            .unwrap();
+        let got: Option<String> = cache.get(&key).await.unwrap();
+        assert_eq!(got.as_deref(), Some("very-secret-value"));
+        let none: Option<String> = cache.get(&missing).await.unwrap();
+        assert_eq!(none, None);
+        cache.hset(&hash, &[("field", "v")]).await.unwrap();
+        // GET on a hash: Redis answers WRONGTYPE.
+        let err = cache.get::<String>(&hash).await.unwrap_err();
+        assert_eq!(err.error_type(), "WRONGTYPE");
+        let replies = cache
+            .pipeline()
+            .get(&key)
+            .set(&missing, "x", None)
+            .exec()
+            .await
+            .unwrap();
+        assert_eq!(replies.len(), 2);
+        let len = cache
+            .custom("strlen", vec![Value::from(key.as_str())])
+            .await
+            .unwrap();
+        assert_eq!(len.as_i64(), Some("very-secret-value".len() as i64));
+    }
+    cx.span().end();
+    telemetry.force_flush().await.unwrap();
+
+    let spans = receiver
+        .wait_for_spans(|s| s.iter().any(|s| s.name == "STRLEN"), WAIT)
+        .await;
+    let handler = spans.iter().find(|s| s.name == "handler").unwrap();
+    for s in spans.iter().filter(|s| s.name != "handler") {
+        assert!(s.is_child_of(handler), "{} not under handler", s.name);
+        assert_eq!(s.kind, Kind::Client);
+        assert_eq!(s.attr_str("db.system.name"), Some("redis"));
+        assert_eq!(s.attr_str("db.namespace"), Some("0"));
+        assert_eq!(s.attr_str("server.address"), Some("127.0.0.1"));
+        assert_eq!(s.attr_i64("server.port"), Some(6379));
+        let text = s.attr_str("db.query.text").unwrap();
+        assert!(!text.contains("secret"), "key or value leaked: {text}");
+        assert!(!format!("{:?}", s.attributes).contains("very-secret-value"));
+    }
+    let find = |name: &str, pred: &dyn Fn(&support::SpanRecord) -> bool| {
+        spans
+            .iter()
+            .find(|s| s.name == name && pred(s))
+            .unwrap_or_else(|| panic!("no {name} span:\n{}", support::dump_spans(&spans)))
+            .clone()
+    };
+    let set = find("SET", &|_| true);
+    assert_eq!(set.attr_str("db.operation.name"), Some("SET"));
+    assert_eq!(
+        set.attr_str("db.query.text"),
+        Some(format!("SET {prefix}:? ? PX ?").as_str())
+    );
+    assert!(!set.has_attr("wingspan.cache.hit"));
+    let hit = find("GET", &|s| s.attr_bool("wingspan.cache.hit") == Some(true));
+    assert_eq!(
+        hit.attr_str("db.query.text"),
+        Some(format!("GET {prefix}:?").as_str())
+    );
+    assert_eq!(hit.status, Status::Unset);
+    find("GET", &|s| s.attr_bool("wingspan.cache.hit") == Some(false));
+    let failed = find("GET", &|s| s.has_attr("error.type"));
+    assert_eq!(failed.attr_str("error.type"), Some("WRONGTYPE"));
+    assert_eq!(
+        failed.attr_str("db.response.status_code"),
+        Some("WRONGTYPE")
+    );
+    assert_eq!(failed.status, Status::Error);
+    let hset = find("HSET", &|_| true);
+    assert_eq!(
+        hset.attr_str("db.query.text"),
+        Some(format!("HSET {prefix}:? ? ?").as_str())
+    );
+    let pipeline = find("PIPELINE", &|_| true);
+    assert_eq!(pipeline.attr_str("db.operation.name"), Some("PIPELINE"));
+    assert_eq!(pipeline.attr_i64("db.operation.batch.size"), Some(2));
+    assert_eq!(
+        pipeline.attr_str("db.query.text"),
+        Some(format!("GET {prefix}:?; SET {prefix}:? ?").as_str())
+    );
+    let strlen = find("STRLEN", &|_| true);
+    assert_eq!(strlen.attr_str("db.query.text"), Some("STRLEN ?"));
+
+    let points = receiver
+        .wait_for_metric(
+            "db.client.operation.duration",
+            |p| {
+                support::find_points(
+                    p,
+                    "db.client.operation.duration",
+                    &[("db.operation.name", "GET")],
+                )
+                .iter()
+                .map(|p| p.count)
+                .sum::<u64>()
+                    >= 3
+            },
+            WAIT,
+        )
+        .await;
+    let ok_get = support::find_points(
+        &points,
+        "db.client.operation.duration",
+        &[("db.operation.name", "GET"), ("db.system.name", "redis")],
+    )
+    .into_iter()
+    .find(|p| !p.has_attr("error.type"))
+    .unwrap();
+    assert_eq!(ok_get.count, 2);
+    assert_eq!(ok_get.unit, "s");
+    assert_eq!(
+        ok_get.bounds,
+        wingspan::telemetry::buckets::DB_CLIENT_DURATION
+    );
+    let wrongtype = support::find_points(
+        &points,
+        "db.client.operation.duration",
+        &[("db.operation.name", "GET"), ("error.type", "WRONGTYPE")],
+    );
+    assert_eq!(wrongtype.len(), 1);
+    assert_eq!(wrongtype[0].count, 1);
+    cache.del(&[&key, &missing, &hash]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_key_display_shows_keys_but_never_values() {
+    let (receiver, telemetry) = setup(&[("WINGSPAN_REDIS_KEYS", "full")]).await;
+    let cache = cache(&telemetry).await;
+    let key = format!("{}:k1", support::unique("full"));
+    cache.set(&key, "the-value", None).await.unwrap();
+    cache.del(&[&key]).await.unwrap();
+    telemetry.force_flush().await.unwrap();
+    let set = receiver.wait_for_span("SET", WAIT).await;
+    assert_eq!(
+        set.attr_str("db.query.text"),
+        Some(format!("SET {key} ?").as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hit_and_miss_counts_follow_the_per_command_rules() {
+    let (receiver, telemetry) = setup(&[]).await;
+    let cache = cache(&telemetry).await;
+    let name = support::unique("hm");
+    let k = |s: &str| format!("{name}:{s}");
+    let (a, b, c, d, h, empty) = (k("a"), k("b"), k("c"), k("d"), k("h"), k("empty"));
+    let plain = format!("{name}-no-separator");
+
+    cache.set(&a, "1", None).await.unwrap();
+    cache.set(&b, "2", None).await.unwrap();
+    let _: Option<String> = cache.get(&a).await.unwrap(); // hit 1
+    let _: Option<String> = cache.get(&c).await.unwrap(); // miss 1
+    let got: Vec<Option<String>> = cache.mget(&[&a, &b, &c, &d]).await.unwrap(); // hit 3, miss 3
+    assert_eq!(got, vec![Some("1".into()), Some("2".into()), None, None]);
+    assert_eq!(cache.exists(&[&a, &c]).await.unwrap(), 1); // not counted
+    assert_eq!(cache.ttl(&a).await.unwrap(), -1); // not counted
+    assert!(cache.expire(&a, Duration::from_secs(60)).await.unwrap());
+    assert_eq!(cache.incr(&k("n")).await.unwrap(), 1);
+    cache.hset(&h, &[("f", "v")]).await.unwrap();
+    let _: Option<String> = cache.hget(&h, "f").await.unwrap(); // hit 4
+    let _: Option<String> = cache.hget(&h, "g").await.unwrap(); // miss 4
+    let all: std::collections::HashMap<String, String> = cache.hgetall(&h).await.unwrap(); // hit 5
+    assert_eq!(all.len(), 1);
+    let none: std::collections::HashMap<String, String> = cache.hgetall(&empty).await.unwrap(); // miss 5
+    assert!(none.is_empty());
+    assert!(cache.get::<String>(&h).await.is_err()); // error 1
+    let _: Option<String> = cache.get(&plain).await.unwrap(); // default miss 1
+
+    telemetry.force_flush().await.unwrap();
+    let points = receiver
+        .wait_for_metric(
+            "wingspan.cache.requests",
+            |p| requests(p, "default", "miss") >= 1.0 && requests(p, &name, "error") >= 1.0,
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        requests(&points, &name, "hit"),
+        5.0,
+        "{}",
+        support::dump_metrics(&points)
+    );
+    assert_eq!(
+        requests(&points, &name, "miss"),
+        5.0,
+        "{}",
+        support::dump_metrics(&points)
+    );
+    assert_eq!(requests(&points, &name, "error"), 1.0);
+    assert_eq!(requests(&points, "default", "miss"), 1.0);
+    assert_eq!(requests(&points, "default", "hit"), 0.0);
+    let p = find_point(
+        &points,
+        "wingspan.cache.requests",
+        &[
+            ("wingspan.cache.name", &name),
+            ("wingspan.cache.result", "hit"),
+        ],
+    );
+    assert_eq!(p.kind, MetricKind::Sum { monotonic: true });
+    cache.del(&[&a, &b, &h, &k("n")]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_names_beyond_the_limit_count_as_other() {
+    let (receiver, telemetry) = setup(&[]).await;
+    let cache = Cache::builder(&telemetry, telemetry.config().redis.clone())
+        .max_cache_names(2)
+        .build()
+        .await
+        .unwrap();
+    let base = support::unique("lim");
+    for i in 0..4 {
+        let _: Option<String> = cache.get(&format!("{base}{i}:k")).await.unwrap();
+    }
+    telemetry.force_flush().await.unwrap();
+    let points = receiver
+        .wait_for_metric(
+            "wingspan.cache.requests",
+            |p| requests(p, "other", "miss") >= 2.0,
+            WAIT,
+        )
+        .await;
+    assert_eq!(requests(&points, &format!("{base}0"), "miss"), 1.0);
+    assert_eq!(requests(&points, &format!("{base}1"), "miss"), 1.0);
+    assert_eq!(requests(&points, &format!("{base}2"), "miss"), 0.0);
+    assert_eq!(requests(&points, "other", "miss"), 2.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_or_load_runs_one_loader_for_concurrent_misses() {
+    let (_receiver, telemetry) = setup(&[]).await;
+    let cache = cache(&telemetry).await;
+    let key = format!("{}:item", support::unique("sf"));
+    let calls = Arc::new(AtomicUsize::new(0));
+
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (cache, key, calls) = (cache.clone(), key.clone(), calls.clone());
+            tokio::spawn(async move {
+                cache
+                    .get_or_load(&key, Some(Duration::from_secs(60)), || async {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        Ok::<_, std::io::Error>(vec![1u32, 2, 3])
+                    })
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), vec![1, 2, 3]);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // The write-back lands shortly after; then the loader is not called.
+    let deadline = Instant::now() + WAIT;
+    while cache.get::<String>(&key).await.unwrap().is_none() {
+        assert!(Instant::now() < deadline, "write-back never landed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let v: Vec<u32> = cache
+        .get_or_load(&key, None, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, std::io::Error>(vec![9])
+        })
+        .await
+        .unwrap();
+    assert_eq!(v, vec![1, 2, 3]);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    cache.del(&[&key]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_or_panicking_leader_hands_over_to_a_follower() {
+    let (_receiver, telemetry) = setup(&[]).await;
+    let cache = cache(&telemetry).await;
+    for panics in [false, true] {
+        let key = format!("{}:item", support::unique("leader"));
+        let leader_started = Arc::new(tokio::sync::Notify::new());
+        let leader = {
+            let (cache, key, started) = (cache.clone(), key.clone(), leader_started.clone());
+            tokio::spawn(async move {
+                cache
+                    .get_or_load(&key, None, || async move {
+                        started.notify_one();
+                        if panics {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            panic!("leader's loader panics");
+                        }
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        Ok::<_, std::io::Error>(0u32)
+                    })
+                    .await
+            })
+        };
+        leader_started.notified().await;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let followers: Vec<_> = (0..10)
+            .map(|_| {
+                let (cache, key, calls) = (cache.clone(), key.clone(), calls.clone());
+                tokio::spawn(async move {
+                    cache
+                        .get_or_load(&key, None, || async {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            Ok::<_, std::io::Error>(7u32)
+                        })
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            0,
+            "followers wait for the leader"
+        );
+        let started = Instant::now();
+        if !panics {
+            leader.abort();
+        }
+        for f in followers {
+            assert_eq!(f.await.unwrap(), 7);
+        }
+        assert!(leader.await.is_err());
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one follower took over");
+        cache.del(&[&key]).await.unwrap();
+    }
+}
+
+async fn wait_connected(cache: &Cache, connected: bool) {
+    let deadline = Instant::now() + WAIT;
+    while cache.is_connected() != connected {
+        assert!(
+            Instant::now() < deadline,
+            "cache never became connected={connected}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_is_served_by_the_loader_and_recovers_after_restart() {
+    let port = support::closed_port();
+    let mut redis = PrivateRedis::start(port);
+    let (receiver, telemetry) = setup(&[
+        ("REDIS_URL", redis.url().as_str()),
+        ("REDIS_COMMAND_TIMEOUT", "1000"),
+    ])
+    .await;
+    let cache = cache(&telemetry).await;
+    assert!(cache.is_connected());
+    let key = format!("{}:item", support::unique("down"));
+    let load = |n: u32| async move { Ok::<_, std::io::Error>(n) };
+    assert_eq!(cache.get_or_load(&key, None, || load(1)).await.unwrap(), 1);
+
+    redis.stop();
+    wait_connected(&cache, false).await;
+    for _ in 0..20 {
+        let started = Instant::now();
+        assert_eq!(cache.get_or_load(&key, None, || load(2)).await.unwrap(), 2);
+        // Far below the 1 s command timeout: the call did not wait it out.
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    let err = cache.get::<String>(&key).await.unwrap_err();
+    assert!(matches!(err, CacheError::NotConnected), "{err:?}");
+
+    let _redis = PrivateRedis::start(port);
+    wait_connected(&cache, true).await;
+    cache.set(&key, "3", None).await.unwrap();
+    assert_eq!(cache.get_or_load(&key, None, || load(4)).await.unwrap(), 3);
+
+    telemetry.force_flush().await.unwrap();
+    let spans = receiver
+        .wait_for_spans(
+            |s| {
+                s.iter()
+                    .filter(|s| s.attr_str("error.type") == Some("not_connected"))
+                    .count()
+                    >= 21
+            },
+            WAIT,
+        )
+        .await;
+    let failed = spans
+        .iter()
+        .find(|s| s.name == "GET" && s.has_attr("error.type"))
+        .unwrap();
+    assert_eq!(failed.status, Status::Error);
+    let points = receiver
+        .wait_for_metric(
+            "wingspan.cache.requests",
+            |p| requests(p, &key[..key.find(':').unwrap()], "error") >= 21.0,
+            WAIT,
+        )
+        .await;
+    let name = &key[..key.find(':').unwrap()];
+    assert_eq!(requests(&points, name, "error"), 21.0);
+    assert_eq!(requests(&points, name, "hit"), 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_redis_is_bounded_by_the_command_timeout() {
+    let port = support::closed_port();
+    let redis = PrivateRedis::start(port);
+    let (receiver, telemetry) = setup(&[
+        ("REDIS_URL", redis.url().as_str()),
+        ("REDIS_COMMAND_TIMEOUT", "300"),
+    ])
+    .await;
+    let cache = cache(&telemetry).await;
+    let key = format!("{}:item", support::unique("slow"));
+    // Every client's commands now wait 3 s: Redis is up but slow.
+    let paused = std::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "CLIENT", "PAUSE", "3000", "ALL"])
+        .output()
+        .expect("redis-cli");
+    assert!(paused.status.success());
+    let started = Instant::now();
+    let v = cache
+        .get_or_load(&key, None, || async { Ok::<_, std::io::Error>(9u32) })
+        .await
+        .unwrap();
+    assert_eq!(v, 9);
+    // The 300 ms timeout, not the 3 s pause (generous bound).
+    assert!(
+        started.elapsed() < Duration::from_millis(2000),
+        "{:?}",
+        started.elapsed()
+    );
+
+    telemetry.force_flush().await.unwrap();
+    let spans = receiver
+        .wait_for_spans(
+            |s| {
+                s.iter()
+                    .any(|s| s.name == "GET" && s.has_attr("error.type"))
+            },
+            WAIT,
+        )
+        .await;
+    let get = spans.iter().find(|s| s.name == "GET").unwrap();
+    assert_eq!(get.attr_str("error.type"), Some("timeout"));
+    let name = &key[..key.find(':').unwrap()];
+    let points = receiver
+        .wait_for_metric(
+            "wingspan.cache.requests",
+            |p| requests(p, name, "error") >= 1.0,
+            WAIT,
+        )
+        .await;
+    assert_eq!(requests(&points, name, "miss"), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_starts_degraded_when_redis_is_down() {
+    let port = support::closed_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let (_receiver, telemetry) = setup(&[("REDIS_URL", url.as_str())]).await;
+    let started = Instant::now();
+    let cache = cache(&telemetry).await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!cache.is_connected());
+    let started = Instant::now();
+    let err = cache.get::<String>("x:y").await.unwrap_err();
+    assert!(matches!(err, CacheError::NotConnected), "{err:?}");
+    assert!(started.elapsed() < Duration::from_millis(200));
+    let v = cache
+        .get_or_load("x:y", None, || async { Ok::<_, std::io::Error>(5u8) })
+        .await
+        .unwrap();
+    assert_eq!(v, 5);
+
+    let _redis = PrivateRedis::start(port);
+    wait_connected(&cache, true).await;
+    cache.set("x:y", "6", None).await.unwrap();
+    assert_eq!(
+        cache.get::<String>("x:y").await.unwrap().as_deref(),
+        Some("6")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn info_metrics_are_exported_with_plausible_values() {
+    let (receiver, telemetry) = setup(&[]).await;
+    let cache = cache(&telemetry).await;
+    let key = format!("{}:k", support::unique("info"));
+    cache
+        .set(&key, "v", Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let _: Option<String> = cache.get(&key).await.unwrap();
+
+    let points = receiver
+        .wait_for_metrics(
+            |p| {
+                p.iter().any(|p| p.name == "redis.keyspace.hits")
+                    && p.iter().any(|p| p.name == "redis.db.keys")
+            },
+            WAIT,
+        )
+        .await;
+    let memory = find_point(&points, "redis.memory.used", &[]);
+    assert_eq!(memory.unit, "By");
+    assert_eq!(memory.kind, MetricKind::Gauge);
+    assert!(memory.value > 100_000.0, "{}", memory.value);
+    let clients = find_point(&points, "redis.clients.connected", &[]);
+    assert_eq!(clients.kind, MetricKind::Sum { monotonic: false });
+    assert!(clients.value >= 1.0);
+    let keys = find_point(&points, "redis.db.keys", &[("db", "0")]);
+    assert_eq!(keys.kind, MetricKind::Gauge);
+    assert!(keys.value >= 1.0);
+    let expires = find_point(&points, "redis.db.expires", &[("db", "0")]);
+    assert!(expires.value >= 1.0);
+    assert_eq!(
+        find_point(&points, "redis.db.avg_ttl", &[("db", "0")]).unit,
+        "ms"
+    );
+    for name in [
+        "redis.keyspace.hits",
+        "redis.keyspace.misses",
+        "redis.keys.expired",
+        "redis.keys.evicted",
+    ] {
+        let p = find_point(&points, name, &[]);
+        assert_eq!(p.kind, MetricKind::Sum { monotonic: true }, "{name}");
+        assert!(p.value >= 0.0);
+    }
+    assert!(find_point(&points, "redis.keyspace.hits", &[]).value >= 1.0);
+    cache.del(&[&key]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rediss_url_builds_with_rustls_and_starts_degraded_without_a_tls_server() {
+    // The shared Redis speaks plain TCP, so the TLS handshake fails: the
+    // cache must still build (degraded), without panicking on rustls set-up.
+    let url = support::redis_url().replacen("redis://", "rediss://", 1);
+    let (_receiver, telemetry) = setup(&[("REDIS_URL", url.as_str())]).await;
+    let cache = cache(&telemetry).await;
+    assert!(!cache.is_connected());
+    let err = cache.get::<String>("tls:probe").await.unwrap_err();
+    assert!(matches!(err, CacheError::NotConnected), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_nest_under_tracing_spans_and_the_write_back_under_its_caller() {
+    use opentelemetry::context::FutureExt as _;
+    use tracing::Instrument as _;
+
+    let (receiver, telemetry) = setup(&[]).await;
+    let cache = cache(&telemetry).await;
+    let key = format!("{}:item", support::unique("nest"));
+
+    // An application `tracing` span (as `#[instrument]` makes).
+    async {
+        let _: Option<String> = cache.get(&key).await.unwrap();
+    }
+    .instrument(tracing::info_span!("load_profile"))
+    .await;
+
+    // An OTel span, with the context passed on across `tokio::spawn`; the
+    // fire-and-forget write-back SET still nests under the caller.
+    let tracer = telemetry.tracer();
+    let cx = Context::current_with_span(tracer.start("otel_parent"));
+    let task = {
+        let (cache, key) = (cache.clone(), key.clone());
+        tokio::spawn(
+            async move {
+                cache
+                    .get_or_load(&key, Some(Duration::from_secs(60)), || async {
+                        Ok::<_, std::io::Error>(1u8)
+                    })
+                    .await
+                    .unwrap()
+            }
+            .with_context(cx.clone()),
+        )
+    };
+    assert_eq!(task.await.unwrap(), 1);
+    let deadline = Instant::now() + WAIT;
+    while cache.exists(&[&key]).await.unwrap() == 0 {
+        assert!(Instant::now() < deadline, "write-back never landed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cx.span().end();
+    telemetry.force_flush().await.unwrap();
+
+    let spans = receiver
+        .wait_for_spans(
+            |s| {
+                s.iter().any(|s| s.name == "SET")
+                    && s.iter().any(|s| s.name == "otel_parent")
+                    && s.iter().any(|s| s.name == "load_profile")
+            },
+            WAIT,
+        )
+        .await;
+    let by_name = |n: &'static str| spans.iter().filter(move |s| s.name == n);
+    let load_profile = by_name("load_profile").next().unwrap();
+    let otel_parent = by_name("otel_parent").next().unwrap();
+    let gets: Vec<_> = by_name("GET").collect();
+    assert_eq!(gets.len(), 2, "{}", support::dump_spans(&spans));
+    assert!(gets.iter().any(|g| g.is_child_of(load_profile)));
+    assert!(gets.iter().any(|g| g.is_child_of(otel_parent)));
+    let set = by_name("SET").next().unwrap();
+    assert!(
+        set.is_child_of(otel_parent),
+        "{}",
+        support::dump_spans(&spans)
+    );
+    cache.del(&[&key]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_metrics_stop_when_the_cache_is_dropped() {
+    let (receiver, telemetry) = setup(&[]).await;
+    let cache = cache(&telemetry).await;
+    let latest = |receiver: &Receiver| {
+        receiver
+            .metric("redis.memory.used")
+            .first()
+            .map_or(0, |p| p.time_unix_nano)
+    };
+    receiver
+        .wait_for_metric("redis.memory.used", |p| !p.is_empty(), WAIT)
+        .await;
+    drop(cache);
+    // Let an export already in flight land; then no newer point may come
+    // (exports run every 200 ms, so a live poller would advance the time).
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let after_drop = latest(&receiver);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        latest(&receiver),
+        after_drop,
+        "redis.* still observed after drop"
+    );
+}
