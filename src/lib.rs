@@ -1,5 +1,6 @@
-//! wingspan: OpenTelemetry for axum + PostgreSQL + Redis + LLM services.
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "redis")]
 pub mod cache;

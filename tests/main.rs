@@ -3,5 +3,6 @@
 mod cache;
 mod db;
 mod http;
+mod prometheus;
 mod support;
 mod telemetry;

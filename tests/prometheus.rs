@@ -1,0 +1,110 @@
+//! The optional Prometheus pull endpoint (feature `prometheus`): the same
+//! metric names as the OTLP→Prometheus translation on the collector path.
+
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::support::{self, Protocol, Receiver};
+
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn routes(telemetry: &wingspan::Telemetry) -> Router {
+    Router::new()
+        .route("/api/users/{id}", get(|| async { "user" }))
+        .route("/api/coach", get(|| async { "advice" }))
+        .layer(wingspan::http::layer(telemetry).llm_routes(["/api/coach"]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_endpoint_serves_the_collector_path_names() {
+    let receiver = Receiver::start().await;
+    let port = support::closed_port();
+    let addr = format!("127.0.0.1:{port}");
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::Grpc,
+        &[("WINGSPAN_PROMETHEUS_ADDR", addr.as_str())],
+    )
+    .await;
+
+    let base = serve(routes(&telemetry)).await;
+    let client = reqwest::Client::new();
+    for path in ["/api/users/1", "/api/users/2", "/api/coach", "/nope"] {
+        client.get(format!("{base}{path}")).send().await.unwrap();
+    }
+
+    // The listener of WINGSPAN_PROMETHEUS_ADDR, scraped like Prometheus does.
+    let mut body = String::new();
+    for _ in 0..50 {
+        match client.get(format!("http://{addr}/metrics")).send().await {
+            Ok(r) if r.status().is_success() => {
+                body = r.text().await.unwrap();
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let has = |needle: &str| {
+        body.lines()
+            .any(|l| !l.starts_with('#') && l.contains(needle))
+    };
+    assert!(has("http_server_request_duration_seconds_bucket"), "{body}");
+    assert!(
+        body.lines().any(
+            |l| l.starts_with("http_server_request_duration_seconds_bucket")
+                && l.contains(r#"http_route="/api/users/{id}""#)
+                && l.contains(r#"le="0.3""#)
+                && l.contains(r#"wingspan_route_class="standard""#)
+                && l.trim_end().ends_with(" 2")
+        ),
+        "two /api/users/{{id}} requests in the 0.3 s bucket:\n{body}"
+    );
+    assert!(has(r#"wingspan_route_class="llm""#), "{body}");
+    assert!(has("http_server_request_duration_seconds_count"), "{body}");
+    assert!(has("http_server_active_requests"), "{body}");
+    assert!(has("wingspan_telemetry_spans_dropped_total"), "{body}");
+    assert!(has("process_cpu_time_seconds_total"), "{body}");
+    // Unmatched paths share the method-only series: no raw path as a label.
+    assert!(!body.contains("/nope"), "{body}");
+
+    // The same text through the router and the handle.
+    let via_router = serve(telemetry.prometheus_router()).await;
+    let text = client
+        .get(format!("{via_router}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("http_server_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(telemetry
+        .prometheus_text()
+        .unwrap()
+        .contains("http_server_active_requests"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_endpoint_is_off_by_default() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
+    assert!(telemetry.prometheus_text().is_none());
+    let base = serve(telemetry.prometheus_router()).await;
+    let status = reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
+}
