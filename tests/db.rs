@@ -402,6 +402,17 @@ async fn secrets_reach_no_span_log_or_metric() {
     assert_eq!(err.code(), Some("23505"));
     assert!(!err.to_string().contains(MARK), "{err}");
     assert!(err.to_string().contains("users_email_key"), "{err}");
+    // Error reporters print Debug and walk the source chain.
+    assert!(!format!("{err:?}").contains(MARK), "{err:?}");
+    let mut chain: Option<&dyn std::error::Error> = std::error::Error::source(&err);
+    while let Some(e) = chain {
+        assert!(!e.to_string().contains(MARK), "source chain leaks: {e}");
+        chain = e.source();
+    }
+    // The driver's text stays reachable on purpose.
+    assert!(err
+        .source_error()
+        .is_some_and(|d| d.as_db_error().is_some()));
     tracing::warn!("database error: {err}");
     drop(c);
     db.flush().await;

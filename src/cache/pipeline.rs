@@ -10,6 +10,7 @@ use opentelemetry::KeyValue;
 use super::call::{Call, Command};
 use super::error::CacheError;
 use super::instruments::{Op, Outcome};
+use super::query::MAX_COMMANDS_SHOWN;
 use super::Cache;
 
 struct Queued {
@@ -135,13 +136,23 @@ impl Pipeline {
         let queued = self.queued;
         let mut call = Call::start(inner, Command::Typed(Op::Pipeline), |q| {
             for (i, c) in queued.iter().enumerate() {
-                // The text lists the commands themselves, not `PIPELINE`.
+                // The text lists the commands themselves, not `PIPELINE`,
+                // bounded so a pipeline of 10 000 commands cannot make a
+                // 100 kB attribute.
+                if i == MAX_COMMANDS_SHOWN {
+                    q.more("; ");
+                    break;
+                }
                 if i == 0 {
                     q.reset(&c.command);
                 } else {
                     q.next_command(&c.command);
                 }
                 for (j, arg) in c.args.iter().enumerate() {
+                    if j == MAX_COMMANDS_SHOWN {
+                        q.more(" ");
+                        break;
+                    }
                     match (j < c.keys, arg.as_str()) {
                         (true, Some(key)) => {
                             q.key(&key);
@@ -180,12 +191,18 @@ impl Pipeline {
                 return Err(e);
             }
         }
-        let replies: Vec<Result<Value, CacheError>> = pipeline
-            .try_all::<Value>()
-            .await
-            .into_iter()
-            .map(|r| r.map_err(CacheError::from))
-            .collect();
+        // `pipeline()` on the fail-fast client handle builds a plain
+        // `Pipeline<Client>`, which loses the per-command options: bound the
+        // round trip here so an outage costs the command timeout, not fred's
+        // reconnect queue.
+        let replies: Vec<Result<Value, CacheError>> =
+            match tokio::time::timeout(inner.command_timeout, pipeline.try_all::<Value>()).await {
+                Ok(replies) => replies
+                    .into_iter()
+                    .map(|r| r.map_err(CacheError::from))
+                    .collect(),
+                Err(_) => queued.iter().map(|_| Err(CacheError::Timeout)).collect(),
+            };
         count(inner, &queued, Some(&replies));
         // A pipeline-wide failure (timeout, connection lost) answers every
         // command with the same error; a failing command alone does not fail

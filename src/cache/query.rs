@@ -7,6 +7,10 @@ use crate::config::KeyDisplay;
 /// into `...`, so one MGET of 10 000 keys cannot make a 100 kB attribute.
 const MAX_KEYS_SHOWN: usize = 16;
 
+/// Commands of a pipeline written out before the rest collapses into `; ...`,
+/// and arguments written per command, for the same reason.
+pub(crate) const MAX_COMMANDS_SHOWN: usize = 16;
+
 /// Builds one query text.
 pub(crate) struct QueryText {
     text: String,
@@ -94,6 +98,13 @@ impl QueryText {
     pub(crate) fn next_command(&mut self, command: &str) -> &mut Self {
         self.text.push_str("; ");
         self.text.push_str(command);
+        self
+    }
+
+    /// Marks that the rest was left out.
+    pub(crate) fn more(&mut self, separator: &str) -> &mut Self {
+        self.text.push_str(separator);
+        self.text.push_str("...");
         self
     }
 

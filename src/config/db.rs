@@ -72,27 +72,7 @@ impl fmt::Debug for DbConfig {
     }
 }
 
-/// The URL with any password replaced by `***`, for logs and errors.
-pub(crate) fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return "<unparseable url>".to_owned();
-    };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-    // Query parameters may carry `password=` too.
-    let tail = if tail.contains("password=") {
-        tail.split('?').next().unwrap_or("").to_owned() + "?<redacted>"
-    } else {
-        tail.to_owned()
-    };
-    format!("{scheme}://{user}:***@{host}{tail}")
-}
+pub(crate) use super::redact_url;
 
 impl DbConfig {
     /// `DATABASE_URL` with any password replaced by `***`, for logs and errors.

@@ -213,13 +213,14 @@ impl ConfigBuilder {
         self.var("WINGSPAN_ENV", profile.as_str())
     }
 
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`. Defaults to `http://localhost:4317`
-    /// for gRPC and `http://localhost:4318` for HTTP.
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`. Defaults to `http://localhost:4318`
+    /// (HTTP, the default protocol) or `http://localhost:4317` (gRPC).
     pub fn otlp_endpoint(self, endpoint: impl Into<String>) -> Self {
         self.var("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
     }
 
-    /// `OTEL_EXPORTER_OTLP_PROTOCOL`. Defaults to gRPC.
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`. Defaults to `http/protobuf`, as the
+    /// OpenTelemetry specification says.
     pub fn otlp_protocol(self, protocol: Protocol) -> Self {
         self.var("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.as_str())
     }
@@ -250,6 +251,35 @@ impl ConfigBuilder {
                 .cloned()
                 .or_else(|| process_env.then(|| std::env::var(name).ok()).flatten())
         })
+    }
+}
+
+/// A connection URL (`postgres://`, `redis://`) with any password replaced
+/// by `***`, for messages. Errs on the side of hiding: everything between
+/// `://` and the *last* `@` is user information (a password may hold an
+/// unencoded `/`, `?` or `@`), and a `password=` query parameter is dropped.
+/// Input that is not a URL is not echoed at all.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<not a URL>".to_owned();
+    };
+    let (user, tail) = match rest.rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            (Some(user), &rest[at + 1..])
+        }
+        None => (None, rest),
+    };
+    let tail = match tail.split_once('?') {
+        Some((base, query)) if query.to_ascii_lowercase().contains("password=") => {
+            format!("{base}?<redacted>")
+        }
+        _ => tail.to_owned(),
+    };
+    match user {
+        Some(user) => format!("{scheme}://{user}:***@{tail}"),
+        None => format!("{scheme}://{tail}"),
     }
 }
 
@@ -308,6 +338,30 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(err.variable, "OTEL_TRACES_SAMPLER_ARG");
+    }
+
+    #[test]
+    fn urls_are_redacted_whatever_their_shape() {
+        for (url, shown) in [
+            (
+                "postgres://app:hunter2@db:5432/app",
+                "postgres://app:***@db:5432/app",
+            ),
+            (
+                "postgres://app:hun/ter?2@db/app",
+                "postgres://app:***@db/app",
+            ),
+            ("redis://:p@ss@cache:6379/0", "redis://:***@cache:6379/0"),
+            (
+                "postgres://db/app?user=a&password=hunter2",
+                "postgres://db/app?<redacted>",
+            ),
+            ("redis://cache:6379", "redis://cache:6379"),
+            ("default:hunter2@cache:6379", "<not a URL>"),
+            ("x@y://", "x@y://"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
     }
 
     #[test]

@@ -43,17 +43,7 @@ impl fmt::Debug for RedisConfig {
     }
 }
 
-/// The URL without its password.
-pub(crate) fn redact(url: &str) -> String {
-    match (url.split_once("://"), url.rfind('@')) {
-        (Some((scheme, rest)), Some(at)) => {
-            let userinfo = &rest[..at - scheme.len() - 3];
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            format!("{scheme}://{user}:***@{}", &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
-}
+pub(crate) use super::redact_url as redact;
 
 const MAX_MS: u64 = 3600 * 1000;
 

@@ -233,19 +233,36 @@ impl Shared {
         }
     }
 
-    /// Opens connections until the pool holds `min`, by borrowing that many
-    /// at once (deadpool has no minimum size of its own).
-    pub(crate) async fn fill(&self, min: usize) -> Result<(), DbError> {
-        if min == 0 || self.pool.status().size >= min {
+    /// Opens connections until the pool holds `min`, by borrowing the
+    /// missing ones at once (deadpool has no minimum size of its own).
+    ///
+    /// At start-up (`wait`) each borrow may wait the acquire timeout. The
+    /// reaper's refill must never queue behind the application's requests
+    /// in deadpool's FIFO, nor take connections they are about to get back:
+    /// it borrows only the deficit, and only while a slot is free right now.
+    pub(crate) async fn fill(&self, min: usize, wait: bool) -> Result<(), DbError> {
+        let deficit = min.saturating_sub(self.pool.status().size);
+        if deficit == 0 {
             return Ok(());
         }
+        let timeouts = Timeouts {
+            wait: Some(if wait {
+                self.cfg.acquire_timeout
+            } else {
+                Duration::ZERO
+            }),
+            create: Some(self.cfg.connect_timeout),
+            recycle: Some(self.cfg.connect_timeout),
+        };
         let mut set = tokio::task::JoinSet::new();
-        for _ in 0..min {
+        for _ in 0..deficit {
             let pool = self.pool.clone();
             let bound = self.cfg.connect_timeout + self.cfg.acquire_timeout;
-            set.spawn(async move { tokio::time::timeout(bound, pool.get()).await });
+            set.spawn(
+                async move { tokio::time::timeout(bound, pool.timeout_get(&timeouts)).await },
+            );
         }
-        let mut held = Vec::with_capacity(min);
+        let mut held = Vec::with_capacity(deficit);
         let mut first_err = None;
         while let Some(r) = set.join_next().await {
             match r {
@@ -285,7 +302,7 @@ impl Shared {
             true
         });
         if !self.pool.is_closed() {
-            let _ = self.fill(min).await;
+            let _ = self.fill(min, false).await;
         }
     }
 }
@@ -510,7 +527,7 @@ impl PoolBuilder {
             shared.cfg.max_connections,
             metrics::downgrade(&shared),
         );
-        shared.fill(shared.cfg.min_connections).await?;
+        shared.fill(shared.cfg.min_connections, true).await?;
         if shared.leak_detection {
             leak::spawn_sweeper(Arc::downgrade(&shared), shared.cfg.leak_threshold);
         }

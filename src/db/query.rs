@@ -191,6 +191,10 @@ impl<'a> Exec<'a> {
             if let Some(typed) = infer_types(params) {
                 return on!(&self.target, c => c.query_typed(sql, &typed).await.map_err(DbError::from_pg));
             }
+        } else if let Some(st) = self.prepare(sql).await? {
+            // The connection's named statement: one round trip instead of
+            // tokio-postgres' prepare + execute + close for a text query.
+            return on!(&self.target, c => c.query(&st, params).await.map_err(DbError::from_pg));
         }
         on!(&self.target, c => c.query(sql, params).await.map_err(DbError::from_pg))
     }
@@ -213,6 +217,10 @@ impl<'a> Exec<'a> {
             if let Some(typed) = infer_types(params) {
                 return on!(&self.target, c => c.execute_typed(sql, &typed).await.map_err(DbError::from_pg));
             }
+        } else if let Some(st) = self.prepare(sql).await? {
+            // The connection's named statement: one round trip instead of
+            // tokio-postgres' prepare + execute + close for a text query.
+            return on!(&self.target, c => c.execute(&st, params).await.map_err(DbError::from_pg));
         }
         on!(&self.target, c => c.execute(sql, params).await.map_err(DbError::from_pg))
     }

@@ -177,7 +177,11 @@ pub(crate) fn server_address<'a, B>(
 ) -> Option<(&'a str, Option<u16>)> {
     let host = match host {
         Some(h) => h,
-        None => req.uri().authority()?.as_str(),
+        // `Authority::host`/`port` leave out any `user:password@`.
+        None => {
+            let a = req.uri().authority()?;
+            return Some((a.host(), a.port_u16()));
+        }
     };
     split_host_port(host)
 }
@@ -320,6 +324,18 @@ pub(crate) fn status_error_type(status: u16) -> Value {
 mod tests {
     use super::*;
     use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
+
+    #[test]
+    fn server_address_from_the_authority_leaves_out_credentials() {
+        let req = Request::builder()
+            .uri("http://user:hunter2@api.example.com:8443/x")
+            .body(())
+            .unwrap();
+        assert_eq!(
+            server_address(&req, None),
+            Some(("api.example.com", Some(8443)))
+        );
+    }
 
     #[test]
     fn methods_map_to_semconv_values() {

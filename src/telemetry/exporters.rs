@@ -160,8 +160,15 @@ pub(crate) fn spans(cfg: &OtlpConfig) -> Result<SpanExporter, TelemetryError> {
     build_exporter!(SpanExporter, cfg, &cfg.traces_endpoint)
 }
 
-pub(crate) fn metrics(cfg: &OtlpConfig) -> Result<MetricExporter, TelemetryError> {
-    build_exporter!(MetricExporter, cfg, &cfg.metrics_endpoint)
+/// `export_timeout` (`OTEL_METRIC_EXPORT_TIMEOUT`) tightens the OTLP timeout
+/// for metrics: the SDK's periodic reader has no timeout of its own.
+pub(crate) fn metrics(
+    cfg: &OtlpConfig,
+    export_timeout: Duration,
+) -> Result<MetricExporter, TelemetryError> {
+    let mut cfg = cfg.clone();
+    cfg.timeout = cfg.timeout.min(export_timeout);
+    build_exporter!(MetricExporter, &cfg, &cfg.metrics_endpoint)
 }
 
 pub(crate) fn logs(cfg: &OtlpConfig) -> Result<LogExporter, TelemetryError> {

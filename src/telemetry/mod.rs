@@ -420,7 +420,7 @@ impl TelemetryBuilder {
         match self.metric_reader {
             Some(f) if export => meter_builder = f(meter_builder, cfg, losses.clone()),
             None if export && tc.metrics_exporter == ExporterKind::Otlp => {
-                let exporter = exporters::metrics(&tc.otlp)?;
+                let exporter = exporters::metrics(&tc.otlp, tc.metric_export_timeout)?;
                 meter_builder =
                     meter_builder.with_reader(periodic_reader(cfg, exporter, losses.clone()));
             }
@@ -617,7 +617,9 @@ fn install_subscriber(
     logger_provider: &SdkLoggerProvider,
 ) -> Result<(), TelemetryError> {
     let tc = &cfg.telemetry;
-    let app_tracer = tracer_provider.tracer(SCOPE_NAME);
+    // The application's own `tracing` spans belong to the application, not
+    // to wingspan's instrumentation scope.
+    let app_tracer = tracer_provider.tracer(tc.service_name.clone());
     let otel_spans = tracing_opentelemetry::layer().with_tracer(app_tracer);
     let otel_logs =
         opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(logger_provider);

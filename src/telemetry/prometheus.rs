@@ -81,6 +81,11 @@ pub(crate) fn serve_if_configured(telemetry: &Telemetry) -> Result<(), Telemetry
     let Some(addr) = telemetry.inner.prometheus.as_ref().and_then(|p| p.addr) else {
         return Ok(());
     };
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(TelemetryError::exporter(format!(
+            "WINGSPAN_PROMETHEUS_ADDR {addr}: the pull endpoint needs a Tokio runtime; call init inside one"
+        )));
+    }
     let std_listener = std::net::TcpListener::bind(addr)
         .map_err(|e| TelemetryError::exporter(format!("WINGSPAN_PROMETHEUS_ADDR {addr}: {e}")))?;
     std_listener
