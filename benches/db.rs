@@ -115,10 +115,14 @@ fn main() {
     // SELECT 1 on the same checked-out connection: raw vs instrumented.
     let client = rt.block_on(pool.get()).expect("get");
     let raw = client.raw().expect("raw client");
+    // The fair baseline prepares once, as wingspan does per connection (and
+    // as `deadpool_postgres::Client::prepare_cached` would): a text query in
+    // tokio-postgres costs an extra prepare/close round trip every call.
+    let select1 = rt.block_on(raw.prepare("SELECT 1")).expect("prepare");
     let p = paired(
         "raw tokio-postgres",
         || {
-            rt.block_on(async { raw.query_one("SELECT 1", &[]).await.unwrap() });
+            rt.block_on(async { raw.query_one(&select1, &[]).await.unwrap() });
         },
         "wingspan",
         || {
@@ -145,10 +149,14 @@ fn main() {
         .expect("pool");
     let client = rt.block_on(unbounded.get()).expect("get");
     let raw = client.raw().expect("raw client");
+    // The fair baseline prepares once, as wingspan does per connection (and
+    // as `deadpool_postgres::Client::prepare_cached` would): a text query in
+    // tokio-postgres costs an extra prepare/close round trip every call.
+    let select1 = rt.block_on(raw.prepare("SELECT 1")).expect("prepare");
     let p = paired(
         "raw tokio-postgres",
         || {
-            rt.block_on(async { raw.query_one("SELECT 1", &[]).await.unwrap() });
+            rt.block_on(async { raw.query_one(&select1, &[]).await.unwrap() });
         },
         "wingspan",
         || {
@@ -242,7 +250,8 @@ fn main() {
         || {
             rt.block_on(async {
                 let c = same.get().await.unwrap();
-                c.query_one("SELECT 1", &[]).await.unwrap();
+                let st = c.prepare_cached("SELECT 1").await.unwrap();
+                c.query_one(&st, &[]).await.unwrap();
             });
         },
         "wingspan get + SELECT 1",
@@ -267,7 +276,8 @@ fn main() {
         || {
             rt.block_on(async {
                 let c = plain.get().await.unwrap();
-                c.query_one("SELECT 1", &[]).await.unwrap();
+                let st = c.prepare_cached("SELECT 1").await.unwrap();
+                c.query_one(&st, &[]).await.unwrap();
             });
         },
         "wingspan get + SELECT 1",

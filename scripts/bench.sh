@@ -32,6 +32,11 @@ fi
 TMP="$(mktemp "${OUT}.XXXXXX")"
 trap 'rm -f "$TMP"' EXIT
 export WINGSPAN_BENCH_OUT="$TMP"
+# Exact instruction counts for the HTTP breakdown (timing differences of
+# ~100 ns parts are noise on a shared 2-core box); skipped without valgrind.
+if command -v valgrind >/dev/null 2>&1; then
+    export WINGSPAN_BENCH_CALLGRIND="${WINGSPAN_BENCH_CALLGRIND:-1}"
+fi
 
 cpu="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n1)"
 mem="$(awk '/^MemTotal:/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo 2>/dev/null || true)"
