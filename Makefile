@@ -8,7 +8,7 @@ CARGO    ?= cargo
 PYTHON   ?= python3
 FEATURES ?= --all-features
 
-.PHONY: all test demo services bench lint fmt fmt-check clippy otel-single py-test nextest rotel clean-demo help
+.PHONY: all test demo services bench lint fmt fmt-check clippy otel-single py-test nextest doctest rotel clean-demo help
 
 all: test
 
@@ -21,7 +21,7 @@ help:
 	@echo "make fmt        cargo fmt"
 
 ## test: the whole gate, in order; stops at the first failing step.
-test: fmt-check clippy otel-single py-test nextest
+test: fmt-check clippy otel-single py-test nextest doctest
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -39,6 +39,10 @@ py-test:
 # subscribers cannot leak between tests.
 nextest:
 	$(CARGO) nextest run $(FEATURES) --no-fail-fast
+
+# The crate docs are README.md: its examples compile here (nextest runs no doctests).
+doctest:
+	$(CARGO) test --doc $(FEATURES)
 
 lint: fmt-check clippy
 
