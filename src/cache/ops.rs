@@ -10,10 +10,47 @@ use fred::types::{ClusterHash, CustomCommand, Expiration, FromValue, Value};
 use super::call::{Call, Command};
 use super::error::CacheError;
 use super::instruments::{Op, Outcome};
-use super::Cache;
+use super::{Cache, Inner};
 
 fn convert<V: FromValue>(value: Value) -> Result<V, CacheError> {
     V::from_value(value).map_err(CacheError::from)
+}
+
+/// The end of a single-key read (GET, HGET): counts a hit or a miss (or an
+/// error), and records on the span a reply that does not convert to `V` as
+/// a `parse` failure.
+fn read_reply<V: FromValue>(
+    inner: &Inner,
+    call: Call<'_>,
+    name: &str,
+    reply: Result<Value, CacheError>,
+) -> Result<Option<V>, CacheError> {
+    match reply {
+        Ok(value) => {
+            let hit = !value.is_null();
+            let outcome = if hit { Outcome::Hit } else { Outcome::Miss };
+            inner.instruments.count(name, outcome, 1);
+            if !hit {
+                call.ok(Some(false));
+                return Ok(None);
+            }
+            match convert(value) {
+                Ok(v) => {
+                    call.ok(Some(true));
+                    Ok(Some(v))
+                }
+                Err(e) => {
+                    call.err(&e);
+                    Err(e)
+                }
+            }
+        }
+        Err(e) => {
+            inner.instruments.count(name, Outcome::Error, 1);
+            call.err(&e);
+            Err(e)
+        }
+    }
 }
 
 fn millis(d: Duration) -> i64 {
@@ -32,25 +69,7 @@ impl Cache {
             Ok(c) => c.get::<Value, _>(key).await.map_err(CacheError::from),
             Err(e) => Err(e),
         };
-        match reply {
-            Ok(value) => {
-                let hit = !value.is_null();
-                inner
-                    .instruments
-                    .count(name, if hit { Outcome::Hit } else { Outcome::Miss }, 1);
-                call.ok(Some(hit));
-                if hit {
-                    convert(value).map(Some)
-                } else {
-                    Ok(None)
-                }
-            }
-            Err(e) => {
-                inner.instruments.count(name, Outcome::Error, 1);
-                call.err(&e);
-                Err(e)
-            }
-        }
+        read_reply(inner, call, name, reply)
     }
 
     /// `SET key value [PX ttl]`. Not counted.
@@ -272,25 +291,7 @@ impl Cache {
                 .map_err(CacheError::from),
             Err(e) => Err(e),
         };
-        match reply {
-            Ok(value) => {
-                let hit = !value.is_null();
-                inner
-                    .instruments
-                    .count(name, if hit { Outcome::Hit } else { Outcome::Miss }, 1);
-                call.ok(Some(hit));
-                if hit {
-                    convert(value).map(Some)
-                } else {
-                    Ok(None)
-                }
-            }
-            Err(e) => {
-                inner.instruments.count(name, Outcome::Error, 1);
-                call.err(&e);
-                Err(e)
-            }
-        }
+        read_reply(inner, call, name, reply)
     }
 
     /// `HSET key field value [field value ...]`: the number of fields added.
