@@ -933,3 +933,62 @@ async fn tls_follows_sslmode() {
     }
     db.drop_schema().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_dropped_mid_flight_still_ends_its_span_and_records_its_duration() {
+    let db = Db::new(&[("DB_POOL_SIZE", "1"), ("DB_MAX_CONNECTIONS", "1")]).await;
+    let pool = db.pool().await;
+    let c = pool.get().await.unwrap();
+    // The caller gives up (a handler timeout, a client disconnect).
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(100),
+        c.query("SELECT pg_sleep(2)", &[]),
+    )
+    .await;
+    assert!(gave_up.is_err(), "pg_sleep(2) cannot finish in 100 ms");
+    // The connection stays usable: tokio-postgres drops the late reply.
+    let one: i32 = c.query_one("SELECT 1", &[]).await.unwrap().get(0);
+    assert_eq!(one, 1);
+    drop(c);
+    db.flush().await;
+
+    let spans = db
+        .receiver
+        .wait_for_spans(
+            |s| {
+                s.iter()
+                    .any(|s| s.attr_str("error.type") == Some("canceled"))
+            },
+            WAIT,
+        )
+        .await;
+    let canceled = spans
+        .iter()
+        .find(|s| s.attr_str("error.type") == Some("canceled"))
+        .unwrap();
+    assert_eq!(canceled.name, "SELECT");
+    assert_eq!(canceled.status, Status::Error);
+    let points = db
+        .receiver
+        .wait_for_metric(
+            "db.client.operation.duration",
+            |p| {
+                p.iter().any(|p| {
+                    p.attributes
+                        .get("error.type")
+                        .is_some_and(|v| v.to_string().contains("canceled"))
+                })
+            },
+            WAIT,
+        )
+        .await;
+    let point = points
+        .iter()
+        .find(|p| {
+            p.attributes
+                .get("error.type")
+                .is_some_and(|v| v.to_string().contains("canceled"))
+        })
+        .unwrap();
+    assert_eq!(point.count, 1);
+}

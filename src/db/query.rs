@@ -265,6 +265,35 @@ impl<'a> Exec<'a> {
     }
 }
 
+/// A call whose future the caller dropped mid-flight (a client disconnect,
+/// a handler's own timeout) still ends its span and records its duration, as
+/// `error.type=canceled`. tokio-postgres discards the late reply, so the
+/// connection stays usable.
+struct InFlight<'a> {
+    shared: &'a Shared,
+    meta: &'a Meta,
+    start: Instant,
+    span: Option<opentelemetry_sdk::trace::Span>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let Some(mut span) = self.span.take() else {
+            return;
+        };
+        let error_type = KeyValue::new("error.type", "canceled");
+        span.set_attribute(error_type.clone());
+        span.set_status(Status::error("canceled"));
+        let mut attrs = self.meta.metric_attrs.clone();
+        attrs.push(error_type);
+        self.shared
+            .metrics
+            .operation_duration
+            .record(self.start.elapsed().as_secs_f64(), &attrs);
+        span.end();
+    }
+}
+
 /// Runs `fut` under a CLIENT span named by the summary, bounded client-side,
 /// and records `db.client.operation.duration`.
 pub(crate) async fn instrumented<T, F>(
@@ -279,7 +308,7 @@ where
     F: Future<Output = Result<T, DbError>>,
 {
     let tracer = &shared.tracer;
-    let mut span = tracer.build_with_context(
+    let span = tracer.build_with_context(
         tracer
             .span_builder(meta.span_name.clone())
             .with_kind(SpanKind::Client)
@@ -287,6 +316,12 @@ where
         cx,
     );
     let start = Instant::now();
+    let mut in_flight = InFlight {
+        shared,
+        meta,
+        start,
+        span: Some(span),
+    };
     let result = match shared.call_bound {
         Some(bound) => match tokio::time::timeout(bound, fut).await {
             Ok(r) => r,
@@ -299,6 +334,9 @@ where
         None => fut.await,
     };
     let secs = start.elapsed().as_secs_f64();
+    let Some(mut span) = in_flight.span.take() else {
+        return result;
+    };
     match &result {
         Ok(v) => {
             if let Some(n) = rows(v) {
