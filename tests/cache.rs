@@ -567,9 +567,13 @@ async fn info_metrics_are_exported_with_plausible_values() {
 
     let points = receiver
         .wait_for_metrics(
+            // A poll may run before the SET and GET above: wait for one
+            // that saw them (the values are cumulative or current).
             |p| {
-                p.iter().any(|p| p.name == "redis.keyspace.hits")
-                    && p.iter().any(|p| p.name == "redis.db.keys")
+                let at_least_one = |name: &str| p.iter().any(|p| p.name == name && p.value >= 1.0);
+                at_least_one("redis.keyspace.hits")
+                    && at_least_one("redis.db.keys")
+                    && at_least_one("redis.db.expires")
             },
             WAIT,
         )

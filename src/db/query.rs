@@ -79,6 +79,18 @@ macro_rules! on {
     };
 }
 
+/// How a call reaches the server.
+enum Plan<'a, 'p> {
+    /// A named statement: the caller's prepared one, or the connection's
+    /// cached one for a text query (one round trip per call).
+    Named(tokio_postgres::Statement),
+    /// Unnamed, with parameter types inferred (`DB_STATEMENT_CACHE=off`,
+    /// for transaction-mode poolers).
+    Typed(&'a str, Typed<'p>),
+    /// tokio-postgres' own prepare, execute and close.
+    Text(&'a str),
+}
+
 /// A statement as the caller gave it.
 pub(crate) enum QueryRef<'a> {
     Text(&'a str),
@@ -173,30 +185,40 @@ impl<'a> Exec<'a> {
         self.shared.cfg.statement_cache
     }
 
-    pub(crate) async fn rows(
+    /// How a call reaches the server; one decision for `rows` and `affected`.
+    async fn plan<'q, 'p>(
         &self,
-        q: &QueryRef<'_>,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, DbError> {
+        q: &'q QueryRef<'q>,
+        params: &[&'p (dyn ToSql + Sync)],
+    ) -> Result<Plan<'q, 'p>, DbError> {
         let sql = match q {
             QueryRef::Prepared(st) => match &st.raw {
-                Some(raw) => {
-                    return on!(&self.target, c => c.query(raw, params).await.map_err(DbError::from_pg))
-                }
+                Some(raw) => return Ok(Plan::Named(raw.clone())),
                 None => &*st.text,
             },
             QueryRef::Text(sql) => sql,
         };
         if !self.statement_cache() {
             if let Some(typed) = infer_types(params) {
-                return on!(&self.target, c => c.query_typed(sql, &typed).await.map_err(DbError::from_pg));
+                return Ok(Plan::Typed(sql, typed));
             }
         } else if let Some(st) = self.prepare(sql).await? {
-            // The connection's named statement: one round trip instead of
-            // tokio-postgres' prepare + execute + close for a text query.
-            return on!(&self.target, c => c.query(&st, params).await.map_err(DbError::from_pg));
+            return Ok(Plan::Named(st));
         }
-        on!(&self.target, c => c.query(sql, params).await.map_err(DbError::from_pg))
+        Ok(Plan::Text(sql))
+    }
+
+    pub(crate) async fn rows(
+        &self,
+        q: &QueryRef<'_>,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, DbError> {
+        match self.plan(q, params).await? {
+            Plan::Named(st) => on!(&self.target, c => c.query(&st, params).await),
+            Plan::Typed(sql, typed) => on!(&self.target, c => c.query_typed(sql, &typed).await),
+            Plan::Text(sql) => on!(&self.target, c => c.query(sql, params).await),
+        }
+        .map_err(DbError::from_pg)
     }
 
     pub(crate) async fn affected(
@@ -204,25 +226,12 @@ impl<'a> Exec<'a> {
         q: &QueryRef<'_>,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, DbError> {
-        let sql = match q {
-            QueryRef::Prepared(st) => match &st.raw {
-                Some(raw) => {
-                    return on!(&self.target, c => c.execute(raw, params).await.map_err(DbError::from_pg))
-                }
-                None => &*st.text,
-            },
-            QueryRef::Text(sql) => sql,
-        };
-        if !self.statement_cache() {
-            if let Some(typed) = infer_types(params) {
-                return on!(&self.target, c => c.execute_typed(sql, &typed).await.map_err(DbError::from_pg));
-            }
-        } else if let Some(st) = self.prepare(sql).await? {
-            // The connection's named statement: one round trip instead of
-            // tokio-postgres' prepare + execute + close for a text query.
-            return on!(&self.target, c => c.execute(&st, params).await.map_err(DbError::from_pg));
+        match self.plan(q, params).await? {
+            Plan::Named(st) => on!(&self.target, c => c.execute(&st, params).await),
+            Plan::Typed(sql, typed) => on!(&self.target, c => c.execute_typed(sql, &typed).await),
+            Plan::Text(sql) => on!(&self.target, c => c.execute(sql, params).await),
         }
-        on!(&self.target, c => c.execute(sql, params).await.map_err(DbError::from_pg))
+        .map_err(DbError::from_pg)
     }
 
     pub(crate) async fn typed(
