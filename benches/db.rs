@@ -113,29 +113,11 @@ fn main() {
     };
 
     // SELECT 1 on the same checked-out connection: raw vs instrumented.
-    let client = rt.block_on(pool.get()).expect("get");
-    let raw = client.raw().expect("raw client");
-    // The fair baseline prepares once, as wingspan does per connection (and
-    // as `deadpool_postgres::Client::prepare_cached` would): a text query in
-    // tokio-postgres costs an extra prepare/close round trip every call.
-    let select1 = rt.block_on(raw.prepare("SELECT 1")).expect("prepare");
-    let p = paired(
-        "raw tokio-postgres",
-        || {
-            rt.block_on(async { raw.query_one(&select1, &[]).await.unwrap() });
-        },
-        "wingspan",
-        || {
-            rt.block_on(async { client.query_one("SELECT 1", &[]).await.unwrap() });
-        },
-        500,
-        rounds,
-    );
+    let p = select1_on_one_connection(&rt, &pool, rounds);
     line(
         "`SELECT 1` (query span + duration histogram + client-side bound)",
         &p,
     );
-    drop(client);
 
     // The same without the client-side bound (DB_STATEMENT_TIMEOUT=0): the
     // per-call tokio timer's share.
@@ -147,29 +129,11 @@ fn main() {
                 .build(),
         )
         .expect("pool");
-    let client = rt.block_on(unbounded.get()).expect("get");
-    let raw = client.raw().expect("raw client");
-    // The fair baseline prepares once, as wingspan does per connection (and
-    // as `deadpool_postgres::Client::prepare_cached` would): a text query in
-    // tokio-postgres costs an extra prepare/close round trip every call.
-    let select1 = rt.block_on(raw.prepare("SELECT 1")).expect("prepare");
-    let p = paired(
-        "raw tokio-postgres",
-        || {
-            rt.block_on(async { raw.query_one(&select1, &[]).await.unwrap() });
-        },
-        "wingspan",
-        || {
-            rt.block_on(async { client.query_one("SELECT 1", &[]).await.unwrap() });
-        },
-        500,
-        rounds,
-    );
+    let p = select1_on_one_connection(&rt, &unbounded, rounds);
     line(
         "`SELECT 1` without the client-side bound (`DB_STATEMENT_TIMEOUT=0`)",
         &p,
     );
-    drop(client);
     drop(unbounded);
 
     // Acquire + return: wingspan's pool vs a plain deadpool-postgres pool.
@@ -334,4 +298,30 @@ fn main() {
             exported.0.load(Ordering::Relaxed),
         ),
     );
+}
+
+/// `SELECT 1` on one checked-out connection: the raw tokio-postgres client
+/// against wingspan's. The fair baseline prepares once, as wingspan does per
+/// connection (and as `deadpool_postgres::Client::prepare_cached` would): a
+/// text query in tokio-postgres costs an extra prepare/close round trip.
+fn select1_on_one_connection(
+    rt: &tokio::runtime::Runtime,
+    pool: &Pool,
+    rounds: usize,
+) -> support::Paired {
+    let client = rt.block_on(pool.get()).expect("get");
+    let raw = client.raw().expect("raw client");
+    let select1 = rt.block_on(raw.prepare("SELECT 1")).expect("prepare");
+    paired(
+        "raw tokio-postgres",
+        || {
+            rt.block_on(async { raw.query_one(&select1, &[]).await.unwrap() });
+        },
+        "wingspan",
+        || {
+            rt.block_on(async { client.query_one("SELECT 1", &[]).await.unwrap() });
+        },
+        500,
+        rounds,
+    )
 }

@@ -417,20 +417,13 @@ async fn secrets_reach_no_span_log_or_metric() {
     drop(c);
     db.flush().await;
 
-    let spans = db
+    let failed = db
         .receiver
-        .wait_for_spans(
-            |s| {
-                s.iter()
-                    .any(|s| s.attr_str("db.response.status_code") == Some("23505"))
-            },
+        .wait_for_span_where(
+            |s| s.attr_str("db.response.status_code") == Some("23505"),
             WAIT,
         )
         .await;
-    let failed = spans
-        .iter()
-        .find(|s| s.attr_str("db.response.status_code") == Some("23505"))
-        .unwrap();
     assert_eq!(failed.name, format!("INSERT {s}.users"));
     assert_eq!(failed.attr_str("error.type"), Some("23505"));
     assert_eq!(
@@ -952,20 +945,10 @@ async fn a_call_dropped_mid_flight_still_ends_its_span_and_records_its_duration(
     drop(c);
     db.flush().await;
 
-    let spans = db
+    let canceled = db
         .receiver
-        .wait_for_spans(
-            |s| {
-                s.iter()
-                    .any(|s| s.attr_str("error.type") == Some("canceled"))
-            },
-            WAIT,
-        )
+        .wait_for_span_where(|s| s.attr_str("error.type") == Some("canceled"), WAIT)
         .await;
-    let canceled = spans
-        .iter()
-        .find(|s| s.attr_str("error.type") == Some("canceled"))
-        .unwrap();
     assert_eq!(canceled.name, "SELECT");
     assert_eq!(canceled.status, Status::Error);
     let points = db

@@ -237,10 +237,19 @@ impl Receiver {
 
     /// Waits until a span named `name` arrived and returns it.
     pub async fn wait_for_span(&self, name: &str, timeout: Duration) -> SpanRecord {
-        self.wait_for_spans(|s| s.iter().any(|s| s.name == name), timeout)
+        self.wait_for_span_where(|s| s.name == name, timeout).await
+    }
+
+    /// Polls until a span matching `pred` arrived, and returns the first one;
+    /// panics with a dump of every span after `timeout`.
+    pub async fn wait_for_span_where<F>(&self, pred: F, timeout: Duration) -> SpanRecord
+    where
+        F: Fn(&SpanRecord) -> bool,
+    {
+        self.wait_for_spans(|s| s.iter().any(&pred), timeout)
             .await
             .into_iter()
-            .find(|s| s.name == name)
+            .find(|s| pred(s))
             .expect("present: the predicate held")
     }
 
