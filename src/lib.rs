@@ -8,6 +8,8 @@ pub mod config;
 #[cfg(feature = "postgres")]
 pub mod db;
 pub mod http;
+pub(crate) mod instrument;
+pub mod names;
 pub mod telemetry;
 
 pub use config::{Config, ConfigError};

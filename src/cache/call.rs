@@ -1,17 +1,17 @@
-//! One instrumented call: the CLIENT span, the duration, and the end of both
-//! whether the call finishes, fails or is dropped mid-flight.
+//! One cache command as a client call: the shared [`ClientCall`] with the
+//! cache's metrics (bound per typed command) and `wingspan.cache.hit`.
 
 use std::borrow::Cow;
-use std::time::Instant;
 
-use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
+use opentelemetry::trace::{SpanKind, Tracer as _};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::Span;
 
 use super::error::CacheError;
 use super::instruments::Op;
 use super::query::QueryText;
 use super::Inner;
+use crate::instrument::{CallError, CallMetrics, ClientCall};
+use crate::names;
 
 /// The command a call runs: a typed operation (bound histogram) or any other.
 pub(crate) enum Command {
@@ -28,12 +28,39 @@ impl Command {
     }
 }
 
-pub(crate) struct Call<'a> {
+/// Where one command's duration goes.
+pub(crate) struct CommandMetrics<'a> {
     inner: &'a Inner,
     command: Command,
-    span: Span,
-    start: Instant,
-    done: bool,
+}
+
+impl CallMetrics for CommandMetrics<'_> {
+    fn ok(&self, seconds: f64) {
+        match &self.command {
+            Command::Typed(op) => self.inner.instruments.ok(*op, seconds),
+            Command::Other(name) => self.inner.instruments.record(name, None, seconds),
+        }
+    }
+
+    fn failed(&self, seconds: f64, error_type: &str, _status_code: Option<&str>) {
+        self.inner
+            .instruments
+            .record(self.command.name(), Some(error_type), seconds);
+    }
+}
+
+impl CallError for CacheError {
+    fn error_type(&self) -> &str {
+        CacheError::error_type(self)
+    }
+
+    fn status_code(&self) -> Option<&str> {
+        CacheError::status_code(self)
+    }
+}
+
+pub(crate) struct Call<'a> {
+    call: ClientCall<CommandMetrics<'a>>,
 }
 
 impl<'a> Call<'a> {
@@ -50,76 +77,44 @@ impl<'a> Call<'a> {
         };
         let mut attributes = Vec::with_capacity(inner.base_attributes.len() + 2);
         attributes.extend_from_slice(&inner.base_attributes);
-        attributes.push(KeyValue::new("db.operation.name", name.clone()));
-        let mut span = inner
+        attributes.push(KeyValue::new(names::DB_OPERATION_NAME, name.clone()));
+        let builder = inner
             .tracer
             .span_builder(name)
             .with_kind(SpanKind::Client)
-            .with_attributes(attributes)
-            .start_with_context(&inner.tracer, &Context::current());
-        if span.is_recording() {
-            let mut text = QueryText::new(command.name(), inner.key_display, inner.separator);
+            .with_attributes(attributes);
+        let mut call = ClientCall::start(
+            &inner.tracer,
+            builder,
+            &Context::current(),
+            CommandMetrics { inner, command },
+        );
+        if call.is_recording() {
+            let command = call.metrics().command.name();
+            let mut text = QueryText::new(command, inner.key_display, inner.separator);
             query(&mut text);
-            span.set_attribute(KeyValue::new("db.query.text", text.finish()));
+            call.set_attribute(KeyValue::new(names::DB_QUERY_TEXT, text.finish()));
         }
-        Self {
-            inner,
-            command,
-            span,
-            start: Instant::now(),
-            done: false,
-        }
+        Self { call }
     }
 
     /// Ends a successful call; `hit` is `wingspan.cache.hit` on reads.
     pub(crate) fn ok(mut self, hit: Option<bool>) {
-        self.done = true;
-        let seconds = self.start.elapsed().as_secs_f64();
-        match &self.command {
-            Command::Typed(op) => self.inner.instruments.ok(*op, seconds),
-            Command::Other(name) => self.inner.instruments.record(name, None, seconds),
-        }
         if let Some(hit) = hit {
-            self.span
-                .set_attribute(KeyValue::new("wingspan.cache.hit", hit));
+            self.call
+                .set_attribute(KeyValue::new(names::WINGSPAN_CACHE_HIT, hit));
         }
-        self.span.end();
+        self.call.ok();
     }
 
     /// Adds an attribute, e.g. `db.operation.batch.size`.
     pub(crate) fn set_attribute(&mut self, kv: KeyValue) {
-        self.span.set_attribute(kv);
+        self.call.set_attribute(kv);
     }
 
     /// Ends a failed call with `error.type` (and the Redis error prefix as
     /// `db.response.status_code` when Redis replied with an error).
-    pub(crate) fn err(mut self, error: &CacheError) {
-        self.done = true;
-        self.fail(error.error_type().to_owned(), error.status_code());
-    }
-
-    fn fail(&mut self, error_type: String, status_code: Option<&str>) {
-        let seconds = self.start.elapsed().as_secs_f64();
-        self.inner
-            .instruments
-            .record(self.command.name(), Some(&error_type), seconds);
-        if let Some(code) = status_code {
-            self.span
-                .set_attribute(KeyValue::new("db.response.status_code", code.to_owned()));
-        }
-        self.span
-            .set_attribute(KeyValue::new("error.type", error_type.clone()));
-        self.span.set_status(Status::error(error_type));
-        self.span.end();
-    }
-}
-
-impl Drop for Call<'_> {
-    fn drop(&mut self) {
-        if !self.done {
-            // The caller's future was dropped mid-flight (a timeout or a
-            // cancelled request above us): the span still ends.
-            self.fail("canceled".to_owned(), None);
-        }
+    pub(crate) fn err(self, error: &CacheError) {
+        self.call.fail(error);
     }
 }

@@ -8,7 +8,8 @@ use std::sync::{OnceLock, RwLock};
 use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, Histogram, Meter};
 use opentelemetry::KeyValue;
 
-use crate::telemetry::buckets;
+use crate::instrument;
+use crate::names;
 
 /// The commands with a typed operation: their bound duration histograms are
 /// made at build time.
@@ -100,8 +101,8 @@ impl Bound {
         self.results[i]
             .get_or_init(|| {
                 counter.bind(&[
-                    KeyValue::new("wingspan.cache.name", self.name.to_string()),
-                    KeyValue::new("wingspan.cache.result", result),
+                    KeyValue::new(names::WINGSPAN_CACHE_NAME, self.name.to_string()),
+                    KeyValue::new(names::WINGSPAN_CACHE_RESULT, result),
                 ])
             })
             .add(n);
@@ -121,14 +122,9 @@ pub(crate) struct Instruments {
 
 impl Instruments {
     pub(crate) fn new(meter: &Meter, max_names: usize) -> Self {
-        let duration = meter
-            .f64_histogram("db.client.operation.duration")
-            .with_unit("s")
-            .with_description("Duration of database client operations.")
-            .with_boundaries(buckets::DB_CLIENT_DURATION.to_vec())
-            .build();
+        let duration = instrument::db_operation_duration(meter);
         let requests = meter
-            .u64_counter("wingspan.cache.requests")
+            .u64_counter(names::WINGSPAN_CACHE_REQUESTS)
             .with_unit("{request}")
             .with_description("Cache reads by cache name and result (hit, miss, error).")
             .build();
@@ -147,8 +143,8 @@ impl Instruments {
         if let Some(h) = self.ok.get(op as usize) {
             h.get_or_init(|| {
                 self.duration.bind(&[
-                    KeyValue::new("db.system.name", "redis"),
-                    KeyValue::new("db.operation.name", op.name()),
+                    KeyValue::new(names::DB_SYSTEM_NAME, "redis"),
+                    KeyValue::new(names::DB_OPERATION_NAME, op.name()),
                 ])
             })
             .record(seconds);
@@ -157,19 +153,20 @@ impl Instruments {
 
     /// Records the duration of any other call (failures, custom commands).
     pub(crate) fn record(&self, operation: &str, error_type: Option<&str>, seconds: f64) {
-        let op = KeyValue::new("db.operation.name", operation.to_owned());
+        let op = KeyValue::new(names::DB_OPERATION_NAME, operation.to_owned());
         match error_type {
             Some(e) => self.duration.record(
                 seconds,
                 &[
-                    KeyValue::new("db.system.name", "redis"),
+                    KeyValue::new(names::DB_SYSTEM_NAME, "redis"),
                     op,
-                    KeyValue::new("error.type", e.to_owned()),
+                    KeyValue::new(names::ERROR_TYPE, e.to_owned()),
                 ],
             ),
-            None => self
-                .duration
-                .record(seconds, &[KeyValue::new("db.system.name", "redis"), op]),
+            None => self.duration.record(
+                seconds,
+                &[KeyValue::new(names::DB_SYSTEM_NAME, "redis"), op],
+            ),
         }
     }
 

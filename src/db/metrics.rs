@@ -5,9 +5,11 @@ use std::sync::{Arc, Weak};
 use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, Histogram, Meter};
 use opentelemetry::KeyValue;
 
+use crate::instrument;
+use crate::names;
 use crate::telemetry::buckets;
 
-pub(crate) const POOL_NAME: &str = "db.client.connection.pool.name";
+pub(crate) const POOL_NAME: &str = names::DB_CLIENT_CONNECTION_POOL_NAME;
 
 /// What the observable instruments read.
 pub(crate) trait PoolState: Send + Sync + 'static {
@@ -41,19 +43,19 @@ impl PoolMetrics {
         };
         Self {
             create_time: time(
-                "db.client.connection.create_time",
+                names::DB_CLIENT_CONNECTION_CREATE_TIME,
                 "The time it took to create a new connection.",
             ),
             wait_time: time(
-                "db.client.connection.wait_time",
+                names::DB_CLIENT_CONNECTION_WAIT_TIME,
                 "The time it took to obtain an open connection from the pool.",
             ),
             use_time: time(
-                "db.client.connection.use_time",
+                names::DB_CLIENT_CONNECTION_USE_TIME,
                 "The time between borrowing a connection and returning it to the pool.",
             ),
             timeouts: meter
-                .u64_counter("db.client.connection.timeouts")
+                .u64_counter(names::DB_CLIENT_CONNECTION_TIMEOUTS)
                 .with_unit("{timeout}")
                 .with_description(
                     "The number of connection timeouts that have occurred trying to obtain a connection from the pool.",
@@ -61,16 +63,11 @@ impl PoolMetrics {
                 .build()
                 .bind(attrs),
             leaks: meter
-                .u64_counter("wingspan.db.connection.leaks")
+                .u64_counter(names::WINGSPAN_DB_CONNECTION_LEAKS)
                 .with_unit("{connection}")
                 .with_description("Connections held past DB_LEAK_THRESHOLD, by caller location.")
                 .build(),
-            operation_duration: meter
-                .f64_histogram("db.client.operation.duration")
-                .with_unit("s")
-                .with_description("Duration of database client operations.")
-                .with_boundaries(buckets::DB_CLIENT_DURATION.to_vec())
-                .build(),
+            operation_duration: instrument::db_operation_duration(meter),
             pool_attr,
         }
     }
@@ -91,15 +88,15 @@ impl PoolMetrics {
         let pool = KeyValue::new(POOL_NAME, pool_name.to_owned());
         let idle_attrs = [
             pool.clone(),
-            KeyValue::new("db.client.connection.state", "idle"),
+            KeyValue::new(names::DB_CLIENT_CONNECTION_STATE, "idle"),
         ];
         let used_attrs = [
             pool.clone(),
-            KeyValue::new("db.client.connection.state", "used"),
+            KeyValue::new(names::DB_CLIENT_CONNECTION_STATE, "used"),
         ];
         let s = state.clone();
         meter
-            .i64_observable_up_down_counter("db.client.connection.count")
+            .i64_observable_up_down_counter(names::DB_CLIENT_CONNECTION_COUNT)
             .with_unit("{connection}")
             .with_description(
                 "The number of connections that are currently in state described by the state attribute.",
@@ -115,7 +112,7 @@ impl PoolMetrics {
         let s = state.clone();
         let attrs = [pool.clone()];
         meter
-            .i64_observable_up_down_counter("db.client.connection.pending_requests")
+            .i64_observable_up_down_counter(names::DB_CLIENT_CONNECTION_PENDING_REQUESTS)
             .with_unit("{request}")
             .with_description("The number of current pending requests for an open connection.")
             .with_callback(move |o| {
@@ -127,7 +124,7 @@ impl PoolMetrics {
         let attrs = [pool.clone()];
         let s = state.clone();
         meter
-            .i64_observable_up_down_counter("db.client.connection.max")
+            .i64_observable_up_down_counter(names::DB_CLIENT_CONNECTION_MAX)
             .with_unit("{connection}")
             .with_description("The maximum number of open connections allowed.")
             .with_callback(move |o| {
@@ -138,7 +135,7 @@ impl PoolMetrics {
             .build();
         let attrs = [pool];
         meter
-            .i64_observable_up_down_counter("db.client.connection.idle.min")
+            .i64_observable_up_down_counter(names::DB_CLIENT_CONNECTION_IDLE_MIN)
             .with_unit("{connection}")
             .with_description("The minimum number of idle open connections allowed.")
             .with_callback(move |o| {

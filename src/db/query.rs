@@ -5,11 +5,10 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::BytesMut;
 use opentelemetry::metrics::BoundHistogram;
-use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
+use opentelemetry::trace::{SpanKind, Tracer as _};
 use opentelemetry::{Context, KeyValue, StringValue};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
@@ -18,6 +17,8 @@ use super::manager::ConnState;
 use super::pool::Shared;
 use super::sanitize::{sanitize, Sanitized};
 use super::DbError;
+use crate::instrument::{CallError, CallMetrics, ClientCall};
+use crate::names;
 
 /// A statement's telemetry, built once per distinct text per pool.
 pub(crate) struct Meta {
@@ -36,20 +37,23 @@ impl Meta {
     pub(crate) fn new(shared: &Shared, sql: &str) -> Self {
         let sanitized = sanitize(sql);
         let mut span_attrs = shared.base_attrs.clone();
-        span_attrs.push(KeyValue::new("db.query.text", arc_str(&sanitized.text)));
         span_attrs.push(KeyValue::new(
-            "db.query.summary",
+            names::DB_QUERY_TEXT,
+            arc_str(&sanitized.text),
+        ));
+        span_attrs.push(KeyValue::new(
+            names::DB_QUERY_SUMMARY,
             arc_str(&sanitized.summary),
         ));
         // metric: system + namespace (+ operation, collection).
         let mut metric_attrs = shared.base_attrs[..2].to_vec();
         if !sanitized.operation.is_empty() {
-            let op = KeyValue::new("db.operation.name", arc_str(&sanitized.operation));
+            let op = KeyValue::new(names::DB_OPERATION_NAME, arc_str(&sanitized.operation));
             span_attrs.push(op.clone());
             metric_attrs.push(op);
         }
         if let Some(c) = sanitized.collection() {
-            let c = KeyValue::new("db.collection.name", arc_str(c));
+            let c = KeyValue::new(names::DB_COLLECTION_NAME, arc_str(c));
             span_attrs.push(c.clone());
             metric_attrs.push(c);
         }
@@ -274,37 +278,53 @@ impl<'a> Exec<'a> {
     }
 }
 
-/// A call whose future the caller dropped mid-flight (a client disconnect,
-/// a handler's own timeout) still ends its span and records its duration, as
-/// `error.type=canceled`. tokio-postgres discards the late reply, so the
-/// connection stays usable.
-struct InFlight<'a> {
+/// Where one statement's duration goes: the bound success series, or the
+/// statement's attributes plus `error.type` (and the SQLSTATE).
+struct StatementMetrics<'a> {
     shared: &'a Shared,
     meta: &'a Meta,
-    start: Instant,
-    span: Option<opentelemetry_sdk::trace::Span>,
 }
 
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        let Some(mut span) = self.span.take() else {
-            return;
-        };
-        let error_type = KeyValue::new("error.type", "canceled");
-        span.set_attribute(error_type.clone());
-        span.set_status(Status::error("canceled"));
-        let mut attrs = self.meta.metric_attrs.clone();
-        attrs.push(error_type);
+impl CallMetrics for StatementMetrics<'_> {
+    fn ok(&self, seconds: f64) {
+        self.meta.ok_duration.record(seconds);
+    }
+
+    fn failed(&self, seconds: f64, error_type: &str, status_code: Option<&str>) {
+        let mut attrs = Vec::with_capacity(self.meta.metric_attrs.len() + 2);
+        attrs.extend_from_slice(&self.meta.metric_attrs);
+        attrs.push(KeyValue::new(names::ERROR_TYPE, error_type.to_owned()));
+        if let Some(code) = status_code {
+            attrs.push(KeyValue::new(
+                names::DB_RESPONSE_STATUS_CODE,
+                code.to_owned(),
+            ));
+        }
         self.shared
             .metrics
             .operation_duration
-            .record(self.start.elapsed().as_secs_f64(), &attrs);
-        span.end();
+            .record(seconds, &attrs);
+    }
+}
+
+impl CallError for DbError {
+    fn error_type(&self) -> &str {
+        DbError::error_type(self)
+    }
+
+    fn status_code(&self) -> Option<&str> {
+        match self {
+            DbError::Server { code, .. } => Some(code),
+            _ => None,
+        }
     }
 }
 
 /// Runs `fut` under a CLIENT span named by the summary, bounded client-side,
-/// and records `db.client.operation.duration`.
+/// and records `db.client.operation.duration`. A call whose future the caller
+/// drops mid-flight (a client disconnect, a handler's own timeout) still ends
+/// its span and records its duration as `error.type=canceled`; tokio-postgres
+/// discards the late reply, so the connection stays usable.
 pub(crate) async fn instrumented<T, F>(
     shared: &Shared,
     state: &ConnState,
@@ -317,20 +337,11 @@ where
     F: Future<Output = Result<T, DbError>>,
 {
     let tracer = &shared.tracer;
-    let span = tracer.build_with_context(
-        tracer
-            .span_builder(meta.span_name.clone())
-            .with_kind(SpanKind::Client)
-            .with_attributes(meta.span_attrs.clone()),
-        cx,
-    );
-    let start = Instant::now();
-    let mut in_flight = InFlight {
-        shared,
-        meta,
-        start,
-        span: Some(span),
-    };
+    let builder = tracer
+        .span_builder(meta.span_name.clone())
+        .with_kind(SpanKind::Client)
+        .with_attributes(meta.span_attrs.clone());
+    let mut call = ClientCall::start(tracer, builder, cx, StatementMetrics { shared, meta });
     let result = match shared.call_bound {
         Some(bound) => match tokio::time::timeout(bound, fut).await {
             Ok(r) => r,
@@ -342,16 +353,12 @@ where
         },
         None => fut.await,
     };
-    let secs = start.elapsed().as_secs_f64();
-    let Some(mut span) = in_flight.span.take() else {
-        return result;
-    };
     match &result {
         Ok(v) => {
             if let Some(n) = rows(v) {
-                span.set_attribute(KeyValue::new("db.response.returned_rows", n));
+                call.set_attribute(KeyValue::new(names::DB_RESPONSE_RETURNED_ROWS, n));
             }
-            meta.ok_duration.record(secs);
+            call.ok();
         }
         Err(e) => {
             if matches!(
@@ -363,26 +370,15 @@ where
             ) {
                 state.broken.store(true, Ordering::Relaxed);
             }
-            let error_type = KeyValue::new("error.type", e.error_type().to_owned());
-            span.set_attribute(error_type.clone());
-            let mut attrs = meta.metric_attrs.clone();
-            attrs.push(error_type);
             if let DbError::Server {
-                code, constraint, ..
+                constraint: Some(c),
+                ..
             } = e
             {
-                let status = KeyValue::new("db.response.status_code", code.clone());
-                span.set_attribute(status.clone());
-                attrs.push(status);
-                if let Some(c) = constraint {
-                    span.set_attribute(KeyValue::new("wingspan.db.constraint", c.clone()));
-                }
+                call.set_attribute(KeyValue::new(names::WINGSPAN_DB_CONSTRAINT, c.clone()));
             }
-            // The description is the class only: the server's message can hold row values.
-            span.set_status(Status::error(e.error_type().to_owned()));
-            shared.metrics.operation_duration.record(secs, &attrs);
+            call.fail(e);
         }
     }
-    span.end();
     result
 }

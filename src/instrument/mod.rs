@@ -1,0 +1,9 @@
+//! What every client call shares (crate-private): the CLIENT span's life and
+//! the duration histograms. `db`, `cache`, `llm` and the outgoing HTTP client
+//! use it, so their spans end, fail and cancel the same way.
+
+mod client_call;
+mod durations;
+
+pub(crate) use client_call::{CallError, CallMetrics, ClientCall};
+pub(crate) use durations::db_operation_duration;

@@ -1,0 +1,32 @@
+//! Redis cache names: client-side hit accounting, and the server's `INFO`
+//! figures under the OpenTelemetry Collector redis receiver's names.
+
+/// `true`/`false` on read commands. Span only.
+pub const WINGSPAN_CACHE_HIT: &str = "wingspan.cache.hit";
+/// The key prefix before the first `:` (bounded: past the cap, `other`).
+pub const WINGSPAN_CACHE_NAME: &str = "wingspan.cache.name";
+/// `hit`, `miss` or `error`.
+pub const WINGSPAN_CACHE_RESULT: &str = "wingspan.cache.result";
+/// Counter `{request}`: reads by cache name and result.
+pub const WINGSPAN_CACHE_REQUESTS: &str = "wingspan.cache.requests";
+
+/// Gauge `By`: `used_memory`.
+pub const REDIS_MEMORY_USED: &str = "redis.memory.used";
+/// Up-down sum `{client}`: `connected_clients`.
+pub const REDIS_CLIENTS_CONNECTED: &str = "redis.clients.connected";
+/// Gauge `{key}` per `db`: keys in the keyspace.
+pub const REDIS_DB_KEYS: &str = "redis.db.keys";
+/// Gauge `{key}` per `db`: keys with an expiry.
+pub const REDIS_DB_EXPIRES: &str = "redis.db.expires";
+/// Gauge `ms` per `db`: average TTL.
+pub const REDIS_DB_AVG_TTL: &str = "redis.db.avg_ttl";
+/// Monotonic sum `{hit}`: `keyspace_hits`.
+pub const REDIS_KEYSPACE_HITS: &str = "redis.keyspace.hits";
+/// Monotonic sum `{miss}`: `keyspace_misses`.
+pub const REDIS_KEYSPACE_MISSES: &str = "redis.keyspace.misses";
+/// Monotonic sum `{event}`: `expired_keys`.
+pub const REDIS_KEYS_EXPIRED: &str = "redis.keys.expired";
+/// Monotonic sum `{key}`: `evicted_keys`.
+pub const REDIS_KEYS_EVICTED: &str = "redis.keys.evicted";
+/// The redis receiver's bare `db` attribute on `redis.db.*` (`"0"`, ...).
+pub const REDIS_DB: &str = "db";

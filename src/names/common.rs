@@ -1,0 +1,12 @@
+//! Attributes shared by several signals.
+
+pub use opentelemetry_semantic_conventions::attribute::{
+    CODE_FILE_PATH, CODE_FUNCTION_NAME, CODE_LINE_NUMBER, ERROR_TYPE, SERVER_ADDRESS, SERVER_PORT,
+};
+
+/// `error.type` of a call whose future was dropped before it finished.
+pub const ERROR_CANCELED: &str = "canceled";
+/// `error.type` of a call that hit its time bound.
+pub const ERROR_TIMEOUT: &str = "timeout";
+/// `error.type` when no better class is known (the conventions' fallback).
+pub const ERROR_OTHER: &str = "_OTHER";

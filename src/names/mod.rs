@@ -1,0 +1,27 @@
+//! Every attribute key and instrument name wingspan emits, in one place.
+//!
+//! Where the semantic conventions (v1.44) define a name, the constant is
+//! re-exported from `opentelemetry-semantic-conventions`; the rest
+//! (`wingspan.*`, and the Redis receiver-compatible `redis.*` metrics) are
+//! defined here. No other module spells a name as a string literal, so a
+//! rename is one edit and the README's telemetry reference can be checked
+//! against this list.
+//!
+//! Prometheus names follow the OTLP translation: dots become underscores,
+//! unit `s` adds `_seconds`, `By` adds `_bytes`, counters add `_total`, and
+//! `{...}` units add nothing (`wingspan.cache.requests` →
+//! `wingspan_cache_requests_total`).
+
+mod cache;
+mod common;
+mod db;
+mod gen_ai;
+mod http;
+mod telemetry;
+
+pub use cache::*;
+pub use common::*;
+pub use db::*;
+pub use gen_ai::*;
+pub use http::*;
+pub use telemetry::*;
