@@ -68,11 +68,7 @@ impl<M: CallMetrics> ClientCall<M> {
         metrics: M,
     ) -> Self {
         let span = tracer.build_with_context(builder, parent);
-        Self {
-            slot: Slot::Owned(span),
-            start: Instant::now(),
-            metrics,
-        }
+        Self::running(Slot::Owned(span), metrics)
     }
 
     // Its first users (the LLM wrapper and the outgoing HTTP client) are
@@ -87,8 +83,14 @@ impl<M: CallMetrics> ClientCall<M> {
         metrics: M,
     ) -> Self {
         let span = tracer.build_with_context(builder, parent);
+        Self::running(Slot::InContext(parent.with_span(span)), metrics)
+    }
+
+    /// The clock starts once the span exists, so the span's own setup is
+    /// not counted as the call's duration.
+    fn running(slot: Slot, metrics: M) -> Self {
         Self {
-            slot: Slot::InContext(parent.with_span(span)),
+            slot,
             start: Instant::now(),
             metrics,
         }
