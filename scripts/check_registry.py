@@ -295,7 +295,8 @@ def parse_yaml(text: str):
 
 INSTRUMENTS = ("counter", "updowncounter", "gauge", "histogram")
 
-# Order matters: "up-down counter" and "non-monotonic sum" before "counter"/"sum".
+# The phrase that starts first wins ("non-monotonic sum" holds "monotonic sum");
+# on a tie, the earlier entry.
 _KIND_PHRASES = [
     (re.compile(r"\bhistogram\b", re.I), "histogram"),
     (re.compile(r"\bup-?down[ -]?(?:counter|sum)\b|\bupdowncounter\b|\bnon-monotonic sum\b", re.I),
@@ -406,13 +407,19 @@ class Declared:
 
 @dataclasses.dataclass
 class Registry:
-    declared: dict[str, Declared]
+    declared: dict[tuple[str, str], Declared]  # by (kind, name): a name may be both
     errors: list[str]
+
+    def names(self) -> set[str]:
+        return {name for _, name in self.declared}
+
+    def of_kind(self, kind: str) -> dict[str, Declared]:
+        return {name: d for (k, name), d in self.declared.items() if k == kind}
 
 
 def load_registry(files: dict[str, str]) -> Registry:
     """Parse and structurally check the registry files (name -> text)."""
-    declared: dict[str, Declared] = {}
+    declared: dict[tuple[str, str], Declared] = {}
     errors: list[str] = []
     group_ids: dict[str, str] = {}
     refs: list[tuple[str, str, str]] = []  # (file, group id, ref)
@@ -434,7 +441,7 @@ def load_registry(files: dict[str, str]) -> Registry:
         for group in groups:
             _check_group(file, group, declared, errors, group_ids, refs)
     for file, gid, ref in refs:
-        if ref in declared and declared[ref].kind == "attribute":
+        if ("attribute", ref) in declared:
             continue
         if ref.startswith(OWN_PREFIXES) or ref in BARE_NAMES:
             errors.append(f"{file}: group {gid}: ref {ref} names no attribute declared here")
@@ -443,6 +450,12 @@ def load_registry(files: dict[str, str]) -> Registry:
                 f"{file}: group {gid}: ref {ref}: semantic conventions v1.44 excludes "
                 f"this namespace from dependency resolution; name it in the note instead"
             )
+    attributes = sorted(name for kind, name in declared if kind == "attribute")
+    for name in attributes:
+        for other in attributes:
+            if other.startswith(name + "."):
+                errors.append(f"{declared['attribute', name].file}: attribute {name} is also the namespace of "
+                              f"attribute {other}; weaver live-check reports {other} as illegal_namespace")
     return Registry(declared, errors)
 
 
@@ -574,15 +587,16 @@ def _check_requirement(where, attr, errors) -> None:
 
 
 def _declare(entry: Declared, where, declared, errors) -> None:
-    if entry.name in declared:
-        errors.append(f"{where}: {entry.name} is already declared in {declared[entry.name].file}")
+    key = (entry.kind, entry.name)
+    if key in declared:
+        errors.append(f"{where}: {entry.kind} {entry.name} is already declared in {declared[key].file}")
         return
     if not (entry.name.startswith(OWN_PREFIXES) or entry.name in BARE_NAMES):
         errors.append(f"{where}: {entry.name} is not a wingspan.* or redis.* name: upstream names "
                       f"come from the dependency, not from this registry")
     if entry.stability is not None and entry.stability != "development":
         errors.append(f"{where}: {entry.name} is {entry.stability}; wingspan's own names are development")
-    declared[entry.name] = entry
+    declared[key] = entry
 
 
 def _a(noun: str) -> str:
@@ -643,35 +657,42 @@ def check(inp: Inputs) -> list[str]:
     """Every problem found, one line each; empty when all agree."""
     reg = load_registry(inp.registry)
     errors = list(reg.errors)
-    errors += _check_names(reg.declared, parse_names(inp.names))
-    errors += _check_readme(reg.declared, inp.readme)
+    errors += _check_names(reg, parse_names(inp.names))
+    errors += _check_readme(reg, inp.readme)
     if inp.manifest is not None:
         errors += _check_manifest(inp.manifest, inp.crate_version, inp.readme)
     return errors
 
 
-def _check_names(declared: dict[str, Declared], names: dict[str, CodeName]) -> list[str]:
+def _check_names(reg: Registry, names: dict[str, CodeName]) -> list[str]:
+    """The catalogue and the registry name the same things, as the same kind.
+
+    A name declared both as a metric and as an attribute (a counter whose name
+    is also a span attribute) matches a constant of either kind.
+    """
     errors = []
+    declared_names = reg.names()
     for name, code in sorted(names.items()):
-        if name.startswith(OWN_PREFIXES) and name not in declared:
+        if name.startswith(OWN_PREFIXES) and name not in declared_names:
             errors.append(f"src/names/{code.file} {code.const} = {name!r}: not declared in "
                           f"semconv/ (add it as {_a(code.kind)})")
-    for name, reg in sorted(declared.items()):
+    for (kind, name), decl in sorted(reg.declared.items()):
         code = names.get(name)
         if code is None:
-            errors.append(f"semconv/{reg.file} declares {reg.kind} {name}, which src/names/ does not "
+            errors.append(f"semconv/{decl.file} declares {kind} {name}, which src/names/ does not "
                           f"define: renamed or removed? (update or drop the declaration)")
-        else:
-            errors += _compare_kind(f"src/names/{code.file} {code.const} = {name!r}", code, reg)
+        elif code.kind == kind:
+            errors += _compare_instrument(f"src/names/{code.file} {code.const} = {name!r}", code, decl)
+        elif (code.kind, name) not in reg.declared:
+            hint = ("its doc comment starts with an instrument kind" if code.kind == "metric" else
+                    "its doc comment does not start with an instrument kind and unit, "
+                    "like /// Counter `{request}`: ...")
+            errors.append(f"src/names/{code.file} {code.const} = {name!r}: {_a(code.kind)} in the "
+                          f"code ({hint}) but {_a(kind)} in semconv/{decl.file}")
     return errors
 
 
-def _compare_kind(where: str, code: CodeName, reg: Declared) -> list[str]:
-    if code.kind != reg.kind:
-        hint = ("its doc comment starts with an instrument kind" if code.kind == "metric" else
-                "its doc comment does not start with an instrument kind and unit, "
-                "like /// Counter `{request}`: ...")
-        return [f"{where}: {_a(code.kind)} in the code ({hint}) but {_a(reg.kind)} in semconv/{reg.file}"]
+def _compare_instrument(where: str, code: CodeName, reg: Declared) -> list[str]:
     errors = []
     if code.instrument and reg.instrument and code.instrument != reg.instrument:
         errors.append(f"{where}: doc comment says {code.instrument}, semconv/{reg.file} says {reg.instrument}")
@@ -680,20 +701,21 @@ def _compare_kind(where: str, code: CodeName, reg: Declared) -> list[str]:
     return errors
 
 
-def _check_readme(declared: dict[str, Declared], readme: str) -> list[str]:
+def _check_readme(reg: Registry, readme: str) -> list[str]:
     errors = []
     mentioned = readme_mentions(readme)
-    for name in sorted(mentioned - set(declared)):
+    for name in sorted(mentioned - reg.names()):
         errors.append(f"README.md mentions {name}, which semconv/ does not declare "
                       f"(stale name in the README, or a missing declaration)")
-    for name, reg in sorted(declared.items()):
+    files = {name: decl.file for (_, name), decl in sorted(reg.declared.items(), reverse=True)}
+    for name, file in sorted(files.items()):
         present = name in mentioned if name.startswith(OWN_PREFIXES) else f"`{name}`" in readme
         if not present:
-            errors.append(f"semconv/{reg.file} declares {name}, which README.md's telemetry "
+            errors.append(f"semconv/{file} declares {name}, which README.md's telemetry "
                           f"reference does not mention")
-    metrics = {n for n, d in declared.items() if d.kind == "metric"}
-    for name, rows in sorted(readme_metric_rows(readme, metrics).items()):
-        reg = declared[name]
+    metrics = reg.of_kind("metric")
+    for name, rows in sorted(readme_metric_rows(readme, set(metrics)).items()):
+        reg = metrics[name]
         for instrument, unit, no in rows:
             if instrument != reg.instrument:
                 errors.append(f"README.md:{no}: {name} is {_a(instrument)} there, "
@@ -796,9 +818,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"registry-check: {e}", file=sys.stderr)
         print(f"registry-check: {len(errors)} problem(s)", file=sys.stderr)
         return 1
-    declared = load_registry(inp.registry).declared
-    metrics = sum(1 for d in declared.values() if d.kind == "metric")
-    print(f"registry-check: ok: {metrics} metrics and {len(declared) - metrics} attributes declared "
+    reg = load_registry(inp.registry)
+    metrics, attributes = len(reg.of_kind("metric")), len(reg.of_kind("attribute"))
+    print(f"registry-check: ok: {metrics} metrics and {attributes} attributes declared "
           f"in semconv/ agree with src/names/ and README.md")
     return 0
 

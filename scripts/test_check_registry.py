@@ -156,6 +156,19 @@ class CodeAndRegistryTest(unittest.TestCase):
             "src/names/cache.rs WINGSPAN_CACHE_HIT = 'wingspan.cache.hit': not declared in "
             "semconv/ (add it as an attribute)"])
 
+    def test_a_counter_may_also_be_a_span_attribute(self):
+        registry = REGISTRY.replace("  - id: registry.redis.receiver", '''\
+      - id: wingspan.cache.requests
+        type: boolean
+        stability: development
+        brief: The span counted.
+        examples: [true]
+  - id: registry.redis.receiver''')
+        self.assertEqual(run(registry=registry), [])
+        registry = registry.replace("instrument: counter", "instrument: gauge")
+        self.assertIn("src/names/cache.rs WINGSPAN_CACHE_REQUESTS = 'wingspan.cache.requests': doc comment "
+                      "says counter, semconv/cache.yaml says gauge", run(registry=registry))
+
     def test_values_and_upstream_names_need_no_declaration(self):
         names = NAMES + 'pub const GEN_AI_TOKEN_TYPE: &str = "gen_ai.token.type";\n'
         self.assertEqual(run(names=names), [])
@@ -295,6 +308,19 @@ class RegistryStructureTest(unittest.TestCase):
         brief: Again.
         examples: ["1"]
 '''), "db is already declared in cache.yaml")
+
+    def test_attribute_that_is_a_namespace_of_another(self):
+        self.assertOneError(group('''\
+  - id: registry.wingspan.more
+    type: attribute_group
+    brief: More.
+    attributes:
+      - id: wingspan.cache.result.detail
+        type: string
+        stability: development
+        brief: Detail.
+        examples: ["x"]
+'''), "attribute wingspan.cache.result is also the namespace of attribute wingspan.cache.result.detail")
 
     def test_span_without_kind(self):
         self.assertOneError(group('''\
