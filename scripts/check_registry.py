@@ -338,7 +338,7 @@ class CodeName:
     name: str
     const: str
     file: str
-    kind: str  # "metric" | "attribute"
+    kind: str  # "metric" | "attribute" | "value"
     instrument: str | None = None
     unit: str | None = None
 
@@ -347,7 +347,9 @@ def parse_names(sources: dict[str, str]) -> dict[str, CodeName]:
     """Every string constant of the catalogue files, by value.
 
     A constant is a metric when the first line of its doc comment starts with an
-    instrument kind, followed by its unit in backticks: ``/// Gauge `By`: …``.
+    instrument kind, followed by its unit in backticks: ``/// Gauge `By`: …``;
+    a value of an attribute, not a name, when it starts with that attribute's key
+    and "of": ``/// `otel.component.type` of an exporter …``; else an attribute.
     """
     out: dict[str, CodeName] = {}
     for file, text in sorted(sources.items()):
@@ -357,12 +359,16 @@ def parse_names(sources: dict[str, str]) -> dict[str, CodeName]:
             first = doc_lines[0] if doc_lines else ""
             entry = CodeName(value, const, file, "attribute")
             found = instrument_in(first)
-            if found and first[: found[1]].strip().lower() in _LEADING_KIND_WORDS:
+            if _VALUE_DOC.match(first):
+                entry.kind = "value"
+            elif found and first[: found[1]].strip().lower() in _LEADING_KIND_WORDS:
                 entry.kind, entry.instrument = "metric", found[0]
                 entry.unit = _first_code_span(first[found[1]:])
             out.setdefault(value, entry)
     return out
 
+
+_VALUE_DOC = re.compile(r"^`[a-z0-9_]+(?:\.[a-z0-9_]+)+` of\b")
 
 # A doc comment classes its constant as a metric only when it starts with one of
 # these (so an attribute's doc that mentions "the counter" later is not one).
@@ -657,8 +663,10 @@ def check(inp: Inputs) -> list[str]:
     """Every problem found, one line each; empty when all agree."""
     reg = load_registry(inp.registry)
     errors = list(reg.errors)
-    errors += _check_names(reg, parse_names(inp.names))
-    errors += _check_readme(reg, inp.readme)
+    names = parse_names(inp.names)
+    errors += _check_names(reg, names)
+    values = {name for name, code in names.items() if code.kind == "value"}
+    errors += _check_readme(reg, inp.readme, values)
     if inp.manifest is not None:
         errors += _check_manifest(inp.manifest, inp.crate_version, inp.readme)
     return errors
@@ -673,7 +681,7 @@ def _check_names(reg: Registry, names: dict[str, CodeName]) -> list[str]:
     errors = []
     declared_names = reg.names()
     for name, code in sorted(names.items()):
-        if name.startswith(OWN_PREFIXES) and name not in declared_names:
+        if code.kind != "value" and name.startswith(OWN_PREFIXES) and name not in declared_names:
             errors.append(f"src/names/{code.file} {code.const} = {name!r}: not declared in "
                           f"semconv/ (add it as {_a(code.kind)})")
     for (kind, name), decl in sorted(reg.declared.items()):
@@ -681,6 +689,9 @@ def _check_names(reg: Registry, names: dict[str, CodeName]) -> list[str]:
         if code is None:
             errors.append(f"semconv/{decl.file} declares {kind} {name}, which src/names/ does not "
                           f"define: renamed or removed? (update or drop the declaration)")
+        elif code.kind == "value":
+            errors.append(f"semconv/{decl.file} declares {kind} {name}, which src/names/{code.file} "
+                          f"{code.const} documents as a value (`key` of ...), not a name")
         elif code.kind == kind:
             errors += _compare_instrument(f"src/names/{code.file} {code.const} = {name!r}", code, decl)
         elif (code.kind, name) not in reg.declared:
@@ -701,10 +712,10 @@ def _compare_instrument(where: str, code: CodeName, reg: Declared) -> list[str]:
     return errors
 
 
-def _check_readme(reg: Registry, readme: str) -> list[str]:
+def _check_readme(reg: Registry, readme: str, values: set[str] = frozenset()) -> list[str]:
     errors = []
     mentioned = readme_mentions(readme)
-    for name in sorted(mentioned - reg.names()):
+    for name in sorted(mentioned - reg.names() - values):
         errors.append(f"README.md mentions {name}, which semconv/ does not declare "
                       f"(stale name in the README, or a missing declaration)")
     files = {name: decl.file for (_, name), decl in sorted(reg.declared.items(), reverse=True)}

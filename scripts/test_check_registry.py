@@ -171,7 +171,15 @@ class CodeAndRegistryTest(unittest.TestCase):
 
     def test_values_and_upstream_names_need_no_declaration(self):
         names = NAMES + 'pub const GEN_AI_TOKEN_TYPE: &str = "gen_ai.token.type";\n'
-        self.assertEqual(run(names=names), [])
+        names += ('/// `otel.component.type` of an exporter given to the builder.\n'
+                  'pub const COMPONENT_CUSTOM_EXPORTER: &str = "wingspan.custom_exporter";\n')
+        readme = README + "\nA custom exporter is `otel.component.type=wingspan.custom_exporter`.\n"
+        self.assertEqual(run(names=names, readme=readme), [])
+
+    def test_a_value_is_not_a_declaration(self):
+        names = NAMES.replace("/// `hit`, `miss` or `error`.", "/// `otel.component.type` of a cache.")
+        self.assertIn("semconv/cache.yaml declares attribute wingspan.cache.result, which src/names/cache.rs "
+                      "WINGSPAN_CACHE_RESULT documents as a value (`key` of ...), not a name", run(names=names))
 
     def test_metric_in_code_but_attribute_in_registry(self):
         names = NAMES.replace("/// `hit`, `miss` or `error`.", "/// Counter `{x}`: oops.")
