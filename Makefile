@@ -8,7 +8,7 @@ CARGO    ?= cargo
 PYTHON   ?= python3
 FEATURES ?= --all-features
 
-.PHONY: all test demo services bench lint fmt fmt-check clippy otel-single py-test nextest doctest rotel clean-demo help
+.PHONY: all test demo services bench lint fmt fmt-check clippy otel-single py-test registry-check nextest doctest rotel clean-demo help
 
 all: test
 
@@ -21,7 +21,7 @@ help:
 	@echo "make fmt        cargo fmt"
 
 ## test: the whole gate, in order; stops at the first failing step.
-test: fmt-check clippy otel-single py-test nextest doctest
+test: fmt-check clippy otel-single py-test registry-check nextest doctest
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -34,6 +34,10 @@ otel-single:
 
 py-test:
 	$(PYTHON) -m unittest discover -s scripts -p 'test_*.py'
+
+# semconv/ (the registry of wingspan's own names) agrees with src/names/ and README.md.
+registry-check:
+	$(PYTHON) scripts/check_registry.py
 
 # nextest: one process per test, so global OTel providers and tracing
 # subscribers cannot leak between tests.
