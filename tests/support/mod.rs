@@ -17,6 +17,7 @@ mod grpc;
 mod http;
 mod model;
 mod receiver;
+mod silent;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -25,6 +26,7 @@ pub use model::{
     Status, Transport, Value,
 };
 pub use receiver::{dump_logs, dump_metrics, dump_spans, Receiver};
+pub use silent::{resident_bytes, SilentCollector};
 pub use wingspan::config::Protocol;
 
 /// The metric export interval `telemetry` configures, in ms.
