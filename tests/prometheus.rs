@@ -1,6 +1,8 @@
 //! The optional Prometheus pull endpoint (feature `prometheus`): the same
 //! metric names as the OTLP→Prometheus translation on the collector path.
 
+#![cfg(feature = "prometheus")]
+
 use std::time::Duration;
 
 use axum::routing::get;
@@ -81,8 +83,10 @@ async fn prometheus_endpoint_serves_the_collector_path_names() {
     }
     assert!(
         has(r#"otel_sdk_processor_span_processed_total{error_type="queue_full""#)
-            || body.lines().any(|l| l.starts_with("otel_sdk_processor_span_processed_total{")
-                && l.contains(r#"error_type="queue_full""#)),
+            || body.lines().any(
+                |l| l.starts_with("otel_sdk_processor_span_processed_total{")
+                    && l.contains(r#"error_type="queue_full""#)
+            ),
         "{body}"
     );
     assert!(has("process_cpu_time_seconds_total"), "{body}");

@@ -55,6 +55,7 @@ pub fn config_vars(
             METRIC_INTERVAL_MS.to_string(),
         ),
         ("OTEL_BSP_SCHEDULE_DELAY".into(), BSP_DELAY_MS.to_string()),
+        ("OTEL_BLRP_SCHEDULE_DELAY".into(), BSP_DELAY_MS.to_string()),
         ("WINGSPAN_CONSOLE_LOG".into(), "false".into()),
         ("DATABASE_URL".into(), database_url()),
         ("REDIS_URL".into(), redis_url()),

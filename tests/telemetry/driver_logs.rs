@@ -32,9 +32,10 @@ async fn driver_logs_child() {
         .unwrap();
     let telemetry = wingspan::init(cfg).unwrap();
 
-    let (client, connection) = tokio_postgres::connect(&support::database_url(), tokio_postgres::NoTls)
-        .await
-        .expect("connect to Postgres");
+    let (client, connection) =
+        tokio_postgres::connect(&support::database_url(), tokio_postgres::NoTls)
+            .await
+            .expect("connect to Postgres");
     tokio::spawn(connection);
     client
         .batch_execute(&format!(
@@ -78,10 +79,7 @@ async fn telemetry_driver_text_never_reaches_logs_or_console() {
     .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "child failed:\n{stdout}\n{stderr}"
-    );
+    assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
     // The console works (the child's own event is there)...
     assert!(stderr.contains("child.done"), "console:\n{stderr}");
     // ...and carries no database text.

@@ -90,8 +90,14 @@ async fn silent_collector_leaves_requests_alone(protocol: Protocol) {
     );
     // Correctness bounds, not speed claims: an export that blocked a request
     // would cost the 1 s export timeout.
-    assert!(o50 < h50 * 3 + Duration::from_millis(5), "p50 {o50:?} vs {h50:?}");
-    assert!(o99 < h99 * 3 + Duration::from_millis(50), "p99 {o99:?} vs {h99:?}");
+    assert!(
+        o50 < h50 * 3 + Duration::from_millis(5),
+        "p50 {o50:?} vs {h50:?}"
+    );
+    assert!(
+        o99 < h99 * 3 + Duration::from_millis(50),
+        "p99 {o99:?} vs {h99:?}"
+    );
 
     // The losses: spans dropped at the full queue or whose export timed out,
     // counted by the handle and by the pipeline's own metrics.
@@ -108,15 +114,19 @@ async fn silent_collector_leaves_requests_alone(protocol: Protocol) {
     let text = outage.prometheus_text().expect("prometheus registry");
     let failed: Vec<&str> = text
         .lines()
-        .filter(|l| l.starts_with("otel_sdk_exporter_span_exported_total{") && l.contains("error_type=\""))
+        .filter(|l| {
+            l.starts_with("otel_sdk_exporter_span_exported_total{") && l.contains("error_type=\"")
+        })
         .collect();
     assert!(
         failed.iter().any(|l| !l.ends_with(" 0")),
         "no failed span exports in:\n{text}"
     );
     assert!(
-        text.lines().any(|l| l.starts_with("otel_sdk_processor_span_processed_total{")
-            && l.contains("error_type=\"queue_full\"")),
+        text.lines().any(
+            |l| l.starts_with("otel_sdk_processor_span_processed_total{")
+                && l.contains("error_type=\"queue_full\"")
+        ),
         "no queue_full series in:\n{text}"
     );
 
