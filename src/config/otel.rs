@@ -253,36 +253,7 @@ impl TelemetryConfig {
             )
         };
 
-        let ratio = env.f64_in("OTEL_TRACES_SAMPLER_ARG", 1.0, 0.0, 1.0)?;
-        #[derive(Clone, Copy)]
-        enum S {
-            On,
-            Off,
-            Ratio,
-            POn,
-            POff,
-            PRatio,
-        }
-        let sampler = match env.choice(
-            "OTEL_TRACES_SAMPLER",
-            S::POn,
-            &[
-                ("always_on", S::On),
-                ("always_off", S::Off),
-                ("traceidratio", S::Ratio),
-                ("parentbased_always_on", S::POn),
-                ("parentbased_always_off", S::POff),
-                ("parentbased_traceidratio", S::PRatio),
-            ],
-        )? {
-            S::On => Sampler::AlwaysOn,
-            S::Off => Sampler::AlwaysOff,
-            S::Ratio => Sampler::TraceIdRatio(ratio),
-            S::POn => Sampler::ParentBasedAlwaysOn,
-            S::POff => Sampler::ParentBasedAlwaysOff,
-            S::PRatio => Sampler::ParentBasedTraceIdRatio(ratio),
-        };
-
+        let sampler = sampler(env)?;
         let batch = BatchConfig::from_env(env, "OTEL_BSP", 5000)?;
         let log_batch = BatchConfig::from_env(env, "OTEL_BLRP", 1000)?;
 
@@ -295,25 +266,8 @@ impl TelemetryConfig {
             ));
         }
 
-        let prometheus_addr = match env.get("WINGSPAN_PROMETHEUS_ADDR") {
-            None => None,
-            Some(v) => Some(v.parse().map_err(|_| {
-                ConfigError::invalid(
-                    "WINGSPAN_PROMETHEUS_ADDR",
-                    &v,
-                    "a socket address such as 127.0.0.1:9464",
-                )
-            })?),
-        };
-
-        let log_filter = env.string("RUST_LOG", "info");
-        if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&log_filter) {
-            return Err(ConfigError::invalid(
-                "RUST_LOG",
-                &log_filter,
-                &format!("tracing filter directives ({e})"),
-            ));
-        }
+        let prometheus_addr = prometheus_addr(env)?;
+        let log_filter = log_filter(env)?;
 
         Ok(Self {
             sdk_disabled: env.bool("OTEL_SDK_DISABLED", false)?,
@@ -393,6 +347,68 @@ impl OtlpConfig {
             certificate,
         })
     }
+}
+
+/// `OTEL_TRACES_SAMPLER` with its `OTEL_TRACES_SAMPLER_ARG`.
+fn sampler(env: &Env<'_>) -> Result<Sampler, ConfigError> {
+    let ratio = env.f64_in("OTEL_TRACES_SAMPLER_ARG", 1.0, 0.0, 1.0)?;
+    #[derive(Clone, Copy)]
+    enum S {
+        On,
+        Off,
+        Ratio,
+        POn,
+        POff,
+        PRatio,
+    }
+    Ok(
+        match env.choice(
+            "OTEL_TRACES_SAMPLER",
+            S::POn,
+            &[
+                ("always_on", S::On),
+                ("always_off", S::Off),
+                ("traceidratio", S::Ratio),
+                ("parentbased_always_on", S::POn),
+                ("parentbased_always_off", S::POff),
+                ("parentbased_traceidratio", S::PRatio),
+            ],
+        )? {
+            S::On => Sampler::AlwaysOn,
+            S::Off => Sampler::AlwaysOff,
+            S::Ratio => Sampler::TraceIdRatio(ratio),
+            S::POn => Sampler::ParentBasedAlwaysOn,
+            S::POff => Sampler::ParentBasedAlwaysOff,
+            S::PRatio => Sampler::ParentBasedTraceIdRatio(ratio),
+        },
+    )
+}
+
+/// `WINGSPAN_PROMETHEUS_ADDR`.
+fn prometheus_addr(env: &Env<'_>) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    Ok(match env.get("WINGSPAN_PROMETHEUS_ADDR") {
+        None => None,
+        Some(v) => Some(v.parse().map_err(|_| {
+            ConfigError::invalid(
+                "WINGSPAN_PROMETHEUS_ADDR",
+                &v,
+                "a socket address such as 127.0.0.1:9464",
+            )
+        })?),
+    })
+}
+
+/// `RUST_LOG`, parsed once here so a bad value names the variable.
+fn log_filter(env: &Env<'_>) -> Result<String, ConfigError> {
+    let log_filter = env.string("RUST_LOG", "info");
+    if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&log_filter) {
+        return Err(ConfigError::invalid(
+            "RUST_LOG",
+            &log_filter,
+            &format!("tracing filter directives ({e})"),
+        ));
+    }
+    Ok(log_filter)
 }
 
 fn validate_endpoint(var: &str, value: &str) -> Result<String, ConfigError> {

@@ -132,16 +132,19 @@ impl Losses {
         {
             return;
         }
-        let error = error.map(|e| e.to_string()).unwrap_or_default();
+        // Counts and error go in the message: as fields they would be
+        // attribute keys outside the conventions.
+        let error = error.map(|e| format!(" ({e})")).unwrap_or_default();
         tracing::warn!(
             target: "wingspan::telemetry",
-            spans_dropped_queue_full = self.spans_queue_full.load(Ordering::Relaxed),
-            spans_dropped_export_failed = self.spans.failed(),
-            metric_exports_failed = self.metric_exports_failed.load(Ordering::Relaxed),
-            log_records_dropped_queue_full = self.logs_queue_full.load(Ordering::Relaxed),
-            log_records_export_failed = self.logs.failed(),
-            error = %error,
-            "telemetry is being dropped: {what} (logged at most every {}s)",
+            "telemetry is being dropped: {what}{error}; so far {} spans at the full queue, {} in failed \
+             exports, {} failed metric exports, {} log records at the full queue, {} in failed \
+             exports (logged at most every {}s)",
+            self.spans_queue_full.load(Ordering::Relaxed),
+            self.spans.failed(),
+            self.metric_exports_failed.load(Ordering::Relaxed),
+            self.logs_queue_full.load(Ordering::Relaxed),
+            self.logs.failed(),
             LOG_EVERY.as_secs()
         );
     }
