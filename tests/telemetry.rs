@@ -1212,3 +1212,71 @@ fn telemetry_harmful_batch_settings_are_refused() {
         .build()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_full_log_queue_drops_are_counted() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::Grpc,
+        &[
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "16"),
+            ("OTEL_BLRP_SCHEDULE_DELAY", "60000"),
+        ],
+    )
+    .await;
+    const N: u64 = 500;
+    for i in 0..N {
+        tracing::info!(i, "burst log");
+    }
+    telemetry.force_flush().await.unwrap();
+    let losses = telemetry.loss_counts();
+    assert!(losses.log_records_queue_full > 0, "{losses:?}");
+    // Every record is either delivered or counted as dropped.
+    let delivered = N - losses.log_records_queue_full;
+    let logs = receiver
+        .wait_for_logs(
+            |l| l.iter().filter(|l| l.body == "burst log").count() as u64 >= delivered,
+            WAIT,
+        )
+        .await;
+    let arrived = logs.iter().filter(|l| l.body == "burst log").count() as u64;
+    assert_eq!(arrived, delivered, "{losses:?}");
+    let processed = "otel.sdk.processor.log.processed";
+    receiver
+        .wait_for_metric(
+            processed,
+            |p| {
+                support::find_points(p, processed, &[("error.type", "queue_full")])
+                    .first()
+                    .is_some_and(|p| p.value == losses.log_records_queue_full as f64)
+            },
+            WAIT,
+        )
+        .await;
+}
+
+/// With `install_subscriber(false)`, the layer composes into the
+/// application's own subscriber.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_tracing_layer_composes_into_an_own_subscriber() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let receiver = Receiver::start().await;
+    let telemetry =
+        wingspan::Telemetry::builder(support::config(&receiver, Protocol::HttpProtobuf, &[]))
+            .install_subscriber(false)
+            .build()
+            .unwrap();
+    let subscriber = tracing_subscriber::registry().with(telemetry.tracing_layer().unwrap());
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info_span!("own.subscriber").in_scope(|| tracing::info!("through my layer"));
+    });
+    telemetry.force_flush().await.unwrap();
+    let span = receiver.wait_for_span("own.subscriber", WAIT).await;
+    let logs = receiver
+        .wait_for_logs(|l| l.iter().any(|l| l.body == "through my layer"), WAIT)
+        .await;
+    let log = logs.iter().find(|l| l.body == "through my layer").unwrap();
+    assert_eq!(log.trace_id, span.trace_id);
+}
