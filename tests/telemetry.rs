@@ -153,6 +153,15 @@ async fn telemetry_instrumented_fn_nests_under_otel_api_span() {
         "{}",
         support::dump_spans(&spans)
     );
+    // No keys outside the conventions from the bridge itself.
+    for key in ["target", "busy_ns", "idle_ns"] {
+        assert!(
+            !inner.attributes.contains_key(key),
+            "{key}: {}",
+            support::dump_spans(&spans)
+        );
+    }
+    assert_eq!(inner.attr_str("code.file.path"), Some("tests/telemetry.rs"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -117,8 +117,13 @@ impl Telemetry {
         // The application's own `tracing` spans belong to the application,
         // not to wingspan's instrumentation scope.
         let app_tracer = self.tracer_provider().tracer(tc.service_name.clone());
+        // Without the bridge's bare `target`, `busy_ns` and `idle_ns` keys,
+        // which are not in the conventions (the target is the span's module,
+        // and `code.file.path`/`code.line.number` stay).
         let spans = tracing_opentelemetry::layer()
             .with_tracer(app_tracer)
+            .with_target(false)
+            .with_tracked_inactivity(false)
             .with_filter(env_filter(&tc.log_filter)?);
         let logs = LogBridge::new(
             self.logger_provider(),
