@@ -19,8 +19,11 @@ const MARKER_VAR: &str = "WINGSPAN_TEST_CHILD_MARKER";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "run as a child process by telemetry_driver_text_never_reaches_logs_or_console"]
 async fn driver_logs_child() {
-    let endpoint = std::env::var(ENDPOINT_VAR).expect("run by the parent test");
-    let marker = std::env::var(MARKER_VAR).expect("run by the parent test");
+    // Run alone (`--ignored`), it has nothing to do.
+    let (Ok(endpoint), Ok(marker)) = (std::env::var(ENDPOINT_VAR), std::env::var(MARKER_VAR))
+    else {
+        return;
+    };
     let cfg = wingspan::Config::builder()
         .var("OTEL_SERVICE_NAME", "wingspan-test.driver-logs-child")
         .var("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
