@@ -2,7 +2,7 @@
 #
 # Every cargo step uses the same feature set and the dev/test profile, so clippy,
 # nextest and the demo's quickstart build share one dependency build in the
-# target dir (/work/target here, via .cargo/config.toml).
+# target dir (`target/`, or wherever CARGO_TARGET_DIR points).
 
 CARGO    ?= cargo
 PYTHON   ?= python3

@@ -37,7 +37,8 @@ pub use db::{DbConfig, SslMode};
 pub(crate) use env::Env;
 pub use http::HttpConfig;
 pub use otel::{
-    BatchConfig, Compression, ExporterKind, OtlpConfig, Protocol, Sampler, TelemetryConfig,
+    AttributeLimits, BatchConfig, Compression, ExporterKind, OtlpConfig, Protocol, Sampler,
+    TelemetryConfig, MAX_QUEUE_SIZE, MIN_SCHEDULE_DELAY_MS,
 };
 #[cfg(feature = "redis")]
 pub use redis::{KeyDisplay, RedisConfig};
@@ -259,6 +260,7 @@ impl ConfigBuilder {
 /// `://` and the *last* `@` is user information (a password may hold an
 /// unencoded `/`, `?` or `@`), and a `password=` query parameter is dropped.
 /// Input that is not a URL is not echoed at all.
+#[cfg(any(feature = "postgres", feature = "redis"))]
 pub(crate) fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "<not a URL>".to_owned();
@@ -341,6 +343,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(feature = "postgres", feature = "redis"))]
     fn urls_are_redacted_whatever_their_shape() {
         for (url, shown) in [
             (
