@@ -8,6 +8,7 @@ pub mod config;
 #[cfg(feature = "postgres")]
 pub mod db;
 pub mod http;
+#[cfg(any(feature = "postgres", feature = "redis", feature = "llm"))]
 pub(crate) mod instrument;
 pub mod names;
 pub mod telemetry;

@@ -44,6 +44,9 @@ pub(crate) trait CallMetrics {
 /// Where the span lives: owned (the fast path for db and cache), or inside a
 /// [`Context`] when child spans must name it as their parent (an LLM call
 /// whose HTTP attempts nest under it).
+// `Owned` is large, but it is the per-query/per-command hot path: boxing it
+// would cost an allocation on every call to save stack bytes.
+#[allow(clippy::large_enum_variant)]
 enum Slot {
     Owned(Span),
     #[allow(dead_code)]
