@@ -326,7 +326,17 @@ class Rules:
         ]
 
     def groups(self):
-        return self.recording() + self.alerts()
+        # Each alert shares its group with the recording rules it reads: rules in a group
+        # run in order, groups in no defined order, so an alert in another group may read
+        # a recording rule's previous value (one interval late, at random).
+        rec = {g["name"].split(".")[1]: g["rules"] for g in self.recording()}
+        al = {g["name"].split(".")[1]: g["rules"] for g in self.alerts()}
+        return [
+            {"name": "wingspan.http", "rules": rec["http"] + al["api"] + al["slo"]},
+            {"name": "wingspan.db", "rules": rec["db"] + al["db"]},
+            {"name": "wingspan.cache", "rules": rec["cache"] + al["cache"]},
+            {"name": "wingspan.agent", "rules": al["agent"]},
+        ]
 
 
 def q(s):
