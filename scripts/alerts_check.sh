@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The static checks of alerts/ (`make alerts-check`, part of `make test`):
+#   1. alerts/wingspan.rules.yml is what alerts/thresholds.json renders (not hand-edited, not stale);
+#   2. promtool check rules: every rule parses and is well-formed;
+#   3. promtool test rules: the unit tests of alerts/tests/ (every alert, firing and not);
+#   4. amtool check-config on the committed Alertmanager config and on a rendered one;
+#   5. amtool config routes test: where each kind of alert is delivered.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PYTHON="${PYTHON:-python3}"
+
+"$PYTHON" scripts/alerts_render.py --check alerts/wingspan.rules.yml
+promtool check rules alerts/wingspan.rules.yml
+promtool test rules alerts/tests/*.yml
+
+amtool check-config alerts/alertmanager.yml >/dev/null
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+ALERT_EMAIL=oncall@example.com ALERT_SLACK_WEBHOOK=https://hooks.example.invalid/T000/B000 \
+    ALERT_SMTP_USERNAME=alertmanager ALERT_SMTP_PASSWORD=not-a-real-one ALERT_SECRETS_DIR="$tmp/secrets" \
+    "$PYTHON" scripts/alerts_render_alertmanager.py --out "$tmp/alertmanager.yml" >/dev/null
+amtool check-config "$tmp/alertmanager.yml" >/dev/null
+# The rendered config carries no secret, only the paths of the files holding them.
+if grep -q -e 'hooks.example.invalid' -e 'not-a-real-one' "$tmp/alertmanager.yml"; then
+    echo "a secret leaked into the rendered Alertmanager config" >&2
+    exit 1
+fi
+[ "$(stat -c %a "$tmp/secrets/slack_webhook_url")" = 600 ] || { echo "secret file is not 0600" >&2; exit 1; }
+grep -q "to: 'oncall@example.com'" "$tmp/alertmanager.yml" || { echo "ALERT_EMAIL not applied" >&2; exit 1; }
+
+routes() { # routes EXPECTED_RECEIVERS LABEL=VALUE...
+    local expected="$1"
+    shift
+    amtool config routes test --config.file=alerts/alertmanager.yml --verify.receivers="$expected" "$@" >/dev/null 2>&1 \
+        || { echo "route test failed: $* -> expected $expected, got $(amtool config routes test --config.file=alerts/alertmanager.yml "$@" 2>/dev/null)" >&2; exit 1; }
+    printf '  routes: %-70s -> %s\n' "$*" "$expected"
+}
+# Pages go to email and Slack; warnings to Slack only; an alert without severity
+# (someone else's rule) still reaches a human through Slack.
+routes email,slack alertname=WingspanHighErrorRate severity=critical job=api
+routes email,slack alertname=WingspanDatabaseDown severity=critical job=api db_client_connection_pool_name=main
+routes email,slack alertname=WingspanAvailabilityBudgetBurn severity=critical job=api long_window=1h short_window=5m
+routes email,slack alertname=WingspanTargetDown severity=critical job=api
+routes slack alertname=WingspanApiLatencyHigh severity=warning job=api
+routes slack alertname=WingspanCacheHitRateLow severity=warning job=api wingspan_cache_name=users
+routes slack alertname=WingspanAvailabilityBudgetBurn severity=warning job=api long_window=1d short_window=2h
+routes slack alertname=SomethingElse job=api
+echo "alerts: rules, unit tests, Alertmanager config and routes OK"
