@@ -14,7 +14,7 @@
 //! |---|---|
 //! | `GET /api/items/{id}` | read-through cache (`items:` cache name) over a Postgres query |
 //! | `GET /api/slow?ms=N` | answers after N ms (default 450) plus a query: above the 300 ms objective |
-//! | `GET /api/fail` | 500 |
+//! | `GET /api/fail` | a failing query (SQLSTATE 22012), then 500 |
 //! | `POST /api/coach` | an LLM route (`wingspan.route.class=llm`), slow on purpose (`?ms=N`, default 1200) |
 //! | `GET /api/hold?ms=N` | holds a pooled connection N ms: pool utilization, acquire timeouts (503), leaks |
 //!
@@ -218,14 +218,20 @@ async fn slow(State(app): State<App>, uri: Uri) -> Result<&'static str, StatusCo
         .get()
         .await
         .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    // A query on a table: db.collection.name on the query metrics.
     client
-        .query_one("SELECT 1", &[])
+        .query_one("SELECT count(*) FROM pg_class", &[])
         .await
         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
     Ok("slow\n")
 }
 
-async fn fail() -> StatusCode {
+/// A failing statement (SQLSTATE 22012, division by zero), then a 500: the
+/// query error metrics and the HTTP error ratio move together.
+async fn fail(State(app): State<App>) -> StatusCode {
+    if let Ok(client) = app.pool.get().await {
+        let _ = client.query_one("SELECT 1 / 0", &[]).await;
+    }
     StatusCode::INTERNAL_SERVER_ERROR
 }
 
