@@ -109,10 +109,13 @@ class Rules:
         ]
         for w in self.windows():
             # Availability: every route counts, LLM ones too (a failed answer is a failure).
+            # `or ... * 0`: a service that has never failed has no error series; its
+            # ratio is 0, not absent (dashboards show 0, and absence means "no traffic").
             http.append({
                 "record": f"{svc}:http_server_request_errors:ratio_rate{self.name_window(w)}",
                 "expr": (
-                    f"sum by ({svc}) (rate({HTTP_COUNT}{{{IS_ERROR}}}[{self.d(w)}]))\n"
+                    f"(\n  sum by ({svc}) (rate({HTTP_COUNT}{{{IS_ERROR}}}[{self.d(w)}]))\n"
+                    f"  or\n  sum by ({svc}) (rate({HTTP_COUNT}[{self.d(w)}])) * 0\n)\n"
                     f"/\nsum by ({svc}) (rate({HTTP_COUNT}[{self.d(w)}]))"
                 ),
             })

@@ -187,7 +187,8 @@ def build(th):
               [target(f"sum by (http_route, wingspan_route_class) (rate({count}{{{J}}}[{RI}]))",
                       "{{http_route}} ({{wingspan_route_class}})")], unit="reqps"),
         panel("Error rate (5xx and failed handlers)",
-              [target(f"sum(rate({count}{{{J},error_type!=\"\"}}[{RI}])) / sum(rate({count}{{{J}}}[{RI}]))",
+              [target(f"(sum(rate({count}{{{J},error_type!=\"\"}}[{RI}])) or sum(rate({count}{{{J}}}[{RI}])) * 0) "
+                      f"/ sum(rate({count}{{{J}}}[{RI}]))",
                       "all routes")],
               unit="percentunit", threshold=err_max, links=[error_traces]),
         panel("Responses by status code",
@@ -353,7 +354,8 @@ def build(th):
               unit="percentunit", threshold=err_max, **stat),
         row("Error budgets (30 days)"),
         panel(f"Availability budget left ({alerts_render.number(th['slo_availability_target'] * 100)} %)",
-              [target(f"1 - (sum(rate({count}{{{J},error_type!=\"\"}}[30d])) / sum(rate({count}{{{J}}}[30d]))) / {avail_budget}",
+              [target(f"1 - ((sum(rate({count}{{{J},error_type!=\"\"}}[30d])) or sum(rate({count}{{{J}}}[30d])) * 0) "
+                      f"/ sum(rate({count}{{{J}}}[30d]))) / {avail_budget}",
                       "left")], unit="percentunit", threshold=0, below=True, **stat),
         panel(f"Latency budget left ({alerts_render.number(th['slo_latency_target'] * 100)} % within {lat_ms} ms)",
               [target(f"1 - (1 - sum(rate({bucket}{{{J},wingspan_route_class!=\"llm\",le=\"{le}\"}}[30d])) "
