@@ -499,7 +499,8 @@ class Run:
                                and self.notifications(self.slack, "WingspanHighErrorRate", status="FIRING"),
                                timeout=REPEAT_INTERVAL + 10)
             gap = again[1][0] - again[0][0]
-            if gap < REPEAT_INTERVAL:
+            # 1 s for delivery jitter: the receipt times, not Alertmanager's clock, are measured.
+            if gap < REPEAT_INTERVAL - 1:
                 raise Failed(f"repeated after {gap:.1f}s, before repeat_interval {REPEAT_INTERVAL}s")
             report["repeat"] = {"alerts_received_by_alertmanager": told, "notifications_before_interval": 1,
                                 "repeat_after_s": round(gap, 1)}

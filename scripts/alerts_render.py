@@ -195,7 +195,7 @@ class Rules:
                 self.d("api_latency_for_seconds"),
                 "warning",
                 f"{svc_ref}: API {qname.upper()} above {lat_ms} ms (LLM routes excluded)",
-                f"{qname.upper()} of non-LLM requests over the last {lw} is {{{{ $value | humanizeDuration }}}} "
+                f"{qname.upper()} of non-LLM requests over the last {self.d(th['api_latency_window_seconds'])} is {{{{ $value | humanizeDuration }}}} "
                 f"(objective {lat_ms} ms), for {self.d('api_latency_for_seconds')} at least.",
             ),
             self.alert(
@@ -204,7 +204,7 @@ class Rules:
                 self.d("error_ratio_for_seconds"),
                 "critical",
                 f"{svc_ref}: more than {number(th['error_ratio_threshold'] * 100)} % of requests fail",
-                f"{{{{ $value | humanizePercentage }}}} of requests over the last {ew} ended in a 5xx or a failed handler "
+                f"{{{{ $value | humanizePercentage }}}} of requests over the last {self.d('error_ratio_window_seconds')} ended in a 5xx or a failed handler "
                 f"(threshold {number(th['error_ratio_threshold'] * 100)} %).",
             ),
         ]
@@ -226,7 +226,7 @@ class Rules:
                 "warning",
                 f"{svc_ref}: callers timed out waiting for a connection from pool {{{{ $labels.{POOL} }}}}",
                 f"About {{{{ $value | printf \"%.0f\" }}}} acquires timed out (DB_CONNECTION_TIMEOUT) in the last "
-                f"{self.name_window(th['pool_timeouts_window_seconds'])}; each one failed its request.",
+                f"{self.d('pool_timeouts_window_seconds')}; each one failed its request.",
             ),
             self.alert(
                 "WingspanDatabaseDown",
@@ -248,7 +248,7 @@ class Rules:
                 self.d("cache_for_seconds"),
                 "warning",
                 f"{svc_ref}: cache {{{{ $labels.{CACHE} }}}} hit rate below {number(th['cache_hit_ratio_threshold'] * 100)} %",
-                f"Hit rate {{{{ $value | humanizePercentage }}}} over the last {cw} "
+                f"Hit rate {{{{ $value | humanizePercentage }}}} over the last {self.d('cache_window_seconds')} "
                 f"(threshold {number(th['cache_hit_ratio_threshold'] * 100)} %, counted only above "
                 f"{number(th['cache_min_reads_per_second'])} reads/s).",
             ),
@@ -271,14 +271,14 @@ class Rules:
                     self.d(b["for_seconds"]),
                     b["severity"],
                     f"{svc_ref}: {kind.lower()} error budget burning {number(b['burn_rate'])}x too fast ({long_w}/{short_w})",
-                    f"{{{{ $value | humanizePercentage }}}} {what} over the last {long_w} (and the last {short_w}); "
+                    f"{{{{ $value | humanizePercentage }}}} {what} over the last {self.d(b['long_seconds'])} "
+                    f"(and the last {self.d(b['short_seconds'])}); "
                     f"the {number(target * 100)} % objective allows {number(budget * 100)} %. At this rate the 30-day "
                     f"budget lasts {number(30 / b['burn_rate'])} days.",
                     {"long_window": long_w, "short_window": short_w},
                 ))
 
         lw_t = self.d("telemetry_loss_window_seconds")
-        lw_name = self.name_window(th["telemetry_loss_window_seconds"])
 
         def by_signal(metric, signal):
             return (
@@ -294,7 +294,7 @@ class Rules:
                 self.d("telemetry_loss_for_seconds"),
                 "warning",
                 f"{svc_ref}: the SDK drops {{{{ $labels.signal }}}} before export",
-                f"{{{{ $value | printf \"%.0f\" }}}} {{{{ $labels.signal }}}} items were dropped in the last {lw_name} "
+                f"{{{{ $value | printf \"%.0f\" }}}} {{{{ $labels.signal }}}} items were dropped in the last {lw_t} "
                 f"(export queue full): traces or logs are missing; metrics are unaffected.",
             ),
             self.alert(
@@ -307,7 +307,7 @@ class Rules:
                 self.d("telemetry_loss_for_seconds"),
                 "warning",
                 f"{svc_ref}: OTLP export of {{{{ $labels.signal }}}} is failing",
-                f"{{{{ $value | printf \"%.0f\" }}}} {{{{ $labels.signal }}}} items failed to export in the last {lw_name}: "
+                f"{{{{ $value | printf \"%.0f\" }}}} {{{{ $labels.signal }}}} items failed to export in the last {lw_t}: "
                 f"the collector is down, slow or refusing.",
             ),
             self.alert(
