@@ -43,7 +43,9 @@ struct App {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let mode = std::env::args().nth(1).unwrap_or_else(|| "serve".to_owned());
+    let mode = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "serve".to_owned());
     match mode.as_str() {
         "serve" => serve().await,
         "exercise" => exercise().await,
@@ -57,11 +59,9 @@ async fn start(
     addr: &str,
 ) -> Result<(wingspan::Telemetry, SocketAddr, App), BoxError> {
     let telemetry = wingspan::init(config)?;
-    let pool = tune_pool(
-        Pool::builder(&telemetry, telemetry.config().db.clone()).name("main"),
-    )
-    .build()
-    .await?;
+    let pool = tune_pool(Pool::builder(&telemetry, telemetry.config().db.clone()).name("main"))
+        .build()
+        .await?;
     let cache = Cache::builder(&telemetry, telemetry.config().redis.clone())
         // Server metrics every second, so a short run sees them.
         .info_interval(Duration::from_secs(1))
@@ -162,9 +162,12 @@ async fn exercise() -> Result<(), BoxError> {
     let deadline = Instant::now() + Duration::from_secs(10);
     let body = loop {
         let body = get("/metrics").await?.text().await?;
-        let ready = ["redis_memory_used_bytes", "wingspan_db_connection_leaks_total"]
-            .iter()
-            .all(|name| body.lines().any(|l| l.starts_with(name)));
+        let ready = [
+            "redis_memory_used_bytes",
+            "wingspan_db_connection_leaks_total",
+        ]
+        .iter()
+        .all(|name| body.lines().any(|l| l.starts_with(name)));
         if ready {
             break body;
         }
@@ -201,11 +204,15 @@ async fn item(State(app): State<App>, Path(id): Path<i32>) -> Result<String, Sta
     let pool = app.pool.clone();
     let value: i32 = app
         .cache
-        .get_or_load(&format!("items:{id}"), Some(Duration::from_secs(600)), || async move {
-            let client = pool.get().await?;
-            let row = client.query_one("SELECT $1::int4", &[&id]).await?;
-            Ok::<i32, wingspan::db::DbError>(row.get(0))
-        })
+        .get_or_load(
+            &format!("items:{id}"),
+            Some(Duration::from_secs(600)),
+            || async move {
+                let client = pool.get().await?;
+                let row = client.query_one("SELECT $1::int4", &[&id]).await?;
+                Ok::<i32, wingspan::db::DbError>(row.get(0))
+            },
+        )
         .await
         .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
     Ok(value.to_string())
