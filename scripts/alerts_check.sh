@@ -2,7 +2,8 @@
 # The static checks of alerts/ (`make alerts-check`, part of `make test`):
 #   1. alerts/wingspan.rules.yml is what alerts/thresholds.json renders (not hand-edited, not stale);
 #   2. promtool check rules: every rule parses and is well-formed;
-#   3. promtool test rules: the unit tests of alerts/tests/ (every alert, firing and not);
+#   3. promtool test rules: the unit tests of alerts/tests/ (every alert, firing and not),
+#      and the same tests against mutated thresholds, which they must reject;
 #   4. amtool check-config on the committed Alertmanager config and on a rendered one;
 #   5. amtool config routes test: where each kind of alert is delivered.
 set -euo pipefail
@@ -13,9 +14,35 @@ PYTHON="${PYTHON:-python3}"
 promtool check rules alerts/wingspan.rules.yml
 promtool test rules alerts/tests/*.yml
 
-amtool check-config alerts/alertmanager.yml >/dev/null
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+
+# The unit tests must be able to fail: each mutant below (a threshold moved, the
+# anti-flapping hold removed) renders rules that some test has to reject.
+mkdir -p "$tmp/mutant/tests"
+cp alerts/tests/*.yml "$tmp/mutant/tests/"
+mutant() { # mutant KEY JSON_VALUE
+    "$PYTHON" -c 'import json,sys; t=json.load(open("alerts/thresholds.json")); t[sys.argv[1]]=json.loads(sys.argv[2]); json.dump(t,open(sys.argv[3],"w"))' \
+        "$1" "$2" "$tmp/mutant/thresholds.json"
+    "$PYTHON" scripts/alerts_render.py --thresholds "$tmp/mutant/thresholds.json" --out "$tmp/mutant/wingspan.rules.yml"
+    if promtool test rules "$tmp/mutant/tests/"*.yml >/dev/null 2>&1; then
+        echo "the promtool tests still pass with $1=$2: they cannot see that change" >&2
+        exit 1
+    fi
+    printf '  mutant rejected: %s=%s\n' "$1" "$2"
+}
+mutant error_ratio_threshold 0.052
+mutant api_latency_threshold_seconds 0.5
+mutant api_latency_for_seconds 60
+mutant pool_utilization_threshold 0.9
+mutant cache_hit_ratio_threshold 0.5
+mutant cache_min_reads_per_second 0.005
+mutant keep_firing_for_seconds 0
+mutant min_requests_per_second 0
+mutant slo_availability_target 0.999
+mutant slo_latency_target 0.95
+
+amtool check-config alerts/alertmanager.yml >/dev/null
 ALERT_EMAIL=oncall@example.com ALERT_SLACK_WEBHOOK=https://hooks.example.invalid/T000/B000 \
     ALERT_SMTP_USERNAME=alertmanager ALERT_SMTP_PASSWORD=not-a-real-one ALERT_SECRETS_DIR="$tmp/secrets" \
     "$PYTHON" scripts/alerts_render_alertmanager.py --out "$tmp/alertmanager.yml" >/dev/null

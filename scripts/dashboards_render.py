@@ -227,11 +227,14 @@ def build(th):
         panel("Callers waiting for a connection",
               [target(f"sum by ({pool_by}) (db_client_connection_pending_requests{{{J}}})", "{{" + pool_by + "}}")],
               unit="short"),
-        panel(f"Connection hold time P{pct} / open time P{pct}",
+        panel(f"Connection hold time P{pct}",
               [target(f"histogram_quantile({q}, sum by (le, {pool_by}) (rate(db_client_connection_use_time_seconds_bucket{{{J}}}[{RI}])))",
-                      "{{" + pool_by + "}} held"),
-               target(f"histogram_quantile({q}, sum by (le, {pool_by}) (rate(db_client_connection_create_time_seconds_bucket{{{J}}}[{RI}])))",
-                      "{{" + pool_by + "}} open", ref="B")], unit="s"),
+                      "{{" + pool_by + "}} held")], unit="s", w=8),
+        # Connections are opened rarely (start-up, growth, reaping): over the whole range,
+        # not per rate interval, or the panel is mostly empty.
+        panel(f"Connection open time P{pct} (over the range)",
+              [target(f"histogram_quantile({q}, sum by (le, {pool_by}) (increase(db_client_connection_create_time_seconds_bucket{{{J}}}[$__range])))",
+                      "{{" + pool_by + "}}", instant=True)], kind="stat", unit="s", w=4),
         panel(f"Query P{pct} by operation and table",
               [target(f"histogram_quantile({q}, sum by (le, db_operation_name, db_collection_name) "
                       f"(rate({op}_bucket{{{J},db_system_name=\"postgresql\"}}[{RI}])))",
