@@ -66,6 +66,41 @@ class Rules(unittest.TestCase):
                          ["5m", "1d", "15s", "1h", "90s"])
 
 
+class Dashboards(unittest.TestCase):
+    def test_shape_variables_and_datasources(self):
+        uids = set()
+        for name, d in dashboards_render.build(alerts_render.load_thresholds()).items():
+            self.assertNotIn(d["uid"], uids)
+            uids.add(d["uid"])
+            names = [v["name"] for v in d["templating"]["list"]]
+            self.assertEqual(names, ["datasource", "traces", "job"], name)
+            ids = [p["id"] for p in d["panels"]]
+            self.assertEqual(len(ids), len(set(ids)), name)
+            for p in d["panels"]:
+                self.assertLessEqual(p["gridPos"]["x"] + p["gridPos"]["w"], 24, (name, p["title"]))
+                for t in p.get("targets", []):
+                    # Every query goes through a datasource variable, never a fixed UID.
+                    self.assertIn(t["datasource"]["uid"], ("${datasource}", "${traces}"), (name, p["title"]))
+                    if "expr" in t:
+                        self.assertIn('job="$job"', t["expr"], (name, p["title"]))
+        self.assertEqual(len(uids), 5)
+
+    def test_threshold_lines_come_from_thresholds_json(self):
+        th = alerts_render.load_thresholds()
+        th["api_latency_threshold_seconds"] = 0.25
+        api = dashboards_render.build(th)["api-performance"]
+        steps = api["panels"][0]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        self.assertEqual(steps[-1]["value"], 0.25)
+        self.assertIn("250 ms", api["panels"][0]["title"])
+
+    def test_trace_links_keep_grafana_variables(self):
+        api = dashboards_render.build(alerts_render.load_thresholds())["api-performance"]
+        link = api["panels"][0]["fieldConfig"]["defaults"]["links"][0]["url"]
+        self.assertTrue(link.startswith("/explore?"))
+        self.assertIn("${__field.labels.http_route}", link)
+        self.assertIn("${traces}", link)
+
+
 class Alertmanager(unittest.TestCase):
     ENV = {"ALERT_EMAIL": "oncall@example.com", "ALERT_SLACK_WEBHOOK": "https://hooks.example.invalid/secret",
            "ALERT_SMTP_PASSWORD": "pw-secret", "ALERT_SMTP_SMARTHOST": "smtp.example.com:587",
