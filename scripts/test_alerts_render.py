@@ -38,6 +38,18 @@ class Rules(unittest.TestCase):
             self.assertIn(a["alert"].lower(), anchors, f"RUNBOOK.md has no section {a['alert']}")
             self.assertTrue(a["keep_firing_for"])
 
+    def test_runbook_table_states_each_alerts_for_and_its_test_file(self):
+        runbook = read("alerts", "RUNBOOK.md")
+        rows = {m[0]: (m[1], m[2]) for m in re.findall(r"(?m)^\| (Wingspan\w+) \|[^|]*\|[^|]*\| ([^|]+) \| `([^`]+)` \|$", runbook)}
+        fors = {}
+        for r in alerts_render.all_rules():
+            if "alert" in r:
+                fors.setdefault(r["alert"], []).append(r["for"])
+        self.assertEqual(set(rows), set(fors))
+        for name, (for_text, test_file) in rows.items():
+            self.assertEqual(for_text.strip(), " / ".join(fors[name]), name)
+            self.assertIn(name, read("alerts", test_file), f"{test_file} does not test {name}")
+
     def test_time_scale_shrinks_durations_but_keeps_names_and_thresholds(self):
         th = alerts_render.load_thresholds()
         fast = alerts_render.render(th, time_scale=20)
