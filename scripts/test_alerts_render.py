@@ -113,6 +113,19 @@ class Dashboards(unittest.TestCase):
         self.assertIn("${traces}", link)
 
 
+class Provisioning(unittest.TestCase):
+    def test_provisioning_files_parse_and_point_at_the_dashboards(self):
+        try:
+            import yaml
+        except ImportError:
+            self.skipTest("PyYAML missing")
+        ds = yaml.safe_load(read("dashboards", "provisioning", "datasources", "wingspan.yaml"))
+        self.assertEqual({d["type"] for d in ds["datasources"]}, {"prometheus", "tempo"})
+        prov = yaml.safe_load(read("dashboards", "provisioning", "dashboards", "wingspan.yaml"))
+        self.assertEqual(prov["providers"][0]["type"], "file")
+        self.assertTrue(prov["providers"][0]["options"]["path"])
+
+
 class Alertmanager(unittest.TestCase):
     ENV = {"ALERT_EMAIL": "oncall@example.com", "ALERT_SLACK_WEBHOOK": "https://hooks.example.invalid/secret",
            "ALERT_SMTP_PASSWORD": "pw-secret", "ALERT_SMTP_SMARTHOST": "smtp.example.com:587",
