@@ -230,10 +230,11 @@ def build(th):
         panel(f"Connection hold time P{pct}",
               [target(f"histogram_quantile({q}, sum by (le, {pool_by}) (rate(db_client_connection_use_time_seconds_bucket{{{J}}}[{RI}])))",
                       "{{" + pool_by + "}} held")], unit="s", w=8),
-        # Connections are opened rarely (start-up, growth, reaping): over the whole range,
-        # not per rate interval, or the panel is mostly empty.
-        panel(f"Connection open time P{pct} (over the range)",
-              [target(f"histogram_quantile({q}, sum by (le, {pool_by}) (increase(db_client_connection_create_time_seconds_bucket{{{J}}}[$__range])))",
+        # Connections are opened rarely (start-up, growth, refill after reaping), most of
+        # them before the first scrape: the histogram since process start, not a rate,
+        # or the panel is empty most of the time.
+        panel(f"Connection open time P{pct} (since start)",
+              [target(f"histogram_quantile({q}, sum by (le, {pool_by}) (db_client_connection_create_time_seconds_bucket{{{J}}}))",
                       "{{" + pool_by + "}}", instant=True)], kind="stat", unit="s", w=4),
         panel(f"Query P{pct} by operation and table",
               [target(f"histogram_quantile({q}, sum by (le, db_operation_name, db_collection_name) "
