@@ -526,10 +526,12 @@ class Run:
                                 "repeat_after_s": round(gap, 1)}
             log(f"Alertmanager got the alerts {told} more times, notified once; repeated after {gap:.1f}s "
                 f"(repeat_interval {REPEAT_INTERVAL}s)")
+
+            # While traffic still flows: the recorded 15 s ratios need recent requests.
+            report["dashboards"] = self.dashboard_queries()
         finally:
             traffic.close()
 
-        report["dashboards"] = self.dashboard_queries()
         report["traffic"] = {"requests": traffic.sent, "statuses": traffic.statuses}
         return report
 
