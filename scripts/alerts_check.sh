@@ -21,26 +21,35 @@ trap 'rm -rf "$tmp"' EXIT
 # anti-flapping hold removed) renders rules that some test has to reject.
 mkdir -p "$tmp/mutant/tests"
 cp alerts/tests/*.yml "$tmp/mutant/tests/"
-mutant() { # mutant KEY JSON_VALUE
+mutant() { # mutant KEY JSON_VALUE TEST_FILE... (the files expected to catch it)
+    local key="$1" value="$2"
+    shift 2
     "$PYTHON" -c 'import json,sys; t=json.load(open("alerts/thresholds.json")); t[sys.argv[1]]=json.loads(sys.argv[2]); json.dump(t,open(sys.argv[3],"w"))' \
-        "$1" "$2" "$tmp/mutant/thresholds.json"
+        "$key" "$value" "$tmp/mutant/thresholds.json"
     "$PYTHON" scripts/alerts_render.py --thresholds "$tmp/mutant/thresholds.json" --out "$tmp/mutant/wingspan.rules.yml"
-    if promtool test rules "$tmp/mutant/tests/"*.yml >/dev/null 2>&1; then
-        echo "the promtool tests still pass with $1=$2: they cannot see that change" >&2
+    if (cd "$tmp/mutant/tests" && promtool test rules "$@" >/dev/null 2>&1); then
+        echo "the promtool tests ($*) still pass with $key=$value: they cannot see that change" >&2
         exit 1
     fi
-    printf '  mutant rejected: %s=%s\n' "$1" "$2"
+    printf '  mutant rejected by %s: %s=%s\n' "$*" "$key" "$value"
 }
-mutant error_ratio_threshold 0.052
-mutant api_latency_threshold_seconds 0.5
-mutant api_latency_for_seconds 60
-mutant pool_utilization_threshold 0.9
-mutant cache_hit_ratio_threshold 0.5
-mutant cache_min_reads_per_second 0.005
-mutant keep_firing_for_seconds 0
-mutant min_requests_per_second 0
-mutant slo_availability_target 0.999
-mutant slo_latency_target 0.95
+# Control: the same set-up with the real thresholds passes, so a rejection below is the
+# mutation's doing, not the set-up's.
+"$PYTHON" scripts/alerts_render.py --out "$tmp/mutant/wingspan.rules.yml"
+(cd "$tmp/mutant/tests" && promtool test rules ./*.yml >/dev/null) || { echo "control run of the mutant set-up failed" >&2; exit 1; }
+mutant error_ratio_threshold 0.052 errors.yml
+mutant api_latency_threshold_seconds 0.5 api_latency.yml
+mutant api_latency_for_seconds 60 api_latency.yml
+mutant pool_utilization_threshold 0.9 db.yml
+mutant cache_hit_ratio_threshold 0.5 cache.yml
+mutant cache_min_reads_per_second 0.005 cache.yml
+mutant keep_firing_for_seconds 0 db.yml
+mutant min_requests_per_second 0 api_latency.yml errors.yml
+mutant slo_availability_target 0.999 errors.yml
+mutant slo_latency_target 0.95 slo_latency.yml
+mutant telemetry_loss_for_seconds 60 agent.yml
+mutant target_down_for_seconds 30 agent.yml
+mutant database_down_for_seconds 600 db.yml
 
 amtool check-config alerts/alertmanager.yml >/dev/null
 ALERT_EMAIL=oncall@example.com ALERT_SLACK_WEBHOOK=https://hooks.example.invalid/T000/B000 \
