@@ -8,7 +8,8 @@ CARGO    ?= cargo
 PYTHON   ?= python3
 FEATURES ?= --all-features
 
-.PHONY: all test demo services bench lint fmt fmt-check clippy otel-single py-test registry-check nextest doctest rotel clean-demo help
+.PHONY: all test demo services bench lint fmt fmt-check clippy otel-single py-test registry-check nextest doctest rotel clean-demo help \
+	backend backend-static alerts-check alerts-render dashboards-check collector-check backend-check e2e-alerts alert-target
 
 all: test
 
@@ -19,9 +20,12 @@ help:
 	@echo "make bench      run the criterion benches and write BENCHMARKS.md"
 	@echo "make lint       fmt check + clippy"
 	@echo "make fmt        cargo fmt"
+	@echo "make backend    alert rules + promtool tests, Alertmanager, dashboards, collector configs, metric names vs a real scrape"
+	@echo "make e2e-alerts real Prometheus + Alertmanager: alerts fire, deliver, stay quiet when healthy"
+	@echo "make alerts-render  rewrite alerts/wingspan.rules.yml and dashboards/*.json from alerts/thresholds.json"
 
 ## test: the whole gate, in order; stops at the first failing step.
-test: fmt-check clippy otel-single py-test registry-check nextest doctest
+test: fmt-check clippy otel-single py-test registry-check backend-static nextest doctest backend-check e2e-alerts
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -68,3 +72,44 @@ bench:
 clean-demo:
 	-bash scripts/rotel.sh stop
 	rm -rf .demo
+
+# --- backend: alerts, dashboards, collector configs (alerts/, dashboards/, otel-collector/) ---
+
+# The alert_target example (feature prometheus): the scrape the metric-name check reads
+# and the service the end-to-end run drives.
+TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+ALERT_TARGET = $(TARGET_DIR)/debug/examples/alert_target
+
+backend: backend-static backend-check
+
+# No build needed: rules, unit tests, Alertmanager, dashboards, collector configs.
+backend-static: alerts-check dashboards-check collector-check
+
+alerts-check:
+	PYTHON=$(PYTHON) bash scripts/alerts_check.sh
+
+alerts-render:
+	$(PYTHON) scripts/alerts_render.py --out alerts/wingspan.rules.yml
+	$(PYTHON) scripts/dashboards_render.py --out dashboards
+
+dashboards-check:
+	$(PYTHON) scripts/dashboards_render.py --check dashboards
+
+# PyYAML: the python3 on PATH, or Debian's python3-yaml under /usr/bin/python3.
+YAML_PYTHON = $(or $(shell for p in $(PYTHON) /usr/bin/python3; do $$p -c 'import yaml' 2>/dev/null && { echo $$p; break; }; done),$(PYTHON))
+
+collector-check:
+	$(YAML_PYTHON) scripts/backend_check_collector.py
+
+alert-target:
+	$(CARGO) build $(FEATURES) --example alert_target
+
+# Every metric and label name of the rules and dashboards against a real scrape of the
+# pull endpoint; every dashboard expression through promtool.
+backend-check: alert-target
+	@mkdir -p $(TARGET_DIR)/backend
+	$(ALERT_TARGET) exercise > $(TARGET_DIR)/backend/exposition.txt
+	$(PYTHON) scripts/backend_check_metrics.py $(TARGET_DIR)/backend/exposition.txt --promtool
+
+e2e-alerts: alert-target
+	$(PYTHON) scripts/alerts_e2e.py --target $(ALERT_TARGET)
