@@ -38,11 +38,6 @@ PENDING_METRICS = {
     "gen_ai_client_operation_time_per_output_chunk_seconds_bucket",
     "wingspan_gen_ai_cost_total",
     "wingspan_gen_ai_unpriced_total",
-    "otel_sdk_processor_span_processed_total",
-    "otel_sdk_processor_log_processed_total",
-    "otel_sdk_exporter_span_exported_total",
-    "otel_sdk_exporter_metric_data_point_exported_total",
-    "otel_sdk_exporter_log_exported_total",
 }
 PENDING_LABELS = {
     "gen_ai_request_model",
