@@ -10,6 +10,7 @@ pub mod db;
 pub mod http;
 pub(crate) mod instrument;
 pub mod names;
+pub mod stats;
 pub mod telemetry;
 
 pub use config::{Config, ConfigError};
