@@ -7,6 +7,7 @@ pub mod cache;
 pub mod config;
 #[cfg(feature = "postgres")]
 pub mod db;
+pub mod health;
 pub mod http;
 pub(crate) mod instrument;
 pub mod names;

@@ -161,7 +161,8 @@ impl Merged {
             *a += b;
         }
         self.slowest.extend_from_slice(&o.slowest);
-        self.slowest.sort_unstable_by_key(|t| std::cmp::Reverse(t.0));
+        self.slowest
+            .sort_unstable_by_key(|t| std::cmp::Reverse(t.0));
         self.slowest.truncate(TOP);
     }
 
