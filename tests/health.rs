@@ -3,6 +3,9 @@
 //! secret in any payload, and the dashboard page in headless Chromium.
 
 mod browser;
+// The cache tests' private redis-server helper, compiled here too: it is
+// private to their module, which this branch does not edit.
+#[allow(clippy::duplicate_mod)]
 #[path = "cache/private.rs"]
 mod private;
 mod proxy;
@@ -216,7 +219,7 @@ async fn detailed_json_reflects_real_traffic_over_postgres_and_redis() {
     assert_eq!(api["llm"]["requests"], 4);
     // 3 of 25 API requests sleep 350 ms: the P95 is one of them.
     let p95 = api["p95_latency_ms"].as_f64().unwrap();
-    assert!(p95 >= 350.0 * 0.99 && p95 < 5000.0, "{p95}");
+    assert!((350.0 * 0.99..5000.0).contains(&p95), "{p95}");
     assert!(api["p50_latency_ms"].as_f64().unwrap() < 350.0);
     assert_eq!(api["windows"]["15m"]["requests"], 25);
 

@@ -39,7 +39,11 @@ impl Clock {
     #[inline]
     pub fn now_ms(&self) -> u64 {
         match &self.0 {
-            Source::System { anchor, epoch_ms } => epoch_ms + anchor.elapsed().as_millis() as u64,
+            Source::System { anchor, epoch_ms } => {
+                // Whole seconds and sub-second millis: no 128-bit division.
+                let e = anchor.elapsed();
+                epoch_ms + e.as_secs() * 1000 + u64::from(e.subsec_millis())
+            }
             Source::Manual(ms) => ms.load(Ordering::Relaxed),
         }
     }

@@ -20,7 +20,10 @@ pub(crate) const COST_MICRO_USD: usize = 2;
 
 #[inline]
 fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+    // `as_micros` is 128-bit; this stays in 64 bits (saturating past 584 542 years).
+    d.as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from(d.subsec_micros()))
 }
 
 /// Whether a route serves the API or calls a model: LLM routes are reported
