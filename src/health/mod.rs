@@ -183,7 +183,7 @@ impl Health {
         let app = self.router();
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "admin listener stopped");
+                tracing::warn!("admin listener stopped: {e}");
             }
         });
         Ok(AdminServer { addr, task })

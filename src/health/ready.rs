@@ -132,3 +132,77 @@ impl Readiness {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::stats::{CheckError, CheckFuture};
+
+    /// Counts its runs; fails, passes or never answers.
+    struct Probe {
+        name: &'static str,
+        runs: Arc<AtomicUsize>,
+        outcome: Option<bool>,
+    }
+
+    impl Check for Probe {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn check(&self) -> CheckFuture<'_> {
+            self.runs.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                match self.outcome {
+                    Some(true) => Ok(()),
+                    Some(false) => Err(CheckError::new("refused")),
+                    None => std::future::pending().await,
+                }
+            })
+        }
+    }
+
+    fn probe(name: &'static str, outcome: Option<bool>) -> (Arc<dyn Check>, Arc<AtomicUsize>) {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let p = Probe {
+            name,
+            runs: runs.clone(),
+            outcome,
+        };
+        (Arc::new(p), runs)
+    }
+
+    #[tokio::test]
+    async fn failing_and_hung_checks_are_named_and_answers_are_reused() {
+        let (ok, ok_runs) = probe("postgres", Some(true));
+        let (bad, _) = probe("redis", Some(false));
+        let (hung, _) = probe("upstream", None);
+        let r = Readiness::new(
+            vec![ok, bad, hung],
+            Duration::from_millis(50),
+            Duration::from_secs(60),
+        );
+        let started = Instant::now();
+        let (a, b) = tokio::join!(r.report(), r.report());
+        // Bounded by the check timeout, not by the hung check (2× margin).
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(a, b);
+        assert_eq!(a.status, "not_ready");
+        assert_eq!(a.failing, ["redis", "upstream"]);
+        assert_eq!(a.checks[1].reason.as_deref(), Some("refused"));
+        assert_eq!(a.checks[2].reason.as_deref(), Some("timed out after 50 ms"));
+        // Two concurrent callers and a third one within the TTL: one round.
+        r.report().await;
+        assert_eq!(ok_runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_stale_answer_is_refreshed() {
+        let (ok, runs) = probe("postgres", Some(true));
+        let r = Readiness::new(vec![ok], Duration::from_millis(50), Duration::ZERO);
+        assert!(r.report().await.is_ready());
+        assert!(r.report().await.is_ready());
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+}

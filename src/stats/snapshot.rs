@@ -246,33 +246,7 @@ impl Stats {
             .max(1.0);
 
         let (mut api, mut llm) = (Merged::default(), Merged::default());
-        let routes = self
-            .0
-            .routes
-            .rows()
-            .into_iter()
-            .map(|r| {
-                let m = r.series.window(now, minutes);
-                match r.meta {
-                    RouteClass::Api => api.merge(&m),
-                    RouteClass::Llm => llm.merge(&m),
-                }
-                RouteFigures {
-                    route: r.name,
-                    class: r.meta,
-                    figures: Figures::of(&m, seconds),
-                    client_errors: m.extra[CLIENT_ERRORS],
-                    slowest: m
-                        .slowest
-                        .iter()
-                        .map(|(us, t)| SlowTrace {
-                            trace_id: t.to_string(),
-                            duration_ms: *us as f64 / 1000.0,
-                        })
-                        .collect(),
-                }
-            })
-            .collect();
+        let routes = self.route_figures(now, minutes, seconds, &mut api, &mut llm);
 
         let mut queries = Merged::default();
         let statements = self
@@ -339,6 +313,44 @@ impl Stats {
             cache_server: self.cache_gauge(),
             models,
         }
+    }
+
+    /// Each route over the window, merged into `api` or `llm` by class.
+    fn route_figures(
+        &self,
+        now: u64,
+        minutes: u64,
+        seconds: f64,
+        api: &mut Merged,
+        llm: &mut Merged,
+    ) -> Vec<RouteFigures> {
+        self.0
+            .routes
+            .rows()
+            .into_iter()
+            .map(|r| {
+                let m = r.series.window(now, minutes);
+                match r.meta {
+                    RouteClass::Api => api.merge(&m),
+                    RouteClass::Llm => llm.merge(&m),
+                }
+                let slowest = m
+                    .slowest
+                    .iter()
+                    .map(|(us, t)| SlowTrace {
+                        trace_id: t.to_string(),
+                        duration_ms: *us as f64 / 1000.0,
+                    })
+                    .collect();
+                RouteFigures {
+                    route: r.name,
+                    class: r.meta,
+                    figures: Figures::of(&m, seconds),
+                    client_errors: m.extra[CLIENT_ERRORS],
+                    slowest,
+                }
+            })
+            .collect()
     }
 
     /// The last hour, minute by minute.
