@@ -7,10 +7,12 @@ pub mod cache;
 pub mod config;
 #[cfg(feature = "postgres")]
 pub mod db;
+pub mod health;
 pub mod http;
 #[cfg(any(feature = "postgres", feature = "redis", feature = "llm"))]
 pub(crate) mod instrument;
 pub mod names;
+pub mod stats;
 pub mod telemetry;
 
 pub use config::{Config, ConfigError};

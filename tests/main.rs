@@ -2,6 +2,7 @@
 
 mod cache;
 mod db;
+mod health;
 mod http;
 mod prometheus;
 mod support;
