@@ -24,6 +24,7 @@
 #[cfg(feature = "postgres")]
 mod db;
 mod env;
+mod health;
 mod http;
 mod otel;
 #[cfg(feature = "redis")]
@@ -35,6 +36,7 @@ use std::fmt;
 #[cfg(feature = "postgres")]
 pub use db::{DbConfig, SslMode};
 pub(crate) use env::Env;
+pub use health::{prometheus_switch, AdminToken, HealthConfig, PrometheusSwitch};
 pub use http::HttpConfig;
 pub use otel::{
     AttributeLimits, BatchConfig, Compression, ExporterKind, OtlpConfig, Protocol, Sampler,
@@ -117,6 +119,8 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     /// The HTTP layer.
     pub http: HttpConfig,
+    /// The in-process view (`wingspan::stats`) and the health endpoints.
+    pub health: HealthConfig,
     /// The PostgreSQL pool.
     #[cfg(feature = "postgres")]
     pub db: DbConfig,
@@ -154,6 +158,7 @@ impl Config {
             profile,
             telemetry: TelemetryConfig::from_env(&env, profile)?,
             http: HttpConfig::from_env(&env)?,
+            health: HealthConfig::from_lookup(&lookup)?,
             #[cfg(feature = "postgres")]
             db: DbConfig::from_env(&env, profile)?,
             #[cfg(feature = "redis")]

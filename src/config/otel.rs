@@ -217,12 +217,14 @@ pub struct TelemetryConfig {
     /// Defaults to true in development, false otherwise.
     pub console_log: bool,
     /// `WINGSPAN_PROMETHEUS_ADDR`: where the optional pull endpoint listens
-    /// (feature `prometheus`). Defaults to unset (no endpoint).
+    /// (feature `prometheus`); the plan's `METRICS_PORT` is an alias
+    /// (`0.0.0.0:<port>`). Defaults to unset (no endpoint).
     pub prometheus_addr: Option<std::net::SocketAddr>,
     /// `WINGSPAN_PROMETHEUS`: keep a Prometheus registry for
     /// `Telemetry::prometheus_router` even without a listener of its own
-    /// (feature `prometheus`). Defaults to false (true when
-    /// `WINGSPAN_PROMETHEUS_ADDR` is set).
+    /// (feature `prometheus`); the plan's `ENABLE_METRICS` is an alias
+    /// (`true` alone listens on `0.0.0.0:9464`). Defaults to false (true
+    /// when an address is set).
     pub prometheus_enabled: bool,
 }
 
@@ -266,7 +268,8 @@ impl TelemetryConfig {
             ));
         }
 
-        let prometheus_addr = prometheus_addr(env)?;
+        // The plan's ENABLE_METRICS / METRICS_PORT are aliases of these two.
+        let prometheus = super::health::prometheus_switch(|name| env.get(name))?;
         let log_filter = log_filter(env)?;
 
         Ok(Self {
@@ -286,8 +289,8 @@ impl TelemetryConfig {
             attribute_limits: AttributeLimits::from_env(env)?,
             log_filter,
             console_log: env.bool("WINGSPAN_CONSOLE_LOG", profile == Profile::Development)?,
-            prometheus_enabled: env.bool("WINGSPAN_PROMETHEUS", prometheus_addr.is_some())?,
-            prometheus_addr,
+            prometheus_enabled: prometheus.enabled,
+            prometheus_addr: prometheus.addr,
         })
     }
 }
@@ -382,20 +385,6 @@ fn sampler(env: &Env<'_>) -> Result<Sampler, ConfigError> {
             S::PRatio => Sampler::ParentBasedTraceIdRatio(ratio),
         },
     )
-}
-
-/// `WINGSPAN_PROMETHEUS_ADDR`.
-fn prometheus_addr(env: &Env<'_>) -> Result<Option<std::net::SocketAddr>, ConfigError> {
-    Ok(match env.get("WINGSPAN_PROMETHEUS_ADDR") {
-        None => None,
-        Some(v) => Some(v.parse().map_err(|_| {
-            ConfigError::invalid(
-                "WINGSPAN_PROMETHEUS_ADDR",
-                &v,
-                "a socket address such as 127.0.0.1:9464",
-            )
-        })?),
-    })
 }
 
 /// `RUST_LOG`, parsed once here so a bad value names the variable.

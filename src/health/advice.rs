@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::config::HealthConfig;
+use crate::config::HealthConfig;
 use crate::stats::{Snapshot, OTHER};
 
 /// One threshold of the plan against its current value.

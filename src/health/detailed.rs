@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::advice;
-use super::config::HealthConfig;
+use crate::config::HealthConfig;
 use crate::stats::{Figures, QueryFigures, RouteClass, Snapshot, Stats};
 
 /// How many statements each slow-query table lists.

@@ -23,7 +23,6 @@
 //! ```
 
 mod advice;
-mod config;
 mod detailed;
 mod page;
 mod ready;
@@ -38,8 +37,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+pub use crate::config::{prometheus_switch, AdminToken, HealthConfig, PrometheusSwitch};
 pub use advice::{Alert, Recommendation};
-pub use config::{prometheus_switch, AdminToken, HealthConfig, PrometheusSwitch};
 pub use ready::{CheckResult, ReadyReport};
 
 use crate::stats::{Check, Stats};
@@ -139,6 +138,17 @@ impl Health {
             config: HealthConfig::default(),
             checks: Vec::new(),
         }
+    }
+
+    /// A builder over `telemetry`'s in-process view, with the settings of
+    /// `telemetry.config().health`. With `WINGSPAN_STATS=false` the view is
+    /// an empty one: liveness and readiness work, the figures stay at zero.
+    pub fn for_telemetry(telemetry: &crate::Telemetry) -> HealthBuilder {
+        let stats = telemetry
+            .stats()
+            .cloned()
+            .unwrap_or_else(|| Stats::builder().build());
+        Self::builder(&stats).config(telemetry.config().health.clone())
     }
 
     /// The settings in force.

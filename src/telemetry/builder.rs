@@ -142,8 +142,16 @@ impl TelemetryBuilder {
         process::register(&meter);
         self_metrics::register(&meter, &losses, components);
 
+        // The in-process view is independent of the exporters: it serves
+        // /health/detailed even with OTEL_SDK_DISABLED or no collector.
+        let stats = self
+            .config
+            .health
+            .stats
+            .then(|| crate::stats::Stats::builder().build());
         let telemetry = Telemetry {
             inner: Arc::new(Inner {
+                stats,
                 config: self.config,
                 tracer_provider,
                 meter_provider,

@@ -29,6 +29,7 @@ pub(super) struct Inner {
     pub(super) tracer: SdkTracer,
     pub(super) meter: Meter,
     pub(super) losses: Arc<Losses>,
+    pub(super) stats: Option<crate::stats::Stats>,
     #[cfg(feature = "prometheus")]
     pub(super) prometheus: Option<super::prometheus::PullEndpoint>,
 }
@@ -56,6 +57,13 @@ impl Telemetry {
     /// The meter every wingspan instrument is made with.
     pub fn meter(&self) -> &Meter {
         &self.inner.meter
+    }
+
+    /// The in-process rolling window that the HTTP layer, the pool, the
+    /// cache and the LLM wrapper feed, and `wingspan::health` reads; `None`
+    /// with `WINGSPAN_STATS=false`.
+    pub fn stats(&self) -> Option<&crate::stats::Stats> {
+        self.inner.stats.as_ref()
     }
 
     /// The tracer provider (for `tracing-opentelemetry` layers of your own).

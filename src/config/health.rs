@@ -42,6 +42,11 @@ pub struct HealthConfig {
     /// `WINGSPAN_HEALTH_READY_CACHE_MS`: how long a readiness answer is
     /// reused. Defaults to 1000.
     pub ready_cache: Duration,
+    /// `WINGSPAN_STATS`: keep the in-process rolling window
+    /// (`wingspan::stats`) that the HTTP layer, the pool, the cache and the
+    /// LLM wrapper feed; off, they skip it at the cost of one branch.
+    /// Defaults to true.
+    pub stats: bool,
 }
 
 /// The admin bearer token; never printed.
@@ -86,6 +91,7 @@ impl fmt::Debug for HealthConfig {
             .field("window_minutes", &self.window_minutes)
             .field("check_timeout", &self.check_timeout)
             .field("ready_cache", &self.ready_cache)
+            .field("stats", &self.stats)
             .finish()
     }
 }
@@ -226,6 +232,7 @@ impl HealthConfig {
                 1000,
                 0..=60_000,
             )?),
+            stats: boolean(l, "WINGSPAN_STATS")?.unwrap_or(true),
         })
     }
 }
