@@ -4,11 +4,15 @@
 
 #[cfg(feature = "redis")]
 pub mod cache;
+#[cfg(feature = "llm")]
+pub mod client;
 pub mod config;
 #[cfg(feature = "postgres")]
 pub mod db;
 pub mod http;
 pub(crate) mod instrument;
+#[cfg(feature = "llm")]
+pub mod llm;
 pub mod names;
 pub mod telemetry;
 

@@ -25,6 +25,8 @@
 mod db;
 mod env;
 mod http;
+#[cfg(feature = "llm")]
+mod llm;
 mod otel;
 #[cfg(feature = "redis")]
 mod redis;
@@ -36,6 +38,8 @@ use std::fmt;
 pub use db::{DbConfig, SslMode};
 pub(crate) use env::Env;
 pub use http::HttpConfig;
+#[cfg(feature = "llm")]
+pub use llm::LlmConfig;
 pub use otel::{
     BatchConfig, Compression, ExporterKind, OtlpConfig, Protocol, Sampler, TelemetryConfig,
 };
@@ -122,6 +126,9 @@ pub struct Config {
     /// The Redis cache.
     #[cfg(feature = "redis")]
     pub redis: RedisConfig,
+    /// LLM calls and the Anthropic adapter.
+    #[cfg(feature = "llm")]
+    pub llm: LlmConfig,
 }
 
 impl Config {
@@ -157,6 +164,8 @@ impl Config {
             db: DbConfig::from_env(&env, profile)?,
             #[cfg(feature = "redis")]
             redis: RedisConfig::from_env(&env, profile)?,
+            #[cfg(feature = "llm")]
+            llm: LlmConfig::from_env(&env)?,
         })
     }
 

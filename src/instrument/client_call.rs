@@ -46,7 +46,7 @@ pub(crate) trait CallMetrics {
 /// whose HTTP attempts nest under it).
 enum Slot {
     Owned(Span),
-    #[allow(dead_code)]
+    #[cfg_attr(not(feature = "llm"), allow(dead_code))]
     InContext(Context),
     Ended,
 }
@@ -75,11 +75,9 @@ impl<M: CallMetrics> ClientCall<M> {
         }
     }
 
-    // Its first users (the LLM wrapper and the outgoing HTTP client) are
-    // being built; db and cache own their spans.
-    #[allow(dead_code)]
     /// Like [`start`](Self::start), with the span kept in a context that
     /// [`context`](Self::context) hands to calls nested under this one.
+    #[cfg_attr(not(feature = "llm"), allow(dead_code))]
     pub(crate) fn start_in_context(
         tracer: &SdkTracer,
         builder: SpanBuilder,
@@ -94,10 +92,10 @@ impl<M: CallMetrics> ClientCall<M> {
         }
     }
 
-    #[allow(dead_code)]
     /// The context to run nested calls under: this call's span as the
     /// parent when started with [`start_in_context`](Self::start_in_context),
     /// else the current one.
+    #[cfg_attr(not(feature = "llm"), allow(dead_code))]
     pub(crate) fn context(&self) -> Context {
         match &self.slot {
             Slot::InContext(cx) => cx.clone(),
@@ -126,6 +124,13 @@ impl<M: CallMetrics> ClientCall<M> {
     /// The instrument holder this call records into.
     pub(crate) fn metrics(&self) -> &M {
         &self.metrics
+    }
+
+    /// The instrument holder, to add what is learnt mid-call (an LLM
+    /// call's response model) before it records.
+    #[cfg_attr(not(feature = "llm"), allow(dead_code))]
+    pub(crate) fn metrics_mut(&mut self) -> &mut M {
+        &mut self.metrics
     }
 
     /// Time since the call started.
