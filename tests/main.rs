@@ -3,6 +3,7 @@
 mod cache;
 mod db;
 mod http;
+mod llm;
 mod prometheus;
 mod support;
 mod telemetry;
