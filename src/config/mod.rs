@@ -268,6 +268,7 @@ impl ConfigBuilder {
 /// `://` and the *last* `@` is user information (a password may hold an
 /// unencoded `/`, `?` or `@`), and a `password=` query parameter is dropped.
 /// Input that is not a URL is not echoed at all.
+#[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]
 pub(crate) fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "<not a URL>".to_owned();
