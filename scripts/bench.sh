@@ -6,7 +6,8 @@
 # absolute path to a temporary file that replaces BENCHMARKS.md once every bench
 # has passed, so a failed run leaves the previous BENCHMARKS.md intact).
 #
-#   BENCHES="http db"   run only these benches (default: every benches/*.rs)
+#   BENCHES="http db"   run only these benches (default: every benches/*.rs;
+#                       `llm` runs against the fake Messages API, feature llm-fake)
 #   BENCH_ARGS="..."    extra arguments for the bench binaries (after `--`)
 #   BENCH_OUT=path      where to write (default: BENCHMARKS.md in the repo root)
 set -euo pipefail

@@ -707,3 +707,52 @@ async fn another_client_gets_the_same_span_through_instrument() {
         .unwrap();
     assert_eq!(bad.attr_str("error.type"), Some("rate_limited"));
 }
+
+/// The Prometheus names the dashboards query, from the pull endpoint (the
+/// same translation as the collector path).
+#[cfg(feature = "prometheus")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_names_are_the_documented_ones() {
+    let s = setup(Behaviour::default(), &[("WINGSPAN_PROMETHEUS", "true")]).await;
+    let adapter = s.default_adapter();
+    adapter.messages(&request()).await.unwrap();
+    adapter
+        .stream(&request())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    adapter
+        .messages(&MessagesRequest::new("house-model", 8).user("hi"))
+        .await
+        .unwrap();
+    let text = s.telemetry.prometheus_text().expect("pull registry on");
+    for needle in [
+        "gen_ai_client_operation_duration_seconds_bucket{",
+        "gen_ai_client_token_usage_bucket{",
+        "gen_ai_client_operation_time_to_first_chunk_seconds_bucket{",
+        "gen_ai_client_operation_time_per_output_chunk_seconds_bucket{",
+        "wingspan_gen_ai_cost_total{",
+        "wingspan_gen_ai_unpriced_total{",
+        "http_client_request_duration_seconds_bucket{",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(needle)),
+            "{needle} missing:\n{text}"
+        );
+    }
+    let cost = text
+        .lines()
+        .find(|l| {
+            l.starts_with("wingspan_gen_ai_cost_total{")
+                && l.contains("gen_ai_token_type=\"output\"")
+        })
+        .unwrap();
+    for label in [
+        "gen_ai_request_model=\"claude-sonnet-4-5\"",
+        "wingspan_gen_ai_task=\"coach\"",
+    ] {
+        assert!(cost.contains(label), "{cost}");
+    }
+}

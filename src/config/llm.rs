@@ -93,12 +93,6 @@ impl LlmConfig {
     }
 }
 
-impl Default for LlmConfig {
-    fn default() -> Self {
-        Self::from_env(&Env::new(&|_| None)).expect("the defaults are valid")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
