@@ -127,13 +127,14 @@ fn transport_kind(e: &reqwest::Error) -> &'static str {
     }
 }
 
-pub(super) async fn run(
-    shared: &Shared,
+/// Starts the attempt's span under `parent`.
+fn start<'a>(
+    shared: &'a Shared,
     parent: &Context,
-    mut request: reqwest::Request,
+    request: &reqwest::Request,
     resend: u32,
     url_template: Option<&'static str>,
-) -> Result<reqwest::Response, HttpError> {
+) -> ClientCall<AttemptMetrics<'a>> {
     let method = method_name(request.method());
     let url = request.url();
     let mut metric_attrs = Vec::with_capacity(7);
@@ -165,7 +166,7 @@ pub(super) async fn run(
         .span_builder(name)
         .with_kind(SpanKind::Client)
         .with_attributes(span_attrs);
-    let mut call = ClientCall::start_in_context(
+    ClientCall::start_in_context(
         &shared.tracer,
         builder,
         parent,
@@ -173,7 +174,18 @@ pub(super) async fn run(
             shared,
             attributes: metric_attrs,
         },
-    );
+    )
+}
+
+/// Sends one attempt: its span, the injected context, the outcome.
+pub(super) async fn run(
+    shared: &Shared,
+    parent: &Context,
+    mut request: reqwest::Request,
+    resend: u32,
+    url_template: Option<&'static str>,
+) -> Result<reqwest::Response, HttpError> {
+    let mut call = start(shared, parent, &request, resend, url_template);
     let cx = call.context();
     TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(request.headers_mut()));
     if shared.baggage {

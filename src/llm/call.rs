@@ -295,59 +295,71 @@ impl Call {
         let priced = response_model
             .and_then(|m| shared.pricing.cost(m, usage))
             .or_else(|| shared.pricing.cost(&self.request_model, usage));
-        let task = self.call.metrics().task.clone();
         match priced {
-            Some((entry, cost)) => {
-                let entry = StringValue::from(entry.to_owned());
-                for (token_type, cache, tokens, usd) in [
-                    ("input", Some("none"), usage.input_tokens, cost.input),
-                    (
-                        "input",
-                        Some("read"),
-                        usage.cache_read_input_tokens,
-                        cost.cache_read,
-                    ),
-                    (
-                        "input",
-                        Some("write"),
-                        usage.cache_creation_input_tokens,
-                        cost.cache_write,
-                    ),
-                    ("output", None, usage.output_tokens, cost.output),
-                ] {
-                    if tokens == 0 {
-                        continue;
-                    }
-                    let mut a = Vec::with_capacity(4);
-                    a.push(KeyValue::new(names::GEN_AI_REQUEST_MODEL, entry.clone()));
-                    a.push(KeyValue::new(names::GEN_AI_TOKEN_TYPE, token_type));
-                    if let Some(cache) = cache {
-                        a.push(KeyValue::new(names::WINGSPAN_GEN_AI_CACHE, cache));
-                    }
-                    if let Some(task) = &task {
-                        a.push(KeyValue::new(names::WINGSPAN_GEN_AI_TASK, task.clone()));
-                    }
-                    shared.instruments.cost.add(usd, &a);
-                }
-                self.call
-                    .set_attribute(KeyValue::new(names::WINGSPAN_GEN_AI_COST_USD, cost.total()));
-                self.call
-                    .set_attribute(KeyValue::new(names::WINGSPAN_GEN_AI_PRICING_MODEL, entry));
-            }
-            None => {
-                let mut a = Vec::with_capacity(2);
-                a.push(KeyValue::new(
-                    names::GEN_AI_REQUEST_MODEL,
-                    self.request_model.clone(),
-                ));
-                if let Some(task) = &task {
-                    a.push(KeyValue::new(names::WINGSPAN_GEN_AI_TASK, task.clone()));
-                }
-                shared.instruments.unpriced.add(1, &a);
-                self.call
-                    .set_attribute(KeyValue::new(names::WINGSPAN_GEN_AI_UNPRICED, true));
-            }
+            Some((entry, cost)) => self.record_cost(&shared, usage, entry, &cost),
+            None => self.record_unpriced(&shared),
         }
+    }
+
+    /// `wingspan.gen_ai.cost` per token category, and the span's total.
+    fn record_cost(
+        &mut self,
+        shared: &Shared,
+        usage: &super::Usage,
+        entry: &str,
+        cost: &super::Cost,
+    ) {
+        let entry = StringValue::from(entry.to_owned());
+        let task = self.call.metrics().task.clone();
+        for (token_type, cache, tokens, usd) in [
+            ("input", Some("none"), usage.input_tokens, cost.input),
+            (
+                "input",
+                Some("read"),
+                usage.cache_read_input_tokens,
+                cost.cache_read,
+            ),
+            (
+                "input",
+                Some("write"),
+                usage.cache_creation_input_tokens,
+                cost.cache_write,
+            ),
+            ("output", None, usage.output_tokens, cost.output),
+        ] {
+            if tokens == 0 {
+                continue;
+            }
+            let mut a = Vec::with_capacity(4);
+            a.push(KeyValue::new(names::GEN_AI_REQUEST_MODEL, entry.clone()));
+            a.push(KeyValue::new(names::GEN_AI_TOKEN_TYPE, token_type));
+            if let Some(cache) = cache {
+                a.push(KeyValue::new(names::WINGSPAN_GEN_AI_CACHE, cache));
+            }
+            if let Some(task) = &task {
+                a.push(KeyValue::new(names::WINGSPAN_GEN_AI_TASK, task.clone()));
+            }
+            shared.instruments.cost.add(usd, &a);
+        }
+        self.call
+            .set_attribute(KeyValue::new(names::WINGSPAN_GEN_AI_COST_USD, cost.total()));
+        self.call
+            .set_attribute(KeyValue::new(names::WINGSPAN_GEN_AI_PRICING_MODEL, entry));
+    }
+
+    /// `wingspan.gen_ai.unpriced`: the model is not in the table.
+    fn record_unpriced(&mut self, shared: &Shared) {
+        let mut a = Vec::with_capacity(2);
+        a.push(KeyValue::new(
+            names::GEN_AI_REQUEST_MODEL,
+            self.request_model.clone(),
+        ));
+        if let Some(task) = &self.call.metrics().task {
+            a.push(KeyValue::new(names::WINGSPAN_GEN_AI_TASK, task.clone()));
+        }
+        shared.instruments.unpriced.add(1, &a);
+        self.call
+            .set_attribute(KeyValue::new(names::WINGSPAN_GEN_AI_UNPRICED, true));
     }
 }
 

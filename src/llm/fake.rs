@@ -328,23 +328,8 @@ async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .pop_front();
-    match failure {
-        Some(Failure::RateLimited { retry_after_secs }) => {
-            return error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limit_error",
-                Some(retry_after_secs),
-            )
-        }
-        Some(Failure::Overloaded) => {
-            let status = StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            return error(status, "overloaded_error", None);
-        }
-        Some(Failure::Status(code)) => {
-            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return error(status, "api_error", None);
-        }
-        None => {}
+    if let Some(failure) = failure {
+        return failed(failure);
     }
     let id = format!(
         "msg_fake_{}",
@@ -372,6 +357,25 @@ async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
             body.to_string(),
         )
             .into_response()
+    }
+}
+
+/// The error answer of an injected failure.
+fn failed(failure: Failure) -> Response {
+    match failure {
+        Failure::RateLimited { retry_after_secs } => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            Some(retry_after_secs),
+        ),
+        Failure::Overloaded => {
+            let status = StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            error(status, "overloaded_error", None)
+        }
+        Failure::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            error(status, "api_error", None)
+        }
     }
 }
 
