@@ -7,6 +7,7 @@ use std::time::Instant;
 use opentelemetry::trace::{SpanKind, Tracer as _};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 
+use super::bound::{CostSet, Shape};
 use super::instruments::cut;
 use super::{Response, Shared};
 use crate::instrument::{CallError, CallMetrics, ClientCall};
@@ -19,6 +20,8 @@ pub(crate) struct GenAiMetrics {
     /// operation, provider, request model, server address and port, task.
     base: Vec<KeyValue>,
     task: Option<StringValue>,
+    /// The bound histograms of `base`, looked up once it is final.
+    shape: Option<Arc<Shape>>,
 }
 
 impl GenAiMetrics {
@@ -27,11 +30,27 @@ impl GenAiMetrics {
         v.extend_from_slice(&self.base);
         v
     }
+
+    /// Looks up the bound set of `base` (none past the cap).
+    fn bind(&mut self) {
+        if self.shape.is_none() {
+            let base = &self.base;
+            self.shape = self
+                .shared
+                .instruments
+                .shapes
+                .get(base, || Shape::new(base));
+        }
+    }
 }
 
 impl CallMetrics for GenAiMetrics {
     fn ok(&self, seconds: f64) {
-        self.shared.instruments.duration.record(seconds, &self.base);
+        let instruments = &self.shared.instruments;
+        match &self.shape {
+            Some(shape) => shape.duration(&instruments.duration).record(seconds),
+            None => instruments.duration.record(seconds, &self.base),
+        }
     }
 
     fn failed(&self, seconds: f64, error_type: &str, _status_code: Option<&str>) {
@@ -102,6 +121,7 @@ impl Call {
             shared: shared.clone(),
             base,
             task,
+            shape: None,
         };
         Self {
             call: ClientCall::start_in_context(&shared.tracer, builder, parent, metrics),
@@ -139,14 +159,20 @@ impl Call {
             return;
         }
         let now = Instant::now();
+        self.call.metrics_mut().bind();
         let metrics = self.call.metrics();
         let instruments = &metrics.shared.instruments;
         match self.last_chunk {
             None => {
                 let seconds = self.call.elapsed_secs();
-                instruments
-                    .time_to_first_chunk
-                    .record(seconds, &metrics.base);
+                match &metrics.shape {
+                    Some(s) => s
+                        .first_chunk(&instruments.time_to_first_chunk)
+                        .record(seconds),
+                    None => instruments
+                        .time_to_first_chunk
+                        .record(seconds, &metrics.base),
+                }
                 self.call.set_attribute(KeyValue::new(
                     names::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
                     seconds,
@@ -154,9 +180,14 @@ impl Call {
             }
             Some(last) => {
                 let seconds = now.duration_since(last).as_secs_f64();
-                instruments
-                    .time_per_output_chunk
-                    .record(seconds, &metrics.base);
+                match &metrics.shape {
+                    Some(s) => s
+                        .per_chunk(&instruments.time_per_output_chunk)
+                        .record(seconds),
+                    None => instruments
+                        .time_per_output_chunk
+                        .record(seconds, &metrics.base),
+                }
             }
         }
         self.last_chunk = Some(now);
@@ -166,7 +197,9 @@ impl Call {
     /// event), so the chunk and duration metrics carry it too.
     pub fn response_model(&mut self, model: &str) {
         let kv = KeyValue::new(names::GEN_AI_RESPONSE_MODEL, model.to_owned());
-        let base = &mut self.call.metrics_mut().base;
+        let metrics = self.call.metrics_mut();
+        metrics.shape = None;
+        let base = &mut metrics.base;
         if let Some(old) = base
             .iter_mut()
             .find(|kv| kv.key.as_str() == names::GEN_AI_RESPONSE_MODEL)
@@ -248,6 +281,7 @@ impl Call {
                 Value::Array(Array::String(reasons)),
             ));
         }
+        self.call.metrics_mut().bind();
         if let Some(usage) = &response.usage {
             self.record_usage(usage, response.model.as_deref());
         }
@@ -279,16 +313,22 @@ impl Call {
         }
         let metrics = self.call.metrics();
         let shared = metrics.shared.clone();
-        let mut attrs = metrics.attributes(1);
-        attrs.push(KeyValue::new(names::GEN_AI_TOKEN_TYPE, "input"));
-        shared.instruments.tokens.record(input, &attrs);
-        if let Some(last) = attrs.last_mut() {
-            *last = KeyValue::new(names::GEN_AI_TOKEN_TYPE, "output");
+        let tokens = &shared.instruments.tokens;
+        match &metrics.shape {
+            Some(s) => {
+                s.tokens(tokens, true).record(input);
+                s.tokens(tokens, false).record(usage.output_tokens);
+            }
+            None => {
+                let mut attrs = metrics.attributes(1);
+                attrs.push(KeyValue::new(names::GEN_AI_TOKEN_TYPE, "input"));
+                tokens.record(input, &attrs);
+                if let Some(last) = attrs.last_mut() {
+                    *last = KeyValue::new(names::GEN_AI_TOKEN_TYPE, "output");
+                }
+                tokens.record(usage.output_tokens, &attrs);
+            }
         }
-        shared
-            .instruments
-            .tokens
-            .record(usage.output_tokens, &attrs);
 
         // Billing follows the model that answered; the request's name is the
         // fallback when the response names none (or an unknown one).
@@ -310,36 +350,28 @@ impl Call {
         cost: &super::Cost,
     ) {
         let entry = StringValue::from(entry.to_owned());
-        let task = self.call.metrics().task.clone();
-        for (token_type, cache, tokens, usd) in [
-            ("input", Some("none"), usage.input_tokens, cost.input),
-            (
-                "input",
-                Some("read"),
-                usage.cache_read_input_tokens,
-                cost.cache_read,
-            ),
-            (
-                "input",
-                Some("write"),
-                usage.cache_creation_input_tokens,
-                cost.cache_write,
-            ),
-            ("output", None, usage.output_tokens, cost.output),
+        let mut key = Vec::with_capacity(2);
+        key.push(KeyValue::new(names::GEN_AI_REQUEST_MODEL, entry.clone()));
+        if let Some(task) = &self.call.metrics().task {
+            key.push(KeyValue::new(names::WINGSPAN_GEN_AI_TASK, task.clone()));
+        }
+        let set = shared
+            .instruments
+            .costs
+            .get(&key, || CostSet::new(&key))
+            .unwrap_or_else(|| Arc::new(CostSet::new(&key)));
+        for (i, tokens, usd) in [
+            (0, usage.input_tokens, cost.input),
+            (1, usage.cache_read_input_tokens, cost.cache_read),
+            (2, usage.cache_creation_input_tokens, cost.cache_write),
+            (3, usage.output_tokens, cost.output),
         ] {
             if tokens == 0 {
                 continue;
             }
-            let mut a = Vec::with_capacity(4);
-            a.push(KeyValue::new(names::GEN_AI_REQUEST_MODEL, entry.clone()));
-            a.push(KeyValue::new(names::GEN_AI_TOKEN_TYPE, token_type));
-            if let Some(cache) = cache {
-                a.push(KeyValue::new(names::WINGSPAN_GEN_AI_CACHE, cache));
+            if let Some(counter) = set.counter(&shared.instruments.cost, i) {
+                counter.add(usd);
             }
-            if let Some(task) = &task {
-                a.push(KeyValue::new(names::WINGSPAN_GEN_AI_TASK, task.clone()));
-            }
-            shared.instruments.cost.add(usd, &a);
         }
         self.call
             .set_attribute(KeyValue::new(names::WINGSPAN_GEN_AI_COST_USD, cost.total()));

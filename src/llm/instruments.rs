@@ -7,6 +7,7 @@ use std::sync::RwLock;
 use opentelemetry::metrics::{Counter, Histogram, Meter};
 use opentelemetry::StringValue;
 
+use super::bound::{BoundCache, CostSet, Shape};
 use crate::names;
 use crate::telemetry::buckets;
 
@@ -22,6 +23,10 @@ pub(crate) struct Instruments {
     pub(crate) time_per_output_chunk: Histogram<f64>,
     pub(crate) cost: Counter<f64>,
     pub(crate) unpriced: Counter<u64>,
+    /// Bound histograms per call shape.
+    pub(crate) shapes: BoundCache<Shape>,
+    /// Bound cost counters per (pricing entry, task).
+    pub(crate) costs: BoundCache<CostSet>,
 }
 
 impl Instruments {
@@ -63,6 +68,8 @@ impl Instruments {
                 .with_unit("{call}")
                 .with_description("LLM calls whose model is not in the pricing table.")
                 .build(),
+            shapes: BoundCache::default(),
+            costs: BoundCache::default(),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! one call; [`fake`] (feature `llm-fake`) is a local Messages API for tests.
 
 pub mod anthropic;
+mod bound;
 mod call;
 #[cfg(feature = "llm-fake")]
 pub mod fake;
