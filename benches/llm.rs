@@ -55,9 +55,10 @@ impl LogExporter for Noop {
     }
 }
 
-fn telemetry() -> wingspan::Telemetry {
+fn telemetry(sampler: &str) -> wingspan::Telemetry {
     let config = wingspan::Config::builder()
         .service_name("bench-llm")
+        .var("OTEL_TRACES_SAMPLER", sampler)
         .var("WINGSPAN_CONSOLE_LOG", "false")
         // A queue large enough that the tight loop does not drop spans.
         .var("OTEL_BSP_MAX_QUEUE_SIZE", "65536")
@@ -113,13 +114,15 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let telemetry = rt.block_on(async { telemetry() });
+    let (telemetry, unsampled) =
+        rt.block_on(async { (telemetry("always_on"), telemetry("always_off")) });
     let fake = rt
         .block_on(FakeAnthropic::start(Behaviour::default()))
         .expect("fake");
     let url = format!("{}/v1/messages", fake.base_url());
     let raw = reqwest::Client::builder().build().expect("reqwest");
     let llm = Llm::builder(&telemetry).build().expect("llm");
+    let quiet = Llm::builder(&unsampled).build().expect("llm");
     let http = rt
         .block_on(async {
             HttpClient::builder(&telemetry)
@@ -167,6 +170,24 @@ fn main() {
                 rt.block_on(async {
                     for _ in 0..n {
                         let r: Result<Message, ()> = llm
+                            .instrument(
+                                &gen_ai,
+                                async { Ok(raw_call(&raw, &url, &body).await) },
+                                describe,
+                                |_| String::new(),
+                            )
+                            .await;
+                        assert!(r.is_ok());
+                    }
+                })
+            },
+        ),
+        support::Variant::new(
+            "raw call in Llm::instrument, sampler off (metrics + cost only)",
+            |n| {
+                rt.block_on(async {
+                    for _ in 0..n {
+                        let r: Result<Message, ()> = quiet
                             .instrument(
                                 &gen_ai,
                                 async { Ok(raw_call(&raw, &url, &body).await) },
