@@ -14,6 +14,7 @@ mod support;
 
 use std::time::Duration;
 
+use opentelemetry::trace::FutureExt as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -164,6 +165,14 @@ fn main() {
                 }
             })
         }),
+        support::Variant::new("raw call under FutureExt::with_context only", |n| {
+            rt.block_on(async {
+                for _ in 0..n {
+                    let cx = opentelemetry::Context::current();
+                    raw_call(&raw, &url, &body).with_context(cx).await;
+                }
+            })
+        }),
         support::Variant::new(
             "raw call in Llm::instrument (gen_ai span + metrics + cost)",
             |n| {
@@ -252,4 +261,34 @@ fn main() {
         "LLM call: gen_ai wrapper and instrumented client vs raw call (fake Messages API)",
         &table,
     );
+
+    // The wrapper alone, around a future that is ready at once: no I/O, so
+    // every nanosecond is the wrapper's (and `block_on`'s, alike for both).
+    let message: Message = rt.block_on(raw_call(&raw, &url, &body));
+    let ready = |llm: &Llm| {
+        let r: Result<&Message, ()> = rt.block_on(llm.instrument(
+            &gen_ai,
+            async { Ok(&message) },
+            |m| describe(m),
+            |_| String::new(),
+        ));
+        assert!(r.is_ok());
+    };
+    let n = env("LLM_BENCH_READY_ITERS", 20_000);
+    let p = support::paired(
+        "sampler off",
+        || ready(&quiet),
+        "sampled",
+        || ready(&llm),
+        n,
+        rounds,
+    );
+    let alone = format!(
+        "| `Llm::instrument` around a ready future | thread CPU / call |\n|---|---|\n| sampler off (duration, 2 token records, 2 cost adds, pricing lookup) | {} |\n| 100 % sampled (plus the span: ~15 attributes, end, batch queue) | {} |\n\n{} calls per round, {} alternating rounds, medians; `block_on` of the current-thread runtime included.\n",
+        support::fmt_ns(p.a_cpu_ns_median),
+        support::fmt_ns(p.b_cpu_ns_median),
+        n,
+        rounds,
+    );
+    support::report("LLM call: the gen_ai wrapper alone", &alone);
 }
