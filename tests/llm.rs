@@ -359,6 +359,27 @@ async fn rate_limit_with_retry_after_is_retried_under_one_gen_ai_span() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_beyond_the_bound_ends_the_call_at_once() {
+    let s = setup(Behaviour::default(), &[]).await;
+    s.fake.fail_next([Failure::RateLimited {
+        retry_after_secs: 120,
+    }]);
+    let started = Instant::now();
+    let err = s.default_adapter().messages(&request()).await.unwrap_err();
+    // WINGSPAN_LLM_MAX_RETRY_WAIT (30 s) < 120 s: no wait, no resend.
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(err.error_type(), "rate_limit_error");
+    assert_eq!(s.fake.received().len(), 1);
+    let (chat, http) = s.spans(1).await;
+    assert_eq!(chat.attr_str("error.type"), Some("rate_limit_error"));
+    assert_eq!(http[0].attr_str("error.type"), Some("429"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overloaded_529_fails_after_bounded_retries() {
     let s = setup(Behaviour::default(), &[]).await;
     s.fake.fail_next([
