@@ -8,6 +8,7 @@
 #
 #   BENCHES="http db"   run only these benches (default: every benches/*.rs;
 #                       `stats` is the in-process view's cost per record)
+#                       `llm` runs against the fake Messages API, feature llm-fake)
 #   BENCH_ARGS="..."    extra arguments for the bench binaries (after `--`)
 #   BENCH_OUT=path      where to write (default: BENCHMARKS.md in the repo root)
 set -euo pipefail

@@ -4,6 +4,8 @@
 
 #[cfg(feature = "redis")]
 pub mod cache;
+#[cfg(feature = "llm")]
+pub mod client;
 pub mod config;
 #[cfg(feature = "postgres")]
 pub mod db;
@@ -11,6 +13,8 @@ pub mod health;
 pub mod http;
 #[cfg(any(feature = "postgres", feature = "redis", feature = "llm"))]
 pub(crate) mod instrument;
+#[cfg(feature = "llm")]
+pub mod llm;
 pub mod names;
 pub mod stats;
 pub mod telemetry;

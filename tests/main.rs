@@ -4,6 +4,7 @@ mod cache;
 mod db;
 mod health;
 mod http;
+mod llm;
 mod prometheus;
 mod support;
 mod telemetry;

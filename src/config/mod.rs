@@ -26,6 +26,8 @@ mod db;
 mod env;
 mod health;
 mod http;
+#[cfg(feature = "llm")]
+mod llm;
 mod otel;
 #[cfg(feature = "redis")]
 mod redis;
@@ -38,6 +40,8 @@ pub use db::{DbConfig, SslMode};
 pub(crate) use env::Env;
 pub use health::{prometheus_switch, AdminToken, HealthConfig, PrometheusSwitch};
 pub use http::HttpConfig;
+#[cfg(feature = "llm")]
+pub use llm::LlmConfig;
 pub use otel::{
     AttributeLimits, BatchConfig, Compression, ExporterKind, OtlpConfig, Protocol, Sampler,
     TelemetryConfig, MAX_QUEUE_SIZE, MIN_SCHEDULE_DELAY_MS,
@@ -127,6 +131,9 @@ pub struct Config {
     /// The Redis cache.
     #[cfg(feature = "redis")]
     pub redis: RedisConfig,
+    /// LLM calls and the Anthropic adapter.
+    #[cfg(feature = "llm")]
+    pub llm: LlmConfig,
 }
 
 impl Config {
@@ -163,6 +170,8 @@ impl Config {
             db: DbConfig::from_env(&env, profile)?,
             #[cfg(feature = "redis")]
             redis: RedisConfig::from_env(&env, profile)?,
+            #[cfg(feature = "llm")]
+            llm: LlmConfig::from_env(&env)?,
         })
     }
 

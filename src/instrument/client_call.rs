@@ -49,7 +49,6 @@ pub(crate) trait CallMetrics {
 #[allow(clippy::large_enum_variant)]
 enum Slot {
     Owned(Span),
-    #[allow(dead_code)]
     InContext(Context),
     Ended,
 }
@@ -74,9 +73,6 @@ impl<M: CallMetrics> ClientCall<M> {
         Self::running(Slot::Owned(span), metrics)
     }
 
-    // Its first users (the LLM wrapper and the outgoing HTTP client) are
-    // being built; db and cache own their spans.
-    #[allow(dead_code)]
     /// Like [`start`](Self::start), with the span kept in a context that
     /// [`context`](Self::context) hands to calls nested under this one.
     pub(crate) fn start_in_context(
@@ -99,7 +95,6 @@ impl<M: CallMetrics> ClientCall<M> {
         }
     }
 
-    #[allow(dead_code)]
     /// The context to run nested calls under: this call's span as the
     /// parent when started with [`start_in_context`](Self::start_in_context),
     /// else the current one.
@@ -131,6 +126,12 @@ impl<M: CallMetrics> ClientCall<M> {
     /// The instrument holder this call records into.
     pub(crate) fn metrics(&self) -> &M {
         &self.metrics
+    }
+
+    /// The instrument holder, to add what is learnt mid-call (an LLM
+    /// call's response model) before it records.
+    pub(crate) fn metrics_mut(&mut self) -> &mut M {
+        &mut self.metrics
     }
 
     /// Time since the call started.
