@@ -777,3 +777,38 @@ async fn prometheus_names_are_the_documented_ones() {
         assert!(cost.contains(label), "{cost}");
     }
 }
+
+/// The wrapper feeds the in-process view: one row per requested model with
+/// calls, failures, tokens (input = input + cache read + cache creation)
+/// and cost, so `/health/detailed` shows them with no backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_feed_the_in_process_view() {
+    let s = setup(Behaviour::default(), &[]).await;
+    let adapter = s.default_adapter();
+    adapter.messages(&request()).await.unwrap();
+    adapter.messages(&request()).await.unwrap();
+    s.fake.fail_next([
+        Failure::Overloaded,
+        Failure::Overloaded,
+        Failure::Overloaded,
+    ]);
+    adapter.messages(&request()).await.unwrap_err();
+
+    let snap = s.telemetry.stats().expect("on by default").snapshot(1);
+    let row = snap
+        .models
+        .iter()
+        .find(|m| m.model == MODEL)
+        .unwrap_or_else(|| panic!("no row for {MODEL}: {:?}", snap.models));
+    assert_eq!((row.calls, row.errors), (3, 1));
+    // The fake answers 25 input and 10 output tokens per call.
+    assert_eq!((row.input_tokens, row.output_tokens), (50, 20));
+    // claude-sonnet-4-5: $3 in, $15 out per million tokens.
+    let expected = 2.0 * (25.0 * 3.0 + 10.0 * 15.0) / 1e6;
+    assert!(
+        close(row.cost_usd, expected),
+        "{} vs {expected}",
+        row.cost_usd
+    );
+    assert!(row.p95_ms > 0.0);
+}

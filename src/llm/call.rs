@@ -282,19 +282,36 @@ impl Call {
             ));
         }
         self.call.metrics_mut().bind();
+        let mut view = crate::stats::LlmUsage::default();
         if let Some(usage) = &response.usage {
-            self.record_usage(usage, response.model.as_deref());
+            view.input_tokens = usage.total_input_tokens();
+            view.output_tokens = usage.output_tokens;
+            view.cost_usd = self.record_usage(usage, response.model.as_deref());
         }
-        self.call.ok()
+        let shared = self.call.metrics().shared.clone();
+        let model = std::mem::take(&mut self.request_model);
+        let seconds = self.call.ok();
+        record_view(&shared, &model, seconds, false, view);
+        seconds
     }
 
     /// Ends a failed call with `error.type` (a low-cardinality class:
     /// `timeout`, `rate_limit_error`, `529`, ...). Returns the duration.
     pub fn fail(self, error_type: &str) -> f64 {
-        self.call.fail(&ErrorType(error_type))
+        let shared = self.call.metrics().shared.clone();
+        let seconds = self.call.fail(&ErrorType(error_type));
+        record_view(
+            &shared,
+            &self.request_model,
+            seconds,
+            true,
+            crate::stats::LlmUsage::default(),
+        );
+        seconds
     }
 
-    fn record_usage(&mut self, usage: &super::Usage, response_model: Option<&str>) {
+    /// Records the usage; returns the cost in USD (0 when unpriced).
+    fn record_usage(&mut self, usage: &super::Usage, response_model: Option<&str>) -> f64 {
         let input = usage.total_input_tokens();
         for (key, n) in [
             (names::GEN_AI_USAGE_INPUT_TOKENS, input),
@@ -336,8 +353,14 @@ impl Call {
             .and_then(|m| shared.pricing.cost(m, usage))
             .or_else(|| shared.pricing.cost(&self.request_model, usage));
         match priced {
-            Some((entry, cost)) => self.record_cost(&shared, usage, entry, &cost),
-            None => self.record_unpriced(&shared),
+            Some((entry, cost)) => {
+                self.record_cost(&shared, usage, entry, &cost);
+                cost.total()
+            }
+            None => {
+                self.record_unpriced(&shared);
+                0.0
+            }
         }
     }
 
@@ -392,6 +415,21 @@ impl Call {
         shared.instruments.unpriced.add(1, &a);
         self.call
             .set_attribute(KeyValue::new(names::WINGSPAN_GEN_AI_UNPRICED, true));
+    }
+}
+
+/// Feeds the in-process view's row of `model` (LLM calls are seconds long:
+/// resolving the row per call costs nothing next to them).
+fn record_view(
+    shared: &Shared,
+    model: &str,
+    seconds: f64,
+    error: bool,
+    usage: crate::stats::LlmUsage,
+) {
+    if let Some(stats) = &shared.stats {
+        let duration = std::time::Duration::try_from_secs_f64(seconds).unwrap_or_default();
+        stats.model(model).record(duration, error, usage);
     }
 }
 

@@ -43,6 +43,8 @@ pub(crate) struct Shared {
     pub(crate) tasks: Tasks,
     pub(crate) capture_content: bool,
     pub(crate) content_max_bytes: usize,
+    /// The in-process view (`wingspan::stats`), when on.
+    pub(crate) stats: Option<crate::stats::Stats>,
 }
 
 /// The gen_ai instrumentation: cheap to clone, one per service.
@@ -193,6 +195,7 @@ impl LlmBuilder {
                 tasks: Tasks::new(self.config.max_tasks),
                 capture_content: self.config.capture_content,
                 content_max_bytes: self.config.content_max_bytes,
+                stats: self.telemetry.stats().cloned(),
             }),
         })
     }
