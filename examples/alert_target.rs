@@ -15,7 +15,7 @@
 //! | `GET /api/items/{id}` | read-through cache (`items:` cache name) over a Postgres query |
 //! | `GET /api/slow?ms=N` | answers after N ms (default 450) plus a query: above the 300 ms objective |
 //! | `GET /api/fail` | a failing query (SQLSTATE 22012), then 500 |
-//! | `POST /api/coach` | an LLM route (`wingspan.route.class=llm`), slow on purpose (`?ms=N`, default 1200) |
+//! | `POST /api/coach` | an LLM route (`wingspan.route.class=llm`): waits `?ms=N` (default 1200), then streams a Messages call to an in-process fake Messages API (`?unpriced=1`: a model the pricing table does not know) |
 //! | `GET /api/hold?ms=N` | holds a pooled connection N ms: pool utilization, acquire timeouts (503), leaks |
 //!
 //! `exercise` starts the same service on a free port, drives every route once
@@ -32,6 +32,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use wingspan::cache::Cache;
 use wingspan::db::{Pool, Queryable};
+use wingspan::llm::anthropic::{Anthropic, MessagesRequest};
+use wingspan::llm::fake::{Behaviour, FakeAnthropic};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -39,6 +41,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 struct App {
     pool: Pool,
     cache: Cache,
+    claude: Anthropic,
+    // Kept alive as long as the service: the adapter's base URL points at it.
+    _fake: std::sync::Arc<FakeAnthropic>,
 }
 
 #[tokio::main]
@@ -67,7 +72,17 @@ async fn start(
         .info_interval(Duration::from_secs(1))
         .build()
         .await?;
-    let app_state = App { pool, cache };
+    let fake = FakeAnthropic::start(Behaviour::default()).await?;
+    let claude = Anthropic::builder(&telemetry)
+        .base_url(fake.base_url())
+        .api_key("sk-fake")
+        .build()?;
+    let app_state = App {
+        pool,
+        cache,
+        claude,
+        _fake: std::sync::Arc::new(fake),
+    };
     let app = Router::new()
         .route("/api/items/{id}", get(item))
         .route("/api/slow", get(slow))
@@ -147,10 +162,12 @@ async fn exercise() -> Result<(), BoxError> {
     get("/api/slow?ms=320").await?;
     get("/api/fail").await?;
     get("/nope").await?;
-    client
-        .post(format!("{base}/api/coach?ms=10"))
-        .send()
-        .await?;
+    for unpriced in ["0", "1"] {
+        client
+            .post(format!("{base}/api/coach?ms=10&unpriced={unpriced}"))
+            .send()
+            .await?;
+    }
     let holds: Vec<_> = (0..3).map(|_| get("/api/hold?ms=600")).collect();
     let statuses: Vec<u16> = futures_join(holds).await?;
     if !statuses.contains(&503) {
@@ -242,9 +259,24 @@ async fn fail(State(app): State<App>) -> StatusCode {
     StatusCode::INTERNAL_SERVER_ERROR
 }
 
-async fn coach(uri: Uri) -> &'static str {
+async fn coach(State(app): State<App>, uri: Uri) -> Result<String, StatusCode> {
     tokio::time::sleep(Duration::from_millis(query_ms(&uri, 1200))).await;
-    "advice\n"
+    let unpriced = uri.query().is_some_and(|q| q.contains("unpriced=1"));
+    let model = if unpriced {
+        "house-model-1"
+    } else {
+        "claude-sonnet-4-5"
+    };
+    let request = MessagesRequest::new(model, 256)
+        .user("How do I open a conversation?")
+        .task("coach");
+    // Streamed, so time to first chunk and time per chunk are emitted too.
+    let stream = app.claude.stream(&request).await;
+    let text = match stream {
+        Ok(s) => s.text().await,
+        Err(e) => Err(e),
+    };
+    text.map_err(|_| StatusCode::BAD_GATEWAY)
 }
 
 async fn hold(State(app): State<App>, uri: Uri) -> StatusCode {
