@@ -178,3 +178,15 @@ impl ModelStats {
         }
     }
 }
+
+/// The handles hold atomics and a clock: their `Debug` names the type only.
+macro_rules! opaque_debug {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t)).finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+opaque_debug!(RouteStats, QueryStats, PoolStats, CacheStats, ModelStats);
