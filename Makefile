@@ -8,7 +8,7 @@ CARGO    ?= cargo
 PYTHON   ?= python3
 FEATURES ?= --all-features
 
-.PHONY: all test demo services bench lint fmt fmt-check clippy otel-single py-test registry-check clippy-features nextest doctest rotel clean-demo help \
+.PHONY: all test demo services bench lint fmt fmt-check clippy otel-single py-test registry-check bench-figures clippy-features nextest doctest rotel clean-demo help \
 	backend backend-static alerts-check alerts-render dashboards-check collector-check backend-check e2e-alerts alert-target
 
 all: test
@@ -25,7 +25,7 @@ help:
 	@echo "make alerts-render  rewrite alerts/wingspan.rules.yml and dashboards/*.json from alerts/thresholds.json"
 
 ## test: the whole gate, in order; stops at the first failing step.
-test: fmt-check clippy clippy-features otel-single py-test registry-check backend-static nextest doctest backend-check e2e-alerts
+test: fmt-check clippy clippy-features otel-single py-test registry-check bench-figures backend-static nextest doctest backend-check e2e-alerts
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -80,6 +80,10 @@ rotel:
 
 bench:
 	bash scripts/bench.sh
+
+# The README's performance figures are quoted from BENCHMARKS.md.
+bench-figures:
+	$(PYTHON) scripts/check_bench_figures.py
 
 clean-demo:
 	-bash scripts/rotel.sh stop
