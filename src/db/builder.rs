@@ -13,7 +13,7 @@ use super::error::BuildError;
 use super::leak::Registry;
 use super::manager::{new_manager, DeadPool, PgManager};
 use super::metrics::{self, Instruments, POOL_NAME};
-use super::pool::{Pool, DEFAULT_STATEMENT_CACHE};
+use super::pool::Pool;
 use super::reaper;
 use super::sanitize::StatementCache;
 use super::shared::Shared;
@@ -21,6 +21,17 @@ use super::tls;
 use crate::config::{DbConfig, SslMode};
 use crate::names;
 use crate::telemetry::Telemetry;
+
+/// How many distinct statement texts a pool keeps sanitized. Defaults to 1024.
+pub const DEFAULT_STATEMENT_CACHE: usize = 1024;
+
+impl Pool {
+    /// A builder with the `DB_*` settings of `telemetry.config().db`;
+    /// [`PoolBuilder::config`] replaces them.
+    pub fn builder(telemetry: &Telemetry) -> PoolBuilder {
+        PoolBuilder::new(telemetry)
+    }
+}
 
 /// Builds a [`Pool`]; every setting defaults to the `DB_*` value of the
 /// telemetry handle's configuration.
@@ -45,7 +56,7 @@ impl std::fmt::Debug for PoolBuilder {
 }
 
 impl PoolBuilder {
-    pub(crate) fn new(telemetry: &Telemetry) -> Self {
+    fn new(telemetry: &Telemetry) -> Self {
         Self {
             config: telemetry.config().db.clone(),
             telemetry: telemetry.clone(),

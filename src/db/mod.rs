@@ -34,10 +34,10 @@ mod shared;
 mod statement;
 mod tls;
 
-pub use builder::PoolBuilder;
+pub use builder::{PoolBuilder, DEFAULT_STATEMENT_CACHE};
 pub use client::{Client, Queryable, Transaction};
 pub use error::{BuildError, DbError};
-pub use pool::{Pool, PoolStatus, DEFAULT_STATEMENT_CACHE};
+pub use pool::{Pool, PoolStatus};
 pub use rls::{UserSession, DEFAULT_ROLE};
 pub use statement::{AsQuery, Query, Statement};
 /// The driver, re-exported so applications name its types (`Row`,

@@ -8,16 +8,11 @@ use std::time::{Duration, Instant};
 use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 
-use super::builder::PoolBuilder;
 use super::client::Client;
 use super::shared::Shared;
 use super::DbError;
 use crate::config::DbConfig;
 use crate::names;
-use crate::telemetry::Telemetry;
-
-/// How many distinct statement texts a pool keeps sanitized. Defaults to 1024.
-pub const DEFAULT_STATEMENT_CACHE: usize = 1024;
 
 /// The instrumented PostgreSQL pool. Cheap to clone; clones share the pool.
 ///
@@ -59,12 +54,6 @@ pub struct PoolStatus {
 }
 
 impl Pool {
-    /// A builder with the `DB_*` settings of `telemetry.config().db`;
-    /// [`PoolBuilder::config`] replaces them.
-    pub fn builder(telemetry: &Telemetry) -> PoolBuilder {
-        PoolBuilder::new(telemetry)
-    }
-
     /// Borrows a connection, waiting at most `DB_CONNECTION_TIMEOUT` in all
     /// (for a free slot and for opening a connection).
     ///

@@ -110,6 +110,14 @@ async fn only_allowed_roles_are_taken_from_the_claims() {
     db.drop_schema().await;
 }
 
+async fn rows(db: &Db, table: &str) -> i64 {
+    db.admin
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_after_a_failed_statement_is_reported() {
     let db = Db::new(&[]).await;
@@ -127,13 +135,7 @@ async fn a_commit_after_a_failed_statement_is_reported() {
     // Postgres has aborted the transaction: COMMIT would roll it back.
     let err = s.commit().await.unwrap_err();
     assert!(matches!(err, DbError::RolledBack), "{err:?}");
-    let n: i64 = db
-        .admin
-        .query_one(&format!("SELECT count(*) FROM {t}"), &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 0);
+    assert_eq!(rows(&db, &t).await, 0);
     // A session whose statements all succeeded commits.
     let s = pool
         .as_user(&json!({ "sub": "u1", "role": ROLE }))
@@ -143,12 +145,6 @@ async fn a_commit_after_a_failed_statement_is_reported() {
         .await
         .unwrap();
     s.commit().await.unwrap();
-    let n: i64 = db
-        .admin
-        .query_one(&format!("SELECT count(*) FROM {t}"), &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 1);
+    assert_eq!(rows(&db, &t).await, 1);
     db.drop_schema().await;
 }

@@ -4,7 +4,7 @@
 //! claims and the role, so both end with the transaction and the next
 //! borrower of the connection sees neither. The role must be one of the
 //! pool's RLS roles (`DB_RLS_ROLES`), and the session refuses statements
-//! that would leave the transaction or change the role ([`guard`]).
+//! that would leave the transaction or change the role (see `guard`).
 
 mod guard;
 
@@ -124,11 +124,15 @@ impl UserSession {
         self.client.as_ref().ok_or(DbError::Closed)
     }
 
-    /// The client for a call of `sql`, unless the session refuses it; and
-    /// the call's outcome tracker.
-    fn checked(&self, sql: &str) -> Result<(&Client, Outcome<'_>), DbError> {
+    /// The client for a call of `sql`, unless the session refuses it.
+    fn checked(&self, sql: &str) -> Result<&Client, DbError> {
         guard::check(sql).map_err(DbError::Refused)?;
-        Ok((self.exec()?, Outcome(Some(&self.failed))))
+        self.exec()
+    }
+
+    /// Tracks one call from its first poll.
+    fn outcome(&self) -> Outcome<'_> {
+        Outcome(Some(&self.failed))
     }
 
     /// Commits (`COMMIT`, its own span). When a call failed on the server
@@ -181,8 +185,8 @@ impl Queryable for UserSession {
     ) -> impl Future<Output = Result<Vec<Row>, DbError>> + Send {
         let c = self.checked(query.as_query().0.text());
         async move {
-            let (c, outcome) = c?;
-            outcome.done(c.query(query, params).await)
+            let c = c?;
+            self.outcome().done(c.query(query, params).await)
         }
     }
 
@@ -193,8 +197,8 @@ impl Queryable for UserSession {
     ) -> impl Future<Output = Result<Row, DbError>> + Send {
         let c = self.checked(query.as_query().0.text());
         async move {
-            let (c, outcome) = c?;
-            outcome.done(c.query_one(query, params).await)
+            let c = c?;
+            self.outcome().done(c.query_one(query, params).await)
         }
     }
 
@@ -205,8 +209,8 @@ impl Queryable for UserSession {
     ) -> impl Future<Output = Result<Option<Row>, DbError>> + Send {
         let c = self.checked(query.as_query().0.text());
         async move {
-            let (c, outcome) = c?;
-            outcome.done(c.query_opt(query, params).await)
+            let c = c?;
+            self.outcome().done(c.query_opt(query, params).await)
         }
     }
 
@@ -217,8 +221,8 @@ impl Queryable for UserSession {
     ) -> impl Future<Output = Result<u64, DbError>> + Send {
         let c = self.checked(query.as_query().0.text());
         async move {
-            let (c, outcome) = c?;
-            outcome.done(c.execute(query, params).await)
+            let c = c?;
+            self.outcome().done(c.execute(query, params).await)
         }
     }
 
@@ -229,24 +233,24 @@ impl Queryable for UserSession {
     ) -> impl Future<Output = Result<Vec<Row>, DbError>> + Send {
         let c = self.checked(sql);
         async move {
-            let (c, outcome) = c?;
-            outcome.done(c.query_typed(sql, params).await)
+            let c = c?;
+            self.outcome().done(c.query_typed(sql, params).await)
         }
     }
 
     fn batch_execute(&self, sql: &str) -> impl Future<Output = Result<(), DbError>> + Send {
         let c = self.checked(sql);
         async move {
-            let (c, outcome) = c?;
-            outcome.done(c.batch_execute(sql).await)
+            let c = c?;
+            self.outcome().done(c.batch_execute(sql).await)
         }
     }
 
     fn prepare_cached(&self, sql: &str) -> impl Future<Output = Result<Statement, DbError>> + Send {
         let c = self.checked(sql);
         async move {
-            let (c, outcome) = c?;
-            outcome.done(c.prepare_cached(sql).await)
+            let c = c?;
+            self.outcome().done(c.prepare_cached(sql).await)
         }
     }
 }
