@@ -1,7 +1,9 @@
 //! `wingspan::db` against the real Postgres at `DATABASE_URL`, exporting over
 //! a real OTLP receiver. Each test works in its own schema and sets its own
 //! `application_name`, so parallel runs never touch each other's objects or
-//! backends.
+//! backends. Tests that stop the server or need their own certificate run a
+//! private cluster (`db/private.rs`); the submodules hold the acquire bound,
+//! the reaper's refill, user sessions, `verify-ca` and the outage.
 
 use std::time::{Duration, Instant};
 
