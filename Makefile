@@ -8,7 +8,7 @@ CARGO    ?= cargo
 PYTHON   ?= python3
 FEATURES ?= --all-features
 
-.PHONY: all test demo services bench lint fmt fmt-check clippy otel-single py-test registry-check bench-figures clippy-features nextest doctest rotel clean-demo help \
+.PHONY: all test demo services bench fuzz lint fmt fmt-check clippy otel-single py-test registry-check bench-figures clippy-features nextest doctest rotel clean-demo help \
 	backend backend-static alerts-check alerts-render dashboards-check collector-check backend-check e2e-alerts alert-target
 
 all: test
@@ -18,6 +18,7 @@ help:
 	@echo "make test       fmt check, clippy -D warnings, single-opentelemetry check, script tests, nextest"
 	@echo "make services   make sure Postgres (DATABASE_URL) and Redis (REDIS_URL) answer"
 	@echo "make bench      run the criterion benches and write BENCHMARKS.md"
+	@echo "make fuzz       the fuzz_ property tests (SQL sanitizer, Redis masker) at 1 000 000 cases each"
 	@echo "make lint       fmt check + clippy"
 	@echo "make fmt        cargo fmt"
 	@echo "make backend    alert rules + promtool tests, Alertmanager, dashboards, collector configs, metric names vs a real scrape"
@@ -84,6 +85,11 @@ bench:
 # The README's performance figures are quoted from BENCHMARKS.md.
 bench-figures:
 	$(PYTHON) scripts/check_bench_figures.py
+
+# The maskers' fuzz runs: every unit test named fuzz_* reads its case count
+# from WINGSPAN_FUZZ_CASES (make test runs them at their small default).
+fuzz:
+	WINGSPAN_FUZZ_CASES=1000000 $(CARGO) test --release --all-features --lib fuzz_ -- --nocapture
 
 clean-demo:
 	-bash scripts/rotel.sh stop
