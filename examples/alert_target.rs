@@ -64,7 +64,7 @@ async fn start(
     addr: &str,
 ) -> Result<(wingspan::Telemetry, SocketAddr, App), BoxError> {
     let telemetry = wingspan::init(config)?;
-    let pool = tune_pool(Pool::builder(&telemetry, telemetry.config().db.clone()).name("main"))
+    let pool = tune_pool(Pool::builder(&telemetry).name("main"))
         .build()
         .await?;
     let cache = Cache::builder(&telemetry, telemetry.config().redis.clone())

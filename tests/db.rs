@@ -19,6 +19,7 @@ mod private;
 mod refill;
 mod rls;
 mod tls;
+mod view;
 
 const WAIT: Duration = Duration::from_secs(10);
 

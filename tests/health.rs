@@ -79,7 +79,7 @@ async fn world_with(
         ("DB_CONNECTION_TIMEOUT", "2"),
     ];
     let telemetry = support::telemetry(receiver, Protocol::Grpc, &extra).await;
-    let pool = Pool::builder(&telemetry, telemetry.config().db.clone())
+    let pool = Pool::builder(&telemetry)
         .application_name(support::unique("wshealth"))
         .build()
         .await

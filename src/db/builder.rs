@@ -224,6 +224,8 @@ impl PoolBuilder {
             leak_detection: !cfg.leak_threshold.is_zero(),
             call_bound: call_bound(&cfg),
             cfg,
+            pool_view: self.telemetry.stats().map(|v| v.pool()),
+            view: self.telemetry.stats().cloned(),
         });
         start(meter, shared).await
     }
@@ -242,6 +244,23 @@ async fn start(
         shared.cfg.max_connections,
         metrics::downgrade(&shared),
     );
+    if let Some(view) = &shared.view {
+        // Weak: the view outlives no pool, and a dropped pool reports empty.
+        let weak = Arc::downgrade(&shared);
+        view.set_pool_gauge(move || {
+            weak.upgrade()
+                .map(|s| {
+                    let st = s.pool.status();
+                    crate::stats::PoolGauge {
+                        size: st.size,
+                        idle: st.available,
+                        waiting: st.waiting,
+                        max: st.max_size,
+                    }
+                })
+                .unwrap_or_default()
+        });
+    }
     let min = shared.cfg.min_connections;
     shared
         .fill(min, true)

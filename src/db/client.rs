@@ -312,10 +312,11 @@ impl Client {
 impl Drop for Client {
     fn drop(&mut self) {
         let shared = &self.shared;
-        shared
-            .instruments
-            .use_time
-            .record(self.checkout.elapsed().as_secs_f64());
+        let held = self.checkout.elapsed();
+        shared.instruments.use_time.record(held.as_secs_f64());
+        if let Some(view) = &shared.pool_view {
+            view.record_hold(held);
+        }
         if let Some(slot) = self.leak_slot.take() {
             shared.leaks.remove(slot);
         }

@@ -17,6 +17,8 @@ pub(crate) struct Meta {
     pub(crate) span_attrs: Vec<KeyValue>,
     pub(crate) metric_attrs: Vec<KeyValue>,
     pub(crate) ok_duration: BoundHistogram<f64>,
+    /// Its row in the in-process view, by `db.query.summary` (never text).
+    pub(crate) view: Option<crate::stats::QueryStats>,
 }
 
 fn arc_str(s: &str) -> StringValue {
@@ -26,7 +28,12 @@ fn arc_str(s: &str) -> StringValue {
 impl Meta {
     /// `base_attrs` are the pool's `db.system.name`, `db.namespace`,
     /// `server.address`, `server.port`, in that order.
-    pub(crate) fn new(base_attrs: &[KeyValue], instruments: &Instruments, sql: &str) -> Self {
+    pub(crate) fn new(
+        base_attrs: &[KeyValue],
+        instruments: &Instruments,
+        view: Option<&crate::stats::Stats>,
+        sql: &str,
+    ) -> Self {
         let sanitized = sanitize(sql);
         let mut span_attrs = base_attrs.to_vec();
         span_attrs.push(KeyValue::new(
@@ -51,6 +58,7 @@ impl Meta {
         }
         let ok_duration = instruments.operation_duration.bind(&metric_attrs);
         Self {
+            view: view.map(|v| v.query(&sanitized.summary)),
             span_name: Cow::Owned(sanitized.summary.clone()),
             sanitized,
             span_attrs,

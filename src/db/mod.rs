@@ -19,6 +19,7 @@
 //! ```
 
 mod builder;
+mod check;
 mod client;
 mod error;
 mod leak;

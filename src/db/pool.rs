@@ -158,10 +158,11 @@ async fn acquire(
         Ok(got) => got.map_err(|e| shared.map_pool_error(e)),
         Err(_) => Err(DbError::PoolTimeout(bound)),
     };
-    shared
-        .instruments
-        .wait_time
-        .record(start.elapsed().as_secs_f64());
+    let waited = start.elapsed();
+    shared.instruments.wait_time.record(waited.as_secs_f64());
+    if let Some(view) = &shared.pool_view {
+        view.record_acquire(waited, matches!(&got, Err(e) if e.is_timeout()));
+    }
     match got {
         Ok(obj) => {
             span.end();

@@ -227,12 +227,24 @@ struct StatementMetrics<'a> {
     meta: &'a Meta,
 }
 
+/// A measured duration back as a `Duration` (never negative or NaN here;
+/// zero if it were).
+fn secs(seconds: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(seconds).unwrap_or_default()
+}
+
 impl CallMetrics for StatementMetrics<'_> {
     fn ok(&self, seconds: f64) {
         self.meta.ok_duration.record(seconds);
+        if let Some(view) = &self.meta.view {
+            view.record(secs(seconds), false);
+        }
     }
 
     fn failed(&self, seconds: f64, error_type: &str, status_code: Option<&str>) {
+        if let Some(view) = &self.meta.view {
+            view.record(secs(seconds), true);
+        }
         let mut attrs = Vec::with_capacity(self.meta.metric_attrs.len() + 2);
         attrs.extend_from_slice(&self.meta.metric_attrs);
         attrs.push(KeyValue::new(names::ERROR_TYPE, error_type.to_owned()));

@@ -32,6 +32,10 @@ pub(crate) struct Shared {
     pub(crate) call_bound: Option<Duration>,
     pub(crate) acquire_name: Cow<'static, str>,
     pub(crate) acquire_attrs: [KeyValue; 2],
+    /// The in-process view (`wingspan::stats`), when on: statements resolve
+    /// their row from it once, acquires and holds feed the pool's rows.
+    pub(crate) view: Option<crate::stats::Stats>,
+    pub(crate) pool_view: Option<crate::stats::PoolStats>,
 }
 
 impl PoolState for Shared {
@@ -45,8 +49,9 @@ impl PoolState for Shared {
 impl Shared {
     /// The telemetry of `sql`, from the pool's statement cache.
     pub(crate) fn meta(&self, sql: &str) -> Arc<Meta> {
-        self.statements
-            .get_or_insert(sql, |s| Meta::new(&self.base_attrs, &self.instruments, s))
+        self.statements.get_or_insert(sql, |s| {
+            Meta::new(&self.base_attrs, &self.instruments, self.view.as_ref(), s)
+        })
     }
 
     pub(crate) fn map_pool_error(&self, e: PoolError<tokio_postgres::Error>) -> DbError {
