@@ -79,11 +79,7 @@ fn main() {
     let (sampled, unsampled) =
         rt.block_on(async { (telemetry("always_on"), telemetry("always_off")) });
     let (cache, quiet) = rt.block_on(async {
-        let build = |t: &wingspan::Telemetry| {
-            Cache::builder(t, t.config().redis.clone())
-                .info_metrics(false)
-                .build()
-        };
+        let build = |t: &wingspan::Telemetry| Cache::builder(t).info_metrics(false).build();
         (
             build(&sampled).await.expect("cache"),
             build(&unsampled).await.expect("cache"),
