@@ -33,6 +33,8 @@ mod builder;
 mod call;
 mod error;
 mod flight;
+#[cfg(test)]
+mod fuzz;
 mod info;
 mod instruments;
 mod ops;
