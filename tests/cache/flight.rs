@@ -44,7 +44,6 @@ async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
 }
 
 /// A latch that opens once `n` callers have entered `get_or_load`.
-#[derive(Clone)]
 struct Latch {
     entered: watch::Sender<usize>,
     n: usize,
@@ -158,57 +157,53 @@ async fn a_failing_loader_fails_every_waiting_caller_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_or_panicking_leader_hands_over_to_a_follower() {
+    const FOLLOWERS: usize = 10;
     let (_receiver, telemetry) = setup(&[]).await;
     let cache = cache(&telemetry).await;
     for panics in [false, true] {
         let key = format!("{}:item", support::unique("leader"));
+        let latch = Arc::new(Latch::new(FOLLOWERS));
         let leader_started = Arc::new(tokio::sync::Notify::new());
         let leader = {
-            let (cache, key, started) = (cache.clone(), key.clone(), leader_started.clone());
+            let (cache, key) = (cache.clone(), key.clone());
+            let (latch, started) = (latch.clone(), leader_started.clone());
             tokio::spawn(async move {
                 cache
                     .get_or_load(&key, None, || async move {
                         started.notify_one();
+                        // Every follower waits on this flight before the
+                        // leader goes away.
+                        latch.all_entered().await;
                         if panics {
-                            tokio::time::sleep(Duration::from_millis(200)).await;
                             panic!("leader's loader panics");
                         }
-                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        std::future::pending::<()>().await;
                         Ok::<_, std::io::Error>(0u32)
                     })
                     .await
             })
         };
         leader_started.notified().await;
-        let calls = Arc::new(AtomicUsize::new(0));
-        let followers: Vec<_> = (0..10)
-            .map(|_| {
-                let (cache, key, calls) = (cache.clone(), key.clone(), calls.clone());
-                tokio::spawn(async move {
-                    cache
-                        .get_or_load(&key, None, || async {
-                            calls.fetch_add(1, Ordering::SeqCst);
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            Ok::<_, std::io::Error>(7u32)
-                        })
-                        .await
-                        .unwrap()
-                })
-            })
-            .collect();
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert_eq!(
-            calls.load(Ordering::SeqCst),
-            0,
-            "followers wait for the leader"
-        );
+        let calls = AtomicUsize::new(0);
         let started = Instant::now();
-        if !panics {
-            leader.abort();
-        }
-        for f in followers {
-            assert_eq!(f.await.unwrap(), 7);
-        }
+        let followers = (0..FOLLOWERS).map(|_| async {
+            latch.enter();
+            cache
+                .get_or_load(&key, None, || async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, std::io::Error>(7u32)
+                })
+                .await
+                .unwrap()
+        });
+        let cancel = async {
+            if !panics {
+                latch.all_entered().await;
+                leader.abort();
+            }
+        };
+        let (values, ()) = tokio::join!(join_all(followers.collect()), cancel);
+        assert_eq!(values, vec![7; FOLLOWERS]);
         assert!(leader.await.is_err());
         assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(calls.load(Ordering::SeqCst), 1, "one follower took over");
