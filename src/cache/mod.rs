@@ -43,6 +43,7 @@ mod query;
 mod tls;
 
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -131,6 +132,18 @@ impl Shared {
             .map(|i| &self.clients[(start + i) % n])
             .find(|c| c.is_connected())
             .ok_or(CacheError::NotConnected)
+    }
+
+    /// Sends one command on the next connected client; with none connected
+    /// it fails at once, without building the command.
+    async fn send<'a, T, Fut>(
+        &'a self,
+        command: impl FnOnce(&'a WithOptions<Client>) -> Fut,
+    ) -> Result<T, CacheError>
+    where
+        Fut: Future<Output = Result<T, fred::error::Error>>,
+    {
+        command(self.client()?).await.map_err(CacheError::from)
     }
 
     fn cache_name<'k>(&self, key: &'k str) -> &'k str {

@@ -65,10 +65,7 @@ impl Cache {
             q.key(key);
         });
         let name = shared.cache_name(key);
-        let reply = match shared.client() {
-            Ok(c) => c.get::<Value, _>(key).await.map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared.send(|c| c.get::<Value, _>(key)).await;
         read_reply(shared, call, name, reply)
     }
 
@@ -87,19 +84,17 @@ impl Cache {
                 q.token("PX").value();
             }
         });
-        let reply = match shared.client() {
-            Ok(c) => c
-                .set::<Value, _, _>(
+        let reply = shared
+            .send(|c| {
+                c.set::<Value, _, _>(
                     key,
                     value,
                     ttl.map(|t| Expiration::PX(millis(t))),
                     None,
                     false,
                 )
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+            })
+            .await;
         finish(call, reply.map(drop))
     }
 
@@ -109,13 +104,7 @@ impl Cache {
         let call = Call::start(shared, Command::Typed(Op::Del), |q| {
             q.keys(keys.iter().copied(), 0);
         });
-        let reply = match shared.client() {
-            Ok(c) => c
-                .del::<u64, _>(keys.to_vec())
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared.send(|c| c.del::<u64, _>(keys.to_vec())).await;
         finish(call, reply)
     }
 
@@ -127,13 +116,9 @@ impl Cache {
         let call = Call::start(shared, Command::Typed(Op::MGet), |q| {
             q.keys(keys.iter().copied(), 0);
         });
-        let reply = match shared.client() {
-            Ok(c) => c
-                .mget::<Vec<Value>, _>(keys.to_vec())
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared
+            .send(|c| c.mget::<Vec<Value>, _>(keys.to_vec()))
+            .await;
         match reply {
             Ok(values) => {
                 let mut all_hit = true;
@@ -176,8 +161,9 @@ impl Cache {
         let call = Call::start(shared, Command::Typed(Op::MSet), |q| {
             q.keys(pairs.iter().map(|(k, _)| *k), 1);
         });
-        let reply = match shared.client() {
-            Ok(c) => {
+        // The arguments are built only when a connection is up.
+        let reply = shared
+            .send(|c| {
                 let mut args = Vec::with_capacity(pairs.len() * 2);
                 for (k, v) in pairs {
                     args.push(Value::from(*k));
@@ -187,11 +173,8 @@ impl Cache {
                     CustomCommand::new_static("MSET", ClusterHash::FirstKey, false),
                     args,
                 )
-                .await
-                .map_err(CacheError::from)
-            }
-            Err(e) => Err(e),
-        };
+            })
+            .await;
         finish(call, reply.map(drop))
     }
 
@@ -201,13 +184,7 @@ impl Cache {
         let call = Call::start(shared, Command::Typed(Op::Exists), |q| {
             q.keys(keys.iter().copied(), 0);
         });
-        let reply = match shared.client() {
-            Ok(c) => c
-                .exists::<u64, _>(keys.to_vec())
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared.send(|c| c.exists::<u64, _>(keys.to_vec())).await;
         finish(call, reply)
     }
 
@@ -217,16 +194,14 @@ impl Cache {
         let call = Call::start(shared, Command::Typed(Op::Expire), |q| {
             q.key(key).value();
         });
-        let reply = match shared.client() {
-            Ok(c) => c
-                .custom::<bool, Value>(
+        let reply = shared
+            .send(|c| {
+                c.custom::<bool, Value>(
                     CustomCommand::new_static("PEXPIRE", ClusterHash::FirstKey, false),
                     vec![Value::from(key), Value::from(millis(ttl))],
                 )
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+            })
+            .await;
         finish(call, reply)
     }
 
@@ -237,10 +212,7 @@ impl Cache {
         let call = Call::start(shared, Command::Typed(Op::Ttl), |q| {
             q.key(key);
         });
-        let reply = match shared.client() {
-            Ok(c) => c.ttl::<i64, _>(key).await.map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared.send(|c| c.ttl::<i64, _>(key)).await;
         finish(call, reply)
     }
 
@@ -250,10 +222,7 @@ impl Cache {
         let call = Call::start(shared, Command::Typed(Op::Incr), |q| {
             q.key(key);
         });
-        let reply = match shared.client() {
-            Ok(c) => c.incr::<i64, _>(key).await.map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared.send(|c| c.incr::<i64, _>(key)).await;
         finish(call, reply)
     }
 
@@ -263,13 +232,7 @@ impl Cache {
         let call = Call::start(shared, Command::Typed(Op::IncrBy), |q| {
             q.key(key).value();
         });
-        let reply = match shared.client() {
-            Ok(c) => c
-                .incr_by::<i64, _>(key, delta)
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared.send(|c| c.incr_by::<i64, _>(key, delta)).await;
         finish(call, reply)
     }
 
@@ -284,13 +247,7 @@ impl Cache {
             q.key(key).field(field);
         });
         let name = shared.cache_name(key);
-        let reply = match shared.client() {
-            Ok(c) => c
-                .hget::<Value, _, _>(key, field)
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared.send(|c| c.hget::<Value, _, _>(key, field)).await;
         read_reply(shared, call, name, reply)
     }
 
@@ -308,8 +265,8 @@ impl Cache {
                 q.field(f).value();
             }
         });
-        let reply = match shared.client() {
-            Ok(c) => {
+        let reply = shared
+            .send(|c| {
                 let mut args = Vec::with_capacity(1 + fields.len() * 2);
                 args.push(Value::from(key));
                 for (f, v) in fields {
@@ -320,11 +277,8 @@ impl Cache {
                     CustomCommand::new_static("HSET", ClusterHash::FirstKey, false),
                     args,
                 )
-                .await
-                .map_err(CacheError::from)
-            }
-            Err(e) => Err(e),
-        };
+            })
+            .await;
         finish(call, reply)
     }
 
@@ -335,13 +289,9 @@ impl Cache {
             q.key(key);
         });
         let name = shared.cache_name(key);
-        let reply = match shared.client() {
-            Ok(c) => c
-                .hgetall::<HashMap<String, V>, _>(key)
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared
+            .send(|c| c.hgetall::<HashMap<String, V>, _>(key))
+            .await;
         match reply {
             Ok(map) => {
                 let hit = !map.is_empty();
@@ -370,16 +320,14 @@ impl Cache {
                 q.value();
             }
         });
-        let reply = match shared.client() {
-            Ok(c) => c
-                .custom::<Value, Value>(
+        let reply = shared
+            .send(|c| {
+                c.custom::<Value, Value>(
                     CustomCommand::new(name, ClusterHash::FirstKey, false),
                     args,
                 )
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+            })
+            .await;
         finish(call, reply)
     }
 }
