@@ -73,13 +73,22 @@ pub(crate) type Latest = Arc<Mutex<Option<Snapshot>>>;
 /// Registers the observable instruments; their callbacks read the latest
 /// snapshot and stop observing once the cache (which owns it) is dropped.
 pub(crate) fn register(meter: &Meter, latest: &Latest) {
-    fn with(weak: &Weak<Mutex<Option<Snapshot>>>, f: impl FnOnce(&Snapshot)) {
-        if let Some(latest) = weak.upgrade() {
-            if let Some(s) = latest.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                f(s);
-            }
+    register_clients_and_memory(meter, latest);
+    register_keyspace(meter, latest);
+    register_counters(meter, latest);
+}
+
+/// Runs `f` on the latest snapshot, if the cache still lives and a poll has
+/// succeeded.
+fn with(weak: &Weak<Mutex<Option<Snapshot>>>, f: impl FnOnce(&Snapshot)) {
+    if let Some(latest) = weak.upgrade() {
+        if let Some(s) = latest.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            f(s);
         }
     }
+}
+
+fn register_clients_and_memory(meter: &Meter, latest: &Latest) {
     let w = Arc::downgrade(latest);
     meter
         .i64_observable_gauge(names::REDIS_MEMORY_USED)
@@ -104,6 +113,10 @@ pub(crate) fn register(meter: &Meter, latest: &Latest) {
             })
         })
         .build();
+}
+
+/// The per-database gauges, with the receiver's `db` attribute.
+fn register_keyspace(meter: &Meter, latest: &Latest) {
     type Pick = fn(&(String, i64, i64, i64)) -> i64;
     for (name, unit, description, pick) in [
         (
@@ -139,6 +152,10 @@ pub(crate) fn register(meter: &Meter, latest: &Latest) {
             })
             .build();
     }
+}
+
+/// The server's cumulative counters.
+fn register_counters(meter: &Meter, latest: &Latest) {
     type PickU = fn(&Snapshot) -> Option<u64>;
     for (name, unit, description, pick) in [
         (
