@@ -89,6 +89,10 @@ fn main() {
     let key = format!("bench:{}", std::process::id());
     rt.block_on(cache.set(&key, "value", Some(Duration::from_secs(600))))
         .expect("SET");
+    // The same value as JSON, for `get_or_load`.
+    let json_key = format!("{key}:json");
+    rt.block_on(cache.set(&json_key, "\"value\"", Some(Duration::from_secs(600))))
+        .expect("SET");
 
     let raw = cache.pool().clone();
     // The same client set-up the cache uses (fail-fast, per-command timeout),
@@ -150,6 +154,30 @@ fn main() {
                 }
             })
         }),
+        // `get_or_load`'s own cost over a GET and its JSON parse: joining
+        // and leaving the key's flight.
+        support::Variant::new("Cache::get + JSON parse (sampler off)", |n| {
+            rt.block_on(async {
+                for _ in 0..n {
+                    let v: Option<String> = quiet.get(&json_key).await.expect("GET");
+                    let v: String = serde_json::from_str(&v.expect("hit")).expect("JSON");
+                    assert_eq!(v, "value");
+                }
+            })
+        }),
+        support::Variant::new("Cache::get_or_load hit (sampler off)", |n| {
+            rt.block_on(async {
+                for _ in 0..n {
+                    let v: String = quiet
+                        .get_or_load(&json_key, None, || async {
+                            Err::<String, _>("a hit never loads")
+                        })
+                        .await
+                        .expect("hit");
+                    assert_eq!(v, "value");
+                }
+            })
+        }),
     ];
     let m = support::alternating(&mut variants, iters, rounds);
     drop(variants);
@@ -176,6 +204,6 @@ fn main() {
     ));
     support::report("Cache GET: instrumented vs raw fred", &table);
     rt.block_on(async {
-        let _ = cache.del(&[&key]).await;
+        let _ = cache.del(&[&key, &json_key]).await;
     });
 }
