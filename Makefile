@@ -2,13 +2,14 @@
 #
 # Every cargo step uses the same feature set and the dev/test profile, so clippy,
 # nextest and the demo's quickstart build share one dependency build in the
-# target dir (/work/target here, via .cargo/config.toml).
+# target dir (`target/`, or wherever CARGO_TARGET_DIR points).
 
 CARGO    ?= cargo
 PYTHON   ?= python3
 FEATURES ?= --all-features
 
-.PHONY: all test demo services bench lint fmt fmt-check clippy otel-single py-test nextest doctest rotel clean-demo help
+.PHONY: all test demo services bench fuzz lint fmt fmt-check clippy otel-single py-test registry-check bench-figures clippy-features nextest doctest rotel clean-demo help \
+	backend backend-static alerts-check alerts-render dashboards-check collector-check backend-check e2e-alerts alert-target
 
 all: test
 
@@ -17,11 +18,15 @@ help:
 	@echo "make test       fmt check, clippy -D warnings, single-opentelemetry check, script tests, nextest"
 	@echo "make services   make sure Postgres (DATABASE_URL) and Redis (REDIS_URL) answer"
 	@echo "make bench      run the criterion benches and write BENCHMARKS.md"
+	@echo "make fuzz       the fuzz_ property tests (SQL sanitizer, Redis masker) at 1 000 000 cases each"
 	@echo "make lint       fmt check + clippy"
 	@echo "make fmt        cargo fmt"
+	@echo "make backend    alert rules + promtool tests, Alertmanager, dashboards, collector configs, metric names vs a real scrape"
+	@echo "make e2e-alerts real Prometheus + Alertmanager: alerts fire, deliver, stay quiet when healthy"
+	@echo "make alerts-render  rewrite alerts/wingspan.rules.yml and dashboards/*.json from alerts/thresholds.json"
 
 ## test: the whole gate, in order; stops at the first failing step.
-test: fmt-check clippy otel-single py-test nextest doctest
+test: fmt-check clippy clippy-features otel-single py-test registry-check bench-figures backend-static nextest doctest backend-check e2e-alerts
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -29,11 +34,27 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --all-targets $(FEATURES) -- -D warnings
 
+# Every feature set a user can pick: none, each feature alone, and the default set
+# (`clippy` above covers --all-features). Tests, benches and examples that need a
+# feature declare it, so each set builds its own targets without warnings.
+FEATURE_SETS ?= postgres redis llm prometheus
+clippy-features:
+	$(CARGO) clippy --all-targets --no-default-features -- -D warnings
+	@for f in $(FEATURE_SETS); do \
+		echo "$(CARGO) clippy --all-targets --no-default-features --features $$f -- -D warnings"; \
+		$(CARGO) clippy --all-targets --no-default-features --features $$f -- -D warnings || exit 1; \
+	done
+	$(CARGO) clippy --all-targets -- -D warnings
+
 otel-single:
 	bash scripts/check-otel-single.sh
 
 py-test:
 	$(PYTHON) -m unittest discover -s scripts -p 'test_*.py'
+
+# semconv/ (the registry of wingspan's own names) agrees with src/names/ and README.md.
+registry-check:
+	$(PYTHON) scripts/check_registry.py
 
 # nextest: one process per test, so global OTel providers and tracing
 # subscribers cannot leak between tests.
@@ -61,6 +82,56 @@ rotel:
 bench:
 	bash scripts/bench.sh
 
+# The README's performance figures are quoted from BENCHMARKS.md.
+bench-figures:
+	$(PYTHON) scripts/check_bench_figures.py
+
+# The maskers' fuzz runs: every unit test named fuzz_* reads its case count
+# from WINGSPAN_FUZZ_CASES (make test runs them at their small default).
+fuzz:
+	WINGSPAN_FUZZ_CASES=1000000 $(CARGO) test --release --all-features --lib fuzz_ -- --nocapture
+
 clean-demo:
 	-bash scripts/rotel.sh stop
 	rm -rf .demo
+
+# --- backend: alerts, dashboards, collector configs (alerts/, dashboards/, otel-collector/) ---
+
+# The alert_target example (feature prometheus): the scrape the metric-name check reads
+# and the service the end-to-end run drives.
+TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null | $(PYTHON) -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+ALERT_TARGET = $(TARGET_DIR)/debug/examples/alert_target
+
+backend: backend-static backend-check
+
+# No build needed: rules, unit tests, Alertmanager, dashboards, collector configs.
+backend-static: alerts-check dashboards-check collector-check
+
+alerts-check:
+	PYTHON=$(PYTHON) bash scripts/alerts_check.sh
+
+alerts-render:
+	$(PYTHON) scripts/alerts_render.py --out alerts/wingspan.rules.yml
+	$(PYTHON) scripts/dashboards_render.py --out dashboards
+
+dashboards-check:
+	$(PYTHON) scripts/dashboards_render.py --check dashboards
+
+# PyYAML: the python3 on PATH, or Debian's python3-yaml under /usr/bin/python3.
+YAML_PYTHON = $(or $(shell for p in $(PYTHON) /usr/bin/python3; do $$p -c 'import yaml' 2>/dev/null && { echo $$p; break; }; done),$(PYTHON))
+
+collector-check:
+	$(YAML_PYTHON) scripts/backend_check_collector.py
+
+alert-target:
+	$(CARGO) build $(FEATURES) --example alert_target
+
+# Every metric and label name of the rules and dashboards against a real scrape of the
+# pull endpoint; every dashboard expression through promtool.
+backend-check: alert-target
+	@mkdir -p $(TARGET_DIR)/backend
+	$(ALERT_TARGET) exercise > $(TARGET_DIR)/backend/exposition.txt
+	$(PYTHON) scripts/backend_check_metrics.py $(TARGET_DIR)/backend/exposition.txt --promtool
+
+e2e-alerts: alert-target
+	$(PYTHON) scripts/alerts_e2e.py --target $(ALERT_TARGET)

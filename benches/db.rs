@@ -20,7 +20,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use wingspan::db::sanitize::{sanitize, Cache};
+use wingspan::db::sanitize::{sanitize, StatementCache};
 use wingspan::db::{Pool, Queryable};
 
 use support::{fmt_ns, machine, paired, report};
@@ -93,7 +93,7 @@ fn main() {
             .expect("telemetry")
     });
     let pool = rt
-        .block_on(Pool::builder(&telemetry, cfg.db.clone()).build())
+        .block_on(Pool::builder(&telemetry).build())
         .expect("pool (is Postgres running at DATABASE_URL?)");
 
     let rounds = 15;
@@ -123,7 +123,7 @@ fn main() {
     // per-call tokio timer's share.
     let unbounded = rt
         .block_on(
-            Pool::builder(&telemetry, cfg.db.clone())
+            Pool::builder(&telemetry)
                 .name("unbounded")
                 .statement_timeout(Duration::ZERO)
                 .build(),
@@ -257,7 +257,7 @@ fn main() {
     line("acquire + `SELECT 1` + return", &p);
 
     // The sanitizer.
-    let cache: Cache<wingspan::db::sanitize::Sanitized> = Cache::new(1024);
+    let cache: StatementCache<wingspan::db::sanitize::Sanitized> = StatementCache::new(1024);
     cache.get_or_insert(QUERY, sanitize);
     let p = paired(
         "cached (lookup)",

@@ -6,7 +6,9 @@
 # absolute path to a temporary file that replaces BENCHMARKS.md once every bench
 # has passed, so a failed run leaves the previous BENCHMARKS.md intact).
 #
-#   BENCHES="http db"   run only these benches (default: every benches/*.rs)
+#   BENCHES="http db"   run only these benches (default: every benches/*.rs;
+#                       `stats` is the in-process view's cost per record)
+#                       `llm` runs against the fake Messages API, feature llm-fake)
 #   BENCH_ARGS="..."    extra arguments for the bench binaries (after `--`)
 #   BENCH_OUT=path      where to write (default: BENCHMARKS.md in the repo root)
 set -euo pipefail
@@ -41,7 +43,15 @@ fi
 cpu="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n1)"
 mem="$(awk '/^MemTotal:/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo 2>/dev/null || true)"
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null || true)" ]; then commit="$commit (dirty)"; fi
+# BENCHMARKS.md names the commit it measured, and the README quotes it: a run on
+# uncommitted src/ or benches/ would measure code no commit holds.
+if [ -n "$(git status --porcelain --untracked-files=no -- src benches Cargo.toml Cargo.lock 2>/dev/null || true)" ]; then
+    if [ "${BENCH_ALLOW_DIRTY:-0}" != 1 ]; then
+        echo "[bench] src/, benches/ or Cargo.* have uncommitted changes: commit first (or BENCH_ALLOW_DIRTY=1 for a scratch run)" >&2
+        exit 1
+    fi
+    commit="$commit (dirty)"
+fi
 {
     echo "# Benchmarks"
     echo

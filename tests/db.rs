@@ -1,15 +1,24 @@
 //! `wingspan::db` against the real Postgres at `DATABASE_URL`, exporting over
 //! a real OTLP receiver. Each test works in its own schema and sets its own
 //! `application_name`, so parallel runs never touch each other's objects or
-//! backends.
+//! backends. Tests that stop the server or need their own certificate run a
+//! private cluster (`db/private.rs`); the submodules hold the acquire bound,
+//! the reaper's refill, user sessions, `verify-ca` and the outage.
 
 use std::time::{Duration, Instant};
 
 use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
 use opentelemetry::Context;
-use wingspan::db::{DbError, Pool, PoolBuilder, Queryable};
+use wingspan::db::{BuildError, DbError, Pool, PoolBuilder, Queryable};
 
 use crate::support::{self, find_point, find_points, Kind, Protocol, Receiver, Status};
+
+mod acquire;
+mod outage;
+mod private;
+mod refill;
+mod rls;
+mod tls;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -47,7 +56,7 @@ impl Db {
     }
 
     fn builder(&self) -> PoolBuilder {
-        Pool::builder(&self.telemetry, self.telemetry.config().db.clone())
+        Pool::builder(&self.telemetry)
             .application_name(&self.app)
             .name(&self.app)
     }
@@ -235,7 +244,12 @@ async fn rls_user_a_never_sees_user_b_rows_and_claims_never_leak() {
         ))
         .await
         .unwrap();
-    let pool = db.pool().await;
+    let pool = db
+        .builder()
+        .rls_roles(["wingspan_test_authenticated"])
+        .build()
+        .await
+        .unwrap();
     let claims = |sub: &str| serde_json::json!({ "sub": sub, "role": "wingspan_test_authenticated", "email": "x@example.com" });
 
     let a = pool.as_user(&claims("user-a")).await.unwrap();
@@ -261,7 +275,7 @@ async fn rls_user_a_never_sees_user_b_rows_and_claims_never_leak() {
         )
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Some("42501"), "{err}");
+    assert_eq!(err.status_code(), Some("42501"), "{err}");
     drop(a); // rolled back (the failed statement aborted the transaction)
 
     let b = pool.as_user(&claims("user-b")).await.unwrap();
@@ -399,7 +413,7 @@ async fn secrets_reach_no_span_log_or_metric() {
     c.execute(&insert, &[]).await.unwrap();
     // The duplicate's DETAIL carries the value: only SQLSTATE + constraint go out.
     let err = c.execute(&insert, &[]).await.unwrap_err();
-    assert_eq!(err.code(), Some("23505"));
+    assert_eq!(err.status_code(), Some("23505"));
     assert!(!err.to_string().contains(MARK), "{err}");
     assert!(err.to_string().contains("users_email_key"), "{err}");
     // Error reporters print Debug and walk the source chain.
@@ -822,7 +836,7 @@ async fn statement_timeout_bounds_each_call_and_ready_reports_an_unreachable_ser
         "{:?}",
         start.elapsed()
     );
-    assert_eq!(err.code(), Some("57014"), "{err}");
+    assert_eq!(err.status_code(), Some("57014"), "{err}");
     drop(c);
     pool.ready().await.unwrap();
 
@@ -831,7 +845,8 @@ async fn statement_timeout_bounds_each_call_and_ready_reports_an_unreachable_ser
     cfg.url =
         wingspan::config::Secret::new(format!("postgres://postgres@127.0.0.1:{port}/postgres"));
     cfg.min_connections = 0;
-    let down = Pool::builder(&db.telemetry, cfg)
+    let down = Pool::builder(&db.telemetry)
+        .config(cfg)
         .connect_timeout(Duration::from_secs(1))
         .build()
         .await
@@ -886,7 +901,8 @@ async fn tls_follows_sslmode() {
             "require" => wingspan::config::SslMode::Require,
             _ => wingspan::config::SslMode::VerifyFull,
         };
-        Pool::builder(&db.telemetry, cfg)
+        Pool::builder(&db.telemetry)
+            .config(cfg)
             .application_name(&db.app)
             .connect_timeout(Duration::from_secs(2))
             .build()
@@ -908,7 +924,8 @@ async fn tls_follows_sslmode() {
         .build()
         .unwrap();
     assert_eq!(cfg.db.ssl_mode, wingspan::config::SslMode::Disable);
-    let plain = Pool::builder(&db.telemetry, cfg.db)
+    let plain = Pool::builder(&db.telemetry)
+        .config(cfg.db)
         .min_connections(0)
         .application_name(&db.app)
         .build()
@@ -921,7 +938,7 @@ async fn tls_follows_sslmode() {
         // (or finds no system roots at all).
         match pool_for("verify-full").await {
             Ok(pool) => assert!(pool.get().await.is_err()),
-            Err(e) => assert!(matches!(e, DbError::Config(_)), "{e}"),
+            Err(e) => assert!(matches!(e, BuildError::NoSystemRoots { .. }), "{e}"),
         }
     }
     db.drop_schema().await;

@@ -540,3 +540,50 @@ async fn unknown_methods_are_other() {
     assert_eq!(span.attr_str("http.request.method"), Some("_OTHER"));
     assert_eq!(span.attr_str("http.request.method_original"), Some("BREW"));
 }
+
+/// The layer feeds the in-process view (`wingspan::stats`): one row per
+/// (route, method), 5xx as errors, 4xx as client errors, LLM routes apart,
+/// unmatched paths in one row, and the slowest request's trace ID is the
+/// one the response's `traceparent` names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_view_counts_each_route() {
+    let s = Server::start(|l| l.llm_routes(["/api/coach"])).await;
+    let mut trace_ids = Vec::new();
+    for id in 0..3 {
+        let r = s.get(&format!("/api/users/{id}")).await;
+        let tp = r.headers()["traceparent"].to_str().unwrap().to_owned();
+        trace_ids.push(tp.split('-').nth(1).unwrap().to_owned());
+    }
+    assert_eq!(s.get("/fail").await.status(), 500);
+    assert_eq!(s.get("/bad").await.status(), 400);
+    assert_eq!(s.get("/no/such/path").await.status(), 404);
+    s.client.post(s.url("/api/coach")).send().await.unwrap();
+
+    let snap = s.telemetry.stats().expect("on by default").snapshot(1);
+    let row = |name: &str| {
+        snap.routes
+            .iter()
+            .find(|r| r.route == name)
+            .unwrap_or_else(|| panic!("no row {name}: {:?}", snap.routes))
+    };
+    let users = row("GET /api/users/{id}");
+    assert_eq!((users.figures.count, users.figures.errors), (3, 0));
+    assert!(users.figures.p95_ms > 0.0);
+    let slowest = &users.slowest[0];
+    assert!(
+        trace_ids.contains(&slowest.trace_id),
+        "{slowest:?} not in {trace_ids:?}"
+    );
+    assert_eq!(row("GET /fail").figures.errors, 1);
+    assert_eq!(row("GET /bad").client_errors, 1);
+    assert_eq!(row("GET (no route)").client_errors, 1);
+    assert_eq!(snap.llm.count, 1, "the coach route is counted apart");
+    assert_eq!(snap.api.count, 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_view_off_is_absent() {
+    let s = Server::start_with(&[("WINGSPAN_STATS", "false")], |l| l).await;
+    assert_eq!(s.get("/api/users/1").await.status(), 200);
+    assert!(s.telemetry.stats().is_none());
+}

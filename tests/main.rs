@@ -2,7 +2,9 @@
 
 mod cache;
 mod db;
+mod health;
 mod http;
+mod llm;
 mod prometheus;
 mod support;
 mod telemetry;

@@ -1,6 +1,8 @@
 //! The optional Prometheus pull endpoint (feature `prometheus`): the same
 //! metric names as the OTLP→Prometheus translation on the collector path.
 
+#![cfg(feature = "prometheus")]
+
 use std::time::Duration;
 
 use axum::routing::get;
@@ -69,7 +71,24 @@ async fn prometheus_endpoint_serves_the_collector_path_names() {
     assert!(has(r#"wingspan_route_class="llm""#), "{body}");
     assert!(has("http_server_request_duration_seconds_count"), "{body}");
     assert!(has("http_server_active_requests"), "{body}");
-    assert!(has("wingspan_telemetry_spans_dropped_total"), "{body}");
+    // The pipeline's own metrics, under the names alert rules use.
+    for name in [
+        "otel_sdk_processor_span_processed_total",
+        "otel_sdk_exporter_span_exported_total",
+        "otel_sdk_exporter_metric_data_point_exported_total",
+        "otel_sdk_exporter_log_exported_total",
+        "otel_sdk_processor_log_processed_total",
+    ] {
+        assert!(has(name), "{name} missing:\n{body}");
+    }
+    assert!(
+        has(r#"otel_sdk_processor_span_processed_total{error_type="queue_full""#)
+            || body.lines().any(
+                |l| l.starts_with("otel_sdk_processor_span_processed_total{")
+                    && l.contains(r#"error_type="queue_full""#)
+            ),
+        "{body}"
+    );
     assert!(has("process_cpu_time_seconds_total"), "{body}");
     // Unmatched paths share the method-only series: no raw path as a label.
     assert!(!body.contains("/nope"), "{body}");

@@ -69,6 +69,14 @@ async fn delivers_span_with_resource(protocol: Protocol, transport: Transport, g
         span.resource.get("process.pid").and_then(|v| v.as_i64()),
         Some(i64::from(std::process::id()))
     );
+    // The process entity requires its creation time (ISO 8601, UTC).
+    let created = span
+        .resource_str("process.creation.time")
+        .expect("process.creation.time on the resource");
+    assert!(
+        created.len() >= 20 && created.ends_with('Z') && created.as_bytes()[10] == b'T',
+        "{created}"
+    );
     if gzip {
         assert!(
             receiver.gzip_request_count() > 0,
@@ -145,6 +153,15 @@ async fn telemetry_instrumented_fn_nests_under_otel_api_span() {
         "{}",
         support::dump_spans(&spans)
     );
+    // No keys outside the conventions from the bridge itself.
+    for key in ["target", "busy_ns", "idle_ns"] {
+        assert!(
+            !inner.attributes.contains_key(key),
+            "{key}: {}",
+            support::dump_spans(&spans)
+        );
+    }
+    assert_eq!(inner.attr_str("code.file.path"), Some("tests/telemetry.rs"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,7 +270,9 @@ async fn telemetry_event_in_tracing_span_becomes_log_with_its_ids() {
     let telemetry = support::telemetry(&receiver, Protocol::HttpProtobuf, &[]).await;
 
     let span = tracing::info_span!("with.log");
+    let line = line!() + 1;
     span.in_scope(|| tracing::info!(answer = 42_i64, "inside the span"));
+    tracing::info!(name: "test.named_event", "an event by name");
     drop(span);
     telemetry.force_flush().await.unwrap();
 
@@ -273,6 +292,23 @@ async fn telemetry_event_in_tracing_span_becomes_log_with_its_ids() {
         log.resource_str("service.name"),
         Some(support::test_service_name().as_str())
     );
+    // The conventions' code.* attributes, a path relative to the crate, and
+    // no event name on a record that is not an event.
+    assert_eq!(log.attr_str("code.file.path"), Some("tests/telemetry.rs"));
+    assert_eq!(log.attr_i64("code.line.number"), Some(i64::from(line)));
+    assert!(
+        log.attributes.keys().all(|k| !k.starts_with("log.")),
+        "{}",
+        support::dump_logs(&logs)
+    );
+    assert_eq!(log.event_name, "", "{}", support::dump_logs(&logs));
+    assert_eq!(log.scope, module_path!());
+    // An event named on purpose keeps its name.
+    let logs = receiver
+        .wait_for_logs(|l| l.iter().any(|l| l.body == "an event by name"), WAIT)
+        .await;
+    let named = logs.iter().find(|l| l.body == "an event by name").unwrap();
+    assert_eq!(named.event_name, "test.named_event");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -450,6 +486,26 @@ async fn telemetry_process_metrics_arrive() {
     assert_eq!(cpu.unit, "s");
     assert!(cpu.value >= 0.0);
     find_point(&all, "process.cpu.time", &[("cpu.mode", "system")]);
+    // The convention requires cpu.mode on the utilization too.
+    let all = receiver
+        .wait_for_metrics(
+            |p| {
+                support::find_points(p, "process.cpu.utilization", &[("cpu.mode", "user")]).len()
+                    == 1
+                    && support::find_points(p, "process.cpu.utilization", &[("cpu.mode", "system")])
+                        .len()
+                        == 1
+            },
+            WAIT,
+        )
+        .await;
+    assert!(
+        support::find_points(&all, "process.cpu.utilization", &[])
+            .iter()
+            .all(|p| p.attributes.contains_key("cpu.mode")),
+        "{}",
+        support::dump_metrics(&all)
+    );
     let mem = find_point(&all, "process.memory.usage", &[]);
     assert_eq!(mem.unit, "By");
     assert_eq!(mem.kind, MetricKind::Sum { monotonic: false });
@@ -669,33 +725,72 @@ async fn telemetry_full_queue_drops_are_counted_and_exported() {
     assert_eq!(telemetry.loss_counts().spans_exported, delivered);
     assert_eq!(telemetry.dropped_spans(), losses.spans_queue_full);
 
+    // The conventions' SDK self-observability metrics.
+    let processed = "otel.sdk.processor.span.processed";
     let points = receiver
-        .wait_for_metric(
-            "wingspan.telemetry.spans.dropped",
+        .wait_for_metrics(
             |p| {
-                support::find_points(
-                    p,
-                    "wingspan.telemetry.spans.dropped",
-                    &[("reason", "queue_full")],
-                )
-                .first()
-                .is_some_and(|p| p.value == losses.spans_queue_full as f64)
+                support::find_points(p, processed, &[("error.type", "queue_full")])
+                    .first()
+                    .is_some_and(|p| p.value == losses.spans_queue_full as f64)
+                    && support::find_points(p, "otel.sdk.exporter.span.exported", &[])
+                        .iter()
+                        .any(|p| p.value == delivered as f64)
             },
             WAIT,
         )
         .await;
-    let p = find_point(
-        &points,
-        "wingspan.telemetry.spans.dropped",
-        &[("reason", "queue_full")],
-    );
+    let p = find_point(&points, processed, &[("error.type", "queue_full")]);
     assert_eq!(p.kind, MetricKind::Sum { monotonic: true });
-    let failed = find_point(
-        &points,
-        "wingspan.telemetry.spans.dropped",
-        &[("reason", "export_failed")],
+    assert_eq!(p.unit, "{span}");
+    assert_eq!(
+        p.attributes
+            .get("otel.component.type")
+            .and_then(|v| v.as_str()),
+        Some("batching_span_processor")
     );
-    assert_eq!(failed.value, 0.0);
+    assert!(p.attributes.contains_key("otel.component.name"));
+    let exported = support::find_points(&points, "otel.sdk.exporter.span.exported", &[]);
+    // Failure series exist from the start (for alert rules), at 0.
+    assert!(
+        exported
+            .iter()
+            .all(|p| !p.attributes.contains_key("error.type") || p.value == 0.0),
+        "no failed export expected:\n{}",
+        support::dump_metrics(&points)
+    );
+    let exported: Vec<_> = exported
+        .into_iter()
+        .filter(|p| !p.attributes.contains_key("error.type"))
+        .collect();
+    assert_eq!(
+        exported[0]
+            .attributes
+            .get("otel.component.type")
+            .and_then(|v| v.as_str()),
+        Some("otlp_grpc_span_exporter")
+    );
+    // No bare keys.
+    for p in &points {
+        assert!(
+            !p.attributes.contains_key("reason") && !p.attributes.contains_key("signal"),
+            "{}",
+            support::dump_metrics(&points)
+        );
+    }
+    // Metric data points and log records are counted too.
+    let points = receiver
+        .wait_for_metrics(
+            |p| {
+                support::find_points(p, "otel.sdk.exporter.metric_data_point.exported", &[])
+                    .iter()
+                    .any(|p| p.value > 0.0)
+            },
+            WAIT,
+        )
+        .await;
+    let p = &support::find_points(&points, "otel.sdk.exporter.metric_data_point.exported", &[])[0];
+    assert_eq!(p.unit, "{data_point}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -880,22 +975,20 @@ async fn refusing_collector_counts_losses_then_recovers(protocol: Protocol) {
         .await;
     assert!(spans.iter().all(|s| s.name != "refused"));
     assert_eq!(telemetry.loss_counts().spans_exported, 1);
-    // The failures are also exported as a metric once the collector is back.
-    receiver
-        .wait_for_metric(
-            "wingspan.telemetry.spans.dropped",
-            |p| {
-                support::find_points(
-                    p,
-                    "wingspan.telemetry.spans.dropped",
-                    &[("reason", "export_failed")],
-                )
-                .first()
-                .is_some_and(|p| p.value == 10.0)
-            },
-            WAIT,
-        )
+    // The failures are also exported as a metric once the collector is back:
+    // the conventions' exporter counter, with `error.type` on failures.
+    let exported = "otel.sdk.exporter.span.exported";
+    let failed = |p: &[support::MetricPoint]| -> f64 {
+        support::find_points(p, exported, &[])
+            .iter()
+            .filter(|p| p.attributes.contains_key("error.type"))
+            .map(|p| p.value)
+            .sum()
+    };
+    let points = receiver
+        .wait_for_metric(exported, |p| failed(p) == 10.0, WAIT)
         .await;
+    assert_eq!(failed(&points), 10.0, "{}", support::dump_metrics(&points));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1054,4 +1147,145 @@ async fn telemetry_every_wingspan_histogram_gets_its_buckets() {
     let other = find_point(&all, "app.other", &[]);
     assert_ne!(other.bounds, buckets::HTTP_SERVER_DURATION);
     assert!(!other.bounds.is_empty());
+}
+
+#[cfg(feature = "postgres")]
+mod driver_logs;
+mod limits;
+#[cfg(feature = "prometheus")]
+mod outage;
+
+/// gRPC's channel lives on the Tokio runtime: outside one, `init` must say
+/// so instead of panicking inside tonic.
+#[test]
+fn telemetry_grpc_init_outside_a_runtime_is_an_error() {
+    let endpoint = format!("http://127.0.0.1:{}", support::closed_port());
+    let cfg = wingspan::Config::builder()
+        .var("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .var("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        .var("WINGSPAN_CONSOLE_LOG", "false")
+        .build()
+        .unwrap();
+    let result = std::panic::catch_unwind(|| wingspan::init(cfg));
+    let err = match result {
+        Err(_) => panic!("init panicked outside a runtime"),
+        Ok(Ok(_)) => panic!("init succeeded outside a runtime"),
+        Ok(Err(e)) => e,
+    };
+    let msg = err.to_string();
+    assert!(
+        msg.contains("Tokio runtime") && msg.contains("grpc"),
+        "{msg}"
+    );
+}
+
+/// http/protobuf needs no runtime: its client owns its thread.
+#[test]
+fn telemetry_http_init_outside_a_runtime_works() {
+    let endpoint = format!("http://127.0.0.1:{}", support::closed_port());
+    let cfg = wingspan::Config::builder()
+        .var("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        .var("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        .var("WINGSPAN_CONSOLE_LOG", "false")
+        .build()
+        .unwrap();
+    let telemetry = wingspan::init(cfg).unwrap();
+    telemetry.tracer().start("outside").end();
+}
+
+#[test]
+fn telemetry_harmful_batch_settings_are_refused() {
+    let refused = |var: &str, value: &str| {
+        let err = wingspan::Config::builder()
+            .var(var, value)
+            .build()
+            .expect_err(&format!("{var}={value} must be refused"));
+        assert_eq!(err.variable, var);
+        assert_eq!(err.value, value);
+        err.expected
+    };
+    // 2^24 spans made the SDK reserve gigabytes.
+    let expected = refused("OTEL_BSP_MAX_QUEUE_SIZE", "16777216");
+    assert!(expected.contains("65536"), "{expected}");
+    // 0 spins a core.
+    let expected = refused("OTEL_BSP_SCHEDULE_DELAY", "0");
+    assert!(expected.contains("10"), "{expected}");
+    refused("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "100000");
+    refused("OTEL_BLRP_MAX_QUEUE_SIZE", "16777216");
+    refused("OTEL_BLRP_SCHEDULE_DELAY", "0");
+    refused("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "abc");
+    // The bounds themselves are accepted.
+    wingspan::Config::builder()
+        .var("OTEL_BSP_MAX_QUEUE_SIZE", "65536")
+        .var("OTEL_BSP_SCHEDULE_DELAY", "10")
+        .build()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_full_log_queue_drops_are_counted() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::Grpc,
+        &[
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "16"),
+            ("OTEL_BLRP_SCHEDULE_DELAY", "60000"),
+        ],
+    )
+    .await;
+    const N: u64 = 500;
+    for i in 0..N {
+        tracing::info!(i, "burst log");
+    }
+    telemetry.force_flush().await.unwrap();
+    let losses = telemetry.loss_counts();
+    assert!(losses.log_records_queue_full > 0, "{losses:?}");
+    // Every record is either delivered or counted as dropped.
+    let delivered = N - losses.log_records_queue_full;
+    let logs = receiver
+        .wait_for_logs(
+            |l| l.iter().filter(|l| l.body == "burst log").count() as u64 >= delivered,
+            WAIT,
+        )
+        .await;
+    let arrived = logs.iter().filter(|l| l.body == "burst log").count() as u64;
+    assert_eq!(arrived, delivered, "{losses:?}");
+    let processed = "otel.sdk.processor.log.processed";
+    receiver
+        .wait_for_metric(
+            processed,
+            |p| {
+                support::find_points(p, processed, &[("error.type", "queue_full")])
+                    .first()
+                    .is_some_and(|p| p.value == losses.log_records_queue_full as f64)
+            },
+            WAIT,
+        )
+        .await;
+}
+
+/// With `install_subscriber(false)`, the layer composes into the
+/// application's own subscriber.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_tracing_layer_composes_into_an_own_subscriber() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let receiver = Receiver::start().await;
+    let telemetry =
+        wingspan::Telemetry::builder(support::config(&receiver, Protocol::HttpProtobuf, &[]))
+            .install_subscriber(false)
+            .build()
+            .unwrap();
+    let subscriber = tracing_subscriber::registry().with(telemetry.tracing_layer().unwrap());
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info_span!("own.subscriber").in_scope(|| tracing::info!("through my layer"));
+    });
+    telemetry.force_flush().await.unwrap();
+    let span = receiver.wait_for_span("own.subscriber", WAIT).await;
+    let logs = receiver
+        .wait_for_logs(|l| l.iter().any(|l| l.body == "through my layer"), WAIT)
+        .await;
+    let log = logs.iter().find(|l| l.body == "through my layer").unwrap();
+    assert_eq!(log.trace_id, span.trace_id);
 }

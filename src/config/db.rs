@@ -14,9 +14,15 @@ pub enum SslMode {
     Prefer,
     /// TLS always, without certificate verification (as libpq without a root certificate).
     Require,
+    /// TLS always, certificate chain verified against the roots
+    /// (`sslrootcert`, else the system's), host name not checked (as libpq).
+    VerifyCa,
     /// TLS always, certificate chain and host name verified.
     VerifyFull,
 }
+
+/// The roles [`crate::db::Pool::as_user`] accepts by default (Supabase's).
+pub(crate) const DEFAULT_RLS_ROLES: &[&str] = &["authenticated", "anon"];
 
 /// Settings of [`crate::db`].
 #[derive(Clone)]
@@ -26,6 +32,10 @@ pub struct DbConfig {
     pub url: Secret,
     /// `sslmode` from the URL. Defaults to prefer.
     pub ssl_mode: SslMode,
+    /// `sslrootcert` from the URL: a PEM file of the CA certificates that
+    /// `verify-ca` and `verify-full` trust (`system` for the system's).
+    /// Defaults to none (the system's roots).
+    pub ssl_root_cert: Option<String>,
     /// `DB_POOL_SIZE`: connections opened at start and kept open. Defaults to 5 / 10 / 20.
     pub min_connections: usize,
     /// `DB_MAX_CONNECTIONS`. Defaults to 10 / 20 / 50.
@@ -51,6 +61,9 @@ pub struct DbConfig {
     /// `DB_LEAK_THRESHOLD` (s): a connection held longer is reported; 0 = off.
     /// Defaults to 30 / 60 / 60.
     pub leak_threshold: Duration,
+    /// `DB_RLS_ROLES`: comma-separated roles `Pool::as_user` may take from
+    /// the claims; any other is refused. Defaults to `authenticated,anon`.
+    pub rls_roles: Vec<String>,
 }
 
 impl fmt::Debug for DbConfig {
@@ -58,6 +71,7 @@ impl fmt::Debug for DbConfig {
         f.debug_struct("DbConfig")
             .field("url", &redact_url(self.url.expose()))
             .field("ssl_mode", &self.ssl_mode)
+            .field("ssl_root_cert", &self.ssl_root_cert)
             .field("min_connections", &self.min_connections)
             .field("max_connections", &self.max_connections)
             .field("acquire_timeout", &self.acquire_timeout)
@@ -68,6 +82,7 @@ impl fmt::Debug for DbConfig {
             .field("statement_cache", &self.statement_cache)
             .field("pool_enabled", &self.pool_enabled)
             .field("leak_threshold", &self.leak_threshold)
+            .field("rls_roles", &self.rls_roles)
             .finish()
     }
 }
@@ -79,6 +94,30 @@ impl DbConfig {
     pub fn redacted_url(&self) -> String {
         redact_url(self.url.expose())
     }
+
+    /// Whether `name` is a plain role name: 1 to 63 bytes of ASCII letters,
+    /// digits, `_`, `-` and `$`, starting with a letter or `_`.
+    pub(crate) fn is_role_name(name: &str) -> bool {
+        let b = name.as_bytes();
+        (1..=63).contains(&b.len())
+            && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+            && b.iter()
+                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'$'))
+    }
+}
+
+const ROLES_ACCEPTED: &str =
+    "comma-separated role names of 1 to 63 characters from a-z, A-Z, 0-9, `_`, `-`, `$`, each starting with a letter or `_`";
+
+fn rls_roles(env: &Env<'_>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = env.get("DB_RLS_ROLES") else {
+        return Ok(DEFAULT_RLS_ROLES.iter().map(|r| (*r).to_owned()).collect());
+    };
+    let roles: Vec<String> = raw.split(',').map(|r| r.trim().to_owned()).collect();
+    if roles.iter().any(|r| !DbConfig::is_role_name(r)) {
+        return Err(ConfigError::invalid("DB_RLS_ROLES", &raw, ROLES_ACCEPTED));
+    }
+    Ok(roles)
 }
 
 const MAX_SECS: u64 = 7 * 24 * 3600;
@@ -99,7 +138,8 @@ impl DbConfig {
         let ssl_mode = match query_param(&url, "sslmode").as_deref() {
             None | Some("prefer") | Some("allow") => SslMode::Prefer,
             Some("disable") => SslMode::Disable,
-            Some("require") | Some("verify-ca") => SslMode::Require,
+            Some("require") => SslMode::Require,
+            Some("verify-ca") => SslMode::VerifyCa,
             Some("verify-full") => SslMode::VerifyFull,
             Some(other) => {
                 return Err(ConfigError::invalid(
@@ -139,9 +179,11 @@ impl DbConfig {
                 ));
             }
         }
+        let ssl_root_cert = query_param_raw(&url, "sslrootcert");
         Ok(Self {
             url: Secret::new(url),
             ssl_mode,
+            ssl_root_cert,
             min_connections,
             max_connections,
             acquire_timeout,
@@ -161,15 +203,21 @@ impl DbConfig {
             )?,
             pool_enabled: env.bool("DB_POOL_ENABLED", true)?,
             leak_threshold: env.secs("DB_LEAK_THRESHOLD", profile.pick(30, 60, 60), MAX_SECS)?,
+            rls_roles: rls_roles(env)?,
         })
     }
 }
 
 fn query_param(url: &str, key: &str) -> Option<String> {
+    query_param_raw(url, key).map(|v| v.to_ascii_lowercase())
+}
+
+/// A query parameter as written.
+fn query_param_raw(url: &str, key: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
-        (k == key).then(|| v.to_ascii_lowercase())
+        (k == key).then(|| v.to_owned())
     })
 }
 
@@ -219,5 +267,29 @@ mod tests {
         assert_eq!(e.variable, "DB_POOL_SIZE");
         let e = db(&[("DATABASE_URL", "postgres://x/y?sslmode=sometimes")]).unwrap_err();
         assert!(e.expected.contains("verify-full"));
+    }
+
+    #[test]
+    fn verify_ca_and_its_root_certificate() {
+        let d = db(&[(
+            "DATABASE_URL",
+            "postgres://x@h/y?sslmode=verify-ca&sslrootcert=/tmp/ca.pem",
+        )])
+        .unwrap();
+        assert_eq!(d.ssl_mode, SslMode::VerifyCa);
+        assert_eq!(d.ssl_root_cert.as_deref(), Some("/tmp/ca.pem"));
+        assert_eq!(db(&[]).unwrap().ssl_root_cert, None);
+    }
+
+    #[test]
+    fn rls_roles_default_and_are_validated() {
+        assert_eq!(db(&[]).unwrap().rls_roles, ["authenticated", "anon"]);
+        let d = db(&[("DB_RLS_ROLES", "authenticated, service_role")]).unwrap();
+        assert_eq!(d.rls_roles, ["authenticated", "service_role"]);
+        for bad in ["authenticated,", "a b", "x;DROP", "1abc", &"r".repeat(64)] {
+            let e = db(&[("DB_RLS_ROLES", bad)]).unwrap_err();
+            assert_eq!(e.variable, "DB_RLS_ROLES", "{bad}");
+            assert!(e.expected.contains("role names"), "{e}");
+        }
     }
 }

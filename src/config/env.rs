@@ -85,6 +85,10 @@ impl<'a> Env<'a> {
     }
 
     /// A duration given in whole seconds, `0..=max`.
+    #[cfg_attr(
+        not(any(feature = "postgres", feature = "redis", feature = "llm")),
+        allow(dead_code)
+    )]
     pub(crate) fn secs(&self, name: &str, default: u64, max: u64) -> Result<Duration, ConfigError> {
         self.u64_in(name, default, 0, max).map(Duration::from_secs)
     }
@@ -97,6 +101,18 @@ impl<'a> Env<'a> {
         max: u64,
     ) -> Result<Duration, ConfigError> {
         self.u64_in(name, default, 0, max)
+            .map(Duration::from_millis)
+    }
+
+    /// Milliseconds from `min` to `max`, for delays where 0 would spin.
+    pub(crate) fn millis_in(
+        &self,
+        name: &str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<Duration, ConfigError> {
+        self.u64_in(name, default, min, max)
             .map(Duration::from_millis)
     }
 

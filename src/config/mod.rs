@@ -24,7 +24,10 @@
 #[cfg(feature = "postgres")]
 mod db;
 mod env;
+mod health;
 mod http;
+#[cfg(feature = "llm")]
+mod llm;
 mod otel;
 #[cfg(feature = "redis")]
 mod redis;
@@ -35,9 +38,13 @@ use std::fmt;
 #[cfg(feature = "postgres")]
 pub use db::{DbConfig, SslMode};
 pub(crate) use env::Env;
+pub use health::{prometheus_switch, AdminToken, HealthConfig, PrometheusSwitch};
 pub use http::HttpConfig;
+#[cfg(feature = "llm")]
+pub use llm::LlmConfig;
 pub use otel::{
-    BatchConfig, Compression, ExporterKind, OtlpConfig, Protocol, Sampler, TelemetryConfig,
+    AttributeLimits, BatchConfig, Compression, ExporterKind, OtlpConfig, Protocol, Sampler,
+    TelemetryConfig, MAX_QUEUE_SIZE, MIN_SCHEDULE_DELAY_MS,
 };
 #[cfg(feature = "redis")]
 pub use redis::{KeyDisplay, RedisConfig};
@@ -116,12 +123,17 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     /// The HTTP layer.
     pub http: HttpConfig,
+    /// The in-process view (`wingspan::stats`) and the health endpoints.
+    pub health: HealthConfig,
     /// The PostgreSQL pool.
     #[cfg(feature = "postgres")]
     pub db: DbConfig,
     /// The Redis cache.
     #[cfg(feature = "redis")]
     pub redis: RedisConfig,
+    /// LLM calls and the Anthropic adapter.
+    #[cfg(feature = "llm")]
+    pub llm: LlmConfig,
 }
 
 impl Config {
@@ -153,10 +165,13 @@ impl Config {
             profile,
             telemetry: TelemetryConfig::from_env(&env, profile)?,
             http: HttpConfig::from_env(&env)?,
+            health: HealthConfig::from_lookup(&lookup)?,
             #[cfg(feature = "postgres")]
             db: DbConfig::from_env(&env, profile)?,
             #[cfg(feature = "redis")]
             redis: RedisConfig::from_env(&env, profile)?,
+            #[cfg(feature = "llm")]
+            llm: LlmConfig::from_env(&env)?,
         })
     }
 
@@ -259,6 +274,7 @@ impl ConfigBuilder {
 /// `://` and the *last* `@` is user information (a password may hold an
 /// unencoded `/`, `?` or `@`), and a `password=` query parameter is dropped.
 /// Input that is not a URL is not echoed at all.
+#[cfg(any(feature = "postgres", feature = "redis"))]
 pub(crate) fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "<not a URL>".to_owned();
@@ -341,6 +357,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(feature = "postgres", feature = "redis"))]
     fn urls_are_redacted_whatever_their_shape() {
         for (url, shown) in [
             (

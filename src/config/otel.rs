@@ -64,15 +64,83 @@ pub enum Sampler {
     ParentBasedTraceIdRatio(f64),
 }
 
-/// Batch span processor settings (`OTEL_BSP_*`).
+/// Batch processor settings: `OTEL_BSP_*` for spans, `OTEL_BLRP_*` for log
+/// records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchConfig {
-    /// `OTEL_BSP_MAX_QUEUE_SIZE`. Defaults to 2048.
+    /// `OTEL_BSP_MAX_QUEUE_SIZE` / `OTEL_BLRP_MAX_QUEUE_SIZE`, from 1 to
+    /// [`MAX_QUEUE_SIZE`]: the SDK reserves the whole queue up front, so a
+    /// huge value costs gigabytes before the first span. Defaults to 2048.
     pub max_queue_size: usize,
-    /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`. Defaults to 512, at most the queue size.
+    /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` / `OTEL_BLRP_MAX_EXPORT_BATCH_SIZE`,
+    /// from 1 to the queue size. Defaults to 512 (or the queue size if smaller).
     pub max_export_batch_size: usize,
-    /// `OTEL_BSP_SCHEDULE_DELAY` (ms). Defaults to 5000.
+    /// `OTEL_BSP_SCHEDULE_DELAY` / `OTEL_BLRP_SCHEDULE_DELAY` (ms), at least
+    /// [`MIN_SCHEDULE_DELAY_MS`]: 0 makes the export thread spin a core.
+    /// Defaults to 5000 for spans, 1000 for log records.
     pub scheduled_delay: Duration,
+}
+
+/// The largest accepted `OTEL_BSP_MAX_QUEUE_SIZE` / `OTEL_BLRP_MAX_QUEUE_SIZE`.
+pub const MAX_QUEUE_SIZE: u64 = 65_536;
+/// The smallest accepted `OTEL_BSP_SCHEDULE_DELAY` / `OTEL_BLRP_SCHEDULE_DELAY`, in ms.
+pub const MIN_SCHEDULE_DELAY_MS: u64 = 10;
+
+impl BatchConfig {
+    /// Reads `{prefix}_MAX_QUEUE_SIZE`, `{prefix}_MAX_EXPORT_BATCH_SIZE` and
+    /// `{prefix}_SCHEDULE_DELAY`.
+    fn from_env(env: &Env<'_>, prefix: &str, default_delay_ms: u64) -> Result<Self, ConfigError> {
+        let max_queue_size =
+            env.u64_in(&format!("{prefix}_MAX_QUEUE_SIZE"), 2048, 1, MAX_QUEUE_SIZE)?;
+        let max_export_batch_size = env.u64_in(
+            &format!("{prefix}_MAX_EXPORT_BATCH_SIZE"),
+            512.min(max_queue_size),
+            1,
+            max_queue_size,
+        )?;
+        Ok(Self {
+            max_queue_size: max_queue_size as usize,
+            max_export_batch_size: max_export_batch_size as usize,
+            scheduled_delay: env.millis_in(
+                &format!("{prefix}_SCHEDULE_DELAY"),
+                default_delay_ms,
+                MIN_SCHEDULE_DELAY_MS,
+                MAX_MS,
+            )?,
+        })
+    }
+}
+
+/// Attribute value length limits (`OTEL_*ATTRIBUTE_VALUE_LENGTH_LIMIT`), in
+/// characters as the specification counts them. `None` is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AttributeLimits {
+    /// `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, else
+    /// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`: every string value of a span, its
+    /// events and links. Defaults to no limit (header-derived values of the
+    /// HTTP layer have their own cap, `http::HEADER_VALUE_LIMIT`).
+    pub span_value_length: Option<usize>,
+    /// `OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT`, else
+    /// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`: every string attribute of a log
+    /// record. Defaults to no limit.
+    pub log_record_value_length: Option<usize>,
+}
+
+impl AttributeLimits {
+    fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let limit = |name: &str| -> Result<Option<usize>, ConfigError> {
+            Ok(match env.get(name) {
+                None => None,
+                Some(_) => Some(env.u64_in(name, 0, 0, u64::from(u32::MAX))? as usize),
+            })
+        };
+        let general = limit("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")?;
+        Ok(Self {
+            span_value_length: limit("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")?.or(general),
+            log_record_value_length: limit("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT")?
+                .or(general),
+        })
+    }
 }
 
 /// OTLP exporter settings (`OTEL_EXPORTER_OTLP_*`).
@@ -130,23 +198,33 @@ pub struct TelemetryConfig {
     pub metric_export_interval: Duration,
     /// `OTEL_METRIC_EXPORT_TIMEOUT` (ms). Defaults to 30000.
     pub metric_export_timeout: Duration,
-    /// The batch span processor.
+    /// The batch span processor (`OTEL_BSP_*`).
     pub batch: BatchConfig,
+    /// The batch log record processor (`OTEL_BLRP_*`).
+    pub log_batch: BatchConfig,
+    /// Attribute value length limits.
+    pub attribute_limits: AttributeLimits,
     /// `RUST_LOG`: which `tracing` spans and events of the application reach
     /// the OTel bridges and the console. wingspan always removes its exporters'
     /// own targets (`opentelemetry*`, `tonic`, `h2`, `hyper`, `reqwest`) so
-    /// the exporter never traces itself. Defaults to `info`.
+    /// the exporter never traces itself, and keeps the database and TLS
+    /// drivers (`tokio_postgres`, `postgres_protocol`, `deadpool*`, `fred`,
+    /// `rustls`, ...) at `warn` unless a directive names them
+    /// (`RUST_LOG=debug,tokio_postgres=debug`), because they log statement
+    /// text and server NOTICEs. Defaults to `info`.
     pub log_filter: String,
     /// `WINGSPAN_CONSOLE_LOG`: also print `tracing` events to stderr.
     /// Defaults to true in development, false otherwise.
     pub console_log: bool,
     /// `WINGSPAN_PROMETHEUS_ADDR`: where the optional pull endpoint listens
-    /// (feature `prometheus`). Defaults to unset (no endpoint).
+    /// (feature `prometheus`); the plan's `METRICS_PORT` is an alias
+    /// (`0.0.0.0:<port>`). Defaults to unset (no endpoint).
     pub prometheus_addr: Option<std::net::SocketAddr>,
     /// `WINGSPAN_PROMETHEUS`: keep a Prometheus registry for
     /// `Telemetry::prometheus_router` even without a listener of its own
-    /// (feature `prometheus`). Defaults to false (true when
-    /// `WINGSPAN_PROMETHEUS_ADDR` is set).
+    /// (feature `prometheus`); the plan's `ENABLE_METRICS` is an alias
+    /// (`true` alone listens on `0.0.0.0:9464`). Defaults to false (true
+    /// when an address is set).
     pub prometheus_enabled: bool,
 }
 
@@ -163,11 +241,11 @@ impl TelemetryConfig {
         };
         let service_name = env
             .get("OTEL_SERVICE_NAME")
-            .or_else(|| from_resource("service.name"))
+            .or_else(|| from_resource(crate::names::SERVICE_NAME))
             .unwrap_or_else(default_service_name);
         let service_version = env
             .get("WINGSPAN_SERVICE_VERSION")
-            .or_else(|| from_resource("service.version"));
+            .or_else(|| from_resource(crate::names::SERVICE_VERSION));
 
         let exporter = |name: &str| {
             env.choice(
@@ -177,48 +255,9 @@ impl TelemetryConfig {
             )
         };
 
-        let ratio = env.f64_in("OTEL_TRACES_SAMPLER_ARG", 1.0, 0.0, 1.0)?;
-        #[derive(Clone, Copy)]
-        enum S {
-            On,
-            Off,
-            Ratio,
-            POn,
-            POff,
-            PRatio,
-        }
-        let sampler = match env.choice(
-            "OTEL_TRACES_SAMPLER",
-            S::POn,
-            &[
-                ("always_on", S::On),
-                ("always_off", S::Off),
-                ("traceidratio", S::Ratio),
-                ("parentbased_always_on", S::POn),
-                ("parentbased_always_off", S::POff),
-                ("parentbased_traceidratio", S::PRatio),
-            ],
-        )? {
-            S::On => Sampler::AlwaysOn,
-            S::Off => Sampler::AlwaysOff,
-            S::Ratio => Sampler::TraceIdRatio(ratio),
-            S::POn => Sampler::ParentBasedAlwaysOn,
-            S::POff => Sampler::ParentBasedAlwaysOff,
-            S::PRatio => Sampler::ParentBasedTraceIdRatio(ratio),
-        };
-
-        let max_queue_size = env.u64_in("OTEL_BSP_MAX_QUEUE_SIZE", 2048, 1, 1 << 24)? as usize;
-        let max_export_batch_size = env.u64_in(
-            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-            512.min(max_queue_size as u64),
-            1,
-            max_queue_size as u64,
-        )? as usize;
-        let batch = BatchConfig {
-            max_queue_size,
-            max_export_batch_size,
-            scheduled_delay: env.millis("OTEL_BSP_SCHEDULE_DELAY", 5000, MAX_MS)?,
-        };
+        let sampler = sampler(env)?;
+        let batch = BatchConfig::from_env(env, "OTEL_BSP", 5000)?;
+        let log_batch = BatchConfig::from_env(env, "OTEL_BLRP", 1000)?;
 
         let metric_export_interval = env.millis("OTEL_METRIC_EXPORT_INTERVAL", 60000, MAX_MS)?;
         if metric_export_interval.is_zero() {
@@ -229,25 +268,9 @@ impl TelemetryConfig {
             ));
         }
 
-        let prometheus_addr = match env.get("WINGSPAN_PROMETHEUS_ADDR") {
-            None => None,
-            Some(v) => Some(v.parse().map_err(|_| {
-                ConfigError::invalid(
-                    "WINGSPAN_PROMETHEUS_ADDR",
-                    &v,
-                    "a socket address such as 127.0.0.1:9464",
-                )
-            })?),
-        };
-
-        let log_filter = env.string("RUST_LOG", "info");
-        if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&log_filter) {
-            return Err(ConfigError::invalid(
-                "RUST_LOG",
-                &log_filter,
-                &format!("tracing filter directives ({e})"),
-            ));
-        }
+        // The plan's ENABLE_METRICS / METRICS_PORT are aliases of these two.
+        let prometheus = super::health::prometheus_switch(|name| env.get(name))?;
+        let log_filter = log_filter(env)?;
 
         Ok(Self {
             sdk_disabled: env.bool("OTEL_SDK_DISABLED", false)?,
@@ -262,10 +285,12 @@ impl TelemetryConfig {
             metric_export_interval,
             metric_export_timeout: env.millis("OTEL_METRIC_EXPORT_TIMEOUT", 30000, MAX_MS)?,
             batch,
+            log_batch,
+            attribute_limits: AttributeLimits::from_env(env)?,
             log_filter,
             console_log: env.bool("WINGSPAN_CONSOLE_LOG", profile == Profile::Development)?,
-            prometheus_enabled: env.bool("WINGSPAN_PROMETHEUS", prometheus_addr.is_some())?,
-            prometheus_addr,
+            prometheus_enabled: prometheus.enabled,
+            prometheus_addr: prometheus.addr,
         })
     }
 }
@@ -325,6 +350,54 @@ impl OtlpConfig {
             certificate,
         })
     }
+}
+
+/// `OTEL_TRACES_SAMPLER` with its `OTEL_TRACES_SAMPLER_ARG`.
+fn sampler(env: &Env<'_>) -> Result<Sampler, ConfigError> {
+    let ratio = env.f64_in("OTEL_TRACES_SAMPLER_ARG", 1.0, 0.0, 1.0)?;
+    #[derive(Clone, Copy)]
+    enum S {
+        On,
+        Off,
+        Ratio,
+        POn,
+        POff,
+        PRatio,
+    }
+    Ok(
+        match env.choice(
+            "OTEL_TRACES_SAMPLER",
+            S::POn,
+            &[
+                ("always_on", S::On),
+                ("always_off", S::Off),
+                ("traceidratio", S::Ratio),
+                ("parentbased_always_on", S::POn),
+                ("parentbased_always_off", S::POff),
+                ("parentbased_traceidratio", S::PRatio),
+            ],
+        )? {
+            S::On => Sampler::AlwaysOn,
+            S::Off => Sampler::AlwaysOff,
+            S::Ratio => Sampler::TraceIdRatio(ratio),
+            S::POn => Sampler::ParentBasedAlwaysOn,
+            S::POff => Sampler::ParentBasedAlwaysOff,
+            S::PRatio => Sampler::ParentBasedTraceIdRatio(ratio),
+        },
+    )
+}
+
+/// `RUST_LOG`, parsed once here so a bad value names the variable.
+fn log_filter(env: &Env<'_>) -> Result<String, ConfigError> {
+    let log_filter = env.string("RUST_LOG", "info");
+    if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&log_filter) {
+        return Err(ConfigError::invalid(
+            "RUST_LOG",
+            &log_filter,
+            &format!("tracing filter directives ({e})"),
+        ));
+    }
+    Ok(log_filter)
 }
 
 fn validate_endpoint(var: &str, value: &str) -> Result<String, ConfigError> {
@@ -427,6 +500,43 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.service_name, "web");
+    }
+
+    #[test]
+    fn batch_settings_that_hurt_are_refused_with_the_range() {
+        let e = cfg(&[("OTEL_BSP_MAX_QUEUE_SIZE", "16777216")]).unwrap_err();
+        assert_eq!(e.variable, "OTEL_BSP_MAX_QUEUE_SIZE");
+        assert_eq!(e.value, "16777216");
+        assert_eq!(e.expected, "a whole number from 1 to 65536");
+        let e = cfg(&[("OTEL_BSP_SCHEDULE_DELAY", "0")]).unwrap_err();
+        assert_eq!(e.variable, "OTEL_BSP_SCHEDULE_DELAY");
+        assert_eq!(e.expected, "a whole number from 10 to 86400000");
+        let e = cfg(&[("OTEL_BLRP_MAX_QUEUE_SIZE", "100000")]).unwrap_err();
+        assert_eq!(e.variable, "OTEL_BLRP_MAX_QUEUE_SIZE");
+        let e = cfg(&[("OTEL_BLRP_SCHEDULE_DELAY", "5")]).unwrap_err();
+        assert_eq!(e.variable, "OTEL_BLRP_SCHEDULE_DELAY");
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.log_batch.scheduled_delay, Duration::from_millis(1000));
+        assert_eq!(c.batch.scheduled_delay, Duration::from_millis(5000));
+    }
+
+    #[test]
+    fn attribute_limits_span_specific_wins() {
+        let c = cfg(&[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "32")]).unwrap();
+        assert_eq!(c.attribute_limits.span_value_length, Some(32));
+        assert_eq!(c.attribute_limits.log_record_value_length, Some(32));
+        let c = cfg(&[
+            ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "32"),
+            ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100"),
+        ])
+        .unwrap();
+        assert_eq!(c.attribute_limits.span_value_length, Some(100));
+        assert_eq!(
+            cfg(&[]).unwrap().attribute_limits,
+            AttributeLimits::default()
+        );
+        let e = cfg(&[("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "-1")]).unwrap_err();
+        assert_eq!(e.variable, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT");
     }
 
     #[test]

@@ -1,9 +1,6 @@
-//! The borrowed connection ([`Client`]), its transactions, wingspan's own
-//! client trait ([`Queryable`]) and statement type ([`Statement`]).
-//!
-//! tokio-postgres' `GenericClient` and `ToStatement` are sealed and its
-//! `Statement` exposes no SQL text, so wingspan has its own trait and a
-//! statement type that carries the sanitized summary.
+//! The borrowed connection ([`Client`]), its transactions, and wingspan's
+//! own client trait ([`Queryable`]): tokio-postgres' `GenericClient` is
+//! sealed.
 
 use std::future::Future;
 use std::panic::Location;
@@ -15,79 +12,10 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 
 use super::manager::{ConnState, Object};
-use super::pool::Shared;
-use super::query::{instrumented, Exec, Meta, QueryRef, Target};
+use super::query::{instrumented, Exec, Target};
+use super::shared::Shared;
+use super::statement::{AsQuery, QueryRef, Statement};
 use super::DbError;
-
-/// A statement: SQL text, or a [`Statement`] from `prepare_cached`.
-pub trait AsQuery: Sync {
-    #[doc(hidden)]
-    fn as_query(&self) -> QueryText<'_>;
-}
-
-/// What [`AsQuery`] yields; opaque.
-#[doc(hidden)]
-pub struct QueryText<'a>(pub(crate) QueryRef<'a>);
-
-impl AsQuery for str {
-    fn as_query(&self) -> QueryText<'_> {
-        QueryText(QueryRef::Text(self))
-    }
-}
-
-impl AsQuery for String {
-    fn as_query(&self) -> QueryText<'_> {
-        QueryText(QueryRef::Text(self))
-    }
-}
-
-impl AsQuery for Statement {
-    fn as_query(&self) -> QueryText<'_> {
-        QueryText(QueryRef::Prepared(self))
-    }
-}
-
-/// A prepared statement that knows its sanitized text and summary.
-///
-/// Like tokio-postgres' statements it belongs to the connection it was
-/// prepared on. With `DB_STATEMENT_CACHE=off` nothing is prepared on the
-/// server: the statement is sent unnamed at each call.
-#[derive(Clone)]
-pub struct Statement {
-    pub(crate) raw: Option<tokio_postgres::Statement>,
-    pub(crate) text: Arc<str>,
-    pub(crate) meta: Arc<Meta>,
-}
-
-impl std::fmt::Debug for Statement {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Statement")
-            .field("summary", &self.summary())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Statement {
-    /// `db.query.summary`, e.g. `SELECT users`.
-    pub fn summary(&self) -> &str {
-        &self.meta.sanitized.summary
-    }
-
-    /// `db.query.text`: the text with literals masked.
-    pub fn sanitized_text(&self) -> &str {
-        &self.meta.sanitized.text
-    }
-
-    /// The server-side statement, when one was prepared.
-    pub fn raw(&self) -> Option<&tokio_postgres::Statement> {
-        self.raw.as_ref()
-    }
-
-    /// The parameter types the server inferred, when prepared.
-    pub fn params(&self) -> &[Type] {
-        self.raw.as_ref().map_or(&[], |s| s.params())
-    }
-}
 
 /// The calls of a connection or transaction, each a CLIENT span named by
 /// its `db.query.summary` and a `db.client.operation.duration` record.
@@ -352,9 +280,7 @@ impl Client {
             let obj = obj.as_mut().ok_or(DbError::Closed)?;
             let state = Arc::clone(&obj.state);
             let shared: &Shared = shared;
-            let meta = shared
-                .statements
-                .get_or_insert("BEGIN", |s| Meta::new(shared, s));
+            let meta = shared.meta("BEGIN");
             let raw: &mut tokio_postgres::Client = &mut obj.client;
             let tx = instrumented(
                 shared,
@@ -387,7 +313,7 @@ impl Drop for Client {
     fn drop(&mut self) {
         let shared = &self.shared;
         shared
-            .metrics
+            .instruments
             .use_time
             .record(self.checkout.elapsed().as_secs_f64());
         if let Some(slot) = self.leak_slot.take() {
@@ -429,9 +355,7 @@ impl<'a> Transaction<'a> {
     async fn end(self, sql: &'static str, commit: bool, cx: Context) -> Result<(), DbError> {
         let shared = self.shared;
         let state = Arc::clone(&self.state);
-        let meta = shared
-            .statements
-            .get_or_insert(sql, |s| Meta::new(shared, s));
+        let meta = shared.meta(sql);
         let tx = self.tx;
         let fut = async move {
             if commit {
@@ -464,9 +388,7 @@ impl<'a> Transaction<'a> {
         async move {
             let shared = self.shared;
             let state = Arc::clone(&self.state);
-            let meta = shared
-                .statements
-                .get_or_insert("SAVEPOINT", |s| Meta::new(shared, s));
+            let meta = shared.meta("SAVEPOINT");
             let tx = &mut self.tx;
             let tx = instrumented(
                 shared,

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::names;
+
 /// An error of the pool or of one database call.
 ///
 /// `Display` never carries the server's message or DETAIL (they hold row
@@ -19,9 +21,13 @@ pub enum DbError {
     /// (`DB_CONNECTION_TIMEOUT`). Map it to 503.
     #[error("no database connection available within {0:?}")]
     PoolTimeout(Duration),
-    /// Opening a new connection failed or took longer than `DB_CONNECT_TIMEOUT`.
+    /// Opening a new connection failed.
     #[error("cannot open a database connection: {0}")]
     Connect(String),
+    /// Opening a new connection took longer than `DB_CONNECT_TIMEOUT`
+    /// ([`is_timeout`](Self::is_timeout) is true). Map it to 503.
+    #[error("opening a database connection timed out after {0:?}")]
+    ConnectTimeout(Duration),
     /// The pool was closed.
     #[error("the database pool is closed")]
     Closed,
@@ -57,9 +63,88 @@ pub enum DbError {
     /// The claims given to `Pool::as_user` could not be serialized.
     #[error("claims are not serializable as JSON")]
     Claims,
+    /// The claims' role is not one of the pool's RLS roles (`DB_RLS_ROLES`).
+    /// The role itself is left out: it comes from the caller's token.
+    #[error("the claims' role is not an allowed RLS role (DB_RLS_ROLES)")]
+    RoleNotAllowed,
+    /// A `UserSession` refused a statement that would end its transaction or
+    /// change the role or session state; nothing was sent.
+    #[error("statement refused in a user session: {0}")]
+    Refused(&'static str),
+    /// `commit()` found the transaction failed earlier (or a call abandoned
+    /// mid-flight), so it was rolled back, not committed.
+    #[error("the transaction failed and was rolled back, not committed")]
+    RolledBack,
     /// The pool could not be built.
-    #[error("invalid database pool configuration: {0}")]
-    Config(String),
+    #[error(transparent)]
+    Build(BuildError),
+}
+
+/// Why [`PoolBuilder::build`](super::PoolBuilder::build) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The minimum exceeds the maximum, or the maximum is zero.
+    #[error(
+        "DB_POOL_SIZE (min_connections) is {min} and DB_MAX_CONNECTIONS (max_connections) is {max}: \
+         expected a maximum of at least 1 and a minimum of at most the maximum"
+    )]
+    Limits {
+        /// The minimum asked for.
+        min: usize,
+        /// The maximum asked for.
+        max: usize,
+    },
+    /// `DATABASE_URL` is not a URL tokio-postgres accepts (shown with its
+    /// password redacted).
+    #[error("DATABASE_URL {url} is not a valid PostgreSQL URL: expected postgres://user[:password]@host[:port]/db[?param=value&...]")]
+    Url {
+        /// The URL, password redacted.
+        url: String,
+    },
+    /// An RLS role name that is not a plain identifier.
+    #[error("DB_RLS_ROLES role {role:?} is invalid: expected 1 to 63 characters from a-z, A-Z, 0-9, `_`, `-`, `$`, not starting with a digit or `$`")]
+    Role {
+        /// The offending name.
+        role: String,
+    },
+    /// An empty RLS role list.
+    #[error("DB_RLS_ROLES is empty: expected a comma-separated list of role names")]
+    NoRoles,
+    /// `sslrootcert` could not be read or holds no certificate.
+    #[error("DATABASE_URL sslrootcert={path}: {reason}; expected a readable PEM file of CA certificates, or `system`")]
+    RootCert {
+        /// The path from the URL.
+        path: String,
+        /// What went wrong (I/O or parse), without file contents.
+        reason: String,
+    },
+    /// `verify-ca`/`verify-full` without `sslrootcert`, and no system roots.
+    #[error("sslmode={mode} but no system root certificate could be loaded: give sslrootcert=<file> in DATABASE_URL")]
+    NoSystemRoots {
+        /// `verify-ca` or `verify-full`.
+        mode: &'static str,
+    },
+    /// deadpool refused the pool's settings.
+    #[error("the connection pool could not be created: {0}")]
+    Pool(String),
+    /// rustls refused the TLS set-up.
+    #[error("TLS set-up failed: {0}")]
+    Tls(String),
+    /// The minimum number of connections could not be opened.
+    #[error("cannot open the pool's minimum of {min} connection(s): {source}")]
+    Connect {
+        /// `min_connections`.
+        min: usize,
+        /// The first failure.
+        source: Box<DbError>,
+    },
+}
+
+impl From<BuildError> for DbError {
+    fn from(e: BuildError) -> Self {
+        Self::Build(e)
+    }
 }
 
 impl std::fmt::Debug for DbError {
@@ -67,6 +152,7 @@ impl std::fmt::Debug for DbError {
         match self {
             Self::PoolTimeout(d) => f.debug_tuple("PoolTimeout").field(d).finish(),
             Self::Connect(m) => f.debug_tuple("Connect").field(m).finish(),
+            Self::ConnectTimeout(d) => f.debug_tuple("ConnectTimeout").field(d).finish(),
             Self::Closed => f.write_str("Closed"),
             Self::StatementTimeout(d) => f.debug_tuple("StatementTimeout").field(d).finish(),
             Self::Server {
@@ -86,19 +172,23 @@ impl std::fmt::Debug for DbError {
                 .field("got", got)
                 .finish(),
             Self::Claims => f.write_str("Claims"),
-            Self::Config(m) => f.debug_tuple("Config").field(m).finish(),
+            Self::RoleNotAllowed => f.write_str("RoleNotAllowed"),
+            Self::Refused(why) => f.debug_tuple("Refused").field(why).finish(),
+            Self::RolledBack => f.write_str("RolledBack"),
+            Self::Build(e) => f.debug_tuple("Build").field(e).finish(),
         }
     }
 }
 
 impl DbError {
-    /// Whether the pool had no connection to give in time; a handler maps it to 503.
+    /// Whether the pool had no connection to give in time (none free, or
+    /// opening one took too long); a handler maps it to 503.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::PoolTimeout(_))
+        matches!(self, Self::PoolTimeout(_) | Self::ConnectTimeout(_))
     }
 
-    /// The SQLSTATE code of a server error.
-    pub fn code(&self) -> Option<&str> {
+    /// The SQLSTATE code of a server error (`db.response.status_code`).
+    pub fn status_code(&self) -> Option<&str> {
         match self {
             Self::Server { code, .. } => Some(code),
             _ => None,
@@ -117,14 +207,19 @@ impl DbError {
     /// `error.type`: the SQLSTATE for server errors, otherwise a short class.
     pub fn error_type(&self) -> &str {
         match self {
-            Self::PoolTimeout(_) | Self::StatementTimeout(_) => "timeout",
+            Self::PoolTimeout(_) | Self::ConnectTimeout(_) | Self::StatementTimeout(_) => {
+                names::ERROR_TIMEOUT
+            }
             Self::Connect(_) => "connect",
             Self::Closed => "closed",
             Self::Server { code, .. } => code,
             Self::Client { kind, .. } => kind,
             Self::RowCount { .. } => "row_count",
             Self::Claims => "claims",
-            Self::Config(_) => "config",
+            Self::RoleNotAllowed => "role_not_allowed",
+            Self::Refused(_) => "refused",
+            Self::RolledBack => "rolled_back",
+            Self::Build(_) => "config",
         }
     }
 

@@ -1,17 +1,19 @@
 //! Leak detection, like HikariCP's `leakDetectionThreshold`.
 //!
-//! Each checkout takes a slot in one table; a single sweeper task scans it
+//! Each checkout takes a slot in one table; a single sweeper task
+//! (`reaper::spawn_sweeper`) scans it
 //! and reports, once per checkout, a connection still held past the
 //! threshold, naming where it was acquired. A timer per checkout would cost
 //! an allocation and a timer-wheel entry on the hot path.
 
 use std::panic::Location;
-use std::sync::{Mutex, Weak};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
 
-use super::pool::Shared;
+use super::metrics::Instruments;
+use crate::names;
 
 struct Entry {
     since: Instant,
@@ -61,7 +63,10 @@ impl Registry {
     }
 
     /// The locations newly past `threshold`, with how long they have been held.
-    fn overdue(&self, threshold: Duration) -> Vec<(&'static Location<'static>, Duration)> {
+    pub(crate) fn overdue(
+        &self,
+        threshold: Duration,
+    ) -> Vec<(&'static Location<'static>, Duration)> {
         let mut found = Vec::new();
         if let Ok(mut s) = self.slots.lock() {
             for e in s.entries.iter_mut().flatten() {
@@ -76,40 +81,33 @@ impl Registry {
     }
 }
 
-/// The sweeper: scans every quarter of the threshold (at least every 50 ms,
-/// at most every 5 s) until the pool is gone.
-pub(crate) fn spawn_sweeper(shared: Weak<Shared>, threshold: Duration) {
-    let period = (threshold / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let Some(shared) = shared.upgrade() else {
-                return;
-            };
-            for (location, held) in shared.leaks.overdue(threshold) {
-                tracing::warn!(
-                    target: "wingspan::db",
-                    pool = %shared.name,
-                    code.file.path = location.file(),
-                    code.line.number = location.line(),
-                    held_ms = held.as_millis() as u64,
-                    "database connection held for {:?}, past the leak threshold of {:?}, acquired at {}:{}",
-                    held,
-                    threshold,
-                    location.file(),
-                    location.line(),
-                );
-                shared.metrics.leaks.add(
-                    1,
-                    &[
-                        shared.metrics.pool_attr().clone(),
-                        KeyValue::new("code.file.path", location.file()),
-                        KeyValue::new("code.line.number", i64::from(location.line())),
-                    ],
-                );
-            }
-        }
-    });
+/// Reports one checkout held past the threshold: a WARN event naming where
+/// it was acquired, and the leak counter by location.
+pub(crate) fn report(
+    pool: &str,
+    instruments: &Instruments,
+    location: &'static Location<'static>,
+    held: Duration,
+    threshold: Duration,
+) {
+    tracing::warn!(
+        target: "wingspan::db",
+        pool = %pool,
+        code.file.path = location.file(),
+        code.line.number = location.line(),
+        held_ms = held.as_millis() as u64,
+        "database connection held for {:?}, past the leak threshold of {:?}, acquired at {}:{}",
+        held,
+        threshold,
+        location.file(),
+        location.line(),
+    );
+    instruments.leaks.add(
+        1,
+        &[
+            instruments.pool_attr().clone(),
+            KeyValue::new(names::CODE_FILE_PATH, location.file()),
+            KeyValue::new(names::CODE_LINE_NUMBER, i64::from(location.line())),
+        ],
+    );
 }

@@ -18,7 +18,7 @@ pub(crate) trait PoolState: Send + Sync + 'static {
 }
 
 /// Instruments of one pool.
-pub(crate) struct PoolMetrics {
+pub(crate) struct Instruments {
     pub create_time: BoundHistogram<f64>,
     pub wait_time: BoundHistogram<f64>,
     pub use_time: BoundHistogram<f64>,
@@ -28,7 +28,7 @@ pub(crate) struct PoolMetrics {
     pool_attr: KeyValue,
 }
 
-impl PoolMetrics {
+impl Instruments {
     pub(crate) fn new(meter: &Meter, pool_name: &str) -> Self {
         let pool_attr = KeyValue::new(POOL_NAME, pool_name.to_owned());
         let attrs = std::slice::from_ref(&pool_attr);

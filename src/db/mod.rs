@@ -12,24 +12,34 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use wingspan::db::{Pool, Queryable};
 //! let telemetry = wingspan::init(wingspan::Config::from_env()?)?;
-//! let pool = Pool::builder(&telemetry, telemetry.config().db.clone()).build().await?;
+//! let pool = Pool::builder(&telemetry).build().await?;
 //! let client = pool.get().await?; // span `acquire 127.0.0.1:5432/postgres`
 //! let rows = client.query("SELECT id FROM users WHERE name = $1", &[&"ada"]).await?; // span `SELECT users`
 //! # let _ = rows; Ok(()) }
 //! ```
 
+mod builder;
 mod client;
 mod error;
 mod leak;
 mod manager;
+mod meta;
 mod metrics;
 mod pool;
 mod query;
+mod reaper;
 mod rls;
 pub mod sanitize;
+mod shared;
+mod statement;
 mod tls;
 
-pub use client::{AsQuery, Client, Queryable, Statement, Transaction};
-pub use error::DbError;
-pub use pool::{Pool, PoolBuilder, PoolStatus, DEFAULT_STATEMENT_CACHE};
+pub use builder::{PoolBuilder, DEFAULT_STATEMENT_CACHE};
+pub use client::{Client, Queryable, Transaction};
+pub use error::{BuildError, DbError};
+pub use pool::{Pool, PoolStatus};
 pub use rls::{UserSession, DEFAULT_ROLE};
+pub use statement::{AsQuery, Query, Statement};
+/// The driver, re-exported so applications name its types (`Row`,
+/// `types::ToSql`, `Error`) at the version wingspan was built with.
+pub use tokio_postgres;

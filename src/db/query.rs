@@ -1,72 +1,23 @@
 //! One instrumented call: the CLIENT span, the duration histogram, the
 //! client-side bound, and the way a statement reaches the server.
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use opentelemetry::metrics::BoundHistogram;
 use opentelemetry::trace::{SpanKind, Tracer as _};
-use opentelemetry::{Context, KeyValue, StringValue};
+use opentelemetry::{Context, KeyValue};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 
 use super::manager::ConnState;
-use super::pool::Shared;
-use super::sanitize::{sanitize, Sanitized};
+use super::meta::Meta;
+use super::shared::Shared;
+use super::statement::QueryRef;
 use super::DbError;
 use crate::instrument::{CallError, CallMetrics, ClientCall};
 use crate::names;
-
-/// A statement's telemetry, built once per distinct text per pool.
-pub(crate) struct Meta {
-    pub(crate) sanitized: Sanitized,
-    span_name: Cow<'static, str>,
-    span_attrs: Vec<KeyValue>,
-    metric_attrs: Vec<KeyValue>,
-    ok_duration: BoundHistogram<f64>,
-}
-
-fn arc_str(s: &str) -> StringValue {
-    StringValue::from(Arc::<str>::from(s))
-}
-
-impl Meta {
-    pub(crate) fn new(shared: &Shared, sql: &str) -> Self {
-        let sanitized = sanitize(sql);
-        let mut span_attrs = shared.base_attrs.clone();
-        span_attrs.push(KeyValue::new(
-            names::DB_QUERY_TEXT,
-            arc_str(&sanitized.text),
-        ));
-        span_attrs.push(KeyValue::new(
-            names::DB_QUERY_SUMMARY,
-            arc_str(&sanitized.summary),
-        ));
-        // metric: system + namespace (+ operation, collection).
-        let mut metric_attrs = shared.base_attrs[..2].to_vec();
-        if !sanitized.operation.is_empty() {
-            let op = KeyValue::new(names::DB_OPERATION_NAME, arc_str(&sanitized.operation));
-            span_attrs.push(op.clone());
-            metric_attrs.push(op);
-        }
-        if let Some(c) = sanitized.collection() {
-            let c = KeyValue::new(names::DB_COLLECTION_NAME, arc_str(c));
-            span_attrs.push(c.clone());
-            metric_attrs.push(c);
-        }
-        let ok_duration = shared.metrics.operation_duration.bind(&metric_attrs);
-        Self {
-            span_name: Cow::Owned(sanitized.summary.clone()),
-            sanitized,
-            span_attrs,
-            metric_attrs,
-            ok_duration,
-        }
-    }
-}
 
 /// Where a call goes: the pooled client or an open transaction.
 pub(crate) enum Target<'a> {
@@ -93,12 +44,6 @@ enum Plan<'a, 'p> {
     Typed(&'a str, Typed<'p>),
     /// tokio-postgres' own prepare, execute and close.
     Text(&'a str),
-}
-
-/// A statement as the caller gave it.
-pub(crate) enum QueryRef<'a> {
-    Text(&'a str),
-    Prepared(&'a super::Statement),
 }
 
 /// What one call needs: the pool, the target, the connection's state.
@@ -164,10 +109,7 @@ fn infer_types<'p>(params: &[&'p (dyn ToSql + Sync)]) -> Option<Typed<'p>> {
 impl<'a> Exec<'a> {
     pub(crate) fn meta(&self, q: &QueryRef<'_>) -> Arc<Meta> {
         match q {
-            QueryRef::Text(sql) => self
-                .shared
-                .statements
-                .get_or_insert(sql, |sql| Meta::new(self.shared, sql)),
+            QueryRef::Text(sql) => self.shared.meta(sql),
             QueryRef::Prepared(st) => Arc::clone(&st.meta),
         }
     }
@@ -301,7 +243,7 @@ impl CallMetrics for StatementMetrics<'_> {
             ));
         }
         self.shared
-            .metrics
+            .instruments
             .operation_duration
             .record(seconds, &attrs);
     }
@@ -313,10 +255,7 @@ impl CallError for DbError {
     }
 
     fn status_code(&self) -> Option<&str> {
-        match self {
-            DbError::Server { code, .. } => Some(code),
-            _ => None,
-        }
+        DbError::status_code(self)
     }
 }
 

@@ -14,21 +14,39 @@ use http::{HeaderMap, Method, Request, Version};
 use opentelemetry::trace::SpanContext;
 use opentelemetry::{Key, KeyValue, StringValue, Value};
 
-pub(crate) const HTTP_REQUEST_METHOD: Key = Key::from_static_str("http.request.method");
+use crate::names;
+
+pub(crate) const HTTP_REQUEST_METHOD: Key = Key::from_static_str(names::HTTP_REQUEST_METHOD);
 pub(crate) const HTTP_REQUEST_METHOD_ORIGINAL: Key =
-    Key::from_static_str("http.request.method_original");
-pub(crate) const HTTP_ROUTE: Key = Key::from_static_str("http.route");
-pub(crate) const HTTP_RESPONSE_STATUS_CODE: Key = Key::from_static_str("http.response.status_code");
-pub(crate) const URL_PATH: Key = Key::from_static_str("url.path");
-pub(crate) const URL_QUERY: Key = Key::from_static_str("url.query");
-pub(crate) const URL_SCHEME: Key = Key::from_static_str("url.scheme");
-pub(crate) const ERROR_TYPE: Key = Key::from_static_str("error.type");
-pub(crate) const CLIENT_ADDRESS: Key = Key::from_static_str("client.address");
-pub(crate) const SERVER_ADDRESS: Key = Key::from_static_str("server.address");
-pub(crate) const SERVER_PORT: Key = Key::from_static_str("server.port");
-pub(crate) const USER_AGENT_ORIGINAL: Key = Key::from_static_str("user_agent.original");
-pub(crate) const NETWORK_PROTOCOL_VERSION: Key = Key::from_static_str("network.protocol.version");
-pub(crate) const ROUTE_CLASS: Key = Key::from_static_str("wingspan.route.class");
+    Key::from_static_str(names::HTTP_REQUEST_METHOD_ORIGINAL);
+pub(crate) const HTTP_ROUTE: Key = Key::from_static_str(names::HTTP_ROUTE);
+pub(crate) const HTTP_RESPONSE_STATUS_CODE: Key =
+    Key::from_static_str(names::HTTP_RESPONSE_STATUS_CODE);
+pub(crate) const URL_PATH: Key = Key::from_static_str(names::URL_PATH);
+pub(crate) const URL_QUERY: Key = Key::from_static_str(names::URL_QUERY);
+pub(crate) const URL_SCHEME: Key = Key::from_static_str(names::URL_SCHEME);
+pub(crate) const ERROR_TYPE: Key = Key::from_static_str(names::ERROR_TYPE);
+pub(crate) const CLIENT_ADDRESS: Key = Key::from_static_str(names::CLIENT_ADDRESS);
+pub(crate) const SERVER_ADDRESS: Key = Key::from_static_str(names::SERVER_ADDRESS);
+pub(crate) const SERVER_PORT: Key = Key::from_static_str(names::SERVER_PORT);
+pub(crate) const USER_AGENT_ORIGINAL: Key = Key::from_static_str(names::USER_AGENT_ORIGINAL);
+pub(crate) const NETWORK_PROTOCOL_VERSION: Key =
+    Key::from_static_str(names::NETWORK_PROTOCOL_VERSION);
+pub(crate) const ROUTE_CLASS: Key = Key::from_static_str(names::WINGSPAN_ROUTE_CLASS);
+
+/// The most bytes of a client-supplied value (`user_agent.original`,
+/// `server.address`, `url.path`, `url.query`, `client.address`,
+/// `http.request.method_original`) a span records; longer values are cut on
+/// a character boundary. Headers can be hundreds of kilobytes, and a queue
+/// of 2048 spans each holding one would be hundreds of megabytes, and
+/// batches over the collector's 4 MB gRPC limit would be lost whole.
+/// `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT` can lower it further.
+pub const HEADER_VALUE_LIMIT: usize = 1024;
+
+/// `value` cut to [`HEADER_VALUE_LIMIT`] bytes.
+pub(crate) fn capped(value: &str) -> &str {
+    crate::telemetry::limits::prefix_bytes(value, HEADER_VALUE_LIMIT)
+}
 
 /// The methods semconv knows, in the order of their index; anything else is
 /// `_OTHER` (index [`OTHER_METHOD`]).
@@ -82,10 +100,13 @@ pub(crate) fn protocol_version(version: Version) -> Option<&'static str> {
     }
 }
 
-/// An owned string attribute from a borrowed value: the one allocation a
-/// client-supplied value costs.
+/// An owned string attribute from a borrowed, client-supplied value, capped
+/// to [`HEADER_VALUE_LIMIT`]: the one allocation such a value costs.
 pub(crate) fn owned(key: Key, value: &str) -> KeyValue {
-    KeyValue::new(key, Value::String(StringValue::from(value.to_owned())))
+    KeyValue::new(
+        key,
+        Value::String(StringValue::from(capped(value).to_owned())),
+    )
 }
 
 /// The last few values one thread recorded for one attribute. `Host`, the
@@ -125,8 +146,10 @@ thread_local! {
     pub(crate) static RECENT_CLIENTS: RefCell<Recent> = const { RefCell::new(Recent::new()) };
 }
 
-/// A string attribute whose value likely repeats, through a [`Recent`] cache.
+/// A string attribute whose value likely repeats, through a [`Recent`]
+/// cache, capped to [`HEADER_VALUE_LIMIT`].
 pub(crate) fn recent(cache: &'static LocalKey<RefCell<Recent>>, key: Key, value: &str) -> KeyValue {
+    let value = capped(value);
     let shared = cache
         .try_with(|c| c.try_borrow_mut().ok().map(|mut c| c.get(value)))
         .ok()
@@ -324,6 +347,16 @@ pub(crate) fn status_error_type(status: u16) -> Value {
 mod tests {
     use super::*;
     use opentelemetry::trace::{SpanId, TraceFlags, TraceId, TraceState};
+
+    #[test]
+    fn client_values_are_capped_on_a_char_boundary() {
+        let long = "é".repeat(HEADER_VALUE_LIMIT);
+        let kv = owned(USER_AGENT_ORIGINAL, &long);
+        assert_eq!(kv.value.as_str().len(), HEADER_VALUE_LIMIT);
+        let kv = recent(&RECENT_AGENTS, USER_AGENT_ORIGINAL, &format!("x{long}"));
+        assert_eq!(kv.value.as_str().len(), HEADER_VALUE_LIMIT - 1);
+        assert_eq!(owned(URL_QUERY, "a=1").value.as_str(), "a=1");
+    }
 
     #[test]
     fn server_address_from_the_authority_leaves_out_credentials() {

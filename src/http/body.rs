@@ -72,6 +72,16 @@ impl Drop for RequestGuard {
             self.route
                 .record(h, method, scheme, self.outcome, elapsed.as_secs_f64());
         }
+        if let Some(stats) = &self.route.method(method).stats {
+            let status = match self.outcome {
+                Outcome::Status(s) => s,
+                Outcome::Error(_) => 500,
+                // The client left before a response: nginx's 499, a client
+                // error, not the service's.
+                Outcome::Cancelled => 499,
+            };
+            stats.record(status, elapsed, self.cx.span().span_context().trace_id());
+        }
         instruments.active(method, scheme, -1);
 
         let span = self.cx.span();

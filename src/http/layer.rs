@@ -49,6 +49,7 @@ pub struct HttpLayer {
     settings: Settings,
     tracer: SdkTracer,
     meter: Meter,
+    stats: Option<crate::stats::Stats>,
     // Built on the first `Layer::layer` call and shared by every route's
     // service (axum layers each route separately); a setter starts a new one.
     shared: Arc<OnceLock<Arc<Shared>>>,
@@ -86,6 +87,7 @@ impl HttpLayer {
             },
             tracer: telemetry.tracer().clone(),
             meter: telemetry.meter().clone(),
+            stats: telemetry.stats().cloned(),
             shared: Arc::default(),
         }
     }
@@ -183,7 +185,7 @@ impl HttpLayer {
                         s.duration_metric,
                         s.active_requests_metric,
                     ),
-                    routes: Routes::new(&s.llm_routes),
+                    routes: Routes::new(&s.llm_routes, self.stats.clone()),
                     tracer: self.tracer.clone(),
                     settings: s.clone(),
                 })

@@ -13,9 +13,9 @@ use super::attributes::{HTTP_REQUEST_METHOD, METHODS, METHOD_SLOTS, SCHEMES, URL
 use crate::telemetry::buckets;
 
 /// `http.server.request.duration`.
-pub const REQUEST_DURATION: &str = "http.server.request.duration";
+pub const REQUEST_DURATION: &str = crate::names::HTTP_SERVER_REQUEST_DURATION;
 /// `http.server.active_requests`.
-pub const ACTIVE_REQUESTS: &str = "http.server.active_requests";
+pub const ACTIVE_REQUESTS: &str = crate::names::HTTP_SERVER_ACTIVE_REQUESTS;
 
 type ActiveSlots = Box<[OnceLock<BoundUpDownCounter<i64>>]>;
 

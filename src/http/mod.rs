@@ -1,5 +1,6 @@
 //! The axum HTTP layer: one SERVER span and the HTTP server metrics per
-//! request, as DESIGN.md's telemetry contract describes.
+//! request, following the semantic conventions' HTTP server spans and
+//! metrics (v1.44).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,6 +25,9 @@
 //!   (`tracing` or OTel) nest under it;
 //! - `http.server.request.duration` and `http.server.active_requests`.
 //!
+//! Client-supplied values (user agent, host, path, query, forwarded
+//! address, an unknown method) are capped at [`HEADER_VALUE_LIMIT`] bytes.
+//!
 //! The span and the duration end when the response body ends or is dropped,
 //! so a client that disconnects mid-body still ends them.
 //!
@@ -40,6 +44,7 @@ mod propagation;
 mod route;
 mod service;
 
+pub use attributes::HEADER_VALUE_LIMIT;
 pub use body::ResponseBody;
 pub use future::ResponseFuture;
 pub use layer::{HttpLayer, RedactPath};

@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use opentelemetry::metrics::{BoundHistogram, Histogram};
 use opentelemetry::KeyValue;
 
+use crate::stats::{RouteStats, Stats};
+
 use super::attributes::{
     status_error_type, ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE,
     METHODS, METHOD_SLOTS, OTHER_METHOD, ROUTE_CLASS, SCHEMES, URL_SCHEME,
@@ -100,21 +102,31 @@ pub(crate) struct RouteEntry {
     pub(crate) route: Option<Cow<'static, str>>,
     pub(crate) class: RouteClass,
     cached: bool,
+    /// The in-process view, when on; each method resolves its row once.
+    stats: Option<Stats>,
     methods: [OnceLock<MethodEntry>; METHOD_SLOTS],
 }
 
 /// One (route, method).
 pub(crate) struct MethodEntry {
     pub(crate) span_name: Cow<'static, str>,
+    /// This (route, method)'s row in the in-process view.
+    pub(crate) stats: Option<RouteStats>,
     histograms: Box<[OnceLock<BoundHistogram<f64>>]>,
 }
 
 impl RouteEntry {
-    fn new(route: Option<Cow<'static, str>>, class: RouteClass, cached: bool) -> Self {
+    fn new(
+        route: Option<Cow<'static, str>>,
+        class: RouteClass,
+        cached: bool,
+        stats: Option<Stats>,
+    ) -> Self {
         Self {
             route,
             class,
             cached,
+            stats,
             methods: Default::default(),
         }
     }
@@ -137,8 +149,19 @@ impl RouteEntry {
             } else {
                 0
             };
+            // Uncached (overflow) routes share the view's `other` row through
+            // its own cap; unmatched requests get one row of their own.
+            let stats = self.stats.as_ref().map(|stats| {
+                let template = self.route.as_deref().unwrap_or(UNMATCHED_ROW);
+                let class = match self.class {
+                    RouteClass::Standard => crate::stats::RouteClass::Api,
+                    RouteClass::Llm => crate::stats::RouteClass::Llm,
+                };
+                stats.route(verb, template, class)
+            });
             MethodEntry {
                 span_name,
+                stats,
                 histograms: (0..slots).map(|_| OnceLock::new()).collect(),
             }
         })
@@ -198,18 +221,28 @@ impl RouteEntry {
     }
 }
 
+/// The in-process view's row for requests no route matched.
+const UNMATCHED_ROW: &str = "(no route)";
+
 /// The route table of one layer.
 pub(crate) struct Routes {
     llm: HashSet<String>,
     unmatched: Arc<RouteEntry>,
+    stats: Option<Stats>,
     by_template: RwLock<HashMap<Box<str>, Arc<RouteEntry>>>,
 }
 
 impl Routes {
-    pub(crate) fn new(llm: &[String]) -> Self {
+    pub(crate) fn new(llm: &[String], stats: Option<Stats>) -> Self {
         Self {
             llm: llm.iter().cloned().collect(),
-            unmatched: Arc::new(RouteEntry::new(None, RouteClass::Standard, true)),
+            unmatched: Arc::new(RouteEntry::new(
+                None,
+                RouteClass::Standard,
+                true,
+                stats.clone(),
+            )),
+            stats,
             by_template: RwLock::default(),
         }
     }
@@ -248,13 +281,19 @@ impl Routes {
                 Some(Cow::Owned(template.to_owned())),
                 class,
                 false,
+                self.stats.clone(),
             ));
         }
         let route = match intern(template) {
             Some(r) => Cow::Borrowed(r),
             None => Cow::Owned(template.to_owned()),
         };
-        let entry = Arc::new(RouteEntry::new(Some(route), class, true));
+        let entry = Arc::new(RouteEntry::new(
+            Some(route),
+            class,
+            true,
+            self.stats.clone(),
+        ));
         map.insert(template.into(), entry.clone());
         entry
     }
@@ -266,7 +305,7 @@ mod tests {
 
     #[test]
     fn span_names_follow_semconv() {
-        let routes = Routes::new(&["/api/coach".to_owned()]);
+        let routes = Routes::new(&["/api/coach".to_owned()], None);
         let e = routes.get("/api/users/{id}");
         assert_eq!(e.method(0).span_name, "GET /api/users/{id}");
         assert_eq!(e.method(OTHER_METHOD).span_name, "HTTP /api/users/{id}");
@@ -277,7 +316,7 @@ mod tests {
 
     #[test]
     fn llm_routes_are_classified() {
-        let routes = Routes::new(&["/api/coach".to_owned()]);
+        let routes = Routes::new(&["/api/coach".to_owned()], None);
         assert_eq!(routes.get("/api/coach").class, RouteClass::Llm);
         assert_eq!(routes.get("/api/users").class, RouteClass::Standard);
         assert_eq!(routes.unmatched().class, RouteClass::Standard);
@@ -285,7 +324,7 @@ mod tests {
 
     #[test]
     fn the_table_is_bounded() {
-        let routes = Routes::new(&[]);
+        let routes = Routes::new(&[], None);
         for i in 0..MAX_ROUTES + 10 {
             routes.get(&format!("/r{i}"));
         }
@@ -297,7 +336,7 @@ mod tests {
 
     #[test]
     fn metric_attributes_carry_no_route_when_unmatched() {
-        let routes = Routes::new(&[]);
+        let routes = Routes::new(&[], None);
         let attrs = routes
             .unmatched()
             .metric_attributes(0, 0, Outcome::Status(404));

@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 use axum::extract::MatchedPath;
 use http::{Request, Response};
 use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt, Tracer};
-use opentelemetry::{KeyValue, StringValue, Value};
+use opentelemetry::KeyValue;
 use tower_service::Service;
 
 use super::attributes::{
@@ -117,10 +117,7 @@ impl<S> HttpService<S> {
             Some(hook) => hook(path),
             None => Cow::Borrowed(path),
         };
-        attrs.push(KeyValue::new(
-            URL_PATH,
-            Value::String(StringValue::from(path.into_owned())),
-        ));
+        attrs.push(owned(URL_PATH, &path));
         if let Some(q) = query {
             attrs.push(owned(URL_QUERY, q));
         }

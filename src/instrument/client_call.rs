@@ -44,9 +44,11 @@ pub(crate) trait CallMetrics {
 /// Where the span lives: owned (the fast path for db and cache), or inside a
 /// [`Context`] when child spans must name it as their parent (an LLM call
 /// whose HTTP attempts nest under it).
+// `Owned` is large, but it is the per-query/per-command hot path: boxing it
+// would cost an allocation on every call to save stack bytes.
+#[allow(clippy::large_enum_variant)]
 enum Slot {
     Owned(Span),
-    #[allow(dead_code)]
     InContext(Context),
     Ended,
 }
@@ -68,16 +70,9 @@ impl<M: CallMetrics> ClientCall<M> {
         metrics: M,
     ) -> Self {
         let span = tracer.build_with_context(builder, parent);
-        Self {
-            slot: Slot::Owned(span),
-            start: Instant::now(),
-            metrics,
-        }
+        Self::running(Slot::Owned(span), metrics)
     }
 
-    // Its first users (the LLM wrapper and the outgoing HTTP client) are
-    // being built; db and cache own their spans.
-    #[allow(dead_code)]
     /// Like [`start`](Self::start), with the span kept in a context that
     /// [`context`](Self::context) hands to calls nested under this one.
     pub(crate) fn start_in_context(
@@ -87,14 +82,19 @@ impl<M: CallMetrics> ClientCall<M> {
         metrics: M,
     ) -> Self {
         let span = tracer.build_with_context(builder, parent);
+        Self::running(Slot::InContext(parent.with_span(span)), metrics)
+    }
+
+    /// The clock starts once the span exists, so the span's own setup is
+    /// not counted as the call's duration.
+    fn running(slot: Slot, metrics: M) -> Self {
         Self {
-            slot: Slot::InContext(parent.with_span(span)),
+            slot,
             start: Instant::now(),
             metrics,
         }
     }
 
-    #[allow(dead_code)]
     /// The context to run nested calls under: this call's span as the
     /// parent when started with [`start_in_context`](Self::start_in_context),
     /// else the current one.
@@ -126,6 +126,12 @@ impl<M: CallMetrics> ClientCall<M> {
     /// The instrument holder this call records into.
     pub(crate) fn metrics(&self) -> &M {
         &self.metrics
+    }
+
+    /// The instrument holder, to add what is learnt mid-call (an LLM
+    /// call's response model) before it records.
+    pub(crate) fn metrics_mut(&mut self) -> &mut M {
+        &mut self.metrics
     }
 
     /// Time since the call started.

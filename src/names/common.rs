@@ -1,7 +1,8 @@
 //! Attributes shared by several signals.
 
 pub use opentelemetry_semantic_conventions::attribute::{
-    CODE_FILE_PATH, CODE_FUNCTION_NAME, CODE_LINE_NUMBER, ERROR_TYPE, SERVER_ADDRESS, SERVER_PORT,
+    CODE_FILE_PATH, CODE_FUNCTION_NAME, CODE_LINE_NUMBER, ERROR_TYPE, EXCEPTION_MESSAGE,
+    SERVER_ADDRESS, SERVER_PORT,
 };
 
 /// `error.type` of a call whose future was dropped before it finished.

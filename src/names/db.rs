@@ -24,3 +24,5 @@ pub const WINGSPAN_POOL_WAITING: &str = "wingspan.pool.waiting";
 /// Counter `{connection}`: connections held past `DB_LEAK_THRESHOLD`, with
 /// `code.file.path` and `code.line.number` of the `pool.get()` call.
 pub const WINGSPAN_DB_CONNECTION_LEAKS: &str = "wingspan.db.connection.leaks";
+/// `db.system.name` of PostgreSQL (a value, not a key).
+pub const DB_SYSTEM_POSTGRESQL: &str = "postgresql";

@@ -17,6 +17,7 @@ mod common;
 mod db;
 mod gen_ai;
 mod http;
+mod http_client;
 mod telemetry;
 
 pub use cache::*;
@@ -24,4 +25,5 @@ pub use common::*;
 pub use db::*;
 pub use gen_ai::*;
 pub use http::*;
+pub use http_client::*;
 pub use telemetry::*;

@@ -14,3 +14,25 @@ pub use opentelemetry_semantic_conventions::resource::{
     DEPLOYMENT_ENVIRONMENT_NAME, HOST_ARCH, HOST_NAME, OS_TYPE, PROCESS_CREATION_TIME,
     PROCESS_EXECUTABLE_NAME, PROCESS_PID, PROCESS_RUNTIME_NAME, SERVICE_NAME, SERVICE_VERSION,
 };
+
+/// `otel.component.type` of the batch span processor (a value the
+/// conventions list).
+pub const COMPONENT_BATCHING_SPAN_PROCESSOR: &str = "batching_span_processor";
+/// `otel.component.type` of the batch log record processor.
+pub const COMPONENT_BATCHING_LOG_PROCESSOR: &str = "batching_log_processor";
+/// `otel.component.type` of the OTLP span exporter over gRPC.
+pub const COMPONENT_OTLP_GRPC_SPAN_EXPORTER: &str = "otlp_grpc_span_exporter";
+/// `otel.component.type` of the OTLP span exporter over HTTP/protobuf.
+pub const COMPONENT_OTLP_HTTP_SPAN_EXPORTER: &str = "otlp_http_span_exporter";
+/// `otel.component.type` of the OTLP metric exporter over gRPC.
+pub const COMPONENT_OTLP_GRPC_METRIC_EXPORTER: &str = "otlp_grpc_metric_exporter";
+/// `otel.component.type` of the OTLP metric exporter over HTTP/protobuf.
+pub const COMPONENT_OTLP_HTTP_METRIC_EXPORTER: &str = "otlp_http_metric_exporter";
+/// `otel.component.type` of the OTLP log exporter over gRPC.
+pub const COMPONENT_OTLP_GRPC_LOG_EXPORTER: &str = "otlp_grpc_log_exporter";
+/// `otel.component.type` of the OTLP log exporter over HTTP/protobuf.
+pub const COMPONENT_OTLP_HTTP_LOG_EXPORTER: &str = "otlp_http_log_exporter";
+/// `otel.component.type` of an exporter given to `TelemetryBuilder`.
+pub const COMPONENT_CUSTOM_EXPORTER: &str = "wingspan.custom_exporter";
+/// `error.type` of an item dropped because its queue was full.
+pub const ERROR_QUEUE_FULL: &str = "queue_full";

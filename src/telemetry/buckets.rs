@@ -33,14 +33,15 @@ pub const GEN_AI_TOKENS: &[f64] = &[
 
 /// The boundaries for an instrument name, if wingspan defines them.
 pub fn for_instrument(name: &str) -> Option<&'static [f64]> {
+    use crate::names as n;
     match name {
-        "http.server.request.duration" => Some(HTTP_SERVER_DURATION),
-        "db.client.operation.duration" => Some(DB_CLIENT_DURATION),
-        "db.client.connection.create_time"
-        | "db.client.connection.wait_time"
-        | "db.client.connection.use_time" => Some(DB_POOL_TIMES),
-        "gen_ai.client.operation.duration" => Some(GEN_AI_DURATION),
-        "gen_ai.client.token.usage" => Some(GEN_AI_TOKENS),
+        n::HTTP_SERVER_REQUEST_DURATION => Some(HTTP_SERVER_DURATION),
+        n::DB_CLIENT_OPERATION_DURATION => Some(DB_CLIENT_DURATION),
+        n::DB_CLIENT_CONNECTION_CREATE_TIME
+        | n::DB_CLIENT_CONNECTION_WAIT_TIME
+        | n::DB_CLIENT_CONNECTION_USE_TIME => Some(DB_POOL_TIMES),
+        n::GEN_AI_CLIENT_OPERATION_DURATION => Some(GEN_AI_DURATION),
+        n::GEN_AI_CLIENT_TOKEN_USAGE => Some(GEN_AI_TOKENS),
         _ => None,
     }
 }

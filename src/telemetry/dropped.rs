@@ -5,34 +5,83 @@
 //! the batch processor, [`CountingExporter`] counts every span that left it,
 //! and a span that would overflow the bound is dropped *here*, counted, and
 //! never reaches the SDK's queue. The bound includes the batch being exported,
-//! so it is never looser than the SDK's own.
+//! so it is never looser than the SDK's own. [`GuardedLogProcessor`] does the
+//! same for log records. The guard is also where span attribute values are
+//! capped (see [`super::limits`]), before the span waits in the queue.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opentelemetry::Context;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::logs::{LogBatch, LogExporter};
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
+use crate::names;
+
 /// How often at most a loss is logged.
 const LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// The `error.type` values of a failed export: a bounded set, so each is
+/// one pre-built series.
+pub(crate) const EXPORT_ERRORS: [&str; 2] = [names::ERROR_TIMEOUT, names::ERROR_OTHER];
+
+/// The class of a failed export, an index into [`EXPORT_ERRORS`]. The OTLP
+/// exporters report timeouts as internal failures with a message, so the
+/// message is read too.
+fn error_class(e: &OTelSdkError) -> usize {
+    let timeout = match e {
+        OTelSdkError::Timeout(_) => true,
+        OTelSdkError::InternalFailure(m) => {
+            let m = m.to_ascii_lowercase();
+            m.contains("timeout") || m.contains("timed out") || m.contains("deadline")
+        }
+        _ => false,
+    };
+    usize::from(!timeout)
+}
+
+/// Items delivered and items lost, per `error.type`.
+#[derive(Debug, Default)]
+pub(crate) struct Outcomes {
+    pub(crate) ok: AtomicU64,
+    pub(crate) failed: [AtomicU64; EXPORT_ERRORS.len()],
+}
+
+impl Outcomes {
+    fn record(&self, n: u64, result: &OTelSdkResult) {
+        match result {
+            Ok(()) => self.ok.fetch_add(n, Ordering::Relaxed),
+            Err(e) => self.failed[error_class(e)].fetch_add(n, Ordering::Relaxed),
+        };
+    }
+
+    pub(crate) fn ok(&self) -> u64 {
+        self.ok.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn failed(&self) -> u64 {
+        self.failed.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+}
 
 /// Loss counters shared by the pipeline's wrappers and read by the
 /// self-metrics.
 pub(crate) struct Losses {
-    queued: AtomicUsize,
+    queued_spans: AtomicUsize,
+    queued_logs: AtomicUsize,
     pub(crate) spans_queue_full: AtomicU64,
-    pub(crate) spans_export_failed: AtomicU64,
-    pub(crate) spans_exported: AtomicU64,
+    pub(crate) logs_queue_full: AtomicU64,
+    pub(crate) spans: Outcomes,
+    pub(crate) metric_points: Outcomes,
     pub(crate) metric_exports_failed: AtomicU64,
-    pub(crate) log_records_export_failed: AtomicU64,
+    pub(crate) logs: Outcomes,
     started: Instant,
     /// Milliseconds since `started` of the last warning, +1 (0 = never).
     last_warn_ms: AtomicU64,
@@ -42,7 +91,7 @@ impl fmt::Debug for Losses {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Losses")
             .field("spans_queue_full", &self.spans_queue_full)
-            .field("spans_export_failed", &self.spans_export_failed)
+            .field("spans_export_failed", &self.spans.failed())
             .finish_non_exhaustive()
     }
 }
@@ -50,12 +99,14 @@ impl fmt::Debug for Losses {
 impl Losses {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self {
-            queued: AtomicUsize::new(0),
+            queued_spans: AtomicUsize::new(0),
+            queued_logs: AtomicUsize::new(0),
             spans_queue_full: AtomicU64::new(0),
-            spans_export_failed: AtomicU64::new(0),
-            spans_exported: AtomicU64::new(0),
+            logs_queue_full: AtomicU64::new(0),
+            spans: Outcomes::default(),
+            metric_points: Outcomes::default(),
             metric_exports_failed: AtomicU64::new(0),
-            log_records_export_failed: AtomicU64::new(0),
+            logs: Outcomes::default(),
             started: Instant::now(),
             last_warn_ms: AtomicU64::new(0),
         })
@@ -63,8 +114,7 @@ impl Losses {
 
     /// Spans dropped for any reason.
     pub(crate) fn spans_dropped(&self) -> u64 {
-        self.spans_queue_full.load(Ordering::Relaxed)
-            + self.spans_export_failed.load(Ordering::Relaxed)
+        self.spans_queue_full.load(Ordering::Relaxed) + self.spans.failed()
     }
 
     /// Logs a warning at most once per [`LOG_EVERY`], from whichever thread
@@ -82,34 +132,62 @@ impl Losses {
         {
             return;
         }
-        let error = error.map(|e| e.to_string()).unwrap_or_default();
+        // Counts and error go in the message: as fields they would be
+        // attribute keys outside the conventions.
+        let error = error.map(|e| format!(" ({e})")).unwrap_or_default();
         tracing::warn!(
             target: "wingspan::telemetry",
-            spans_dropped_queue_full = self.spans_queue_full.load(Ordering::Relaxed),
-            spans_dropped_export_failed = self.spans_export_failed.load(Ordering::Relaxed),
-            metric_exports_failed = self.metric_exports_failed.load(Ordering::Relaxed),
-            log_records_export_failed = self.log_records_export_failed.load(Ordering::Relaxed),
-            error = %error,
-            "telemetry is being dropped: {what} (logged at most every {}s)",
+            "telemetry is being dropped: {what}{error}; so far {} spans at the full queue, {} in failed \
+             exports, {} failed metric exports, {} log records at the full queue, {} in failed \
+             exports (logged at most every {}s)",
+            self.spans_queue_full.load(Ordering::Relaxed),
+            self.spans.failed(),
+            self.metric_exports_failed.load(Ordering::Relaxed),
+            self.logs_queue_full.load(Ordering::Relaxed),
+            self.logs.failed(),
             LOG_EVERY.as_secs()
         );
     }
 }
 
-/// Bounds the queue in front of a batch processor and counts what it drops.
+/// Takes one slot of a bounded queue, or says the queue is full.
+fn take_slot(queued: &AtomicUsize, max: usize) -> bool {
+    if queued.fetch_add(1, Ordering::Relaxed) >= max {
+        queued.fetch_sub(1, Ordering::Relaxed);
+        return false;
+    }
+    true
+}
+
+/// Gives back `n` slots (never below zero).
+fn release_slots(queued: &AtomicUsize, n: usize) {
+    let _ = queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
+        Some(q.saturating_sub(n))
+    });
+}
+
+/// Bounds the queue in front of a batch span processor, counts what it
+/// drops, and caps attribute values.
 #[derive(Debug)]
 pub(crate) struct GuardedProcessor<P> {
     inner: P,
     losses: Arc<Losses>,
     max_queued: usize,
+    value_limit: Option<usize>,
 }
 
 impl<P> GuardedProcessor<P> {
-    pub(crate) fn new(inner: P, losses: Arc<Losses>, max_queued: usize) -> Self {
+    pub(crate) fn new(
+        inner: P,
+        losses: Arc<Losses>,
+        max_queued: usize,
+        value_limit: Option<usize>,
+    ) -> Self {
         Self {
             inner,
             losses,
             max_queued,
+            value_limit,
         }
     }
 }
@@ -119,15 +197,17 @@ impl<P: SpanProcessor> SpanProcessor for GuardedProcessor<P> {
         self.inner.on_start(span, cx);
     }
 
-    fn on_end(&self, span: SpanData) {
+    fn on_end(&self, mut span: SpanData) {
         if !span.span_context.is_sampled() {
             return;
         }
-        if self.losses.queued.fetch_add(1, Ordering::Relaxed) >= self.max_queued {
-            self.losses.queued.fetch_sub(1, Ordering::Relaxed);
+        if !take_slot(&self.losses.queued_spans, self.max_queued) {
             self.losses.spans_queue_full.fetch_add(1, Ordering::Relaxed);
             self.losses.warn("span queue full", None);
             return;
+        }
+        if let Some(max) = self.value_limit {
+            super::limits::limit_span(&mut span, max);
         }
         self.inner.on_end(span);
     }
@@ -145,8 +225,49 @@ impl<P: SpanProcessor> SpanProcessor for GuardedProcessor<P> {
     }
 }
 
-/// Wraps any exporter of spans, metrics or logs and counts what it fails to
-/// deliver.
+/// Bounds the queue in front of a batch log processor and counts what it
+/// drops. No warning on a drop: the warning is itself a log record.
+#[derive(Debug)]
+pub(crate) struct GuardedLogProcessor<P> {
+    inner: P,
+    losses: Arc<Losses>,
+    max_queued: usize,
+}
+
+impl<P> GuardedLogProcessor<P> {
+    pub(crate) fn new(inner: P, losses: Arc<Losses>, max_queued: usize) -> Self {
+        Self {
+            inner,
+            losses,
+            max_queued,
+        }
+    }
+}
+
+impl<P: LogProcessor> LogProcessor for GuardedLogProcessor<P> {
+    fn emit(&self, data: &mut SdkLogRecord, scope: &InstrumentationScope) {
+        if !take_slot(&self.losses.queued_logs, self.max_queued) {
+            self.losses.logs_queue_full.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.inner.emit(data, scope);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Wraps any exporter of spans, metrics or logs and counts what it
+/// delivers and what it fails to deliver.
 #[derive(Debug)]
 pub(crate) struct CountingExporter<E> {
     inner: E,
@@ -169,20 +290,10 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
         let losses = self.losses.clone();
         async move {
             let result = fut.await;
-            losses.queued.fetch_sub(
-                n.min(losses.queued.load(Ordering::Relaxed)),
-                Ordering::Relaxed,
-            );
-            match &result {
-                Ok(()) => {
-                    losses.spans_exported.fetch_add(n as u64, Ordering::Relaxed);
-                }
-                Err(e) => {
-                    losses
-                        .spans_export_failed
-                        .fetch_add(n as u64, Ordering::Relaxed);
-                    losses.warn("span export failed", Some(e));
-                }
+            release_slots(&losses.queued_spans, n);
+            losses.spans.record(n as u64, &result);
+            if let Err(e) = &result {
+                losses.warn("span export failed", Some(e));
             }
             result
         }
@@ -201,15 +312,39 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
     }
 }
 
+fn points_of<T>(data: &MetricData<T>) -> usize {
+    match data {
+        MetricData::Gauge(g) => g.data_points().count(),
+        MetricData::Sum(s) => s.data_points().count(),
+        MetricData::Histogram(h) => h.data_points().count(),
+        MetricData::ExponentialHistogram(h) => h.data_points().count(),
+    }
+}
+
+/// The data points of one export, for `otel.sdk.exporter.metric_data_point.exported`.
+fn data_points(metrics: &ResourceMetrics) -> u64 {
+    metrics
+        .scope_metrics()
+        .flat_map(|s| s.metrics())
+        .map(|m| match m.data() {
+            AggregatedMetrics::F64(d) => points_of(d),
+            AggregatedMetrics::U64(d) => points_of(d),
+            AggregatedMetrics::I64(d) => points_of(d),
+        } as u64)
+        .sum()
+}
+
 impl<E: PushMetricExporter> PushMetricExporter for CountingExporter<E> {
     fn export(
         &self,
         metrics: &ResourceMetrics,
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        let points = data_points(metrics);
         let fut = self.inner.export(metrics);
         let losses = self.losses.clone();
         async move {
             let result = fut.await;
+            losses.metric_points.record(points, &result);
             if let Err(e) = &result {
                 losses.metric_exports_failed.fetch_add(1, Ordering::Relaxed);
                 losses.warn("metric export failed", Some(e));
@@ -236,19 +371,16 @@ impl<E: LogExporter> LogExporter for CountingExporter<E> {
         &self,
         batch: LogBatch<'_>,
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
-        let n = batch.iter().count() as u64;
+        let n = batch.iter().count();
         let fut = self.inner.export(batch);
         let losses = self.losses.clone();
         async move {
             let result = fut.await;
-            if result.is_err() {
-                // No warning here: the warning itself is a log record and
-                // would feed the failing exporter; the span and metric paths
-                // report for all three.
-                losses
-                    .log_records_export_failed
-                    .fetch_add(n, Ordering::Relaxed);
-            }
+            release_slots(&losses.queued_logs, n);
+            // No warning here: the warning itself is a log record and would
+            // feed the failing exporter; the span and metric paths report
+            // for all three.
+            losses.logs.record(n as u64, &result);
             result
         }
     }
@@ -259,5 +391,33 @@ impl<E: LogExporter> LogExporter for CountingExporter<E> {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_errors_are_classified() {
+        let timeout = OTelSdkError::InternalFailure("grpc: Timeout expired".into());
+        assert_eq!(EXPORT_ERRORS[error_class(&timeout)], "timeout");
+        let timed_out = OTelSdkError::InternalFailure("operation timed out".into());
+        assert_eq!(EXPORT_ERRORS[error_class(&timed_out)], "timeout");
+        let other = OTelSdkError::InternalFailure("status 503".into());
+        assert_eq!(EXPORT_ERRORS[error_class(&other)], "_OTHER");
+        assert_eq!(
+            EXPORT_ERRORS[error_class(&OTelSdkError::Timeout(Duration::from_secs(1)))],
+            "timeout"
+        );
+    }
+
+    #[test]
+    fn slots_never_go_below_zero() {
+        let q = AtomicUsize::new(0);
+        assert!(take_slot(&q, 1));
+        assert!(!take_slot(&q, 1));
+        release_slots(&q, 5);
+        assert_eq!(q.load(Ordering::Relaxed), 0);
     }
 }

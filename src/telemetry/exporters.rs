@@ -39,6 +39,11 @@ fn tonic_channel(
     cfg: &OtlpConfig,
     endpoint: &str,
 ) -> Result<tonic::transport::Channel, TelemetryError> {
+    // tonic spawns the channel's worker on the current runtime and panics
+    // without one.
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(TelemetryError::NoRuntime);
+    }
     let mut ep = tonic::transport::Endpoint::from_shared(endpoint.to_owned())
         .map_err(|e| TelemetryError::exporter(format!("OTLP endpoint {endpoint}: {e}")))?
         .connect_timeout(GRPC_CONNECT_TIMEOUT.min(cfg.timeout))

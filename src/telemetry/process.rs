@@ -1,31 +1,27 @@
-//! Process metrics and the pipeline's own loss counters, read by observable
-//! instruments on the periodic reader's thread, never on a request.
+//! Process metrics, read by observable instruments on the periodic
+//! reader's thread, never on a request.
 //!
 //! | metric | type | unit | attributes |
 //! |---|---|---|---|
 //! | `process.cpu.time` | counter | `s` | `cpu.mode` = `user` \| `system` |
-//! | `process.cpu.utilization` | gauge | `1` | |
+//! | `process.cpu.utilization` | gauge | `1` | `cpu.mode` = `user` \| `system` |
 //! | `process.memory.usage` | up-down counter | `By` | (resident set) |
 //! | `process.memory.virtual` | up-down counter | `By` | |
 //! | `process.thread.count` | up-down counter | `{thread}` | |
 //! | `process.unix.file_descriptor.count` | up-down counter | `{file_descriptor}` | |
 //! | `process.uptime` | gauge | `s` | |
-//! | `wingspan.telemetry.spans.dropped` | counter | `{span}` | `reason` = `queue_full` \| `export_failed` |
-//! | `wingspan.telemetry.exports.failed` | counter | `{export}` | `signal` = `metrics` |
-//! | `wingspan.telemetry.log_records.dropped` | counter | `{log_record}` | |
 
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use opentelemetry::metrics::Meter;
 use opentelemetry::KeyValue;
 
-use super::dropped::Losses;
+use crate::names;
 
 /// Clock ticks per second for `/proc/self/stat`; 100 on every Linux ABI
 /// wingspan targets.
-const TICKS_PER_SEC: f64 = 100.0;
+pub(crate) const TICKS_PER_SEC: f64 = 100.0;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub(crate) struct ProcStat {
@@ -60,63 +56,20 @@ fn open_fds() -> Option<i64> {
     Some(std::fs::read_dir("/proc/self/fd").ok()?.count() as i64)
 }
 
-pub(crate) fn register(meter: &Meter, losses: Arc<Losses>) {
+/// The two `cpu.mode` values wingspan reads.
+fn cpu_modes() -> [[KeyValue; 1]; 2] {
+    [
+        [KeyValue::new(names::CPU_MODE, "user")],
+        [KeyValue::new(names::CPU_MODE, "system")],
+    ]
+}
+
+pub(crate) fn register(meter: &Meter) {
+    register_cpu(meter);
+    register_memory(meter);
     let started = Instant::now();
     meter
-        .f64_observable_counter("process.cpu.time")
-        .with_unit("s")
-        .with_description("Total CPU seconds broken down by mode.")
-        .with_callback(|o| {
-            if let Some(s) = read_stat() {
-                o.observe(s.user_secs, &[KeyValue::new("cpu.mode", "user")]);
-                o.observe(s.system_secs, &[KeyValue::new("cpu.mode", "system")]);
-            }
-        })
-        .build();
-    let last: Mutex<Option<(Instant, f64)>> = Mutex::new(None);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    meter
-        .f64_observable_gauge("process.cpu.utilization")
-        .with_unit("1")
-        .with_description(
-            "CPU time used over the last interval, divided by elapsed time and cores.",
-        )
-        .with_callback(move |o| {
-            let Some(s) = read_stat() else { return };
-            let now = Instant::now();
-            let cpu = s.user_secs + s.system_secs;
-            let Ok(mut last) = last.lock() else { return };
-            if let Some((t, c)) = *last {
-                let wall = now.duration_since(t).as_secs_f64();
-                if wall > 0.0 {
-                    o.observe(((cpu - c) / (wall * cores)).clamp(0.0, 1.0), &[]);
-                }
-            }
-            *last = Some((now, cpu));
-        })
-        .build();
-    meter
-        .i64_observable_up_down_counter("process.memory.usage")
-        .with_unit("By")
-        .with_description("The amount of physical memory in use (resident set).")
-        .with_callback(|o| {
-            if let Some(s) = read_stat() {
-                o.observe(s.resident_bytes, &[]);
-            }
-        })
-        .build();
-    meter
-        .i64_observable_up_down_counter("process.memory.virtual")
-        .with_unit("By")
-        .with_description("The amount of committed virtual memory.")
-        .with_callback(|o| {
-            if let Some(s) = read_stat() {
-                o.observe(s.virtual_bytes, &[]);
-            }
-        })
-        .build();
-    meter
-        .i64_observable_up_down_counter("process.thread.count")
+        .i64_observable_up_down_counter(names::PROCESS_THREAD_COUNT)
         .with_unit("{thread}")
         .with_description("Process threads count.")
         .with_callback(|o| {
@@ -126,7 +79,7 @@ pub(crate) fn register(meter: &Meter, losses: Arc<Losses>) {
         })
         .build();
     meter
-        .i64_observable_up_down_counter("process.unix.file_descriptor.count")
+        .i64_observable_up_down_counter(names::PROCESS_UNIX_FILE_DESCRIPTOR_COUNT)
         .with_unit("{file_descriptor}")
         .with_description("Number of unix file descriptors in use by the process.")
         .with_callback(|o| {
@@ -136,49 +89,71 @@ pub(crate) fn register(meter: &Meter, losses: Arc<Losses>) {
         })
         .build();
     meter
-        .f64_observable_gauge("process.uptime")
+        .f64_observable_gauge(names::PROCESS_UPTIME)
         .with_unit("s")
         .with_description("The time the process has been running.")
         .with_callback(move |o| o.observe(started.elapsed().as_secs_f64(), &[]))
         .build();
+}
 
-    let l = losses.clone();
+fn register_cpu(meter: &Meter) {
+    let [user, system] = cpu_modes();
     meter
-        .u64_observable_counter("wingspan.telemetry.spans.dropped")
-        .with_unit("{span}")
-        .with_description("Spans lost by the export pipeline: queue full or export failed.")
+        .f64_observable_counter(names::PROCESS_CPU_TIME)
+        .with_unit("s")
+        .with_description("Total CPU seconds broken down by mode.")
         .with_callback(move |o| {
-            o.observe(
-                l.spans_queue_full.load(Ordering::Relaxed),
-                &[KeyValue::new("reason", "queue_full")],
-            );
-            o.observe(
-                l.spans_export_failed.load(Ordering::Relaxed),
-                &[KeyValue::new("reason", "export_failed")],
-            );
+            if let Some(s) = read_stat() {
+                o.observe(s.user_secs, &user);
+                o.observe(s.system_secs, &system);
+            }
         })
         .build();
-    let l = losses.clone();
+    // (time, user seconds, system seconds) of the previous reading.
+    let last: Mutex<Option<(Instant, f64, f64)>> = Mutex::new(None);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let [user, system] = cpu_modes();
     meter
-        .u64_observable_counter("wingspan.telemetry.exports.failed")
-        .with_unit("{export}")
-        .with_description("Metric exports that failed.")
+        .f64_observable_gauge(names::PROCESS_CPU_UTILIZATION)
+        .with_unit("1")
+        .with_description(
+            "CPU time used over the last interval, divided by elapsed time and cores, by mode.",
+        )
         .with_callback(move |o| {
-            o.observe(
-                l.metric_exports_failed.load(Ordering::Relaxed),
-                &[KeyValue::new("signal", "metrics")],
-            );
+            let Some(s) = read_stat() else { return };
+            let now = Instant::now();
+            let Ok(mut last) = last.lock() else { return };
+            if let Some((t, u, sys)) = *last {
+                let wall = now.duration_since(t).as_secs_f64() * cores;
+                if wall > 0.0 {
+                    o.observe(((s.user_secs - u) / wall).clamp(0.0, 1.0), &user);
+                    o.observe(((s.system_secs - sys) / wall).clamp(0.0, 1.0), &system);
+                }
+            }
+            *last = Some((now, s.user_secs, s.system_secs));
+        })
+        .build();
+}
+
+fn register_memory(meter: &Meter) {
+    meter
+        .i64_observable_up_down_counter(names::PROCESS_MEMORY_USAGE)
+        .with_unit("By")
+        .with_description("The amount of physical memory in use (resident set).")
+        .with_callback(|o| {
+            if let Some(s) = read_stat() {
+                o.observe(s.resident_bytes, &[]);
+            }
         })
         .build();
     meter
-        .u64_observable_counter("wingspan.telemetry.log_records.dropped")
-        .with_unit("{log_record}")
-        .with_description("Log records whose export failed.")
-        .with_callback(move |o| {
-            o.observe(
-                losses.log_records_export_failed.load(Ordering::Relaxed),
-                &[],
-            )
+        .i64_observable_up_down_counter(names::PROCESS_MEMORY_VIRTUAL)
+        .with_unit("By")
+        .with_description("The amount of committed virtual memory.")
+        .with_callback(|o| {
+            if let Some(s) = read_stat() {
+                o.observe(s.virtual_bytes, &[]);
+            }
         })
         .build();
 }

@@ -17,6 +17,7 @@ mod grpc;
 mod http;
 mod model;
 mod receiver;
+mod silent;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -25,6 +26,7 @@ pub use model::{
     Status, Transport, Value,
 };
 pub use receiver::{dump_logs, dump_metrics, dump_spans, Receiver};
+pub use silent::{resident_bytes, SilentCollector};
 pub use wingspan::config::Protocol;
 
 /// The metric export interval `telemetry` configures, in ms.
@@ -53,6 +55,7 @@ pub fn config_vars(
             METRIC_INTERVAL_MS.to_string(),
         ),
         ("OTEL_BSP_SCHEDULE_DELAY".into(), BSP_DELAY_MS.to_string()),
+        ("OTEL_BLRP_SCHEDULE_DELAY".into(), BSP_DELAY_MS.to_string()),
         ("WINGSPAN_CONSOLE_LOG".into(), "false".into()),
         ("DATABASE_URL".into(), database_url()),
         ("REDIS_URL".into(), redis_url()),

@@ -2,17 +2,23 @@
 //!
 //! PostgREST's way: inside a transaction, `set_config(…, true)` sets the JWT
 //! claims and the role, so both end with the transaction and the next
-//! borrower of the connection sees neither.
+//! borrower of the connection sees neither. The role must be one of the
+//! pool's RLS roles (`DB_RLS_ROLES`), and the session refuses statements
+//! that would leave the transaction or change the role (see `guard`).
+
+mod guard;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::Context;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 
-use super::client::{AsQuery, Client, Queryable, Statement};
+use super::client::{Client, Queryable};
 use super::pool::Pool;
+use super::statement::{AsQuery, Statement};
 use super::DbError;
 
 /// The role when the claims carry none.
@@ -23,16 +29,54 @@ const SET_CLAIMS: &str = "SELECT set_config('request.jwt.claims', $1, true), \
 
 /// A transaction running as one user; every call is instrumented.
 /// Dropped without [`commit`](Self::commit), it rolls back.
+///
+/// It refuses ([`DbError::Refused`], nothing sent) statements that would end
+/// the transaction (`COMMIT`, `ROLLBACK`, `END`, `ABORT`, `BEGIN`, `PREPARE
+/// TRANSACTION`), change the role or claims (`SET [LOCAL] ROLE`, `RESET
+/// ROLE`, `SET SESSION AUTHORIZATION`, `set_config('role', …)`), or leave
+/// state for the connection's next borrower (session-level `SET`, `RESET`,
+/// `LISTEN`, `PREPARE`, `DISCARD`, cursors `WITH HOLD`, temporary tables),
+/// and `DO` blocks, whose body it cannot check.
 #[derive(Debug)]
 pub struct UserSession {
     client: Option<Client>,
+    /// A call failed on the server (so Postgres aborted the transaction) or
+    /// was abandoned mid-flight: `commit` must not report success.
+    failed: AtomicBool,
+}
+
+/// Marks the session failed unless the call completes without a server-side
+/// failure ([`Outcome::done`]); a call dropped mid-flight stays failed.
+struct Outcome<'a>(Option<&'a AtomicBool>);
+
+impl Outcome<'_> {
+    fn done<T>(mut self, r: Result<T, DbError>) -> Result<T, DbError> {
+        let aborts = matches!(
+            r,
+            Err(DbError::Server { .. } | DbError::Client { .. } | DbError::StatementTimeout(_))
+        );
+        if !aborts {
+            self.0 = None;
+        }
+        r
+    }
+}
+
+impl Drop for Outcome<'_> {
+    fn drop(&mut self) {
+        if let Some(failed) = self.0 {
+            failed.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Pool {
     /// Borrows a connection and opens a transaction as the user of `claims`
     /// (a JWT payload): `request.jwt.claims` holds them as JSON,
     /// `request.jwt.claim.sub` their `sub`, and the role is their `role`
-    /// (`authenticated` when absent), all transaction-local.
+    /// (`authenticated` when absent), all transaction-local. A role outside
+    /// the pool's RLS roles (`DB_RLS_ROLES`, [`PoolBuilder::rls_roles`](super::PoolBuilder::rls_roles))
+    /// is refused with [`DbError::RoleNotAllowed`] before any connection is borrowed.
     ///
     /// The claims travel as parameters, so they appear in no span.
     #[track_caller]
@@ -43,6 +87,7 @@ impl Pool {
         let claims = serde_json::to_value(claims).map_err(|_| DbError::Claims);
         let get = self.get();
         let cx = Context::current();
+        let allowed = self.shared.cfg.rls_roles.clone();
         async move {
             let claims = claims?;
             let role = claims
@@ -50,6 +95,9 @@ impl Pool {
                 .and_then(|r| r.as_str())
                 .unwrap_or(DEFAULT_ROLE)
                 .to_owned();
+            if !allowed.contains(&role) {
+                return Err(DbError::RoleNotAllowed);
+            }
             let sub = claims
                 .get("sub")
                 .and_then(|s| s.as_str())
@@ -57,11 +105,14 @@ impl Pool {
                 .to_owned();
             let json = claims.to_string();
             let client = get.await?;
+            // Straight on the client: the session itself refuses both.
             let session = UserSession {
                 client: Some(client),
+                failed: AtomicBool::new(false),
             };
-            session.batch_execute("BEGIN").await?;
-            session.query(SET_CLAIMS, &[&json, &sub, &role]).await?;
+            let client = session.exec()?;
+            client.batch_execute("BEGIN").await?;
+            client.query(SET_CLAIMS, &[&json, &sub, &role]).await?;
             Ok(session)
         }
         .with_context(cx)
@@ -73,9 +124,29 @@ impl UserSession {
         self.client.as_ref().ok_or(DbError::Closed)
     }
 
-    /// Commits (`COMMIT`, its own span).
+    /// The client for a call of `sql`, unless the session refuses it.
+    fn checked(&self, sql: &str) -> Result<&Client, DbError> {
+        guard::check(sql).map_err(DbError::Refused)?;
+        self.exec()
+    }
+
+    /// Tracks one call from its first poll.
+    fn outcome(&self) -> Outcome<'_> {
+        Outcome(Some(&self.failed))
+    }
+
+    /// Commits (`COMMIT`, its own span). When a call failed on the server
+    /// (Postgres then aborted the transaction and would answer `COMMIT` with
+    /// a rollback) or was abandoned mid-flight, rolls back instead and
+    /// returns [`DbError::RolledBack`].
     pub async fn commit(mut self) -> Result<(), DbError> {
         let client = self.client.take().ok_or(DbError::Closed)?;
+        if self.failed.load(Ordering::Relaxed) {
+            if client.batch_execute("ROLLBACK").await.is_err() {
+                client.discard();
+            }
+            return Err(DbError::RolledBack);
+        }
         client.batch_execute("COMMIT").await
     }
 
@@ -112,8 +183,11 @@ impl Queryable for UserSession {
         query: &Q,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<Vec<Row>, DbError>> + Send {
-        let c = self.exec();
-        async move { c?.query(query, params).await }
+        let c = self.checked(query.as_query().0.text());
+        async move {
+            let c = c?;
+            self.outcome().done(c.query(query, params).await)
+        }
     }
 
     fn query_one<Q: AsQuery + ?Sized>(
@@ -121,8 +195,11 @@ impl Queryable for UserSession {
         query: &Q,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<Row, DbError>> + Send {
-        let c = self.exec();
-        async move { c?.query_one(query, params).await }
+        let c = self.checked(query.as_query().0.text());
+        async move {
+            let c = c?;
+            self.outcome().done(c.query_one(query, params).await)
+        }
     }
 
     fn query_opt<Q: AsQuery + ?Sized>(
@@ -130,8 +207,11 @@ impl Queryable for UserSession {
         query: &Q,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<Option<Row>, DbError>> + Send {
-        let c = self.exec();
-        async move { c?.query_opt(query, params).await }
+        let c = self.checked(query.as_query().0.text());
+        async move {
+            let c = c?;
+            self.outcome().done(c.query_opt(query, params).await)
+        }
     }
 
     fn execute<Q: AsQuery + ?Sized>(
@@ -139,8 +219,11 @@ impl Queryable for UserSession {
         query: &Q,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<u64, DbError>> + Send {
-        let c = self.exec();
-        async move { c?.execute(query, params).await }
+        let c = self.checked(query.as_query().0.text());
+        async move {
+            let c = c?;
+            self.outcome().done(c.execute(query, params).await)
+        }
     }
 
     fn query_typed(
@@ -148,17 +231,26 @@ impl Queryable for UserSession {
         sql: &str,
         params: &[(&(dyn ToSql + Sync), Type)],
     ) -> impl Future<Output = Result<Vec<Row>, DbError>> + Send {
-        let c = self.exec();
-        async move { c?.query_typed(sql, params).await }
+        let c = self.checked(sql);
+        async move {
+            let c = c?;
+            self.outcome().done(c.query_typed(sql, params).await)
+        }
     }
 
     fn batch_execute(&self, sql: &str) -> impl Future<Output = Result<(), DbError>> + Send {
-        let c = self.exec();
-        async move { c?.batch_execute(sql).await }
+        let c = self.checked(sql);
+        async move {
+            let c = c?;
+            self.outcome().done(c.batch_execute(sql).await)
+        }
     }
 
     fn prepare_cached(&self, sql: &str) -> impl Future<Output = Result<Statement, DbError>> + Send {
-        let c = self.exec();
-        async move { c?.prepare_cached(sql).await }
+        let c = self.checked(sql);
+        async move {
+            let c = c?;
+            self.outcome().done(c.prepare_cached(sql).await)
+        }
     }
 }

@@ -1,0 +1,410 @@
+//! The settings of `wingspan::health`, read from the environment with the
+//! same rules as [`crate::Config`]: an empty variable counts as unset, and a
+//! bad value is a [`ConfigError`] naming the variable, the value and what is
+//! accepted.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::config::ConfigError;
+
+/// The plan's alert thresholds and the admin surface.
+#[derive(Clone, PartialEq)]
+pub struct HealthConfig {
+    /// `P95_LATENCY_THRESHOLD_MS`: the API's P95 (LLM routes excluded) above
+    /// which the latency alert fires. Defaults to 300.
+    pub p95_latency_threshold_ms: f64,
+    /// `DB_POOL_ALERT_THRESHOLD`: pool utilization (0 to 1) above which the
+    /// pool alert fires. Defaults to 0.8.
+    pub db_pool_alert_threshold: f64,
+    /// `CACHE_HIT_RATE_THRESHOLD`: cache hit rate (0 to 1) below which the
+    /// cache alert fires. Defaults to 0.7.
+    pub cache_hit_rate_threshold: f64,
+    /// `ERROR_RATE_THRESHOLD`: share of 5xx answers (0 to 1) above which the
+    /// error alert fires. Defaults to 0.05.
+    pub error_rate_threshold: f64,
+    /// `WINGSPAN_ADMIN_ADDR`: a separate listener for the health router.
+    /// Defaults to unset (the service mounts the router itself).
+    pub admin_addr: Option<SocketAddr>,
+    /// `WINGSPAN_ADMIN_TOKEN`: bearer token for everything but liveness and
+    /// readiness. Defaults to unset (no token asked).
+    pub admin_token: Option<AdminToken>,
+    /// `WINGSPAN_TRACE_URL`: link template for trace IDs, with `{trace_id}`
+    /// (e.g. `http://jaeger:16686/trace/{trace_id}`). Defaults to unset.
+    pub trace_url: Option<String>,
+    /// `WINGSPAN_HEALTH_WINDOW_MINUTES`: the window of `/health/detailed`:
+    /// 1, 5 or 15. Defaults to 5.
+    pub window_minutes: u64,
+    /// `WINGSPAN_HEALTH_CHECK_TIMEOUT_MS`: each readiness check's timeout.
+    /// Defaults to 1000.
+    pub check_timeout: Duration,
+    /// `WINGSPAN_HEALTH_READY_CACHE_MS`: how long a readiness answer is
+    /// reused. Defaults to 1000.
+    pub ready_cache: Duration,
+    /// `WINGSPAN_STATS`: keep the in-process rolling window
+    /// (`wingspan::stats`) that the HTTP layer, the pool, the cache and the
+    /// LLM wrapper feed; off, they skip it at the cost of one branch.
+    /// Defaults to true.
+    pub stats: bool,
+}
+
+/// The admin bearer token; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(String);
+
+impl AdminToken {
+    /// Wraps a token.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// Whether `presented` is this token, in time independent of where they
+    /// first differ.
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        let want = self.0.as_bytes();
+        let mut diff =
+            (want.len() ^ presented.len()) as u8 | u8::from(want.len() != presented.len());
+        for (i, w) in want.iter().enumerate() {
+            diff |= w ^ presented.get(i).copied().unwrap_or(0);
+        }
+        diff == 0
+    }
+}
+
+impl fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Debug for HealthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HealthConfig")
+            .field("p95_latency_threshold_ms", &self.p95_latency_threshold_ms)
+            .field("db_pool_alert_threshold", &self.db_pool_alert_threshold)
+            .field("cache_hit_rate_threshold", &self.cache_hit_rate_threshold)
+            .field("error_rate_threshold", &self.error_rate_threshold)
+            .field("admin_addr", &self.admin_addr)
+            .field("admin_token", &self.admin_token)
+            .field("trace_url", &self.trace_url)
+            .field("window_minutes", &self.window_minutes)
+            .field("check_timeout", &self.check_timeout)
+            .field("ready_cache", &self.ready_cache)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self::from_lookup(|_| None).unwrap_or_else(|_| unreachable!("defaults are valid"))
+    }
+}
+
+/// Trimmed value; empty counts as unset.
+fn get(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn fraction(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    default: f64,
+) -> Result<f64, ConfigError> {
+    match get(lookup, name) {
+        None => Ok(default),
+        Some(v) => match v.parse::<f64>() {
+            Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+            _ => Err(ConfigError::invalid(name, &v, "a number from 0 to 1")),
+        },
+    }
+}
+
+fn whole(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    match get(lookup, name) {
+        None => Ok(default),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(ConfigError::invalid(
+                name,
+                &v,
+                &format!("a whole number from {} to {}", range.start(), range.end()),
+            )),
+        },
+    }
+}
+
+fn boolean(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+) -> Result<Option<bool>, ConfigError> {
+    match get(lookup, name) {
+        None => Ok(None),
+        Some(v) => match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(Some(true)),
+            "false" | "0" | "no" | "off" => Ok(Some(false)),
+            _ => Err(ConfigError::invalid(name, &v, "true or false")),
+        },
+    }
+}
+
+fn socket(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    get(lookup, name)
+        .map(|v| {
+            v.parse().map_err(|_| {
+                ConfigError::invalid(name, &v, "a socket address such as 127.0.0.1:9000")
+            })
+        })
+        .transpose()
+}
+
+impl HealthConfig {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup` (a variable name to its value).
+    pub fn from_lookup<F>(lookup: F) -> Result<Self, ConfigError>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let l: &dyn Fn(&str) -> Option<String> = &lookup;
+        let p95 = whole(l, "P95_LATENCY_THRESHOLD_MS", 300, 1..=3_600_000)?;
+        let window_minutes = whole(l, "WINGSPAN_HEALTH_WINDOW_MINUTES", 5, 1..=15)?;
+        if ![1, 5, 15].contains(&window_minutes) {
+            return Err(ConfigError::invalid(
+                "WINGSPAN_HEALTH_WINDOW_MINUTES",
+                &window_minutes.to_string(),
+                "1, 5 or 15",
+            ));
+        }
+        let trace_url = get(l, "WINGSPAN_TRACE_URL");
+        if let Some(url) = &trace_url {
+            let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+            if !scheme_ok || !url.contains("{trace_id}") {
+                return Err(ConfigError::invalid(
+                    "WINGSPAN_TRACE_URL",
+                    url,
+                    "an http(s) URL containing {trace_id}",
+                ));
+            }
+        }
+        let admin_token = get(l, "WINGSPAN_ADMIN_TOKEN");
+        if let Some(t) = &admin_token {
+            if t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(ConfigError::invalid(
+                    "WINGSPAN_ADMIN_TOKEN",
+                    "<redacted>",
+                    "at least 16 characters without spaces",
+                ));
+            }
+        }
+        Ok(Self {
+            p95_latency_threshold_ms: p95 as f64,
+            db_pool_alert_threshold: fraction(l, "DB_POOL_ALERT_THRESHOLD", 0.8)?,
+            cache_hit_rate_threshold: fraction(l, "CACHE_HIT_RATE_THRESHOLD", 0.7)?,
+            error_rate_threshold: fraction(l, "ERROR_RATE_THRESHOLD", 0.05)?,
+            admin_addr: socket(l, "WINGSPAN_ADMIN_ADDR")?,
+            admin_token: admin_token.map(AdminToken),
+            trace_url,
+            window_minutes,
+            check_timeout: Duration::from_millis(whole(
+                l,
+                "WINGSPAN_HEALTH_CHECK_TIMEOUT_MS",
+                1000,
+                1..=60_000,
+            )?),
+            ready_cache: Duration::from_millis(whole(
+                l,
+                "WINGSPAN_HEALTH_READY_CACHE_MS",
+                1000,
+                0..=60_000,
+            )?),
+            stats: boolean(l, "WINGSPAN_STATS")?.unwrap_or(true),
+        })
+    }
+}
+
+/// The Prometheus pull endpoint's settings once the plan's aliases are
+/// applied: what `WINGSPAN_PROMETHEUS` and `WINGSPAN_PROMETHEUS_ADDR` become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrometheusSwitch {
+    /// Keep a Prometheus registry.
+    pub enabled: bool,
+    /// Where the pull endpoint listens, if anywhere.
+    pub addr: Option<SocketAddr>,
+}
+
+/// Resolves the plan's `ENABLE_METRICS` and `METRICS_PORT` into the pull
+/// endpoint's settings:
+///
+/// - `WINGSPAN_PROMETHEUS_ADDR` wins when set; `METRICS_PORT=p` otherwise
+///   means `0.0.0.0:p` (reachable by a scraper in another container). Both
+///   set with different ports is an error naming `METRICS_PORT`.
+/// - `WINGSPAN_PROMETHEUS` wins when set; `ENABLE_METRICS` otherwise; with
+///   neither, the endpoint is on when it has an address.
+/// - `ENABLE_METRICS=true` with no address and no port listens on
+///   `0.0.0.0:9464` (the Prometheus exporter's registered port);
+///   `ENABLE_METRICS=false` turns the endpoint off even with a port.
+pub fn prometheus_switch<F>(lookup: F) -> Result<PrometheusSwitch, ConfigError>
+where
+    F: Fn(&str) -> Option<String>,
+{
+    let l: &dyn Fn(&str) -> Option<String> = &lookup;
+    let canonical = socket(l, "WINGSPAN_PROMETHEUS_ADDR")?;
+    let port = get(l, "METRICS_PORT")
+        .map(|v| match v.parse::<u16>() {
+            Ok(p) if p > 0 => Ok(p),
+            _ => Err(ConfigError::invalid(
+                "METRICS_PORT",
+                &v,
+                "a port from 1 to 65535",
+            )),
+        })
+        .transpose()?;
+    if let (Some(addr), Some(p)) = (canonical, port) {
+        if addr.port() != p {
+            return Err(ConfigError::invalid(
+                "METRICS_PORT",
+                &p.to_string(),
+                &format!(
+                    "unset, or the port of WINGSPAN_PROMETHEUS_ADDR ({})",
+                    addr.port()
+                ),
+            ));
+        }
+    }
+    let enabled = match boolean(l, "WINGSPAN_PROMETHEUS")? {
+        Some(b) => Some(b),
+        None => boolean(l, "ENABLE_METRICS")?,
+    };
+    let mut addr = canonical.or_else(|| port.map(|p| SocketAddr::from(([0, 0, 0, 0], p))));
+    if enabled == Some(true) && addr.is_none() && get(l, "ENABLE_METRICS").is_some() {
+        addr = Some(SocketAddr::from(([0, 0, 0, 0], 9464)));
+    }
+    let enabled = enabled.unwrap_or(addr.is_some());
+    Ok(PrometheusSwitch {
+        enabled,
+        addr: if enabled { addr } else { None },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |n| {
+            vars.iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_plans() {
+        let c = HealthConfig::default();
+        assert_eq!(c.p95_latency_threshold_ms, 300.0);
+        assert_eq!(c.db_pool_alert_threshold, 0.8);
+        assert_eq!(c.cache_hit_rate_threshold, 0.7);
+        assert_eq!(c.error_rate_threshold, 0.05);
+        assert_eq!(c.window_minutes, 5);
+    }
+
+    #[test]
+    fn bad_values_name_variable_value_and_accepted() {
+        let e = HealthConfig::from_lookup(env(&[("DB_POOL_ALERT_THRESHOLD", "80%")])).unwrap_err();
+        assert_eq!(
+            (e.variable.as_str(), e.value.as_str(), e.expected.as_str()),
+            ("DB_POOL_ALERT_THRESHOLD", "80%", "a number from 0 to 1")
+        );
+        let e = HealthConfig::from_lookup(env(&[("P95_LATENCY_THRESHOLD_MS", "0")])).unwrap_err();
+        assert_eq!(e.variable, "P95_LATENCY_THRESHOLD_MS");
+        let e = HealthConfig::from_lookup(env(&[("WINGSPAN_TRACE_URL", "http://j/trace")]))
+            .unwrap_err();
+        assert!(e.expected.contains("{trace_id}"));
+        let e =
+            HealthConfig::from_lookup(env(&[("WINGSPAN_HEALTH_WINDOW_MINUTES", "7")])).unwrap_err();
+        assert_eq!(e.expected, "1, 5 or 15");
+        let e = HealthConfig::from_lookup(env(&[("WINGSPAN_ADMIN_TOKEN", "short secret")]))
+            .unwrap_err();
+        assert_eq!(e.value, "<redacted>");
+        let c = HealthConfig::from_lookup(env(&[("WINGSPAN_ADMIN_TOKEN", "0123456789abcdef-xyz")]))
+            .unwrap();
+        assert_eq!(format!("{c:?}").matches("0123456789abcdef").count(), 0);
+    }
+
+    #[test]
+    fn token_compare() {
+        let t = AdminToken::new("0123456789abcdef");
+        assert!(t.matches(b"0123456789abcdef"));
+        assert!(!t.matches(b"0123456789abcdeF"));
+        assert!(!t.matches(b"0123456789abcde"));
+        assert!(!t.matches(b"0123456789abcdef0"));
+        assert!(!t.matches(b""));
+    }
+
+    #[test]
+    fn metrics_aliases() {
+        let s = |vars| prometheus_switch(env(vars)).unwrap();
+        assert_eq!(
+            s(&[]),
+            PrometheusSwitch {
+                enabled: false,
+                addr: None
+            }
+        );
+        assert_eq!(
+            s(&[("ENABLE_METRICS", "true"), ("METRICS_PORT", "9090")]),
+            PrometheusSwitch {
+                enabled: true,
+                addr: Some("0.0.0.0:9090".parse().unwrap())
+            }
+        );
+        assert_eq!(
+            s(&[("ENABLE_METRICS", "true")]).addr,
+            Some("0.0.0.0:9464".parse().unwrap())
+        );
+        assert!(!s(&[("ENABLE_METRICS", "false"), ("METRICS_PORT", "9090")]).enabled);
+        assert_eq!(
+            s(&[
+                ("WINGSPAN_PROMETHEUS_ADDR", "127.0.0.1:9090"),
+                ("METRICS_PORT", "9090")
+            ])
+            .addr,
+            Some("127.0.0.1:9090".parse().unwrap())
+        );
+        assert_eq!(
+            s(&[("WINGSPAN_PROMETHEUS", "false"), ("ENABLE_METRICS", "true")]),
+            PrometheusSwitch {
+                enabled: false,
+                addr: None
+            }
+        );
+        let e = prometheus_switch(env(&[
+            ("WINGSPAN_PROMETHEUS_ADDR", "127.0.0.1:1"),
+            ("METRICS_PORT", "2"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.variable, "METRICS_PORT");
+        let e = prometheus_switch(env(&[("METRICS_PORT", "http")])).unwrap_err();
+        assert_eq!(
+            (e.value.as_str(), e.expected.as_str()),
+            ("http", "a port from 1 to 65535")
+        );
+        let e = prometheus_switch(env(&[("ENABLE_METRICS", "yes please")])).unwrap_err();
+        assert_eq!(e.variable, "ENABLE_METRICS");
+    }
+}

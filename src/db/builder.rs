@@ -1,0 +1,392 @@
+//! [`PoolBuilder`]: from the `DB_*` settings to a running [`Pool`].
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool::managed::Timeouts;
+use deadpool::Runtime;
+use opentelemetry::{KeyValue, StringValue};
+
+use super::error::BuildError;
+use super::leak::Registry;
+use super::manager::{new_manager, DeadPool, PgManager};
+use super::metrics::{self, Instruments, POOL_NAME};
+use super::pool::Pool;
+use super::reaper;
+use super::sanitize::StatementCache;
+use super::shared::Shared;
+use super::tls;
+use crate::config::{DbConfig, SslMode};
+use crate::names;
+use crate::telemetry::Telemetry;
+
+/// How many distinct statement texts a pool keeps sanitized. Defaults to 1024.
+pub const DEFAULT_STATEMENT_CACHE: usize = 1024;
+
+impl Pool {
+    /// A builder with the `DB_*` settings of `telemetry.config().db`;
+    /// [`PoolBuilder::config`] replaces them.
+    pub fn builder(telemetry: &Telemetry) -> PoolBuilder {
+        PoolBuilder::new(telemetry)
+    }
+}
+
+/// Builds a [`Pool`]; every setting defaults to the `DB_*` value of the
+/// telemetry handle's configuration.
+#[must_use]
+pub struct PoolBuilder {
+    telemetry: Telemetry,
+    config: DbConfig,
+    name: Option<String>,
+    application_name: Option<String>,
+    statement_cache_capacity: usize,
+}
+
+impl std::fmt::Debug for PoolBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolBuilder")
+            .field("config", &self.config)
+            .field("name", &self.name)
+            .field("application_name", &self.application_name)
+            .field("statement_cache_capacity", &self.statement_cache_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PoolBuilder {
+    fn new(telemetry: &Telemetry) -> Self {
+        Self {
+            config: telemetry.config().db.clone(),
+            telemetry: telemetry.clone(),
+            name: None,
+            application_name: None,
+            statement_cache_capacity: DEFAULT_STATEMENT_CACHE,
+        }
+    }
+
+    /// Replaces every `DB_*` setting at once (setters called before are
+    /// overridden). Defaults to `telemetry.config().db`.
+    pub fn config(mut self, config: DbConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// `db.client.connection.pool.name` and the acquire span's name
+    /// (`acquire {name}`). Defaults to `{server.address}:{server.port}/{db.namespace}`.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The `application_name` each connection reports to the server (seen in
+    /// `pg_stat_activity`). Defaults to the URL's `application_name`, else the
+    /// service name.
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = Some(name.into());
+        self
+    }
+
+    /// Connections opened at start and kept open. Defaults to `DB_POOL_SIZE`.
+    pub fn min_connections(mut self, n: usize) -> Self {
+        self.config.min_connections = n;
+        self
+    }
+
+    /// The most connections open at once. Defaults to `DB_MAX_CONNECTIONS`.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.config.max_connections = n;
+        self
+    }
+
+    /// How long `get()` may take in all: waiting for a slot plus opening a
+    /// connection. Defaults to `DB_CONNECTION_TIMEOUT`.
+    pub fn acquire_timeout(mut self, d: Duration) -> Self {
+        self.config.acquire_timeout = d;
+        self
+    }
+
+    /// How long opening one connection may take. Defaults to `DB_CONNECT_TIMEOUT`.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.config.connect_timeout = d;
+        self
+    }
+
+    /// Idle time after which connections above the minimum close; zero
+    /// disables. Defaults to `DB_IDLE_TIMEOUT`.
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.config.idle_timeout = d;
+        self
+    }
+
+    /// The longest any connection lives; zero disables. Defaults to `DB_MAX_LIFETIME`.
+    pub fn max_lifetime(mut self, d: Duration) -> Self {
+        self.config.max_lifetime = d;
+        self
+    }
+
+    /// Server `statement_timeout` and client-side bound per call; zero
+    /// disables. Defaults to `DB_STATEMENT_TIMEOUT`.
+    pub fn statement_timeout(mut self, d: Duration) -> Self {
+        self.config.statement_timeout = d;
+        self
+    }
+
+    /// `false` for transaction-mode poolers: no named prepared statements,
+    /// no startup `options`. Defaults to `DB_STATEMENT_CACHE`.
+    pub fn statement_cache(mut self, on: bool) -> Self {
+        self.config.statement_cache = on;
+        self
+    }
+
+    /// `false` opens a new connection per `get()`. Defaults to `DB_POOL_ENABLED`.
+    pub fn pool_enabled(mut self, on: bool) -> Self {
+        self.config.pool_enabled = on;
+        self
+    }
+
+    /// How long a connection may be held before it is reported; zero
+    /// disables. Defaults to `DB_LEAK_THRESHOLD`.
+    pub fn leak_threshold(mut self, d: Duration) -> Self {
+        self.config.leak_threshold = d;
+        self
+    }
+
+    /// The roles [`Pool::as_user`] may take from the claims; any other role
+    /// is refused with [`DbError::RoleNotAllowed`](super::DbError::RoleNotAllowed).
+    /// Defaults to `DB_RLS_ROLES` (`authenticated,anon`).
+    pub fn rls_roles<I, S>(mut self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.rls_roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How many distinct statement texts keep their sanitized form cached.
+    /// Defaults to 1024.
+    pub fn statement_cache_capacity(mut self, n: usize) -> Self {
+        self.statement_cache_capacity = n.max(1);
+        self
+    }
+
+    /// Builds the pool and opens the minimum number of connections; fails
+    /// when the settings are invalid or the minimum cannot be opened.
+    pub async fn build(self) -> Result<Pool, BuildError> {
+        let mut cfg = self.config;
+        if !cfg.pool_enabled {
+            cfg.min_connections = 0;
+        }
+        validate(&cfg)?;
+        let mut pg = parse_url(&cfg)?;
+        let app = self
+            .application_name
+            .or_else(|| pg.get_application_name().map(str::to_owned))
+            .unwrap_or_else(|| self.telemetry.config().telemetry.service_name.clone());
+        configure(&mut pg, &cfg, &app);
+        let server = ServerIdentity::of(&pg);
+        let name = self.name.unwrap_or_else(|| server.pool_name());
+
+        let meter = self.telemetry.meter();
+        let instruments = Instruments::new(meter, &name);
+        let tls = tls::connector(cfg.ssl_mode, cfg.ssl_root_cert.as_deref())?;
+        let manager: PgManager = new_manager(
+            pg,
+            tls,
+            instruments.create_time.clone(),
+            reaper::non_zero(cfg.max_lifetime),
+        );
+        let pool = DeadPool::builder(manager)
+            .max_size(cfg.max_connections)
+            .runtime(Runtime::Tokio1)
+            .timeouts(Timeouts {
+                wait: Some(cfg.acquire_timeout),
+                create: Some(cfg.connect_timeout),
+                recycle: Some(cfg.connect_timeout),
+            })
+            .build()
+            .map_err(|e| BuildError::Pool(e.to_string()))?;
+        let shared = Arc::new(Shared {
+            pool,
+            acquire_name: Cow::Owned(format!("acquire {name}")),
+            acquire_attrs: [
+                KeyValue::new(names::DB_SYSTEM_NAME, names::DB_SYSTEM_POSTGRESQL),
+                KeyValue::new(POOL_NAME, name.clone()),
+            ],
+            base_attrs: server.attributes(),
+            name,
+            tracer: self.telemetry.tracer().clone(),
+            instruments,
+            statements: StatementCache::new(self.statement_cache_capacity),
+            leaks: Registry::default(),
+            leak_detection: !cfg.leak_threshold.is_zero(),
+            call_bound: call_bound(&cfg),
+            cfg,
+        });
+        start(meter, shared).await
+    }
+}
+
+/// Registers the observed metrics, opens the minimum, starts the background
+/// tasks.
+async fn start(
+    meter: &opentelemetry::metrics::Meter,
+    shared: Arc<Shared>,
+) -> Result<Pool, BuildError> {
+    Instruments::observe(
+        meter,
+        &shared.name,
+        shared.cfg.min_connections,
+        shared.cfg.max_connections,
+        metrics::downgrade(&shared),
+    );
+    let min = shared.cfg.min_connections;
+    shared
+        .fill(min, true)
+        .await
+        .map_err(|e| BuildError::Connect {
+            min,
+            source: Box::new(e),
+        })?;
+    if shared.leak_detection {
+        reaper::spawn_sweeper(Arc::downgrade(&shared), shared.cfg.leak_threshold);
+    }
+    if shared.cfg.pool_enabled {
+        reaper::spawn_reaper(&shared);
+    }
+    Ok(Pool { shared })
+}
+
+fn validate(cfg: &DbConfig) -> Result<(), BuildError> {
+    if cfg.max_connections == 0 || cfg.min_connections > cfg.max_connections {
+        return Err(BuildError::Limits {
+            min: cfg.min_connections,
+            max: cfg.max_connections,
+        });
+    }
+    if cfg.rls_roles.is_empty() {
+        return Err(BuildError::NoRoles);
+    }
+    if let Some(bad) = cfg.rls_roles.iter().find(|r| !DbConfig::is_role_name(r)) {
+        return Err(BuildError::Role { role: bad.clone() });
+    }
+    Ok(())
+}
+
+/// The client-side bound on each call: with a server-side timeout, a little
+/// longer, so the server's clean error wins.
+fn call_bound(cfg: &DbConfig) -> Option<Duration> {
+    reaper::non_zero(cfg.statement_timeout).map(|t| {
+        if cfg.statement_cache {
+            t + Duration::from_millis(500)
+        } else {
+            t
+        }
+    })
+}
+
+/// Connection settings wingspan imposes on the URL's.
+fn configure(pg: &mut tokio_postgres::Config, cfg: &DbConfig, app: &str) {
+    pg.application_name(app);
+    pg.connect_timeout(cfg.connect_timeout);
+    pg.keepalives(true);
+    pg.keepalives_idle(Duration::from_secs(30));
+    pg.keepalives_interval(Duration::from_secs(10));
+    pg.keepalives_retries(3);
+    pg.ssl_mode(match cfg.ssl_mode {
+        SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+        SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+            tokio_postgres::config::SslMode::Require
+        }
+    });
+    // Transaction-mode poolers reject startup `options`; there the
+    // client-side bound is the only one.
+    if cfg.statement_cache && !cfg.statement_timeout.is_zero() {
+        let ms = cfg.statement_timeout.as_millis();
+        let opts = match pg.get_options() {
+            Some(o) if !o.is_empty() => format!("{o} -c statement_timeout={ms}"),
+            _ => format!("-c statement_timeout={ms}"),
+        };
+        pg.options(opts);
+    }
+}
+
+/// Where the pool connects: `server.address`, `server.port`, `db.namespace`.
+struct ServerIdentity {
+    address: String,
+    port: u16,
+    namespace: String,
+}
+
+impl ServerIdentity {
+    fn of(pg: &tokio_postgres::Config) -> Self {
+        let (address, port) = match (pg.get_hosts().first(), pg.get_ports().first()) {
+            (Some(tokio_postgres::config::Host::Tcp(h)), p) => {
+                (h.clone(), p.copied().unwrap_or(5432))
+            }
+            #[cfg(unix)]
+            (Some(tokio_postgres::config::Host::Unix(p)), port) => {
+                (p.display().to_string(), port.copied().unwrap_or(5432))
+            }
+            _ => ("localhost".to_owned(), 5432),
+        };
+        let namespace = pg
+            .get_dbname()
+            .or_else(|| pg.get_user())
+            .unwrap_or("postgres")
+            .to_owned();
+        Self {
+            address,
+            port,
+            namespace,
+        }
+    }
+
+    fn pool_name(&self) -> String {
+        format!("{}:{}/{}", self.address, self.port, self.namespace)
+    }
+
+    fn attributes(self) -> Vec<KeyValue> {
+        vec![
+            KeyValue::new(names::DB_SYSTEM_NAME, names::DB_SYSTEM_POSTGRESQL),
+            KeyValue::new(
+                names::DB_NAMESPACE,
+                StringValue::from(Arc::<str>::from(self.namespace)),
+            ),
+            KeyValue::new(
+                names::SERVER_ADDRESS,
+                StringValue::from(Arc::<str>::from(self.address)),
+            ),
+            KeyValue::new(names::SERVER_PORT, i64::from(self.port)),
+        ]
+    }
+}
+
+/// The URL as tokio-postgres reads it, without the TLS parameters it does
+/// not know (`sslmode=verify-ca`/`verify-full`, `sslrootcert`), which
+/// wingspan applies through rustls.
+fn parse_url(cfg: &DbConfig) -> Result<tokio_postgres::Config, BuildError> {
+    let url = cfg.url.expose();
+    let cleaned = match url.split_once('?') {
+        Some((base, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|kv| {
+                    !kv.is_empty() && !kv.starts_with("sslmode=") && !kv.starts_with("sslrootcert=")
+                })
+                .collect();
+            if kept.is_empty() {
+                base.to_owned()
+            } else {
+                format!("{base}?{}", kept.join("&"))
+            }
+        }
+        None => url.to_owned(),
+    };
+    tokio_postgres::Config::from_str(&cleaned).map_err(|_| BuildError::Url {
+        url: cfg.redacted_url(),
+    })
+}

@@ -1,0 +1,75 @@
+//! [`StatementCache`]: sanitized statements by text, bounded.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Texts longer than this are sanitized every time rather than pinned.
+const MAX_CACHED_TEXT: usize = 16 * 1024;
+
+/// A bounded cache of sanitized statements keyed by their text.
+///
+/// When full it is cleared, not evicted entry by entry: a workload whose
+/// statement texts never repeat (literals inlined) gains nothing from LRU
+/// bookkeeping, and one that repeats refills at once.
+#[derive(Debug)]
+pub struct StatementCache<V> {
+    map: Mutex<HashMap<Box<str>, Arc<V>>>,
+    capacity: usize,
+}
+
+impl<V> StatementCache<V> {
+    /// A cache holding at most `capacity` statements.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            map: Mutex::new(HashMap::with_capacity(capacity.min(1024))),
+            capacity,
+        }
+    }
+
+    /// The entry for `sql`, made by `make` on a miss.
+    pub fn get_or_insert(&self, sql: &str, make: impl FnOnce(&str) -> V) -> Arc<V> {
+        if let Ok(map) = self.map.lock() {
+            if let Some(v) = map.get(sql) {
+                return Arc::clone(v);
+            }
+        }
+        let v = Arc::new(make(sql));
+        if sql.len() <= MAX_CACHED_TEXT {
+            if let Ok(mut map) = self.map.lock() {
+                if map.len() >= self.capacity {
+                    map.clear();
+                }
+                map.insert(sql.into(), Arc::clone(&v));
+            }
+        }
+        v
+    }
+
+    /// The number of cached statements.
+    pub fn len(&self) -> usize {
+        self.map.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::sanitize::sanitize;
+
+    #[test]
+    fn cache_is_bounded() {
+        let c = StatementCache::new(4);
+        for i in 0..10 {
+            c.get_or_insert(&format!("SELECT {i}"), sanitize);
+        }
+        assert!(c.len() <= 4);
+        let a = c.get_or_insert("SELECT 1 FROM t", sanitize);
+        let b = c.get_or_insert("SELECT 1 FROM t", |_| unreachable!());
+        assert!(Arc::ptr_eq(&a, &b));
+    }
+}

@@ -1,0 +1,231 @@
+//! Alerts (the plan's thresholds against the window) and recommendations,
+//! each with the figures it rests on.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::config::HealthConfig;
+use crate::stats::{Snapshot, OTHER};
+
+/// One threshold of the plan against its current value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// `p95_latency`, `db_pool_utilization`, `cache_hit_rate` or `error_rate`.
+    pub name: &'static str,
+    /// The variable that sets the limit.
+    pub variable: &'static str,
+    /// The current value; `None` without data.
+    pub value: Option<f64>,
+    /// The limit.
+    pub limit: f64,
+    /// `above` (breached when the value exceeds the limit) or `below`.
+    pub breached_when: &'static str,
+    /// Whether the value is past the limit.
+    pub breached: bool,
+    /// `ms` or `ratio`.
+    pub unit: &'static str,
+}
+
+fn alert(
+    name: &'static str,
+    variable: &'static str,
+    value: Option<f64>,
+    limit: f64,
+    above: bool,
+    unit: &'static str,
+) -> Alert {
+    let breached = value.is_some_and(|v| if above { v > limit } else { v < limit });
+    Alert {
+        name,
+        variable,
+        value,
+        limit,
+        breached_when: if above { "above" } else { "below" },
+        breached,
+        unit,
+    }
+}
+
+/// The four thresholds of the plan.
+pub(crate) fn alerts(s: &Snapshot, c: &HealthConfig) -> Vec<Alert> {
+    let requests = s.api.count + s.llm.count;
+    let errors = s.api.errors + s.llm.errors;
+    vec![
+        alert(
+            "p95_latency",
+            "P95_LATENCY_THRESHOLD_MS",
+            (s.api.count > 0).then_some(s.api.p95_ms),
+            c.p95_latency_threshold_ms,
+            true,
+            "ms",
+        ),
+        alert(
+            "db_pool_utilization",
+            "DB_POOL_ALERT_THRESHOLD",
+            s.pool.map(|p| p.utilization()),
+            c.db_pool_alert_threshold,
+            true,
+            "ratio",
+        ),
+        alert(
+            "cache_hit_rate",
+            "CACHE_HIT_RATE_THRESHOLD",
+            s.cache.hit_rate,
+            c.cache_hit_rate_threshold,
+            false,
+            "ratio",
+        ),
+        alert(
+            "error_rate",
+            "ERROR_RATE_THRESHOLD",
+            (requests > 0).then(|| errors as f64 / requests as f64),
+            c.error_rate_threshold,
+            true,
+            "ratio",
+        ),
+    ]
+}
+
+/// One piece of advice and the figures behind it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recommendation {
+    /// `pool_too_small`, `pool_oversized`, `cache_hit_rate` or `slow_statement`.
+    pub kind: &'static str,
+    /// What to do, in a sentence.
+    pub message: String,
+    /// The numbers the advice rests on.
+    pub figures: Value,
+}
+
+/// Statements slower than this at P95 are worth a recommendation.
+const SLOW_STATEMENT_MS: f64 = 100.0;
+/// How many statements the advice names at most.
+const SLOW_STATEMENTS: usize = 3;
+
+pub(crate) fn recommendations(s: &Snapshot, c: &HealthConfig) -> Vec<Recommendation> {
+    let mut out = Vec::new();
+    pool(s, &mut out);
+    cache(s, c, &mut out);
+    statements(s, &mut out);
+    out
+}
+
+/// Little's law: connections busy on average = acquisitions per second ×
+/// mean hold time; sized for the P95 hold, the pool needs λ × W₉₅.
+fn pool(s: &Snapshot, out: &mut Vec<Recommendation>) {
+    let Some(gauge) = s.pool else { return };
+    if s.acquire.count == 0 || s.hold.count == 0 {
+        return;
+    }
+    let rate = s.acquire.rate_per_s;
+    let busy_mean = rate * s.hold.mean_ms / 1000.0;
+    let needed = (rate * s.hold.p95_ms / 1000.0).ceil().max(1.0) as usize;
+    let figures = json!({
+        "acquires_per_s": rate,
+        "hold_mean_ms": s.hold.mean_ms,
+        "hold_p95_ms": s.hold.p95_ms,
+        "busy_connections_mean": busy_mean,
+        "recommended_max": needed,
+        "max_connections": gauge.max,
+        "acquire_wait_p95_ms": s.acquire.p95_ms,
+        "acquire_timeouts": s.acquire.errors,
+        "waiting": gauge.waiting,
+    });
+    if needed > gauge.max || s.acquire.errors > 0 {
+        out.push(Recommendation {
+            kind: "pool_too_small",
+            message: format!(
+                "Raise DB_MAX_CONNECTIONS from {} to at least {}: {:.1} acquires/s × {:.1} ms P95 hold \
+                 (Little's law); {} acquires timed out.",
+                gauge.max,
+                needed.max(gauge.max + 1),
+                rate,
+                s.hold.p95_ms,
+                s.acquire.errors
+            ),
+            figures,
+        });
+    } else if gauge.max >= 4 && gauge.max > 2 * needed + 2 {
+        out.push(Recommendation {
+            kind: "pool_oversized",
+            message: format!(
+                "DB_MAX_CONNECTIONS={} is more than twice what the load needs: {:.1} acquires/s × \
+                 {:.1} ms P95 hold ≈ {} connections; {} would do and frees server slots.",
+                gauge.max,
+                rate,
+                s.hold.p95_ms,
+                needed,
+                (2 * needed).max(2)
+            ),
+            figures,
+        });
+    }
+}
+
+fn cache(s: &Snapshot, c: &HealthConfig, out: &mut Vec<Recommendation>) {
+    let Some(rate) = s.cache.hit_rate else { return };
+    if rate >= c.cache_hit_rate_threshold {
+        return;
+    }
+    let mut worst: Vec<_> = s
+        .caches
+        .iter()
+        .filter_map(|n| n.hit_rate.map(|r| (n, r)))
+        .collect();
+    worst.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.misses.cmp(&a.0.misses)));
+    worst.truncate(3);
+    let names: Vec<Value> = worst
+        .iter()
+        .map(|(n, r)| json!({"name": n.name, "hit_rate": r, "hits": n.hits, "misses": n.misses}))
+        .collect();
+    let listed: Vec<String> = worst
+        .iter()
+        .map(|(n, r)| format!("{} ({:.0} %)", n.name, r * 100.0))
+        .collect();
+    out.push(Recommendation {
+        kind: "cache_hit_rate",
+        message: format!(
+            "Cache hit rate {:.0} % is below {:.0} % (CACHE_HIT_RATE_THRESHOLD); worst names: {}. \
+             Check their TTLs and whether their keys are ever read twice.",
+            rate * 100.0,
+            c.cache_hit_rate_threshold * 100.0,
+            listed.join(", ")
+        ),
+        figures: json!({"hit_rate": rate, "limit": c.cache_hit_rate_threshold, "worst": names}),
+    });
+}
+
+fn statements(s: &Snapshot, out: &mut Vec<Recommendation>) {
+    let total: f64 = s.statements.iter().map(|q| q.figures.total_ms).sum();
+    let mut slow: Vec<_> = s
+        .statements
+        .iter()
+        .filter(|q| q.figures.p95_ms >= SLOW_STATEMENT_MS && q.summary != OTHER)
+        .collect();
+    slow.sort_by(|a, b| b.figures.total_ms.total_cmp(&a.figures.total_ms));
+    for q in slow.into_iter().take(SLOW_STATEMENTS) {
+        let share = if total > 0.0 {
+            q.figures.total_ms / total
+        } else {
+            0.0
+        };
+        out.push(Recommendation {
+            kind: "slow_statement",
+            message: format!(
+                "`{}` has a P95 of {:.0} ms over {} calls and takes {:.0} % of database time: \
+                 check its plan (EXPLAIN ANALYZE) and indexes, or cache its result.",
+                q.summary,
+                q.figures.p95_ms,
+                q.figures.count,
+                share * 100.0
+            ),
+            figures: json!({
+                "summary": q.summary,
+                "calls": q.figures.count,
+                "p95_ms": q.figures.p95_ms,
+                "total_ms": q.figures.total_ms,
+                "share_of_db_time": share,
+            }),
+        });
+    }
+}

@@ -1,0 +1,536 @@
+//! A fake Anthropic Messages API (feature `llm-fake`): a small local axum
+//! server speaking the documented JSON and SSE formats, for tests, benches
+//! and demos that must not call (or pay for) the real API.
+//!
+//! `POST /v1/messages` answers like the real endpoint:
+//!
+//! - without `"stream": true`, one JSON message:
+//!   `{"id": "msg_fake_1", "type": "message", "role": "assistant", "model": ...,
+//!   "content": [{"type": "text", "text": ...}], "stop_reason": "end_turn",
+//!   "stop_sequence": null, "usage": {"input_tokens": .., "output_tokens": ..,
+//!   "cache_creation_input_tokens": .., "cache_read_input_tokens": ..}}`;
+//! - with it, `text/event-stream`: `message_start` (the usage's input
+//!   counts, `output_tokens: 1`), `content_block_start`, `ping`, one
+//!   `content_block_delta` (`text_delta`) per chunk, `content_block_stop`,
+//!   `message_delta` (`stop_reason`, final `output_tokens`), `message_stop`.
+//!
+//! [`Behaviour`] sets the latency distribution before the answer (fixed,
+//! uniform or log-normal), the token counts (cache reads and writes
+//! included), the text and its chunking, and the answering model.
+//! [`FakeAnthropic::fail_next`] queues injected failures: 429
+//! `rate_limit_error` with `retry-after`, 529 `overloaded_error`, any other
+//! status. Every request's `traceparent` and `baggage` are recorded.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use bytes::Bytes;
+use http_body::Frame;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::Usage;
+
+/// How long the fake waits before answering.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Latency {
+    /// Always this long.
+    Fixed(Duration),
+    /// Uniformly between the two.
+    Uniform(Duration, Duration),
+    /// Log-normal with this median and 95th percentile (an LLM's long tail).
+    LogNormal {
+        /// The median.
+        median: Duration,
+        /// The 95th percentile (≥ the median).
+        p95: Duration,
+    },
+}
+
+/// What the fake answers with.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Behaviour {
+    /// The wait before the answer (the headers). Defaults to none.
+    pub latency: Latency,
+    /// The usage reported. Defaults to 25 input and 10 output tokens.
+    pub usage: Usage,
+    /// The answer's text. Defaults to `"Hello from the fake Messages API."`.
+    pub text: String,
+    /// How many `content_block_delta` events a stream splits the text into.
+    /// Defaults to 5.
+    pub chunks: usize,
+    /// The pause between two deltas. Defaults to 2 ms.
+    pub chunk_interval: Duration,
+    /// The model named in the answer. Defaults to the requested model.
+    pub response_model: Option<String>,
+    /// `stop_reason`. Defaults to `end_turn`.
+    pub stop_reason: String,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Self {
+            latency: Latency::Fixed(Duration::ZERO),
+            usage: Usage {
+                input_tokens: 25,
+                output_tokens: 10,
+                ..Usage::default()
+            },
+            text: "Hello from the fake Messages API.".to_owned(),
+            chunks: 5,
+            chunk_interval: Duration::from_millis(2),
+            response_model: None,
+            stop_reason: "end_turn".to_owned(),
+        }
+    }
+}
+
+impl Behaviour {
+    /// Sets the latency. Defaults to none.
+    pub fn latency(mut self, latency: Latency) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Sets the usage reported. Defaults to 25 input, 10 output tokens.
+    pub fn usage(mut self, usage: Usage) -> Self {
+        self.usage = usage;
+        self
+    }
+
+    /// Sets the answer text. Defaults to a greeting.
+    pub fn text(mut self, text: impl Into<String>) -> Self {
+        self.text = text.into();
+        self
+    }
+
+    /// Sets the number of stream deltas and the pause between them.
+    /// Defaults to 5 deltas, 2 ms apart.
+    pub fn chunks(mut self, chunks: usize, interval: Duration) -> Self {
+        self.chunks = chunks.max(1);
+        self.chunk_interval = interval;
+        self
+    }
+
+    /// Sets the answering model. Defaults to the requested one.
+    pub fn response_model(mut self, model: impl Into<String>) -> Self {
+        self.response_model = Some(model.into());
+        self
+    }
+}
+
+/// An injected failure, answered instead of the next message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// 429 `rate_limit_error` with `retry-after` (seconds).
+    RateLimited {
+        /// The `retry-after` value, in seconds.
+        retry_after_secs: u64,
+    },
+    /// 529 `overloaded_error`.
+    Overloaded,
+    /// Any status with an `api_error` body.
+    Status(u16),
+}
+
+/// What the fake saw of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// The `traceparent` header.
+    pub traceparent: Option<String>,
+    /// The `baggage` header.
+    pub baggage: Option<String>,
+    /// Whether an `x-api-key` header came.
+    pub api_key: bool,
+    /// The requested model.
+    pub model: String,
+    /// Whether it asked for a stream.
+    pub stream: bool,
+}
+
+struct Shared {
+    behaviour: Mutex<Behaviour>,
+    failures: Mutex<VecDeque<Failure>>,
+    received: Mutex<Vec<Received>>,
+    next_id: AtomicU64,
+    rng: Mutex<u64>,
+}
+
+impl Shared {
+    fn uniform(&self) -> f64 {
+        // xorshift64*: plenty for latency jitter.
+        let mut s = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        *s ^= *s >> 12;
+        *s ^= *s << 25;
+        *s ^= *s >> 27;
+        let v = s.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        (v >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn delay(&self, latency: Latency) -> Duration {
+        match latency {
+            Latency::Fixed(d) => d,
+            Latency::Uniform(a, b) => {
+                let (lo, hi) = (a.min(b), a.max(b));
+                lo + (hi - lo).mul_f64(self.uniform())
+            }
+            Latency::LogNormal { median, p95 } => {
+                let sigma = (p95.as_secs_f64() / median.as_secs_f64().max(1e-9))
+                    .max(1.0)
+                    .ln()
+                    / 1.645;
+                // Box-Muller.
+                let (u1, u2) = (self.uniform().max(1e-12), self.uniform());
+                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                Duration::from_secs_f64((median.as_secs_f64() * (sigma * z).exp()).min(3600.0))
+            }
+        }
+    }
+}
+
+/// The running fake; dropping it stops the server.
+pub struct FakeAnthropic {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for FakeAnthropic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeAnthropic")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for FakeAnthropic {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeAnthropic {
+    /// Starts on an ephemeral port of 127.0.0.1 with `behaviour`.
+    pub async fn start(behaviour: Behaviour) -> std::io::Result<Self> {
+        Self::bind("127.0.0.1:0".parse().expect("a socket address"), behaviour).await
+    }
+
+    /// Starts on `addr` with `behaviour`.
+    pub async fn bind(addr: SocketAddr, behaviour: Behaviour) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            behaviour: Mutex::new(behaviour),
+            failures: Mutex::new(VecDeque::new()),
+            received: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+            rng: Mutex::new(0x9e37_79b9_7f4a_7c15 ^ u64::from(addr.port())),
+        });
+        let app = Router::new()
+            .route("/v1/messages", post(messages))
+            .with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { addr, shared, task })
+    }
+
+    /// `http://127.0.0.1:<port>`: the adapter's base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Replaces the behaviour for the following requests.
+    pub fn set_behaviour(&self, behaviour: Behaviour) {
+        *self
+            .shared
+            .behaviour
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = behaviour;
+    }
+
+    /// Queues failures answered, in order, instead of the next messages.
+    pub fn fail_next(&self, failures: impl IntoIterator<Item = Failure>) {
+        self.shared
+            .failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(failures);
+    }
+
+    /// Every request received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.shared
+            .received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Incoming {
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    stream: bool,
+}
+
+async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let Ok(incoming) = serde_json::from_slice::<Incoming>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "invalid_request_error", None);
+    };
+    shared
+        .received
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Received {
+            traceparent: header("traceparent"),
+            baggage: header("baggage"),
+            api_key: headers.contains_key("x-api-key"),
+            model: incoming.model.clone(),
+            stream: incoming.stream,
+        });
+    let behaviour = shared
+        .behaviour
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let delay = shared.delay(behaviour.latency);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let failure = shared
+        .failures
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .pop_front();
+    if let Some(failure) = failure {
+        return failed(failure);
+    }
+    let id = format!(
+        "msg_fake_{}",
+        shared.next_id.fetch_add(1, Ordering::Relaxed)
+    );
+    let model = behaviour
+        .response_model
+        .clone()
+        .unwrap_or_else(|| incoming.model.clone());
+    if incoming.stream {
+        stream(behaviour, id, model)
+    } else {
+        let body = serde_json::json!({
+            "id": id,
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [{"type": "text", "text": behaviour.text}],
+            "stop_reason": behaviour.stop_reason,
+            "stop_sequence": null,
+            "usage": usage_json(&behaviour.usage, behaviour.usage.output_tokens),
+        });
+        (
+            [(http::header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+/// The error answer of an injected failure.
+fn failed(failure: Failure) -> Response {
+    match failure {
+        Failure::RateLimited { retry_after_secs } => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            Some(retry_after_secs),
+        ),
+        Failure::Overloaded => {
+            let status = StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            error(status, "overloaded_error", None)
+        }
+        Failure::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            error(status, "api_error", None)
+        }
+    }
+}
+
+fn usage_json(u: &Usage, output: u64) -> serde_json::Value {
+    serde_json::json!({
+        "input_tokens": u.input_tokens,
+        "cache_creation_input_tokens": u.cache_creation_input_tokens,
+        "cache_read_input_tokens": u.cache_read_input_tokens,
+        "output_tokens": output,
+    })
+}
+
+fn error(status: StatusCode, kind: &str, retry_after: Option<u64>) -> Response {
+    let body = serde_json::json!({
+        "type": "error",
+        "error": {"type": kind, "message": format!("fake {kind}")},
+    });
+    let mut response = (
+        status,
+        [(http::header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response();
+    if let Some(secs) = retry_after {
+        if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
+            response.headers_mut().insert(http::header::RETRY_AFTER, v);
+        }
+    }
+    response
+}
+
+/// The SSE answer, written by a task at the behaviour's pace.
+fn stream(behaviour: Behaviour, id: String, model: String) -> Response {
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    tokio::spawn(async move {
+        let event = |name: &str, data: serde_json::Value| {
+            Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+        };
+        let u = &behaviour.usage;
+        let mut events = vec![
+            event(
+                "message_start",
+                serde_json::json!({"type": "message_start", "message": {
+                    "id": id, "type": "message", "role": "assistant", "content": [],
+                    "model": model, "stop_reason": null, "stop_sequence": null,
+                    "usage": usage_json(u, 1)}}),
+            ),
+            event(
+                "content_block_start",
+                serde_json::json!({"type": "content_block_start", "index": 0,
+                    "content_block": {"type": "text", "text": ""}}),
+            ),
+            event("ping", serde_json::json!({"type": "ping"})),
+        ];
+        for piece in split(&behaviour.text, behaviour.chunks) {
+            events.push(event(
+                "content_block_delta",
+                serde_json::json!({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "text_delta", "text": piece}}),
+            ));
+        }
+        events.push(event(
+            "content_block_stop",
+            serde_json::json!({"type": "content_block_stop", "index": 0}),
+        ));
+        events.push(event(
+            "message_delta",
+            serde_json::json!({"type": "message_delta",
+                "delta": {"stop_reason": behaviour.stop_reason, "stop_sequence": null},
+                "usage": {"output_tokens": u.output_tokens}}),
+        ));
+        events.push(event(
+            "message_stop",
+            serde_json::json!({"type": "message_stop"}),
+        ));
+        for (i, e) in events.into_iter().enumerate() {
+            if i > 3 && !behaviour.chunk_interval.is_zero() {
+                tokio::time::sleep(behaviour.chunk_interval).await;
+            }
+            if tx.send(e).await.is_err() {
+                return; // the client went away
+            }
+        }
+    });
+    let mut response = Response::new(Body::new(ChannelBody { rx }));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/event-stream"),
+    );
+    response
+}
+
+/// `text` in `n` pieces of about equal length, cut on character boundaries.
+fn split(text: &str, n: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let n = n.max(1).min(chars.len().max(1));
+    let size = chars.len().div_ceil(n).max(1);
+    chars.chunks(size).map(|c| c.iter().collect()).collect()
+}
+
+/// A response body fed by a channel.
+struct ChannelBody {
+    rx: mpsc::Receiver<Bytes>,
+}
+
+impl http_body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.rx.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_splits_into_pieces() {
+        assert_eq!(split("abcdef", 3), vec!["ab", "cd", "ef"]);
+        assert_eq!(split("ab", 5), vec!["a", "b"]);
+        assert_eq!(split("héllo", 2).concat(), "héllo");
+    }
+
+    #[test]
+    fn latencies_stay_in_range() {
+        let s = Shared {
+            behaviour: Mutex::new(Behaviour::default()),
+            failures: Mutex::new(VecDeque::new()),
+            received: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+            rng: Mutex::new(42),
+        };
+        let (a, b) = (Duration::from_millis(10), Duration::from_millis(20));
+        for _ in 0..1000 {
+            let d = s.delay(Latency::Uniform(a, b));
+            assert!(d >= a && d <= b, "{d:?}");
+        }
+        let mut v: Vec<f64> = (0..4000)
+            .map(|_| {
+                s.delay(Latency::LogNormal {
+                    median: Duration::from_millis(100),
+                    p95: Duration::from_millis(400),
+                })
+                .as_secs_f64()
+            })
+            .collect();
+        v.sort_by(f64::total_cmp);
+        let median = v[2000];
+        assert!((0.08..0.125).contains(&median), "median {median}");
+        let p95 = v[3800];
+        assert!((0.3..0.55).contains(&p95), "p95 {p95}");
+    }
+}

@@ -1,0 +1,360 @@
+//! [`TelemetryBuilder`]: builds the three providers from a validated
+//! [`Config`], with custom exporters for tests, benches or a vendor.
+
+use std::fmt;
+use std::sync::Arc;
+
+use opentelemetry::global;
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::logs::{BatchLogProcessor, LogExporter, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter,
+};
+use opentelemetry_sdk::Resource;
+
+use super::dropped::{CountingExporter, GuardedLogProcessor, GuardedProcessor, Losses};
+use super::handle::{Inner, Telemetry};
+use super::self_metrics::Components;
+use super::{buckets, exporters, process, resource, self_metrics, TelemetryError, SCOPE_NAME};
+use crate::config::{Config, ExporterKind, Protocol, Sampler};
+use crate::names;
+
+type SpanProcessorFn = Box<dyn FnOnce(&Config, Arc<Losses>) -> BatchSpanProcessor>;
+type LogProcessorFn = Box<dyn FnOnce(&Config, Arc<Losses>) -> BatchLogProcessor>;
+type MetricReaderFn =
+    Box<dyn FnOnce(MeterProviderBuilder, &Config, Arc<Losses>) -> MeterProviderBuilder>;
+
+/// Builds a [`Telemetry`]: custom exporters (tests, benches, a vendor
+/// exporter), and whether to install the globals.
+#[must_use]
+pub struct TelemetryBuilder {
+    config: Config,
+    span_processor: Option<SpanProcessorFn>,
+    metric_reader: Option<MetricReaderFn>,
+    log_processor: Option<LogProcessorFn>,
+    install_globals: bool,
+    install_subscriber: bool,
+}
+
+impl fmt::Debug for TelemetryBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelemetryBuilder")
+            .field("custom_span_exporter", &self.span_processor.is_some())
+            .field("custom_metric_exporter", &self.metric_reader.is_some())
+            .field("custom_log_exporter", &self.log_processor.is_some())
+            .field("install_globals", &self.install_globals)
+            .field("install_subscriber", &self.install_subscriber)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Telemetry {
+    /// A builder, for custom exporters or to skip the global installation.
+    pub fn builder(config: Config) -> TelemetryBuilder {
+        TelemetryBuilder {
+            config,
+            span_processor: None,
+            metric_reader: None,
+            log_processor: None,
+            install_globals: true,
+            install_subscriber: true,
+        }
+    }
+}
+
+impl TelemetryBuilder {
+    /// Sends spans to `exporter` instead of OTLP (still through the bounded,
+    /// counted batch processor). Defaults to OTLP per the configuration.
+    pub fn with_span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
+        self.span_processor = Some(Box::new(move |cfg, losses| {
+            batch_span_processor(cfg, exporter, losses)
+        }));
+        self
+    }
+
+    /// Sends metrics to `exporter` instead of OTLP, on the periodic reader.
+    /// Defaults to OTLP per the configuration.
+    pub fn with_metric_exporter<E: PushMetricExporter>(mut self, exporter: E) -> Self {
+        self.metric_reader = Some(Box::new(move |b, cfg, losses| {
+            b.with_reader(periodic_reader(cfg, exporter, losses))
+        }));
+        self
+    }
+
+    /// Sends log records to `exporter` instead of OTLP (still through the
+    /// bounded, counted batch processor). Defaults to OTLP per the
+    /// configuration.
+    pub fn with_log_exporter<E: LogExporter + 'static>(mut self, exporter: E) -> Self {
+        self.log_processor = Some(Box::new(move |cfg, losses| {
+            batch_log_processor(cfg, exporter, losses)
+        }));
+        self
+    }
+
+    /// Installs the providers and the propagator as the OTel globals.
+    /// Defaults to true.
+    pub fn install_globals(mut self, yes: bool) -> Self {
+        self.install_globals = yes;
+        self
+    }
+
+    /// Installs [`Telemetry::tracing_layer`] (bridges, filter, console
+    /// output) as the global default `tracing` subscriber. Defaults to true.
+    pub fn install_subscriber(mut self, yes: bool) -> Self {
+        self.install_subscriber = yes;
+        self
+    }
+
+    /// Builds the pipeline.
+    ///
+    /// With `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`, must be called inside a Tokio
+    /// runtime (the gRPC channel lives there); outside one it returns
+    /// [`TelemetryError::NoRuntime`].
+    ///
+    /// Also installs rustls' `ring` provider as the process default when the
+    /// application has not installed one: wingspan's own TLS clients name
+    /// their provider, but libraries that rely on the implicit default (an
+    /// async `reqwest::Client::new()`, say) panic when a tree compiles in
+    /// none or two. An application that wants another provider installs it
+    /// before calling `init`.
+    pub fn build(mut self) -> Result<Telemetry, TelemetryError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let losses = Losses::new();
+        let resource = resource::resource(&self.config);
+        let components = self.components();
+        let tracer_provider = self.traces(&resource, &losses)?;
+        // `()` without the `prometheus` feature.
+        let (meter_provider, _pull) = self.metrics(&resource, &losses)?;
+        let logger_provider = self.logs(resource, &losses)?;
+
+        let scope = InstrumentationScope::builder(SCOPE_NAME)
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .with_schema_url(opentelemetry_semantic_conventions::SCHEMA_URL)
+            .build();
+        let tracer = tracer_provider.tracer_with_scope(scope.clone());
+        let meter = meter_provider.meter_with_scope(scope);
+        process::register(&meter);
+        self_metrics::register(&meter, &losses, components);
+
+        // The in-process view is independent of the exporters: it serves
+        // /health/detailed even with OTEL_SDK_DISABLED or no collector.
+        let stats = self
+            .config
+            .health
+            .stats
+            .then(|| crate::stats::Stats::builder().build());
+        let telemetry = Telemetry {
+            inner: Arc::new(Inner {
+                stats,
+                config: self.config,
+                tracer_provider,
+                meter_provider,
+                logger_provider,
+                tracer,
+                meter,
+                losses,
+                #[cfg(feature = "prometheus")]
+                prometheus: _pull,
+            }),
+        };
+        if self.install_subscriber {
+            telemetry.install_subscriber()?;
+        }
+        if self.install_globals {
+            install_globals(&telemetry);
+        }
+        #[cfg(feature = "prometheus")]
+        super::prometheus::serve_if_configured(&telemetry)?;
+        Ok(telemetry)
+    }
+
+    /// The `otel.component.type` of each exporter, for the self-metrics.
+    fn components(&self) -> Components {
+        let grpc = self.config.telemetry.otlp.protocol == Protocol::Grpc;
+        let pick = |custom: bool, grpc_kind, http_kind| match (custom, grpc) {
+            (true, _) => names::COMPONENT_CUSTOM_EXPORTER,
+            (false, true) => grpc_kind,
+            (false, false) => http_kind,
+        };
+        Components {
+            span_exporter: pick(
+                self.span_processor.is_some(),
+                names::COMPONENT_OTLP_GRPC_SPAN_EXPORTER,
+                names::COMPONENT_OTLP_HTTP_SPAN_EXPORTER,
+            ),
+            metric_exporter: pick(
+                self.metric_reader.is_some(),
+                names::COMPONENT_OTLP_GRPC_METRIC_EXPORTER,
+                names::COMPONENT_OTLP_HTTP_METRIC_EXPORTER,
+            ),
+            log_exporter: pick(
+                self.log_processor.is_some(),
+                names::COMPONENT_OTLP_GRPC_LOG_EXPORTER,
+                names::COMPONENT_OTLP_HTTP_LOG_EXPORTER,
+            ),
+        }
+    }
+
+    fn traces(
+        &mut self,
+        resource: &Resource,
+        losses: &Arc<Losses>,
+    ) -> Result<SdkTracerProvider, TelemetryError> {
+        let cfg = &self.config;
+        let tc = &cfg.telemetry;
+        let export = !tc.sdk_disabled;
+        let mut builder = SdkTracerProvider::builder()
+            .with_resource(resource.clone())
+            .with_sampler(sampler(tc.sampler, tc.sdk_disabled));
+        let processor = match self.span_processor.take() {
+            Some(f) if export => Some(f(cfg, losses.clone())),
+            None if export && tc.traces_exporter == ExporterKind::Otlp => Some(
+                batch_span_processor(cfg, exporters::spans(&tc.otlp)?, losses.clone()),
+            ),
+            _ => None,
+        };
+        if let Some(p) = processor {
+            builder = builder.with_span_processor(GuardedProcessor::new(
+                p,
+                losses.clone(),
+                tc.batch.max_queue_size,
+                tc.attribute_limits.span_value_length,
+            ));
+        }
+        Ok(builder.build())
+    }
+
+    fn metrics(
+        &mut self,
+        resource: &Resource,
+        losses: &Arc<Losses>,
+    ) -> Result<(SdkMeterProvider, PrometheusEndpoint), TelemetryError> {
+        let cfg = &self.config;
+        let tc = &cfg.telemetry;
+        let export = !tc.sdk_disabled;
+        let mut builder = SdkMeterProvider::builder()
+            .with_resource(resource.clone())
+            .with_view(buckets::view);
+        match self.metric_reader.take() {
+            Some(f) if export => builder = f(builder, cfg, losses.clone()),
+            None if export && tc.metrics_exporter == ExporterKind::Otlp => {
+                let exporter = exporters::metrics(&tc.otlp, tc.metric_export_timeout)?;
+                builder = builder.with_reader(periodic_reader(cfg, exporter, losses.clone()));
+            }
+            _ => {}
+        }
+        #[cfg(feature = "prometheus")]
+        let (builder, prometheus) = super::prometheus::attach(builder, tc)?;
+        #[cfg(not(feature = "prometheus"))]
+        let prometheus = ();
+        Ok((builder.build(), prometheus))
+    }
+
+    fn logs(
+        &mut self,
+        resource: Resource,
+        losses: &Arc<Losses>,
+    ) -> Result<SdkLoggerProvider, TelemetryError> {
+        let cfg = &self.config;
+        let tc = &cfg.telemetry;
+        let export = !tc.sdk_disabled;
+        let mut builder = SdkLoggerProvider::builder().with_resource(resource);
+        let processor =
+            match self.log_processor.take() {
+                Some(f) if export => Some(f(cfg, losses.clone())),
+                None if export && tc.logs_exporter == ExporterKind::Otlp => Some(
+                    batch_log_processor(cfg, exporters::logs(&tc.otlp)?, losses.clone()),
+                ),
+                _ => None,
+            };
+        if let Some(p) = processor {
+            builder = builder.with_log_processor(GuardedLogProcessor::new(
+                p,
+                losses.clone(),
+                tc.log_batch.max_queue_size,
+            ));
+        }
+        Ok(builder.build())
+    }
+}
+
+#[cfg(feature = "prometheus")]
+type PrometheusEndpoint = Option<super::prometheus::PullEndpoint>;
+#[cfg(not(feature = "prometheus"))]
+type PrometheusEndpoint = ();
+
+fn install_globals(telemetry: &Telemetry) {
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ]));
+    global::set_tracer_provider(telemetry.tracer_provider().clone());
+    global::set_meter_provider(telemetry.meter_provider().clone());
+}
+
+fn batch_span_processor<E: SpanExporter + 'static>(
+    cfg: &Config,
+    exporter: E,
+    losses: Arc<Losses>,
+) -> BatchSpanProcessor {
+    let b = &cfg.telemetry.batch;
+    BatchSpanProcessor::builder(CountingExporter::new(exporter, losses))
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                // The guard in front bounds the queue; the SDK's own queue
+                // gets the same size so it never drops first.
+                .with_max_queue_size(b.max_queue_size)
+                .with_max_export_batch_size(b.max_export_batch_size)
+                .with_scheduled_delay(b.scheduled_delay)
+                .build(),
+        )
+        .build()
+}
+
+fn periodic_reader<E: PushMetricExporter>(
+    cfg: &Config,
+    exporter: E,
+    losses: Arc<Losses>,
+) -> PeriodicReader<CountingExporter<E>> {
+    PeriodicReader::builder(CountingExporter::new(exporter, losses))
+        .with_interval(cfg.telemetry.metric_export_interval)
+        .build()
+}
+
+fn batch_log_processor<E: LogExporter + 'static>(
+    cfg: &Config,
+    exporter: E,
+    losses: Arc<Losses>,
+) -> BatchLogProcessor {
+    let b = &cfg.telemetry.log_batch;
+    BatchLogProcessor::builder(CountingExporter::new(exporter, losses))
+        .with_batch_config(
+            opentelemetry_sdk::logs::BatchConfigBuilder::default()
+                .with_max_queue_size(b.max_queue_size)
+                .with_max_export_batch_size(b.max_export_batch_size)
+                .with_scheduled_delay(b.scheduled_delay)
+                .build(),
+        )
+        .build()
+}
+
+fn sampler(s: Sampler, disabled: bool) -> opentelemetry_sdk::trace::Sampler {
+    use opentelemetry_sdk::trace::Sampler as S;
+    if disabled {
+        return S::AlwaysOff;
+    }
+    match s {
+        Sampler::AlwaysOn => S::AlwaysOn,
+        Sampler::AlwaysOff => S::AlwaysOff,
+        Sampler::TraceIdRatio(r) => S::TraceIdRatioBased(r),
+        Sampler::ParentBasedAlwaysOn => S::ParentBased(Box::new(S::AlwaysOn)),
+        Sampler::ParentBasedAlwaysOff => S::ParentBased(Box::new(S::AlwaysOff)),
+        Sampler::ParentBasedTraceIdRatio(r) => S::ParentBased(Box::new(S::TraceIdRatioBased(r))),
+    }
+}

@@ -1,0 +1,205 @@
+//! Attribute value limits: header-derived values are capped by default, the
+//! `OTEL_*ATTRIBUTE_VALUE_LENGTH_LIMIT` variables cap every span attribute,
+//! and 300 KB user agents against a collector that never answers leave the
+//! resident set bounded.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::{routing::get, Router};
+use opentelemetry::trace::{Span as _, Tracer as _};
+use opentelemetry::KeyValue;
+
+use crate::support::{self, Protocol, Receiver, SilentCollector};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn serve(telemetry: &wingspan::Telemetry) -> SocketAddr {
+    let app = Router::new()
+        .route("/api/items/{id}", get(|| async { "item" }))
+        .layer(wingspan::http::layer(telemetry));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+fn assert_capped(span: &support::SpanRecord, key: &str, original: &str, cap: usize) {
+    let value = span
+        .attr_str(key)
+        .unwrap_or_else(|| panic!("{key} missing on {span:?}"));
+    assert!(
+        value.len() <= cap,
+        "{key} has {} bytes, cap {cap}",
+        value.len()
+    );
+    assert!(
+        value.len() >= cap - 4,
+        "{key} cut too short: {}",
+        value.len()
+    );
+    assert!(
+        original.starts_with(value),
+        "{key} is not a prefix of the original"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_header_sized_values_are_capped_by_default() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
+    let addr = serve(&telemetry).await;
+    let client = reqwest::Client::new();
+
+    // Header values are visible ASCII (anything else is not recorded);
+    // cutting on a character boundary is covered by the unit tests.
+    let agent = "Mozilla/5.0 ".repeat(25_000);
+    let res = client
+        .get(format!("http://{addr}/api/items/1"))
+        .header("user-agent", agent.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let host = format!("{}.example", "h".repeat(100_000));
+    let res = client
+        .get(format!("http://{addr}/api/items/2"))
+        .header("host", host.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let path = format!("/unknown/{}", "p".repeat(30_000));
+    client
+        .get(format!("http://{addr}{path}"))
+        .send()
+        .await
+        .unwrap();
+    let method = "X".repeat(4_000);
+    client
+        .request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("http://{addr}/api/items/3"),
+        )
+        .send()
+        .await
+        .unwrap();
+    telemetry.force_flush().await.unwrap();
+
+    let cap = wingspan::http::HEADER_VALUE_LIMIT;
+    assert_eq!(cap, 1024);
+    let s = receiver
+        .wait_for_span_where(|s| s.attr_str("url.path") == Some("/api/items/1"), WAIT)
+        .await;
+    assert_capped(&s, "user_agent.original", &agent, cap);
+    let s = receiver
+        .wait_for_span_where(|s| s.attr_str("url.path") == Some("/api/items/2"), WAIT)
+        .await;
+    assert_capped(&s, "server.address", &host, cap);
+    let s = receiver
+        .wait_for_span_where(
+            |s| {
+                s.attr_str("url.path")
+                    .is_some_and(|p| p.starts_with("/unknown/"))
+            },
+            WAIT,
+        )
+        .await;
+    assert_capped(&s, "url.path", &path, cap);
+    let s = receiver
+        .wait_for_span_where(|s| s.attr_str("url.path") == Some("/api/items/3"), WAIT)
+        .await;
+    assert_capped(&s, "http.request.method_original", &method, cap);
+}
+
+async fn span_attribute_after(vars: &[(&str, &str)]) -> String {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(&receiver, Protocol::HttpProtobuf, vars).await;
+    let long = "é".repeat(5_000);
+    let mut span = telemetry.tracer().start("long.values");
+    span.set_attribute(KeyValue::new("test.long", long.clone()));
+    span.set_attribute(KeyValue::new("test.short", "short"));
+    span.add_event("with.long", vec![KeyValue::new("test.long", long)]);
+    span.end();
+    telemetry.force_flush().await.unwrap();
+    let s = receiver.wait_for_span("long.values", WAIT).await;
+    assert_eq!(s.attr_str("test.short"), Some("short"));
+    let value = s.attr_str("test.long").unwrap().to_owned();
+    let event = s.events.iter().find(|e| e.name == "with.long").unwrap();
+    assert_eq!(
+        event.attributes.get("test.long").and_then(|v| v.as_str()),
+        Some(value.as_str()),
+        "event attributes get the same limit"
+    );
+    value
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_span_attribute_value_length_limit_is_honoured() {
+    let v = span_attribute_after(&[("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64")]).await;
+    // The specification counts characters, not bytes.
+    assert_eq!(v.chars().count(), 64);
+    assert!(v.chars().all(|c| c == 'é'));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_general_attribute_value_length_limit_is_honoured_and_span_limit_wins() {
+    let v = span_attribute_after(&[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "32")]).await;
+    assert_eq!(v.chars().count(), 32);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_span_specific_limit_wins_over_the_general_one() {
+    let v = span_attribute_after(&[
+        ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "32"),
+        ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100"),
+    ])
+    .await;
+    assert_eq!(v.chars().count(), 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_huge_user_agents_against_a_silent_collector_keep_memory_bounded() {
+    let receiver = Receiver::start().await;
+    let silent = SilentCollector::start().await;
+    let endpoint = silent.endpoint();
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::Grpc,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "512"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "30000"),
+        ],
+    )
+    .await;
+    let addr = serve(&telemetry).await;
+    let client = reqwest::Client::new();
+    let agent = "a".repeat(300_000);
+    // A different agent each time: repeated values share one string.
+    let request = |i: usize| {
+        client
+            .get(format!("http://{addr}/api/items/{i}"))
+            .header("user-agent", format!("{i:06}{agent}"))
+            .send()
+    };
+    // Warm up: connection buffers sized for 300 KB headers.
+    for i in 0..20 {
+        assert_eq!(request(i).await.unwrap().status(), 200);
+    }
+    let before = support::resident_bytes();
+    for i in 0..700 {
+        assert_eq!(request(i).await.unwrap().status(), 200);
+    }
+    let after = support::resident_bytes();
+    let grown = after.saturating_sub(before);
+    eprintln!(
+        "resident set: {} MB before, {} MB after 700 requests with 300 KB user agents ({} MB more); {:?}",
+        before >> 20,
+        after >> 20,
+        grown >> 20,
+        telemetry.loss_counts()
+    );
+    // Uncapped, the queue alone holds 512 × 300 KB = 150 MB.
+    assert!(grown < 40 << 20, "resident set grew by {} MB", grown >> 20);
+}
