@@ -79,11 +79,7 @@ fn main() {
     let (sampled, unsampled) =
         rt.block_on(async { (telemetry("always_on"), telemetry("always_off")) });
     let (cache, quiet) = rt.block_on(async {
-        let build = |t: &wingspan::Telemetry| {
-            Cache::builder(t, t.config().redis.clone())
-                .info_metrics(false)
-                .build()
-        };
+        let build = |t: &wingspan::Telemetry| Cache::builder(t).info_metrics(false).build();
         (
             build(&sampled).await.expect("cache"),
             build(&unsampled).await.expect("cache"),
@@ -92,6 +88,10 @@ fn main() {
     assert!(cache.is_connected(), "the bench needs Redis at REDIS_URL");
     let key = format!("bench:{}", std::process::id());
     rt.block_on(cache.set(&key, "value", Some(Duration::from_secs(600))))
+        .expect("SET");
+    // The same value as JSON, for `get_or_load`.
+    let json_key = format!("{key}:json");
+    rt.block_on(cache.set(&json_key, "\"value\"", Some(Duration::from_secs(600))))
         .expect("SET");
 
     let raw = cache.pool().clone();
@@ -154,6 +154,30 @@ fn main() {
                 }
             })
         }),
+        // `get_or_load`'s own cost over a GET and its JSON parse: joining
+        // and leaving the key's flight.
+        support::Variant::new("Cache::get + JSON parse (sampler off)", |n| {
+            rt.block_on(async {
+                for _ in 0..n {
+                    let v: Option<String> = quiet.get(&json_key).await.expect("GET");
+                    let v: String = serde_json::from_str(&v.expect("hit")).expect("JSON");
+                    assert_eq!(v, "value");
+                }
+            })
+        }),
+        support::Variant::new("Cache::get_or_load hit (sampler off)", |n| {
+            rt.block_on(async {
+                for _ in 0..n {
+                    let v: String = quiet
+                        .get_or_load(&json_key, None, || async {
+                            Err::<String, _>("a hit never loads")
+                        })
+                        .await
+                        .expect("hit");
+                    assert_eq!(v, "value");
+                }
+            })
+        }),
     ];
     let m = support::alternating(&mut variants, iters, rounds);
     drop(variants);
@@ -180,6 +204,6 @@ fn main() {
     ));
     support::report("Cache GET: instrumented vs raw fred", &table);
     rt.block_on(async {
-        let _ = cache.del(&[&key]).await;
+        let _ = cache.del(&[&key, &json_key]).await;
     });
 }

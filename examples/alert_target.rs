@@ -67,7 +67,7 @@ async fn start(
     let pool = tune_pool(Pool::builder(&telemetry).name("main"))
         .build()
         .await?;
-    let cache = Cache::builder(&telemetry, telemetry.config().redis.clone())
+    let cache = Cache::builder(&telemetry)
         // Server metrics every second, so a short run sees them.
         .info_interval(Duration::from_secs(1))
         .build()

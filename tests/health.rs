@@ -84,7 +84,7 @@ async fn world_with(
         .build()
         .await
         .expect("pool builds");
-    let cache = Cache::builder(&telemetry, telemetry.config().redis.clone())
+    let cache = Cache::builder(&telemetry)
         .build()
         .await
         .expect("cache builds");

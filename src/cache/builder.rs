@@ -1,4 +1,5 @@
-//! [`CacheBuilder`]: from `RedisConfig` to a connected (or degraded) pool.
+//! [`CacheBuilder`]: from the Redis settings to a connected (or degraded)
+//! pool.
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
@@ -10,13 +11,13 @@ use fred::types::config::{Config as FredConfig, Options, ReconnectPolicy, Server
 use fred::types::Builder;
 use opentelemetry::{KeyValue, StringValue};
 
-use super::error::CacheError;
+use super::error::BuildError;
 use super::flight::Flights;
 use super::instruments::Instruments;
 use super::{info, tls};
-use super::{Cache, Inner};
-use crate::config::RedisConfig;
-use crate::Telemetry;
+use super::{Cache, Shared};
+use crate::config::{ConfigError, RedisConfig};
+use crate::{names, Telemetry};
 
 /// Bounds on the `INFO` poll period: the metric export interval, but never
 /// a poll per second or more, nor less than one a minute.
@@ -24,6 +25,7 @@ const INFO_MIN: Duration = Duration::from_secs(1);
 const INFO_MAX: Duration = Duration::from_secs(60);
 
 /// Builds a [`Cache`]; made by [`Cache::builder`].
+#[derive(Debug)]
 #[must_use = "a builder does nothing until `build` is awaited"]
 pub struct CacheBuilder {
     telemetry: Telemetry,
@@ -37,10 +39,10 @@ pub struct CacheBuilder {
 }
 
 impl CacheBuilder {
-    pub(super) fn new(telemetry: &Telemetry, config: RedisConfig) -> Self {
+    pub(super) fn new(telemetry: &Telemetry) -> Self {
         Self {
             telemetry: telemetry.clone(),
-            config,
+            config: telemetry.config().redis.clone(),
             separator: ':',
             max_names: 64,
             info_interval: None,
@@ -48,6 +50,15 @@ impl CacheBuilder {
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(2),
         }
+    }
+
+    /// The Redis settings, in place of the ones the telemetry handle was
+    /// configured with (`REDIS_*`, `WINGSPAN_REDIS_KEYS`); `build` checks them
+    /// as the environment parser does. Defaults to
+    /// `telemetry.config().redis`.
+    pub fn config(mut self, config: RedisConfig) -> Self {
+        self.config = config;
+        self
     }
 
     /// The character that ends a key's cache name (`users:42` → `users`).
@@ -90,14 +101,103 @@ impl CacheBuilder {
     /// Builds the pool and starts connecting. Waits at most the connect
     /// timeout for a first connection; when Redis is unreachable the cache
     /// still builds and starts degraded (commands fail at once with
-    /// [`CacheError::NotConnected`]) while it reconnects in the background.
+    /// [`CacheError::NotConnected`](super::CacheError::NotConnected)) while it
+    /// reconnects in the background.
     ///
-    /// Fails only on settings fred rejects (e.g. a malformed `REDIS_URL`).
-    pub async fn build(self) -> Result<Cache, CacheError> {
-        let shown_url = self.config.redacted_url();
+    /// Fails only on settings that cannot work ([`BuildError::Config`]: a
+    /// malformed `REDIS_URL`, a pool of 0, a zero timeout) or a TLS set-up
+    /// that cannot be made ([`BuildError::Tls`]).
+    pub async fn build(self) -> Result<Cache, BuildError> {
+        self.config.validate()?;
+        let (fred_config, server) = self.fred_config()?;
+        let command_timeout = self.config.command_timeout;
+        let connect_timeout = self.config.connect_timeout;
+        let pool = self
+            .fred_builder(fred_config)
+            .build_pool(self.config.pool_size)
+            .map_err(|e| {
+                ConfigError::invalid(
+                    "REDIS_POOL_SIZE",
+                    &self.config.pool_size.to_string(),
+                    &format!("a pool size fred accepts ({})", e.details()),
+                )
+            })?;
+        // Dropping the handle detaches the connection tasks; they run until
+        // `quit`.
+        drop(pool.connect());
+        if tokio::time::timeout(connect_timeout, pool.wait_for_connect())
+            .await
+            .map_or(true, |r| r.is_err())
+        {
+            tracing::warn!(
+                target: "wingspan::cache",
+                url = %self.config.redacted_url(),
+                "redis is unreachable; the cache starts degraded and reconnects in the background"
+            );
+        }
+
+        let options = Options {
+            timeout: Some(command_timeout),
+            fail_fast: true,
+            ..Options::default()
+        };
+        let clients: Vec<_> = pool
+            .clients()
+            .iter()
+            .map(|c| c.with_options(&options))
+            .collect();
+
+        let base_attributes = base_attributes(&server);
+        let meter = self.telemetry.meter();
+        let info_task = if self.info_metrics {
+            let latest: info::Latest = Arc::new(Mutex::new(None));
+            info::register(meter, &latest);
+            let interval = self
+                .info_interval
+                .unwrap_or(self.telemetry.config().telemetry.metric_export_interval)
+                .clamp(INFO_MIN, INFO_MAX);
+            Some(tokio::spawn(info::poll(clients.clone(), latest, interval)).abort_handle())
+        } else {
+            None
+        };
+
+        Ok(Cache {
+            shared: Arc::new(Shared {
+                pool,
+                clients,
+                next: AtomicUsize::new(0),
+                tracer: self.telemetry.tracer().clone(),
+                base_attributes,
+                key_display: self.config.key_display,
+                separator: self.separator,
+                instruments: Instruments::new(meter, self.max_names),
+                command_timeout,
+                flights: Flights::default(),
+                info_task,
+            }),
+        })
+    }
+}
+
+/// What the URL says about the server, for the span attributes.
+struct Server {
+    address: String,
+    port: u16,
+    namespace: String,
+}
+
+impl CacheBuilder {
+    /// fred's settings from `REDIS_URL`, with wingspan's TLS connector for
+    /// `rediss://`.
+    fn fred_config(&self) -> Result<(FredConfig, Server), BuildError> {
         let (url, uses_tls) = tls::split_scheme(self.config.url.expose());
-        let mut fred_config = FredConfig::from_url(&url)
-            .map_err(|e| CacheError::Config(format!("REDIS_URL {shown_url}: {}", e.details())))?;
+        let mut fred_config = FredConfig::from_url(&url).map_err(|e| {
+            ConfigError::invalid(
+                "REDIS_URL",
+                &self.config.redacted_url(),
+                &format!("a redis:// or rediss:// URL fred accepts ({})", e.details()),
+            )
+        })?;
         if uses_tls {
             fred_config.tls = Some(tls::connector()?.into());
         }
@@ -109,7 +209,19 @@ impl CacheBuilder {
             _ => (String::new(), 0),
         };
         let namespace = fred_config.database.unwrap_or(0).to_string();
+        Ok((
+            fred_config,
+            Server {
+                address,
+                port,
+                namespace,
+            },
+        ))
+    }
 
+    /// fred's builder: timeouts, TCP keepalive, unresponsive-connection
+    /// check and the reconnect policy.
+    fn fred_builder(&self, fred_config: FredConfig) -> Builder {
         let command_timeout = self.config.command_timeout;
         let connect_timeout = self.config.connect_timeout;
         let mut builder = Builder::from_config(fred_config);
@@ -140,75 +252,26 @@ impl CacheBuilder {
                 millis_u32(self.reconnect_max),
                 2,
             ));
-        let pool = builder
-            .build_pool(self.config.pool_size.max(1))
-            .map_err(|e| CacheError::Config(e.details().to_owned()))?;
-        // Dropping the handle detaches the connection tasks; they run until
-        // `quit`.
-        drop(pool.connect());
-        if tokio::time::timeout(connect_timeout, pool.wait_for_connect())
-            .await
-            .map_or(true, |r| r.is_err())
-        {
-            tracing::warn!(
-                target: "wingspan::cache",
-                url = %shown_url,
-                "redis is unreachable; the cache starts degraded and reconnects in the background"
-            );
-        }
-
-        let options = Options {
-            timeout: Some(command_timeout),
-            fail_fast: true,
-            ..Options::default()
-        };
-        let clients: Vec<_> = pool
-            .clients()
-            .iter()
-            .map(|c| c.with_options(&options))
-            .collect();
-
-        // Shared strings: every span clones these, and an `Arc` clone does
-        // not allocate.
-        let shared = |s: String| StringValue::from(Arc::<str>::from(s));
-        let mut base_attributes = vec![
-            KeyValue::new("db.system.name", "redis"),
-            KeyValue::new("db.namespace", shared(namespace)),
-        ];
-        if !address.is_empty() {
-            base_attributes.push(KeyValue::new("server.address", shared(address)));
-            base_attributes.push(KeyValue::new("server.port", i64::from(port)));
-        }
-
-        let meter = self.telemetry.meter();
-        let info_task = if self.info_metrics {
-            let latest: info::Latest = Arc::new(Mutex::new(None));
-            info::register(meter, &latest);
-            let interval = self
-                .info_interval
-                .unwrap_or(self.telemetry.config().telemetry.metric_export_interval)
-                .clamp(INFO_MIN, INFO_MAX);
-            Some(tokio::spawn(info::poll(clients.clone(), latest, interval)).abort_handle())
-        } else {
-            None
-        };
-
-        Ok(Cache {
-            inner: Arc::new(Inner {
-                pool,
-                clients,
-                next: AtomicUsize::new(0),
-                tracer: self.telemetry.tracer().clone(),
-                base_attributes,
-                key_display: self.config.key_display,
-                separator: self.separator,
-                instruments: Instruments::new(meter, self.max_names),
-                command_timeout,
-                flights: Flights::default(),
-                info_task,
-            }),
-        })
+        builder
     }
+}
+
+/// The attributes of every span, built once. Shared strings: every span
+/// clones these, and an `Arc` clone does not allocate.
+fn base_attributes(server: &Server) -> Vec<KeyValue> {
+    let shared = |s: &str| StringValue::from(Arc::<str>::from(s));
+    let mut attributes = vec![
+        KeyValue::new(names::DB_SYSTEM_NAME, names::DB_SYSTEM_NAME_REDIS),
+        KeyValue::new(names::DB_NAMESPACE, shared(&server.namespace)),
+    ];
+    if !server.address.is_empty() {
+        attributes.push(KeyValue::new(
+            names::SERVER_ADDRESS,
+            shared(&server.address),
+        ));
+        attributes.push(KeyValue::new(names::SERVER_PORT, i64::from(server.port)));
+    }
+    attributes
 }
 
 fn millis_u32(d: Duration) -> u32 {

@@ -8,8 +8,8 @@ use opentelemetry::{Context, KeyValue};
 
 use super::error::CacheError;
 use super::instruments::Op;
-use super::query::QueryText;
-use super::Inner;
+use super::query::CommandText;
+use super::Shared;
 use crate::instrument::{CallError, CallMetrics, ClientCall};
 use crate::names;
 
@@ -30,20 +30,20 @@ impl Command {
 
 /// Where one command's duration goes.
 pub(crate) struct CommandMetrics<'a> {
-    inner: &'a Inner,
+    shared: &'a Shared,
     command: Command,
 }
 
 impl CallMetrics for CommandMetrics<'_> {
     fn ok(&self, seconds: f64) {
         match &self.command {
-            Command::Typed(op) => self.inner.instruments.ok(*op, seconds),
-            Command::Other(name) => self.inner.instruments.record(name, None, seconds),
+            Command::Typed(op) => self.shared.instruments.ok(*op, seconds),
+            Command::Other(name) => self.shared.instruments.record(name, None, seconds),
         }
     }
 
     fn failed(&self, seconds: f64, error_type: &str, _status_code: Option<&str>) {
-        self.inner
+        self.shared
             .instruments
             .record(self.command.name(), Some(error_type), seconds);
     }
@@ -67,31 +67,31 @@ impl<'a> Call<'a> {
     /// Starts the span under `Context::current()`; `query` writes the
     /// arguments of `db.query.text`, and only runs when the span records.
     pub(crate) fn start(
-        inner: &'a Inner,
+        shared: &'a Shared,
         command: Command,
-        query: impl FnOnce(&mut QueryText),
+        query: impl FnOnce(&mut CommandText),
     ) -> Self {
         let name: Cow<'static, str> = match &command {
             Command::Typed(op) => Cow::Borrowed(op.name()),
             Command::Other(name) => Cow::Owned(name.clone()),
         };
-        let mut attributes = Vec::with_capacity(inner.base_attributes.len() + 2);
-        attributes.extend_from_slice(&inner.base_attributes);
+        let mut attributes = Vec::with_capacity(shared.base_attributes.len() + 2);
+        attributes.extend_from_slice(&shared.base_attributes);
         attributes.push(KeyValue::new(names::DB_OPERATION_NAME, name.clone()));
-        let builder = inner
+        let builder = shared
             .tracer
             .span_builder(name)
             .with_kind(SpanKind::Client)
             .with_attributes(attributes);
         let mut call = ClientCall::start(
-            &inner.tracer,
+            &shared.tracer,
             builder,
             &Context::current(),
-            CommandMetrics { inner, command },
+            CommandMetrics { shared, command },
         );
         if call.is_recording() {
             let command = call.metrics().command.name();
-            let mut text = QueryText::new(command, inner.key_display, inner.separator);
+            let mut text = CommandText::new(command, shared.key_display, shared.separator);
             query(&mut text);
             call.set_attribute(KeyValue::new(names::DB_QUERY_TEXT, text.finish()));
         }

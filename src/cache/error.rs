@@ -1,7 +1,11 @@
-//! The one error type of the cache, and how it maps onto `error.type` and
-//! `db.response.status_code`.
+//! The cache's errors: [`CacheError`] for a call (and how it maps onto
+//! `error.type` and `db.response.status_code`), [`BuildError`] for
+//! [`CacheBuilder::build`](super::CacheBuilder::build).
 
 use fred::error::{Error as FredError, ErrorKind};
+
+use crate::config::ConfigError;
+use crate::names;
 
 /// What can go wrong in a cache call.
 ///
@@ -26,18 +30,26 @@ pub enum CacheError {
     /// A value could not be converted into the requested type.
     #[error("cannot convert the redis reply: {0}")]
     Parse(String),
-    /// A value could not be (de)serialized as JSON (`get_or_load`).
-    #[error("cannot (de)serialize the cached value: {0}")]
-    Serde(#[from] serde_json::Error),
     /// Any other client-side failure (I/O, TLS, protocol, ...).
     #[error("redis client error ({kind})")]
     Client {
         /// The `error.type` value, e.g. `io`, `tls`, `protocol`.
         kind: &'static str,
     },
-    /// The Redis settings were rejected at build time.
-    #[error("invalid redis configuration: {0}")]
-    Config(String),
+}
+
+/// Why [`CacheBuilder::build`](super::CacheBuilder::build) failed. Redis
+/// being unreachable is not one of them: the cache then starts degraded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A setting was rejected: the variable (`REDIS_URL`, `REDIS_POOL_SIZE`,
+    /// ...), the value found (password redacted) and what is accepted.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The TLS client for a `rediss://` URL could not be set up.
+    #[error("cannot set up TLS for redis: {0}")]
+    Tls(String),
 }
 
 impl CacheError {
@@ -45,12 +57,10 @@ impl CacheError {
     pub fn error_type(&self) -> &str {
         match self {
             CacheError::NotConnected => "not_connected",
-            CacheError::Timeout => "timeout",
+            CacheError::Timeout => names::ERROR_TIMEOUT,
             CacheError::Server { code } => code,
             CacheError::Parse(_) => "parse",
-            CacheError::Serde(_) => "serialization",
             CacheError::Client { kind } => kind,
-            CacheError::Config(_) => "config",
         }
     }
 
@@ -86,7 +96,9 @@ impl From<FredError> for CacheError {
                 kind: "backpressure",
             },
             ErrorKind::Cluster | ErrorKind::Routing => CacheError::Client { kind: "cluster" },
-            _ => CacheError::Client { kind: "_OTHER" },
+            _ => CacheError::Client {
+                kind: names::ERROR_OTHER,
+            },
         }
     }
 }

@@ -10,6 +10,8 @@ use fred::types::{ClusterHash, CustomCommand, Value};
 use opentelemetry::metrics::Meter;
 use opentelemetry::KeyValue;
 
+use crate::names;
+
 /// What one `INFO` reply says; `None` when a field is absent.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Snapshot {
@@ -71,16 +73,25 @@ pub(crate) type Latest = Arc<Mutex<Option<Snapshot>>>;
 /// Registers the observable instruments; their callbacks read the latest
 /// snapshot and stop observing once the cache (which owns it) is dropped.
 pub(crate) fn register(meter: &Meter, latest: &Latest) {
-    fn with(weak: &Weak<Mutex<Option<Snapshot>>>, f: impl FnOnce(&Snapshot)) {
-        if let Some(latest) = weak.upgrade() {
-            if let Some(s) = latest.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                f(s);
-            }
+    register_clients_and_memory(meter, latest);
+    register_keyspace(meter, latest);
+    register_counters(meter, latest);
+}
+
+/// Runs `f` on the latest snapshot, if the cache still lives and a poll has
+/// succeeded.
+fn with(weak: &Weak<Mutex<Option<Snapshot>>>, f: impl FnOnce(&Snapshot)) {
+    if let Some(latest) = weak.upgrade() {
+        if let Some(s) = latest.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            f(s);
         }
     }
+}
+
+fn register_clients_and_memory(meter: &Meter, latest: &Latest) {
     let w = Arc::downgrade(latest);
     meter
-        .i64_observable_gauge("redis.memory.used")
+        .i64_observable_gauge(names::REDIS_MEMORY_USED)
         .with_unit("By")
         .with_description("Total number of bytes allocated by Redis using its allocator")
         .with_callback(move |o| {
@@ -91,7 +102,7 @@ pub(crate) fn register(meter: &Meter, latest: &Latest) {
         .build();
     let w = Arc::downgrade(latest);
     meter
-        .i64_observable_up_down_counter("redis.clients.connected")
+        .i64_observable_up_down_counter(names::REDIS_CLIENTS_CONNECTED)
         .with_unit("{client}")
         .with_description("Number of client connections (excluding connections from replicas)")
         .with_callback(move |o| {
@@ -102,23 +113,30 @@ pub(crate) fn register(meter: &Meter, latest: &Latest) {
             })
         })
         .build();
+}
+
+/// The per-database gauges, with the receiver's `db` attribute.
+fn register_keyspace(meter: &Meter, latest: &Latest) {
     type Pick = fn(&(String, i64, i64, i64)) -> i64;
     for (name, unit, description, pick) in [
         (
-            "redis.db.keys",
+            names::REDIS_DB_KEYS,
             "{key}",
             "Number of keyspace keys",
             (|d| d.1) as Pick,
         ),
         (
-            "redis.db.expires",
+            names::REDIS_DB_EXPIRES,
             "{key}",
             "Number of keyspace keys with an expiration",
             |d| d.2,
         ),
-        ("redis.db.avg_ttl", "ms", "Average keyspace keys TTL", |d| {
-            d.3
-        }),
+        (
+            names::REDIS_DB_AVG_TTL,
+            "ms",
+            "Average keyspace keys TTL",
+            |d| d.3,
+        ),
     ] {
         let w = Arc::downgrade(latest);
         meter
@@ -128,34 +146,38 @@ pub(crate) fn register(meter: &Meter, latest: &Latest) {
             .with_callback(move |o| {
                 with(&w, |s| {
                     for db in &s.dbs {
-                        o.observe(pick(db), &[KeyValue::new("db", db.0.clone())]);
+                        o.observe(pick(db), &[KeyValue::new(names::REDIS_DB, db.0.clone())]);
                     }
                 })
             })
             .build();
     }
+}
+
+/// The server's cumulative counters.
+fn register_counters(meter: &Meter, latest: &Latest) {
     type PickU = fn(&Snapshot) -> Option<u64>;
     for (name, unit, description, pick) in [
         (
-            "redis.keyspace.hits",
+            names::REDIS_KEYSPACE_HITS,
             "{hit}",
             "Number of successful lookup of keys in the main dictionary",
             (|s| s.keyspace_hits) as PickU,
         ),
         (
-            "redis.keyspace.misses",
+            names::REDIS_KEYSPACE_MISSES,
             "{miss}",
             "Number of failed lookup of keys in the main dictionary",
             |s| s.keyspace_misses,
         ),
         (
-            "redis.keys.expired",
+            names::REDIS_KEYS_EXPIRED,
             "{event}",
             "Total number of key expiration events",
             |s| s.expired_keys,
         ),
         (
-            "redis.keys.evicted",
+            names::REDIS_KEYS_EVICTED,
             "{key}",
             "Number of evicted keys due to maxmemory limit",
             |s| s.evicted_keys,

@@ -143,7 +143,7 @@ impl Instruments {
         if let Some(h) = self.ok.get(op as usize) {
             h.get_or_init(|| {
                 self.duration.bind(&[
-                    KeyValue::new(names::DB_SYSTEM_NAME, "redis"),
+                    KeyValue::new(names::DB_SYSTEM_NAME, names::DB_SYSTEM_NAME_REDIS),
                     KeyValue::new(names::DB_OPERATION_NAME, op.name()),
                 ])
             })
@@ -158,14 +158,17 @@ impl Instruments {
             Some(e) => self.duration.record(
                 seconds,
                 &[
-                    KeyValue::new(names::DB_SYSTEM_NAME, "redis"),
+                    KeyValue::new(names::DB_SYSTEM_NAME, names::DB_SYSTEM_NAME_REDIS),
                     op,
                     KeyValue::new(names::ERROR_TYPE, e.to_owned()),
                 ],
             ),
             None => self.duration.record(
                 seconds,
-                &[KeyValue::new(names::DB_SYSTEM_NAME, "redis"), op],
+                &[
+                    KeyValue::new(names::DB_SYSTEM_NAME, names::DB_SYSTEM_NAME_REDIS),
+                    op,
+                ],
             ),
         }
     }

@@ -3,11 +3,11 @@
 //! server-side `INFO` metrics.
 //!
 //! ```no_run
-//! # async fn run(telemetry: wingspan::Telemetry) -> Result<(), wingspan::cache::CacheError> {
+//! # async fn run(telemetry: wingspan::Telemetry) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
-//! let cache = wingspan::cache::Cache::builder(&telemetry, telemetry.config().redis.clone())
+//! let cache = wingspan::cache::Cache::builder(&telemetry)
 //!     .build()
-//!     .await?; // starts degraded, never fails, when Redis is down
+//!     .await?; // fails on bad settings only: starts degraded when Redis is down
 //! cache.set("challenges:42", "payload", Some(Duration::from_secs(60))).await?;
 //! let hit: Option<String> = cache.get("challenges:42").await?;
 //! let profile: Vec<u32> = cache
@@ -33,6 +33,8 @@ mod builder;
 mod call;
 mod error;
 mod flight;
+#[cfg(test)]
+mod fuzz;
 mod info;
 mod instruments;
 mod ops;
@@ -41,6 +43,7 @@ mod query;
 mod tls;
 
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,7 +54,7 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SdkTracer;
 
 pub use builder::CacheBuilder;
-pub use error::CacheError;
+pub use error::{BuildError, CacheError};
 pub use fred::types::{FromValue, Value};
 pub use pipeline::Pipeline;
 
@@ -65,10 +68,11 @@ use instruments::Instruments;
 /// Dropping the last clone stops the `INFO` poller and closes the pool.
 #[derive(Clone)]
 pub struct Cache {
-    inner: Arc<Inner>,
+    shared: Arc<Shared>,
 }
 
-pub(crate) struct Inner {
+/// What every clone of a [`Cache`] shares.
+pub(crate) struct Shared {
     pool: Pool,
     /// The pool's clients with fail-fast and the command timeout applied to
     /// every command, so a dropped connection answers at once.
@@ -87,38 +91,39 @@ pub(crate) struct Inner {
 impl fmt::Debug for Cache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cache")
-            .field("pool_size", &self.inner.clients.len())
+            .field("pool_size", &self.shared.clients.len())
             .field("connected", &self.is_connected())
-            .field("command_timeout", &self.inner.command_timeout)
+            .field("command_timeout", &self.shared.command_timeout)
             .finish_non_exhaustive()
     }
 }
 
 impl Cache {
-    /// A builder over the [`Telemetry`] handle and the Redis settings
-    /// (usually `telemetry.config().redis.clone()`).
-    pub fn builder(telemetry: &Telemetry, config: crate::config::RedisConfig) -> CacheBuilder {
-        CacheBuilder::new(telemetry, config)
+    /// A builder over the [`Telemetry`] handle, with the Redis settings it
+    /// was configured with (`telemetry.config().redis`); override them with
+    /// [`CacheBuilder::config`].
+    pub fn builder(telemetry: &Telemetry) -> CacheBuilder {
+        CacheBuilder::new(telemetry)
     }
 
     /// Whether at least one pooled connection is up (for readiness checks).
     pub fn is_connected(&self) -> bool {
-        self.inner.clients.iter().any(|c| c.is_connected())
+        self.shared.clients.iter().any(|c| c.is_connected())
     }
 
     /// The underlying fred pool, for what the cache does not wrap. Commands
     /// sent through it are not instrumented.
     pub fn pool(&self) -> &Pool {
-        &self.inner.pool
+        &self.shared.pool
     }
 
     /// The command timeout (`REDIS_COMMAND_TIMEOUT`).
     pub fn command_timeout(&self) -> Duration {
-        self.inner.command_timeout
+        self.shared.command_timeout
     }
 }
 
-impl Inner {
+impl Shared {
     /// The next connected client, round-robin; none connected fails at once.
     fn client(&self) -> Result<&WithOptions<Client>, CacheError> {
         let n = self.clients.len();
@@ -129,12 +134,24 @@ impl Inner {
             .ok_or(CacheError::NotConnected)
     }
 
+    /// Sends one command on the next connected client; with none connected
+    /// it fails at once, without building the command.
+    async fn send<'a, T, Fut>(
+        &'a self,
+        command: impl FnOnce(&'a WithOptions<Client>) -> Fut,
+    ) -> Result<T, CacheError>
+    where
+        Fut: Future<Output = Result<T, fred::error::Error>>,
+    {
+        command(self.client()?).await.map_err(CacheError::from)
+    }
+
     fn cache_name<'k>(&self, key: &'k str) -> &'k str {
         query::cache_name(key, self.separator)
     }
 }
 
-impl Drop for Inner {
+impl Drop for Shared {
     fn drop(&mut self) {
         if let Some(task) = self.info_task.take() {
             task.abort();

@@ -10,7 +10,7 @@ use fred::types::{ClusterHash, CustomCommand, Expiration, FromValue, Value};
 use super::call::{Call, Command};
 use super::error::CacheError;
 use super::instruments::{Op, Outcome};
-use super::{Cache, Inner};
+use super::{Cache, Shared};
 
 fn convert<V: FromValue>(value: Value) -> Result<V, CacheError> {
     V::from_value(value).map_err(CacheError::from)
@@ -20,7 +20,7 @@ fn convert<V: FromValue>(value: Value) -> Result<V, CacheError> {
 /// error), and records on the span a reply that does not convert to `V` as
 /// a `parse` failure.
 fn read_reply<V: FromValue>(
-    inner: &Inner,
+    shared: &Shared,
     call: Call<'_>,
     name: &str,
     reply: Result<Value, CacheError>,
@@ -29,7 +29,7 @@ fn read_reply<V: FromValue>(
         Ok(value) => {
             let hit = !value.is_null();
             let outcome = if hit { Outcome::Hit } else { Outcome::Miss };
-            inner.instruments.count(name, outcome, 1);
+            shared.instruments.count(name, outcome, 1);
             if !hit {
                 call.ok(Some(false));
                 return Ok(None);
@@ -46,7 +46,7 @@ fn read_reply<V: FromValue>(
             }
         }
         Err(e) => {
-            inner.instruments.count(name, Outcome::Error, 1);
+            shared.instruments.count(name, Outcome::Error, 1);
             call.err(&e);
             Err(e)
         }
@@ -60,16 +60,13 @@ fn millis(d: Duration) -> i64 {
 impl Cache {
     /// `GET key`. `Ok(None)` is a miss. Counted: hit, miss or error.
     pub async fn get<V: FromValue>(&self, key: &str) -> Result<Option<V>, CacheError> {
-        let inner = &*self.inner;
-        let call = Call::start(inner, Command::Typed(Op::Get), |q| {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Typed(Op::Get), |q| {
             q.key(key);
         });
-        let name = inner.cache_name(key);
-        let reply = match inner.client() {
-            Ok(c) => c.get::<Value, _>(key).await.map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
-        read_reply(inner, call, name, reply)
+        let name = shared.cache_name(key);
+        let reply = shared.send(|c| c.get::<Value, _>(key)).await;
+        read_reply(shared, call, name, reply)
     }
 
     /// `SET key value [PX ttl]`. Not counted.
@@ -80,42 +77,34 @@ impl Cache {
         ttl: Option<Duration>,
     ) -> Result<(), CacheError> {
         let value = value.into();
-        let inner = &*self.inner;
-        let call = Call::start(inner, Command::Typed(Op::Set), |q| {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Typed(Op::Set), |q| {
             q.key(key).value();
             if ttl.is_some() {
                 q.token("PX").value();
             }
         });
-        let reply = match inner.client() {
-            Ok(c) => c
-                .set::<Value, _, _>(
+        let reply = shared
+            .send(|c| {
+                c.set::<Value, _, _>(
                     key,
                     value,
                     ttl.map(|t| Expiration::PX(millis(t))),
                     None,
                     false,
                 )
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+            })
+            .await;
         finish(call, reply.map(drop))
     }
 
     /// `DEL key [key ...]`: the number of keys removed. Not counted.
     pub async fn del(&self, keys: &[&str]) -> Result<u64, CacheError> {
-        let inner = &*self.inner;
-        let call = Call::start(inner, Command::Typed(Op::Del), |q| {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Typed(Op::Del), |q| {
             q.keys(keys.iter().copied(), 0);
         });
-        let reply = match inner.client() {
-            Ok(c) => c
-                .del::<u64, _>(keys.to_vec())
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared.send(|c| c.del::<u64, _>(keys.to_vec())).await;
         finish(call, reply)
     }
 
@@ -123,17 +112,13 @@ impl Cache {
     /// counts as one hit, miss or error; `wingspan.cache.hit` is true when
     /// every key hit.
     pub async fn mget<V: FromValue>(&self, keys: &[&str]) -> Result<Vec<Option<V>>, CacheError> {
-        let inner = &*self.inner;
-        let call = Call::start(inner, Command::Typed(Op::MGet), |q| {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Typed(Op::MGet), |q| {
             q.keys(keys.iter().copied(), 0);
         });
-        let reply = match inner.client() {
-            Ok(c) => c
-                .mget::<Vec<Value>, _>(keys.to_vec())
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared
+            .send(|c| c.mget::<Vec<Value>, _>(keys.to_vec()))
+            .await;
         match reply {
             Ok(values) => {
                 let mut all_hit = true;
@@ -141,7 +126,7 @@ impl Cache {
                     let hit = !value.is_null();
                     all_hit &= hit;
                     let outcome = if hit { Outcome::Hit } else { Outcome::Miss };
-                    inner.instruments.count(inner.cache_name(key), outcome, 1);
+                    shared.instruments.count(shared.cache_name(key), outcome, 1);
                 }
                 call.ok(Some(all_hit && !keys.is_empty()));
                 values
@@ -157,9 +142,9 @@ impl Cache {
             }
             Err(e) => {
                 for key in keys {
-                    inner
+                    shared
                         .instruments
-                        .count(inner.cache_name(key), Outcome::Error, 1);
+                        .count(shared.cache_name(key), Outcome::Error, 1);
                 }
                 call.err(&e);
                 Err(e)
@@ -172,12 +157,13 @@ impl Cache {
         &self,
         pairs: &[(&str, V)],
     ) -> Result<(), CacheError> {
-        let inner = &*self.inner;
-        let call = Call::start(inner, Command::Typed(Op::MSet), |q| {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Typed(Op::MSet), |q| {
             q.keys(pairs.iter().map(|(k, _)| *k), 1);
         });
-        let reply = match inner.client() {
-            Ok(c) => {
+        // The arguments are built only when a connection is up.
+        let reply = shared
+            .send(|c| {
                 let mut args = Vec::with_capacity(pairs.len() * 2);
                 for (k, v) in pairs {
                     args.push(Value::from(*k));
@@ -187,89 +173,66 @@ impl Cache {
                     CustomCommand::new_static("MSET", ClusterHash::FirstKey, false),
                     args,
                 )
-                .await
-                .map_err(CacheError::from)
-            }
-            Err(e) => Err(e),
-        };
+            })
+            .await;
         finish(call, reply.map(drop))
     }
 
     /// `EXISTS key [key ...]`: how many of the keys exist. Not counted.
     pub async fn exists(&self, keys: &[&str]) -> Result<u64, CacheError> {
-        let inner = &*self.inner;
-        let call = Call::start(inner, Command::Typed(Op::Exists), |q| {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Typed(Op::Exists), |q| {
             q.keys(keys.iter().copied(), 0);
         });
-        let reply = match inner.client() {
-            Ok(c) => c
-                .exists::<u64, _>(keys.to_vec())
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared.send(|c| c.exists::<u64, _>(keys.to_vec())).await;
         finish(call, reply)
     }
 
     /// `PEXPIRE key ttl` (span `EXPIRE`): false when the key does not exist.
     pub async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
-        let inner = &*self.inner;
-        let call = Call::start(inner, Command::Typed(Op::Expire), |q| {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Typed(Op::Expire), |q| {
             q.key(key).value();
         });
-        let reply = match inner.client() {
-            Ok(c) => c
-                .custom::<bool, Value>(
+        let reply = shared
+            .send(|c| {
+                c.custom::<bool, Value>(
                     CustomCommand::new_static("PEXPIRE", ClusterHash::FirstKey, false),
                     vec![Value::from(key), Value::from(millis(ttl))],
                 )
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+            })
+            .await;
         finish(call, reply)
     }
 
     /// `TTL key` in seconds, as Redis answers it: -2 when the key does not
     /// exist, -1 when it has no expiry. Not counted.
     pub async fn ttl(&self, key: &str) -> Result<i64, CacheError> {
-        let inner = &*self.inner;
-        let call = Call::start(inner, Command::Typed(Op::Ttl), |q| {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Typed(Op::Ttl), |q| {
             q.key(key);
         });
-        let reply = match inner.client() {
-            Ok(c) => c.ttl::<i64, _>(key).await.map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared.send(|c| c.ttl::<i64, _>(key)).await;
         finish(call, reply)
     }
 
     /// `INCR key`: the new value. Not counted.
     pub async fn incr(&self, key: &str) -> Result<i64, CacheError> {
-        let inner = &*self.inner;
-        let call = Call::start(inner, Command::Typed(Op::Incr), |q| {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Typed(Op::Incr), |q| {
             q.key(key);
         });
-        let reply = match inner.client() {
-            Ok(c) => c.incr::<i64, _>(key).await.map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared.send(|c| c.incr::<i64, _>(key)).await;
         finish(call, reply)
     }
 
     /// `INCRBY key delta`: the new value. Not counted.
     pub async fn incr_by(&self, key: &str, delta: i64) -> Result<i64, CacheError> {
-        let inner = &*self.inner;
-        let call = Call::start(inner, Command::Typed(Op::IncrBy), |q| {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Typed(Op::IncrBy), |q| {
             q.key(key).value();
         });
-        let reply = match inner.client() {
-            Ok(c) => c
-                .incr_by::<i64, _>(key, delta)
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let reply = shared.send(|c| c.incr_by::<i64, _>(key, delta)).await;
         finish(call, reply)
     }
 
@@ -279,19 +242,13 @@ impl Cache {
         key: &str,
         field: &str,
     ) -> Result<Option<V>, CacheError> {
-        let inner = &*self.inner;
-        let call = Call::start(inner, Command::Typed(Op::HGet), |q| {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Typed(Op::HGet), |q| {
             q.key(key).field(field);
         });
-        let name = inner.cache_name(key);
-        let reply = match inner.client() {
-            Ok(c) => c
-                .hget::<Value, _, _>(key, field)
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
-        read_reply(inner, call, name, reply)
+        let name = shared.cache_name(key);
+        let reply = shared.send(|c| c.hget::<Value, _, _>(key, field)).await;
+        read_reply(shared, call, name, reply)
     }
 
     /// `HSET key field value [field value ...]`: the number of fields added.
@@ -301,15 +258,15 @@ impl Cache {
         key: &str,
         fields: &[(&str, V)],
     ) -> Result<u64, CacheError> {
-        let inner = &*self.inner;
-        let call = Call::start(inner, Command::Typed(Op::HSet), |q| {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Typed(Op::HSet), |q| {
             q.key(key);
             for (f, _) in fields {
                 q.field(f).value();
             }
         });
-        let reply = match inner.client() {
-            Ok(c) => {
+        let reply = shared
+            .send(|c| {
                 let mut args = Vec::with_capacity(1 + fields.len() * 2);
                 args.push(Value::from(key));
                 for (f, v) in fields {
@@ -320,39 +277,32 @@ impl Cache {
                     CustomCommand::new_static("HSET", ClusterHash::FirstKey, false),
                     args,
                 )
-                .await
-                .map_err(CacheError::from)
-            }
-            Err(e) => Err(e),
-        };
+            })
+            .await;
         finish(call, reply)
     }
 
     /// `HGETALL key`. An empty hash counts as a miss.
     pub async fn hgetall<V: FromValue>(&self, key: &str) -> Result<HashMap<String, V>, CacheError> {
-        let inner = &*self.inner;
-        let call = Call::start(inner, Command::Typed(Op::HGetAll), |q| {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Typed(Op::HGetAll), |q| {
             q.key(key);
         });
-        let name = inner.cache_name(key);
-        let reply = match inner.client() {
-            Ok(c) => c
-                .hgetall::<HashMap<String, V>, _>(key)
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+        let name = shared.cache_name(key);
+        let reply = shared
+            .send(|c| c.hgetall::<HashMap<String, V>, _>(key))
+            .await;
         match reply {
             Ok(map) => {
                 let hit = !map.is_empty();
-                inner
+                shared
                     .instruments
                     .count(name, if hit { Outcome::Hit } else { Outcome::Miss }, 1);
                 call.ok(Some(hit));
                 Ok(map)
             }
             Err(e) => {
-                inner.instruments.count(name, Outcome::Error, 1);
+                shared.instruments.count(name, Outcome::Error, 1);
                 call.err(&e);
                 Err(e)
             }
@@ -364,22 +314,20 @@ impl Cache {
     /// Not counted.
     pub async fn custom(&self, command: &str, args: Vec<Value>) -> Result<Value, CacheError> {
         let name = command.to_ascii_uppercase();
-        let inner = &*self.inner;
-        let call = Call::start(inner, Command::Other(name.clone()), |q| {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Other(name.clone()), |q| {
             for _ in &args {
                 q.value();
             }
         });
-        let reply = match inner.client() {
-            Ok(c) => c
-                .custom::<Value, Value>(
+        let reply = shared
+            .send(|c| {
+                c.custom::<Value, Value>(
                     CustomCommand::new(name, ClusterHash::FirstKey, false),
                     args,
                 )
-                .await
-                .map_err(CacheError::from),
-            Err(e) => Err(e),
-        };
+            })
+            .await;
         finish(call, reply)
     }
 }

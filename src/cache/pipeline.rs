@@ -1,6 +1,7 @@
 //! A pipeline: many commands, one round trip, one `PIPELINE` span.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::time::Duration;
 
 use fred::interfaces::ClientLike as _;
@@ -10,8 +11,8 @@ use opentelemetry::KeyValue;
 use super::call::{Call, Command};
 use super::error::CacheError;
 use super::instruments::{Op, Outcome};
-use super::query::MAX_COMMANDS_SHOWN;
 use super::Cache;
+use crate::names;
 
 struct Queued {
     command: Cow<'static, str>,
@@ -34,6 +35,18 @@ struct Queued {
 pub struct Pipeline {
     cache: Cache,
     queued: Vec<Queued>,
+}
+
+/// The queued command names only: keys and values can be secrets.
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field(
+                "commands",
+                &self.queued.iter().map(|c| &*c.command).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Cache {
@@ -130,50 +143,27 @@ impl Pipeline {
     }
 
     /// Sends every command in one round trip. The outer error is the
-    /// pipeline's (not connected, timeout); the inner ones are per command.
+    /// pipeline's (not connected, timeout); the shared ones are per command.
     pub async fn exec(self) -> Result<Vec<Result<Value, CacheError>>, CacheError> {
-        let inner = &*self.cache.inner;
+        let shared = &*self.cache.shared;
         let queued = self.queued;
-        let mut call = Call::start(inner, Command::Typed(Op::Pipeline), |q| {
-            for (i, c) in queued.iter().enumerate() {
-                // The text lists the commands themselves, not `PIPELINE`,
-                // bounded so a pipeline of 10 000 commands cannot make a
-                // 100 kB attribute.
-                if i == MAX_COMMANDS_SHOWN {
-                    q.more("; ");
-                    break;
-                }
-                if i == 0 {
-                    q.reset(&c.command);
-                } else {
-                    q.next_command(&c.command);
-                }
-                for (j, arg) in c.args.iter().enumerate() {
-                    if j == MAX_COMMANDS_SHOWN {
-                        q.more(" ");
-                        break;
-                    }
-                    match (j < c.keys, arg.as_str()) {
-                        (true, Some(key)) => {
-                            q.key(&key);
-                        }
-                        _ => {
-                            q.value();
-                        }
-                    }
-                }
-            }
+        let mut call = Call::start(shared, Command::Typed(Op::Pipeline), |q| {
+            q.pipeline(
+                queued
+                    .iter()
+                    .map(|c| (&*c.command, c.args.as_slice(), c.keys)),
+            );
         });
         if queued.len() != 1 {
             call.set_attribute(KeyValue::new(
-                "db.operation.batch.size",
+                names::DB_OPERATION_BATCH_SIZE,
                 queued.len() as i64,
             ));
         }
-        let client = match inner.client() {
+        let client = match shared.client() {
             Ok(c) => c,
             Err(e) => {
-                count(inner, &queued, None);
+                count(shared, &queued, None);
                 call.err(&e);
                 return Err(e);
             }
@@ -186,7 +176,7 @@ impl Pipeline {
             };
             if let Err(e) = pipeline.custom::<(), Value>(cmd, c.args.clone()).await {
                 let e = CacheError::from(e);
-                count(inner, &queued, None);
+                count(shared, &queued, None);
                 call.err(&e);
                 return Err(e);
             }
@@ -196,14 +186,14 @@ impl Pipeline {
         // round trip here so an outage costs the command timeout, not fred's
         // reconnect queue.
         let replies: Vec<Result<Value, CacheError>> =
-            match tokio::time::timeout(inner.command_timeout, pipeline.try_all::<Value>()).await {
+            match tokio::time::timeout(shared.command_timeout, pipeline.try_all::<Value>()).await {
                 Ok(replies) => replies
                     .into_iter()
                     .map(|r| r.map_err(CacheError::from))
                     .collect(),
                 Err(_) => queued.iter().map(|_| Err(CacheError::Timeout)).collect(),
             };
-        count(inner, &queued, Some(&replies));
+        count(shared, &queued, Some(&replies));
         // A pipeline-wide failure (timeout, connection lost) answers every
         // command with the same error; a failing command alone does not fail
         // the span.
@@ -228,7 +218,7 @@ fn clone_error(e: &CacheError) -> CacheError {
     }
 }
 
-fn count(inner: &super::Inner, queued: &[Queued], replies: Option<&[Result<Value, CacheError>]>) {
+fn count(shared: &super::Shared, queued: &[Queued], replies: Option<&[Result<Value, CacheError>]>) {
     for (i, c) in queued.iter().enumerate() {
         if !c.counted {
             continue;
@@ -241,6 +231,8 @@ fn count(inner: &super::Inner, queued: &[Queued], replies: Option<&[Result<Value
             Some(Ok(_)) => Outcome::Hit,
             _ => Outcome::Error,
         };
-        inner.instruments.count(inner.cache_name(&key), outcome, 1);
+        shared
+            .instruments
+            .count(shared.cache_name(&key), outcome, 1);
     }
 }

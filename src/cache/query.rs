@@ -1,6 +1,8 @@
 //! `db.query.text` in redis-cli syntax: values always masked, keys masked
 //! after their cache name unless `WINGSPAN_REDIS_KEYS=full`.
 
+use fred::types::Value;
+
 use crate::config::KeyDisplay;
 
 /// Keys written in full before the rest of a long multi-key command collapses
@@ -9,16 +11,17 @@ const MAX_KEYS_SHOWN: usize = 16;
 
 /// Commands of a pipeline written out before the rest collapses into `; ...`,
 /// and arguments written per command, for the same reason.
-pub(crate) const MAX_COMMANDS_SHOWN: usize = 16;
+const MAX_COMMANDS_SHOWN: usize = 16;
 
-/// Builds one query text.
-pub(crate) struct QueryText {
+/// Builds one `db.query.text`. (Not `db::QueryText`, which is what a
+/// Postgres call accepts as its statement.)
+pub(crate) struct CommandText {
     text: String,
     keys: KeyDisplay,
     separator: char,
 }
 
-impl QueryText {
+impl CommandText {
     pub(crate) fn new(command: &str, keys: KeyDisplay, separator: char) -> Self {
         let mut text = String::with_capacity(command.len() + 24);
         text.push_str(command);
@@ -88,23 +91,55 @@ impl QueryText {
     }
 
     /// Starts over with another command (the first of a pipeline).
-    pub(crate) fn reset(&mut self, command: &str) -> &mut Self {
+    fn reset(&mut self, command: &str) -> &mut Self {
         self.text.clear();
         self.text.push_str(command);
         self
     }
 
     /// Starts the next command of a pipeline.
-    pub(crate) fn next_command(&mut self, command: &str) -> &mut Self {
+    fn next_command(&mut self, command: &str) -> &mut Self {
         self.text.push_str("; ");
         self.text.push_str(command);
         self
     }
 
     /// Marks that the rest was left out.
-    pub(crate) fn more(&mut self, separator: &str) -> &mut Self {
+    fn more(&mut self, separator: &str) -> &mut Self {
         self.text.push_str(separator);
         self.text.push_str("...");
+        self
+    }
+
+    /// Writes a pipeline's commands, each as `(name, arguments, how many
+    /// leading arguments are keys)`: `GET users:?; SET users:? ?`. The text
+    /// lists the commands themselves, not `PIPELINE`, bounded so that a
+    /// pipeline of 10 000 commands cannot make a 100 kB attribute.
+    pub(crate) fn pipeline<'c>(
+        &mut self,
+        commands: impl IntoIterator<Item = (&'c str, &'c [Value], usize)>,
+    ) -> &mut Self {
+        for (i, (command, args, keys)) in commands.into_iter().enumerate() {
+            if i == MAX_COMMANDS_SHOWN {
+                self.more("; ");
+                break;
+            }
+            if i == 0 {
+                self.reset(command);
+            } else {
+                self.next_command(command);
+            }
+            for (j, arg) in args.iter().enumerate() {
+                if j == MAX_COMMANDS_SHOWN {
+                    self.more(" ");
+                    break;
+                }
+                match (j < keys, arg.as_str()) {
+                    (true, Some(key)) => self.key(&key),
+                    _ => self.value(),
+                };
+            }
+        }
         self
     }
 
@@ -126,8 +161,8 @@ pub(crate) fn cache_name(key: &str, separator: char) -> &str {
 mod tests {
     use super::*;
 
-    fn q(keys: KeyDisplay) -> QueryText {
-        QueryText::new("SET", keys, ':')
+    fn q(keys: KeyDisplay) -> CommandText {
+        CommandText::new("SET", keys, ':')
     }
 
     #[test]
@@ -150,7 +185,7 @@ mod tests {
     #[test]
     fn long_key_lists_collapse() {
         let keys: Vec<String> = (0..40).map(|i| format!("k:{i}")).collect();
-        let mut t = QueryText::new("MGET", KeyDisplay::Full, ':');
+        let mut t = CommandText::new("MGET", KeyDisplay::Full, ':');
         t.keys(keys.iter().map(String::as_str), 0);
         let text = t.finish();
         assert!(text.ends_with("k:15 ..."), "{text}");

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use fred::rustls::{ClientConfig, RootCertStore};
 use fred::types::config::TlsConnector;
 
-use super::error::CacheError;
+use super::error::BuildError;
 
 const TLS_SCHEME: &str = "rediss://";
 
@@ -24,7 +24,7 @@ pub(crate) fn split_scheme(url: &str) -> (String, bool) {
 }
 
 /// A rustls connector on the `ring` provider, trusting the system roots.
-pub(crate) fn connector() -> Result<TlsConnector, CacheError> {
+pub(crate) fn connector() -> Result<TlsConnector, BuildError> {
     let mut roots = RootCertStore::empty();
     for cert in fred::rustls_native_certs::load_native_certs().certs {
         // An unparsable system certificate is skipped, as rustls-native-certs
@@ -34,7 +34,7 @@ pub(crate) fn connector() -> Result<TlsConnector, CacheError> {
     let provider = Arc::new(fred::rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| CacheError::Config(format!("rustls: {e}")))?
+        .map_err(|e| BuildError::Tls(format!("rustls: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(TlsConnector::from(config))

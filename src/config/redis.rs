@@ -46,6 +46,7 @@ impl fmt::Debug for RedisConfig {
 pub(crate) use super::redact_url as redact;
 
 const MAX_MS: u64 = 3600 * 1000;
+const MAX_POOL: u64 = 256;
 
 impl RedisConfig {
     /// `REDIS_URL` with its password replaced by `***`, for messages.
@@ -54,40 +55,57 @@ impl RedisConfig {
     }
 
     pub(crate) fn from_env(env: &Env<'_>, profile: Profile) -> Result<Self, ConfigError> {
-        let url = env.string("REDIS_URL", "redis://127.0.0.1:6379");
-        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-            return Err(ConfigError::invalid(
-                "REDIS_URL",
-                &redact(&url),
-                "a redis:// or rediss:// URL",
-            ));
-        }
-        let command_timeout =
-            env.millis("REDIS_COMMAND_TIMEOUT", profile.pick(250, 500, 500), MAX_MS)?;
-        let connect_timeout = env.millis("REDIS_CONNECT_TIMEOUT", 1000, MAX_MS)?;
-        for (var, d) in [
-            ("REDIS_COMMAND_TIMEOUT", command_timeout),
-            ("REDIS_CONNECT_TIMEOUT", connect_timeout),
-        ] {
-            if d.is_zero() {
-                return Err(ConfigError::invalid(
-                    var,
-                    "0",
-                    &format!("a whole number of milliseconds from 1 to {MAX_MS}"),
-                ));
-            }
-        }
-        Ok(Self {
-            url: Secret::new(url),
-            pool_size: env.u64_in("REDIS_POOL_SIZE", profile.pick(2, 4, 8), 1, 256)? as usize,
-            command_timeout,
-            connect_timeout,
+        let config = Self {
+            url: Secret::new(env.string("REDIS_URL", "redis://127.0.0.1:6379")),
+            pool_size: env.u64_in("REDIS_POOL_SIZE", profile.pick(2, 4, 8), 1, MAX_POOL)? as usize,
+            command_timeout: env.millis(
+                "REDIS_COMMAND_TIMEOUT",
+                profile.pick(250, 500, 500),
+                MAX_MS,
+            )?,
+            connect_timeout: env.millis("REDIS_CONNECT_TIMEOUT", 1000, MAX_MS)?,
             key_display: env.choice(
                 "WINGSPAN_REDIS_KEYS",
                 KeyDisplay::Masked,
                 &[("masked", KeyDisplay::Masked), ("full", KeyDisplay::Full)],
             )?,
-        })
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what the environment parser checks, for settings built or
+    /// changed in code (the fields are public): the error names the
+    /// variable the field stands for.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.url.expose();
+        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return Err(ConfigError::invalid(
+                "REDIS_URL",
+                &redact(url),
+                "a redis:// or rediss:// URL",
+            ));
+        }
+        if !(1..=MAX_POOL as usize).contains(&self.pool_size) {
+            return Err(ConfigError::invalid(
+                "REDIS_POOL_SIZE",
+                &self.pool_size.to_string(),
+                &format!("a whole number from 1 to {MAX_POOL}"),
+            ));
+        }
+        for (var, d) in [
+            ("REDIS_COMMAND_TIMEOUT", self.command_timeout),
+            ("REDIS_CONNECT_TIMEOUT", self.connect_timeout),
+        ] {
+            if d.is_zero() || d > Duration::from_millis(MAX_MS) {
+                return Err(ConfigError::invalid(
+                    var,
+                    &d.as_millis().to_string(),
+                    &format!("a whole number of milliseconds from 1 to {MAX_MS}"),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -115,5 +133,25 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.variable, "WINGSPAN_REDIS_KEYS");
         assert!(e.expected.contains("masked, full"));
+    }
+
+    #[test]
+    fn settings_changed_in_code_are_checked_and_named() {
+        let base = Config::from_lookup(|_| None).unwrap().redis;
+        let mut c = base.clone();
+        c.pool_size = 0;
+        let e = c.validate().unwrap_err();
+        assert_eq!(
+            (e.variable.as_str(), e.value.as_str()),
+            ("REDIS_POOL_SIZE", "0")
+        );
+        let mut c = base.clone();
+        c.command_timeout = Duration::ZERO;
+        assert_eq!(c.validate().unwrap_err().variable, "REDIS_COMMAND_TIMEOUT");
+        let mut c = base;
+        c.url = Secret::new("http://user:hunter2@cache:6379".to_owned());
+        let e = c.validate().unwrap_err();
+        assert_eq!(e.variable, "REDIS_URL");
+        assert!(!e.value.contains("hunter2"), "{e}");
     }
 }

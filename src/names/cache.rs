@@ -1,6 +1,9 @@
 //! Redis cache names: client-side hit accounting, and the server's `INFO`
 //! figures under the OpenTelemetry Collector redis receiver's names.
 
+/// `db.system.name` of every Redis span and measurement.
+pub const DB_SYSTEM_NAME_REDIS: &str = "redis";
+
 /// `true`/`false` on read commands. Span only.
 pub const WINGSPAN_CACHE_HIT: &str = "wingspan.cache.hit";
 /// The key prefix before the first `:` (bounded: past the cap, `other`).
