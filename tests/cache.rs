@@ -651,3 +651,56 @@ async fn server_metrics_stop_when_the_cache_is_dropped() {
         "redis.* still observed after drop"
     );
 }
+
+/// The cache feeds the in-process view: hits, misses and errors per cache
+/// name, the server's state (connected, memory from INFO), and it is a
+/// readiness `Check` that fails while Redis is down and passes once it is
+/// back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_and_server_state_feed_the_in_process_view() {
+    let port = support::closed_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let (_receiver, telemetry) = setup(&[("REDIS_URL", url.as_str())]).await;
+    let cache = Cache::builder(&telemetry)
+        .info_interval(Duration::from_millis(100))
+        .build()
+        .await
+        .unwrap();
+    use wingspan::stats::Check as _;
+    assert_eq!(cache.name(), "redis");
+    assert!(cache.check().await.is_err(), "down: not ready");
+    let name = support::unique("view");
+    assert!(cache.get::<String>(&format!("{name}:a")).await.is_err());
+
+    let _redis = PrivateRedis::start(port);
+    wait_connected(&cache, true).await;
+    cache.check().await.expect("back: ready");
+    cache.set(&format!("{name}:a"), "1", None).await.unwrap();
+    for _ in 0..3 {
+        let _: Option<String> = cache.get(&format!("{name}:a")).await.unwrap();
+    }
+    let _: Option<String> = cache.get(&format!("{name}:b")).await.unwrap();
+
+    let stats = telemetry.stats().expect("on by default");
+    let deadline = Instant::now() + WAIT;
+    let snap = loop {
+        let snap = stats.snapshot(1);
+        let polled = snap
+            .cache_server
+            .is_some_and(|s| s.connected && s.memory_used_bytes.is_some());
+        if polled || Instant::now() > deadline {
+            break snap;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let server = snap.cache_server.expect("the cache registers its gauge");
+    assert!(server.connected);
+    assert!(server.memory_used_bytes.unwrap_or(0) > 0, "{server:?}");
+    let row = snap
+        .caches
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no row {name}: {:?}", snap.caches));
+    assert_eq!((row.hits, row.misses, row.errors), (3, 1, 1));
+    assert_eq!(row.hit_rate, Some(0.75));
+}

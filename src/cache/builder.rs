@@ -149,19 +149,19 @@ impl CacheBuilder {
 
         let base_attributes = base_attributes(&server);
         let meter = self.telemetry.meter();
+        let latest: info::Latest = Arc::new(Mutex::new(None));
         let info_task = if self.info_metrics {
-            let latest: info::Latest = Arc::new(Mutex::new(None));
             info::register(meter, &latest);
             let interval = self
                 .info_interval
                 .unwrap_or(self.telemetry.config().telemetry.metric_export_interval)
                 .clamp(INFO_MIN, INFO_MAX);
-            Some(tokio::spawn(info::poll(clients.clone(), latest, interval)).abort_handle())
+            Some(tokio::spawn(info::poll(clients.clone(), latest.clone(), interval)).abort_handle())
         } else {
             None
         };
 
-        Ok(Cache {
+        let cache = Cache {
             shared: Arc::new(Shared {
                 pool,
                 clients,
@@ -170,13 +170,40 @@ impl CacheBuilder {
                 base_attributes,
                 key_display: self.config.key_display,
                 separator: self.separator,
-                instruments: Instruments::new(meter, self.max_names),
+                instruments: Instruments::new(
+                    meter,
+                    self.max_names,
+                    self.telemetry.stats().cloned(),
+                ),
                 command_timeout,
                 flights: Flights::default(),
                 info_task,
             }),
-        })
+        };
+        if let Some(view) = self.telemetry.stats() {
+            register_gauge(view, &cache, &latest);
+        }
+        Ok(cache)
     }
+}
+
+/// The cache server's state for the in-process view: connected now, and the
+/// memory of the last INFO poll. Weak, so the view keeps no cache alive.
+fn register_gauge(view: &crate::stats::Stats, cache: &Cache, latest: &info::Latest) {
+    let shared = Arc::downgrade(&cache.shared);
+    let latest = Arc::downgrade(latest);
+    view.set_cache_gauge(move || crate::stats::CacheGauge {
+        connected: shared
+            .upgrade()
+            .is_some_and(|s| s.clients.iter().any(|c| c.is_connected())),
+        memory_used_bytes: latest.upgrade().and_then(|l| {
+            let guard = l.lock().unwrap_or_else(|p| p.into_inner());
+            guard
+                .as_ref()
+                .and_then(|s| s.used_memory)
+                .and_then(|m| u64::try_from(m).ok())
+        }),
+    });
 }
 
 /// What the URL says about the server, for the span attributes.

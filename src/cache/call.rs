@@ -107,6 +107,11 @@ impl<'a> Call<'a> {
         self.call.ok();
     }
 
+    /// Time since the command started (for the in-process view).
+    pub(crate) fn elapsed(&self) -> std::time::Duration {
+        self.call.elapsed()
+    }
+
     /// Adds an attribute, e.g. `db.operation.batch.size`.
     pub(crate) fn set_attribute(&mut self, kv: KeyValue) {
         self.call.set_attribute(kv);

@@ -8,8 +8,11 @@ use std::sync::{OnceLock, RwLock};
 use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, Histogram, Meter};
 use opentelemetry::KeyValue;
 
+use std::time::Duration;
+
 use crate::instrument;
 use crate::names;
+use crate::stats::{CacheOutcome, CacheStats, Stats};
 
 /// The commands with a typed operation: their bound duration histograms are
 /// made at build time.
@@ -82,17 +85,30 @@ pub(crate) enum Outcome {
 struct Bound {
     name: Box<str>,
     results: [OnceLock<BoundCounter<u64>>; 3],
+    /// This name's row in the in-process view, when on.
+    view: Option<CacheStats>,
 }
 
 impl Bound {
-    fn new(name: &str) -> Self {
+    fn new(name: &str, view: Option<&Stats>) -> Self {
         Self {
             name: name.into(),
             results: Default::default(),
+            view: view.map(|v| v.cache(name)),
         }
     }
 
-    fn add(&self, counter: &Counter<u64>, outcome: Outcome, n: u64) {
+    fn add(&self, counter: &Counter<u64>, outcome: Outcome, n: u64, elapsed: Duration) {
+        if let Some(view) = &self.view {
+            let o = match outcome {
+                Outcome::Hit => CacheOutcome::Hit,
+                Outcome::Miss => CacheOutcome::Miss,
+                Outcome::Error => CacheOutcome::Error,
+            };
+            for _ in 0..n {
+                view.record(o, elapsed);
+            }
+        }
         let (i, result) = match outcome {
             Outcome::Hit => (0, "hit"),
             Outcome::Miss => (1, "miss"),
@@ -118,10 +134,11 @@ pub(crate) struct Instruments {
     /// Bound on first overflow, so no `other` series exists until needed.
     other: OnceLock<Bound>,
     max_names: usize,
+    view: Option<Stats>,
 }
 
 impl Instruments {
-    pub(crate) fn new(meter: &Meter, max_names: usize) -> Self {
+    pub(crate) fn new(meter: &Meter, max_names: usize, view: Option<Stats>) -> Self {
         let duration = instrument::db_operation_duration(meter);
         let requests = meter
             .u64_counter(names::WINGSPAN_CACHE_REQUESTS)
@@ -135,6 +152,7 @@ impl Instruments {
             names: RwLock::new(HashMap::new()),
             other: OnceLock::new(),
             max_names,
+            view,
         }
     }
 
@@ -174,34 +192,36 @@ impl Instruments {
     }
 
     fn other(&self) -> &Bound {
-        self.other.get_or_init(|| Bound::new("other"))
+        self.other
+            .get_or_init(|| Bound::new("other", self.view.as_ref()))
     }
 
     /// Counts `n` reads of one cache name. The first use of a name binds its
     /// three counters; after `max_names` names, new ones count as `other`.
-    pub(crate) fn count(&self, name: &str, outcome: Outcome, n: u64) {
+    /// `elapsed` is the command's duration, for the in-process view.
+    pub(crate) fn count(&self, name: &str, outcome: Outcome, n: u64, elapsed: Duration) {
         if n == 0 {
             return;
         }
         {
             let names = self.names.read().unwrap_or_else(|p| p.into_inner());
             if let Some(b) = names.get(name) {
-                b.add(&self.requests, outcome, n);
+                b.add(&self.requests, outcome, n, elapsed);
                 return;
             }
             if names.len() >= self.max_names {
-                self.other().add(&self.requests, outcome, n);
+                self.other().add(&self.requests, outcome, n, elapsed);
                 return;
             }
         }
         let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
         if names.len() >= self.max_names && !names.contains_key(name) {
-            self.other().add(&self.requests, outcome, n);
+            self.other().add(&self.requests, outcome, n, elapsed);
             return;
         }
         names
             .entry(name.into())
-            .or_insert_with(|| Bound::new(name))
-            .add(&self.requests, outcome, n);
+            .or_insert_with(|| Bound::new(name, self.view.as_ref()))
+            .add(&self.requests, outcome, n, elapsed);
     }
 }

@@ -31,6 +31,7 @@
 
 mod builder;
 mod call;
+mod check;
 mod error;
 mod flight;
 #[cfg(test)]

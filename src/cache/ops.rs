@@ -29,7 +29,7 @@ fn read_reply<V: FromValue>(
         Ok(value) => {
             let hit = !value.is_null();
             let outcome = if hit { Outcome::Hit } else { Outcome::Miss };
-            shared.instruments.count(name, outcome, 1);
+            shared.instruments.count(name, outcome, 1, call.elapsed());
             if !hit {
                 call.ok(Some(false));
                 return Ok(None);
@@ -46,7 +46,9 @@ fn read_reply<V: FromValue>(
             }
         }
         Err(e) => {
-            shared.instruments.count(name, Outcome::Error, 1);
+            shared
+                .instruments
+                .count(name, Outcome::Error, 1, call.elapsed());
             call.err(&e);
             Err(e)
         }
@@ -126,7 +128,9 @@ impl Cache {
                     let hit = !value.is_null();
                     all_hit &= hit;
                     let outcome = if hit { Outcome::Hit } else { Outcome::Miss };
-                    shared.instruments.count(shared.cache_name(key), outcome, 1);
+                    shared
+                        .instruments
+                        .count(shared.cache_name(key), outcome, 1, call.elapsed());
                 }
                 call.ok(Some(all_hit && !keys.is_empty()));
                 values
@@ -142,9 +146,12 @@ impl Cache {
             }
             Err(e) => {
                 for key in keys {
-                    shared
-                        .instruments
-                        .count(shared.cache_name(key), Outcome::Error, 1);
+                    shared.instruments.count(
+                        shared.cache_name(key),
+                        Outcome::Error,
+                        1,
+                        call.elapsed(),
+                    );
                 }
                 call.err(&e);
                 Err(e)
@@ -295,14 +302,19 @@ impl Cache {
         match reply {
             Ok(map) => {
                 let hit = !map.is_empty();
-                shared
-                    .instruments
-                    .count(name, if hit { Outcome::Hit } else { Outcome::Miss }, 1);
+                shared.instruments.count(
+                    name,
+                    if hit { Outcome::Hit } else { Outcome::Miss },
+                    1,
+                    call.elapsed(),
+                );
                 call.ok(Some(hit));
                 Ok(map)
             }
             Err(e) => {
-                shared.instruments.count(name, Outcome::Error, 1);
+                shared
+                    .instruments
+                    .count(name, Outcome::Error, 1, call.elapsed());
                 call.err(&e);
                 Err(e)
             }

@@ -163,7 +163,7 @@ impl Pipeline {
         let client = match shared.client() {
             Ok(c) => c,
             Err(e) => {
-                count(shared, &queued, None);
+                count(shared, &queued, None, call.elapsed());
                 call.err(&e);
                 return Err(e);
             }
@@ -176,7 +176,7 @@ impl Pipeline {
             };
             if let Err(e) = pipeline.custom::<(), Value>(cmd, c.args.clone()).await {
                 let e = CacheError::from(e);
-                count(shared, &queued, None);
+                count(shared, &queued, None, call.elapsed());
                 call.err(&e);
                 return Err(e);
             }
@@ -193,7 +193,7 @@ impl Pipeline {
                     .collect(),
                 Err(_) => queued.iter().map(|_| Err(CacheError::Timeout)).collect(),
             };
-        count(shared, &queued, Some(&replies));
+        count(shared, &queued, Some(&replies), call.elapsed());
         // A pipeline-wide failure (timeout, connection lost) answers every
         // command with the same error; a failing command alone does not fail
         // the span.
@@ -218,7 +218,12 @@ fn clone_error(e: &CacheError) -> CacheError {
     }
 }
 
-fn count(shared: &super::Shared, queued: &[Queued], replies: Option<&[Result<Value, CacheError>]>) {
+fn count(
+    shared: &super::Shared,
+    queued: &[Queued],
+    replies: Option<&[Result<Value, CacheError>]>,
+    elapsed: std::time::Duration,
+) {
     for (i, c) in queued.iter().enumerate() {
         if !c.counted {
             continue;
@@ -233,6 +238,6 @@ fn count(shared: &super::Shared, queued: &[Queued], replies: Option<&[Result<Val
         };
         shared
             .instruments
-            .count(shared.cache_name(&key), outcome, 1);
+            .count(shared.cache_name(&key), outcome, 1, elapsed);
     }
 }

@@ -136,7 +136,12 @@ impl<M: CallMetrics> ClientCall<M> {
 
     /// Time since the call started.
     pub(crate) fn elapsed_secs(&self) -> f64 {
-        self.start.elapsed().as_secs_f64()
+        self.elapsed().as_secs_f64()
+    }
+
+    /// Time since the call started.
+    pub(crate) fn elapsed(&self) -> std::time::Duration {
+        self.start.elapsed()
     }
 
     /// Ends a successful call: records its duration, ends the span, and
