@@ -10,6 +10,7 @@ mod browser;
 mod private;
 mod proxy;
 mod service;
+mod wired;
 
 use std::time::{Duration, Instant};
 

@@ -84,11 +84,9 @@ impl<'a> Env<'a> {
         }
     }
 
-    /// A duration given in whole seconds, `0..=max`.
-    #[cfg_attr(
-        not(any(feature = "postgres", feature = "redis", feature = "llm")),
-        allow(dead_code)
-    )]
+    /// A duration given in whole seconds, `0..=max` (the pool's and the LLM
+    /// client's settings).
+    #[cfg_attr(not(any(feature = "postgres", feature = "llm")), allow(dead_code))]
     pub(crate) fn secs(&self, name: &str, default: u64, max: u64) -> Result<Duration, ConfigError> {
         self.u64_in(name, default, 0, max).map(Duration::from_secs)
     }
