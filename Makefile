@@ -8,7 +8,7 @@ CARGO    ?= cargo
 PYTHON   ?= python3
 FEATURES ?= --all-features
 
-.PHONY: all test demo services bench fuzz lint fmt fmt-check clippy otel-single py-test registry-check bench-figures clippy-features nextest doctest rotel clean-demo help \
+.PHONY: all test demo services bench fuzz lint fmt fmt-check clippy otel-single py-test registry-check bench-figures screenshots clippy-features nextest doctest rotel clean-demo help \
 	backend backend-static alerts-check alerts-render dashboards-check collector-check backend-check e2e-alerts alert-target
 
 all: test
@@ -81,6 +81,10 @@ rotel:
 
 bench:
 	bash scripts/bench.sh
+
+# Rewrites docs/observability*.png (the README's screenshots) from the browser test.
+screenshots:
+	WINGSPAN_UPDATE_SCREENSHOTS=1 $(CARGO) nextest run $(FEATURES) -E 'test(/browser/)'
 
 # The README's performance figures are quoted from BENCHMARKS.md.
 bench-figures:

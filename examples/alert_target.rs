@@ -15,7 +15,7 @@
 //! | `GET /api/items/{id}` | read-through cache (`items:` cache name) over a Postgres query |
 //! | `GET /api/slow?ms=N` | answers after N ms (default 450) plus a query: above the 300 ms objective |
 //! | `GET /api/fail` | a failing query (SQLSTATE 22012), then 500 |
-//! | `POST /api/coach` | an LLM route (`wingspan.route.class=llm`): waits `?ms=N` (default 1200), then streams a Messages call to an in-process fake Messages API (`?unpriced=1`: a model the pricing table does not know) |
+//! | `POST /api/coach` | an LLM route (`wingspan.route.class=llm`): waits `?ms=N` (default 1200), then streams a Messages call to an in-process fake Messages API (`?unpriced=1`: a model the pricing table does not know; `?fail=1`: the API answers 529 past the retries and the route degrades to a fallback answer) |
 //! | `GET /api/hold?ms=N` | holds a pooled connection N ms: pool utilization, acquire timeouts (503), leaks |
 //!
 //! `exercise` starts the same service on a free port, drives every route once
@@ -31,9 +31,10 @@ use axum::http::{StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::Router;
 use wingspan::cache::Cache;
+use wingspan::client::RetryPolicy;
 use wingspan::db::{Pool, Queryable};
 use wingspan::llm::anthropic::{Anthropic, MessagesRequest};
-use wingspan::llm::fake::{Behaviour, FakeAnthropic};
+use wingspan::llm::fake::{Behaviour, Failure, FakeAnthropic};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -44,6 +45,10 @@ struct App {
     claude: Anthropic,
     // Kept alive as long as the service: the adapter's base URL points at it.
     _fake: std::sync::Arc<FakeAnthropic>,
+    /// `?fail=1` calls go to a fake of their own, through an adapter that does
+    /// not retry: each pushes one 529 and takes it, whatever else runs.
+    overloaded: Anthropic,
+    overloaded_fake: std::sync::Arc<FakeAnthropic>,
 }
 
 #[tokio::main]
@@ -77,11 +82,19 @@ async fn start(
         .base_url(fake.base_url())
         .api_key("sk-fake")
         .build()?;
+    let overloaded_fake = FakeAnthropic::start(Behaviour::default()).await?;
+    let overloaded = Anthropic::builder(&telemetry)
+        .base_url(overloaded_fake.base_url())
+        .api_key("sk-fake")
+        .retry(RetryPolicy::none())
+        .build()?;
     let app_state = App {
         pool,
         cache,
         claude,
         _fake: std::sync::Arc::new(fake),
+        overloaded,
+        overloaded_fake: std::sync::Arc::new(overloaded_fake),
     };
     let app = Router::new()
         .route("/api/items/{id}", get(item))
@@ -162,9 +175,9 @@ async fn exercise() -> Result<(), BoxError> {
     get("/api/slow?ms=320").await?;
     get("/api/fail").await?;
     get("/nope").await?;
-    for unpriced in ["0", "1"] {
+    for variant in ["", "&unpriced=1", "&fail=1"] {
         client
-            .post(format!("{base}/api/coach?ms=10&unpriced={unpriced}"))
+            .post(format!("{base}/api/coach?ms=10{variant}"))
             .send()
             .await?;
     }
@@ -261,7 +274,17 @@ async fn fail(State(app): State<App>) -> StatusCode {
 
 async fn coach(State(app): State<App>, uri: Uri) -> Result<String, StatusCode> {
     tokio::time::sleep(Duration::from_millis(query_ms(&uri, 1200))).await;
-    let unpriced = uri.query().is_some_and(|q| q.contains("unpriced=1"));
+    let query = uri.query().unwrap_or("");
+    let unpriced = query.contains("unpriced=1");
+    let fail = query.contains("fail=1");
+    let claude = if fail {
+        // The API overloaded (and no retry left): the call fails as
+        // `overloaded_error` and the route degrades instead of failing.
+        app.overloaded_fake.fail_next([Failure::Overloaded]);
+        &app.overloaded
+    } else {
+        &app.claude
+    };
     let model = if unpriced {
         "house-model-1"
     } else {
@@ -271,12 +294,12 @@ async fn coach(State(app): State<App>, uri: Uri) -> Result<String, StatusCode> {
         .user("How do I open a conversation?")
         .task("coach");
     // Streamed, so time to first chunk and time per chunk are emitted too.
-    let stream = app.claude.stream(&request).await;
+    let stream = claude.stream(&request).await;
     let text = match stream {
         Ok(s) => s.text().await,
         Err(e) => Err(e),
     };
-    text.map_err(|_| StatusCode::BAD_GATEWAY)
+    Ok(text.unwrap_or_else(|_| "fallback advice\n".to_owned()))
 }
 
 async fn hold(State(app): State<App>, uri: Uri) -> StatusCode {

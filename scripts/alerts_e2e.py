@@ -246,9 +246,11 @@ def healthy_mix():
     # 100 requests: 88 cache reads, 72 over 10 hot keys and 16 of keys never seen (a hit
     # ratio near 82 %, misses loading from Postgres), 1 slow (450 ms, so 1 % above the
     # objective), 2 holding a connection 150 ms, 5 LLM calls of 600 ms (excluded from
-    # latency), 4 unknown paths (404).
+    # latency; one of them with a model the pricing table lacks, one overloaded past the
+    # retries, which the route answers with a fallback), 4 unknown paths (404).
     mix = [f"/api/items/{i % 10 + 1}" for i in range(72)] + ["/api/items/{fresh}"] * 16
-    mix += ["/api/slow?ms=450"] + ["/api/hold?ms=150"] * 2 + ["/api/coach?ms=600"] * 5 + ["/nope"] * 4
+    mix += ["/api/slow?ms=450"] + ["/api/hold?ms=150"] * 2 + ["/api/coach?ms=600"] * 3
+    mix += ["/api/coach?ms=600&unpriced=1", "/api/coach?ms=600&fail=1"] + ["/nope"] * 4
     # Spread the rare ones instead of bunching them at the end of the cycle.
     return [mix[(i * 37) % 100] for i in range(100)]
 

@@ -2,7 +2,9 @@
 //! (chromedriver) by a few JSON calls: every figure the page shows matches
 //! the JSON served at the same moment, breached thresholds are highlighted,
 //! the page asks nothing from another origin and fits a phone's width.
-//! Screenshots go to docs/ (the README shows them).
+//! Screenshots go to the build's temporary directory, or with
+//! `WINGSPAN_UPDATE_SCREENSHOTS=1` (`make screenshots`) to docs/, which the
+//! README shows.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -128,9 +130,15 @@ impl Browser {
             assert!(Instant::now() < deadline);
         }
         assert_eq!(&png[1..4], b"PNG");
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("docs")
-            .join(file);
+        // The committed screenshots (docs/, shown in the README) change only
+        // when asked: a plain test run writes beside the build, so it leaves
+        // the working tree clean.
+        let dir = if std::env::var_os("WINGSPAN_UPDATE_SCREENSHOTS").is_some() {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs")
+        } else {
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+        };
+        let path = dir.join(file);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, png).unwrap();
     }
