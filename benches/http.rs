@@ -85,10 +85,10 @@ fn telemetry(extra: &[(&str, &str)], globals: bool) -> Telemetry {
     let mut b = wingspan::Config::builder()
         .var("OTEL_SERVICE_NAME", "bench")
         .var("OTEL_TRACES_SAMPLER", "always_on")
-        // Large enough that the tight loop never fills it; drops are
-        // counted and reported anyway.
-        .var("OTEL_BSP_MAX_QUEUE_SIZE", "262144")
-        .var("OTEL_BSP_SCHEDULE_DELAY", "200")
+        // The largest queue wingspan accepts, drained every 50 ms: the tight
+        // loop never fills it; drops are counted and reported anyway.
+        .var("OTEL_BSP_MAX_QUEUE_SIZE", "65536")
+        .var("OTEL_BSP_SCHEDULE_DELAY", "50")
         .var("WINGSPAN_CONSOLE_LOG", "false");
     for (k, v) in extra {
         b = b.var(*k, *v);
