@@ -270,8 +270,15 @@ async fn streamed_call_records_first_chunk_and_per_chunk_times() {
         .metric("gen_ai.client.operation.time_per_output_chunk", &base)
         .await;
     assert_eq!(per.count, 4, "5 deltas: 4 gaps");
-    // Each gap is at least the fake's 5 ms pause.
-    assert!(per.min.unwrap() >= 0.004, "{:?}", per.min);
+    // The gaps are measured on arrival: the network and the scheduler can
+    // bunch deltas the fake sent 5 ms apart, so no single gap has a floor.
+    // All of them fall inside the call, though, after its first chunk.
+    let call = (chat.end_time_unix_nano - chat.start_time_unix_nano) as f64 / 1e9;
+    assert!(
+        per.value > 0.0 && per.value + ttfc <= call + 1e-3,
+        "{} + {ttfc} vs {call}",
+        per.value
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
