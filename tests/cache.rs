@@ -684,7 +684,9 @@ async fn reads_and_server_state_feed_the_in_process_view() {
     let stats = telemetry.stats().expect("on by default");
     let deadline = Instant::now() + WAIT;
     let snap = loop {
-        let snap = stats.snapshot(1);
+        // The current minute and the one before: the records above may
+        // straddle a minute boundary.
+        let snap = stats.snapshot(2);
         let polled = snap
             .cache_server
             .is_some_and(|s| s.connected && s.memory_used_bytes.is_some());
