@@ -37,7 +37,7 @@ clippy:
 # Every feature set a user can pick: none, each feature alone, and the default set
 # (`clippy` above covers --all-features). Tests, benches and examples that need a
 # feature declare it, so each set builds its own targets without warnings.
-FEATURE_SETS ?= postgres redis llm prometheus
+FEATURE_SETS ?= postgres redis llm llm-fake prometheus
 clippy-features:
 	$(CARGO) clippy --all-targets --no-default-features -- -D warnings
 	@for f in $(FEATURE_SETS); do \
