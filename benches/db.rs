@@ -16,9 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use wingspan::db::sanitize::{sanitize, StatementCache};
 use wingspan::db::{Pool, Queryable};
@@ -32,24 +29,6 @@ impl SpanExporter for NoopSpans {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
         Ok(())
-    }
-}
-
-#[derive(Debug, Default)]
-struct NoopMetrics;
-
-impl PushMetricExporter for NoopMetrics {
-    async fn export(&self, _: &ResourceMetrics) -> OTelSdkResult {
-        Ok(())
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-    fn temporality(&self) -> Temporality {
-        Temporality::Cumulative
     }
 }
 
@@ -86,7 +65,7 @@ fn main() {
     let telemetry = rt.block_on(async {
         wingspan::Telemetry::builder(cfg.clone())
             .with_span_exporter(exported.clone())
-            .with_metric_exporter(NoopMetrics)
+            .with_metric_exporter(support::Noop)
             .install_globals(false)
             .install_subscriber(false)
             .build()

@@ -13,10 +13,8 @@
 
 mod support;
 
-use std::future::Future;
 use std::hint::black_box;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path};
@@ -24,12 +22,6 @@ use axum::http::Request;
 use axum::routing::get;
 use axum::Router;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::logs::{LogBatch, LogExporter};
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::Temporality;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use tower::ServiceExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -40,46 +32,6 @@ use wingspan::Telemetry;
 /// Requests per round and rounds of the alternating run.
 const ITERS: u64 = 2_000;
 const ROUNDS: usize = 101;
-
-#[derive(Debug)]
-struct NoopSpans;
-
-impl SpanExporter for NoopSpans {
-    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        drop(batch);
-        std::future::ready(Ok(()))
-    }
-}
-
-#[derive(Debug)]
-struct NoopMetrics;
-
-impl PushMetricExporter for NoopMetrics {
-    fn export(&self, _metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
-        std::future::ready(Ok(()))
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-
-    fn temporality(&self) -> Temporality {
-        Temporality::Cumulative
-    }
-}
-
-#[derive(Debug)]
-struct NoopLogs;
-
-impl LogExporter for NoopLogs {
-    fn export(&self, _batch: LogBatch<'_>) -> impl Future<Output = OTelSdkResult> + Send {
-        std::future::ready(Ok(()))
-    }
-}
 
 fn telemetry(extra: &[(&str, &str)], globals: bool) -> Telemetry {
     let mut b = wingspan::Config::builder()
@@ -95,9 +47,9 @@ fn telemetry(extra: &[(&str, &str)], globals: bool) -> Telemetry {
     }
     let cfg = b.build().expect("bench configuration");
     Telemetry::builder(cfg)
-        .with_span_exporter(NoopSpans)
-        .with_metric_exporter(NoopMetrics)
-        .with_log_exporter(NoopLogs)
+        .with_span_exporter(support::Noop)
+        .with_metric_exporter(support::Noop)
+        .with_log_exporter(support::Noop)
         .install_globals(globals)
         .install_subscriber(false)
         .build()

@@ -12,49 +12,11 @@
 
 mod support;
 
-use std::time::Duration;
-
 use opentelemetry::trace::FutureExt as _;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::logs::{LogBatch, LogExporter};
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::Temporality;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use wingspan::client::{HttpClient, RetryPolicy};
 use wingspan::llm::anthropic::{Anthropic, Message, MessagesRequest};
 use wingspan::llm::fake::{Behaviour, FakeAnthropic};
 use wingspan::llm::{Llm, Request, Response, ANTHROPIC};
-
-#[derive(Debug)]
-struct Noop;
-
-impl SpanExporter for Noop {
-    async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
-        Ok(())
-    }
-}
-
-impl PushMetricExporter for Noop {
-    async fn export(&self, _metrics: &ResourceMetrics) -> OTelSdkResult {
-        Ok(())
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-    fn temporality(&self) -> Temporality {
-        Temporality::Cumulative
-    }
-}
-
-impl LogExporter for Noop {
-    async fn export(&self, _batch: LogBatch<'_>) -> OTelSdkResult {
-        Ok(())
-    }
-}
 
 fn telemetry(sampler: &str) -> wingspan::Telemetry {
     let config = wingspan::Config::builder()
@@ -66,9 +28,9 @@ fn telemetry(sampler: &str) -> wingspan::Telemetry {
         .build()
         .expect("bench configuration");
     wingspan::Telemetry::builder(config)
-        .with_span_exporter(Noop)
-        .with_metric_exporter(Noop)
-        .with_log_exporter(Noop)
+        .with_span_exporter(support::Noop)
+        .with_metric_exporter(support::Noop)
+        .with_log_exporter(support::Noop)
         .install_globals(false)
         .install_subscriber(false)
         .build()
@@ -236,20 +198,7 @@ fn main() {
     ];
     let m = support::alternating(&mut variants, iters, rounds);
     drop(variants);
-    let base = &m[0];
-    let mut table = String::from(
-        "| variant | thread CPU / call | added CPU | CPU ratio | wall / call |\n|---|---|---|---|---|\n",
-    );
-    for v in &m {
-        table.push_str(&format!(
-            "| {} | {} | {} | {:.3} | {} |\n",
-            v.label,
-            support::fmt_ns(v.cpu_ns),
-            support::fmt_ns(v.cpu_ns - base.cpu_ns),
-            v.cpu_ns / base.cpu_ns,
-            support::fmt_ns(v.wall_ns),
-        ));
-    }
+    let mut table = support::added_table(&m, "call");
     table.push_str(&format!(
         "\n{} calls per round, {} alternating rounds, medians; one current-thread runtime running the client and the fake Messages API (so each figure includes the server's work, alike for all variants); loopback HTTP/1.1; 100 % sampled into a no-op exporter; spans dropped: {}. Machine: {}. Command: `cargo bench --all-features --bench llm`.\n",
         iters,

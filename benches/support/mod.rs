@@ -15,6 +15,57 @@ use std::time::{Duration, Instant};
 
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::Throughput;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogBatch, LogExporter};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+/// An exporter of all three signals that drops what it gets: the benches
+/// measure the instrumentation and the batch processors, not a transport.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Noop;
+
+impl SpanExporter for Noop {
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        drop(batch);
+        std::future::ready(Ok(()))
+    }
+}
+
+impl PushMetricExporter for Noop {
+    fn export(
+        &self,
+        _metrics: &ResourceMetrics,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        Temporality::Cumulative
+    }
+}
+
+impl LogExporter for Noop {
+    fn export(
+        &self,
+        _batch: LogBatch<'_>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        std::future::ready(Ok(()))
+    }
+}
 
 /// CPU time consumed by the calling thread, in ns.
 pub fn thread_cpu_ns() -> u64 {
@@ -129,6 +180,29 @@ pub struct Medians {
     pub cpu_ns: f64,
     /// Wall-clock median, ns per operation.
     pub wall_ns: f64,
+}
+
+/// The Markdown table of an [`alternating`] run against its first variant
+/// (the baseline): CPU, added CPU, CPU ratio and wall time per `per` (`GET`,
+/// `call`).
+pub fn added_table(m: &[Medians], per: &str) -> String {
+    let mut table = format!(
+        "| variant | thread CPU / {per} | added CPU | CPU ratio | wall / {per} |\n|---|---|---|---|---|\n"
+    );
+    let Some(base) = m.first() else {
+        return table;
+    };
+    for v in m {
+        table.push_str(&format!(
+            "| {} | {} | {} | {:.3} | {} |\n",
+            v.label,
+            fmt_ns(v.cpu_ns),
+            fmt_ns(v.cpu_ns - base.cpu_ns),
+            v.cpu_ns / base.cpu_ns,
+            fmt_ns(v.wall_ns),
+        ));
+    }
+    table
 }
 
 /// One variant of an [`alternating`] run: a label and a closure running the
