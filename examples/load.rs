@@ -20,11 +20,12 @@
 //!   (default) keeps it. goose's own `--scenarios browse,play` does the same.
 //!
 //! Scenarios (weights in brackets; requests are named by route template, so
-//! goose's per-request table is per route):
+//! goose's per-request table, `GET /api/users/{id}`, is per route, as the
+//! server's `http.route`):
 //!
 //! | scenario | transactions |
 //! |---|---|
-//! | `browse` [12] | `GET /api/users/{id}` [4], `GET /api/users/{id}/profile` [3], `GET /api/users/{id}/matches` [3], `GET /api/challenges/{id}` [6], `GET /api/challenges?difficulty` [2] |
+//! | `browse` [12] | `GET /api/users/{id}` [4], `GET /api/users/{id}/profile` [3], `GET /api/users/{id}/matches` [3], `GET /api/challenges/{id}` [6], `GET /api/challenges?difficulty=…` [2] |
 //! | `play` [6] | `POST /api/sessions` [2], `GET /api/sessions/{token}` [4], `POST /api/matches` [2], `POST /api/users` [1] |
 //! | `coach` [1] | `POST /api/coach` [1] |
 //!
@@ -50,7 +51,17 @@ const CHALLENGES: u64 = 500;
 struct Tokens(Vec<String>);
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("load: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = GooseConfiguration::parse_args_default_or_exit();
     if let Some(host) = &config.host {
         check_host(host)?;
@@ -192,6 +203,7 @@ fn user_id() -> u64 {
     pick(seed_users().unwrap_or(5000))
 }
 
+/// A GET named by its route template (goose puts the method in front).
 async fn get(user: &mut GooseUser, path: &str, name: &str) -> TransactionResult {
     user.get_named(path, name).await?;
     Ok(())
@@ -224,30 +236,30 @@ async fn get_user(user: &mut GooseUser) -> TransactionResult {
     get(
         user,
         &format!("/api/users/{}", user_id()),
-        "GET /api/users/{id}",
+        "/api/users/{id}",
     )
     .await
 }
 
 async fn get_profile(user: &mut GooseUser) -> TransactionResult {
     let path = format!("/api/users/{}/profile", user_id());
-    get(user, &path, "GET /api/users/{id}/profile").await
+    get(user, &path, "/api/users/{id}/profile").await
 }
 
 async fn get_matches(user: &mut GooseUser) -> TransactionResult {
     let path = format!("/api/users/{}/matches", user_id());
-    get(user, &path, "GET /api/users/{id}/matches").await
+    get(user, &path, "/api/users/{id}/matches").await
 }
 
 async fn get_challenge(user: &mut GooseUser) -> TransactionResult {
     let path = format!("/api/challenges/{}", pick(CHALLENGES));
-    get(user, &path, "GET /api/challenges/{id}").await
+    get(user, &path, "/api/challenges/{id}").await
 }
 
 async fn list_challenges(user: &mut GooseUser) -> TransactionResult {
     let difficulty = ["easy", "medium", "hard"][pick(3) as usize - 1];
     let path = format!("/api/challenges?difficulty={difficulty}");
-    get(user, &path, "GET /api/challenges?difficulty").await
+    get(user, &path, "/api/challenges").await
 }
 
 async fn create_session(user: &mut GooseUser) -> TransactionResult {
@@ -279,7 +291,7 @@ async fn read_session(user: &mut GooseUser) -> TransactionResult {
     match token {
         Some(token) => {
             let path = format!("/api/sessions/{token}");
-            get(user, &path, "GET /api/sessions/{token}").await
+            get(user, &path, "/api/sessions/{token}").await
         }
         // No session yet: make one (a read needs something to read).
         None => create_session(user).await,
