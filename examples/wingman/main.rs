@@ -76,6 +76,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
+use tracing::Instrument;
 use wingspan::cache::Cache;
 use wingspan::db::Pool;
 use wingspan::health::Health;
@@ -110,7 +111,10 @@ async fn run() -> Result<(), BoxError> {
 
     let started = Instant::now();
     let pool = Pool::builder(&telemetry).name("wingman").build().await?;
-    let seeded = schema::migrate(&pool, &settings.schema, settings.seed_users).await?;
+    // One trace for the whole migration: its statements nest under this span.
+    let seeded = schema::migrate(&pool, &settings.schema, settings.seed_users)
+        .instrument(tracing::info_span!("wingman.migrate", schema = %settings.schema))
+        .await?;
     tracing::info!(
         schema = %settings.schema,
         seeded,
