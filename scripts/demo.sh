@@ -18,7 +18,8 @@
 #
 #   DEMO_SECONDS=30 DEMO_USERS=16 DEMO_RPS=150   the load
 #   DEMO_PROFILE=release   build with --release (default: debug, the build `make test` shares)
-#   DEMO_KEEP=1            keep wingman running after the report, until Ctrl-C (to browse the page)
+#   DEMO_KEEP=1            keep wingman running after the load, until Ctrl-C (to browse the page)
+#   WINGMAN_*, DB_*, ...   passed on to wingman (examples/wingman/main.rs lists them)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -108,6 +109,9 @@ export OTEL_METRIC_EXPORT_INTERVAL=2000
 export OTEL_BSP_SCHEDULE_DELAY=200
 export OTEL_SERVICE_NAME="${OTEL_SERVICE_NAME:-wingman}"
 export WINGSPAN_PROMETHEUS=true # /metrics on the admin listener, beside OTLP
+# Every 5th coach call meets a 529 (the adapter retries), every 20th three (it degrades):
+# a 30 s run shows both.
+export WINGMAN_LLM_OVERLOAD_EVERY="${WINGMAN_LLM_OVERLOAD_EVERY:-5}"
 export APP_ADDR="127.0.0.1:$(free_port 8080)"
 export WINGSPAN_ADMIN_ADDR="127.0.0.1:$(free_port 9090)"
 log "starting wingman (API $APP_ADDR, admin $WINGSPAN_ADMIN_ADDR), exporting to $OTEL_EXPORTER_OTLP_ENDPOINT; its log: $APP_LOG"
@@ -123,7 +127,12 @@ for _ in $(seq 1 1200); do # bounded: 120 s (the first run seeds the schema)
 done
 [ -n "$API" ] && [ -n "$ADMIN" ] || { tail -n 30 "$APP_LOG" >&2; die "wingman printed no addresses within 120 s"; }
 SEEDED="$(sed 's/\x1b\[[0-9;]*m//g' "$APP_LOG" | grep -o 'seeded=[a-z]*' | head -n1 || true)"
-echo "[demo] wingman: API $API, admin $ADMIN (schema wingman: ${SEEDED:-see $APP_LOG}; seeded=false: found from an earlier run)"
+case "$SEEDED" in
+    seeded=true) SEEDED="schema wingman migrated and seeded now" ;;
+    seeded=false) SEEDED="schema wingman found from an earlier run" ;;
+    *) SEEDED="see $APP_LOG" ;;
+esac
+echo "[demo] wingman: API $API, admin $ADMIN ($SEEDED)"
 
 # --- 4. load, with /health/detailed sampled every 2 s ---------------------------------------
 (
