@@ -334,6 +334,14 @@ async fn every_endpoint_answers_and_its_trace_reaches_the_collector() {
         .collect();
     assert!(leaked.is_empty(), "token in spans {leaked:?}");
 
+    // Logs: the handlers' events carry the request's trace.
+    let (created, _) = trace_of(&spans, "POST /api/users");
+    let logs = receiver
+        .wait_for_logs(|l| l.iter().any(|l| l.body == "user created"), WAIT)
+        .await;
+    let log = logs.iter().find(|l| l.body == "user created").expect("present");
+    assert_eq!(log.trace_id, created.trace_id);
+
     // Metrics: cache hits by cache name, LLM tokens.
     let name = format!("{}challenges", wingman.key_prefix);
     receiver
