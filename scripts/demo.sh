@@ -78,6 +78,10 @@ print(free(int(sys.argv[1])) or free(0))
 PY
 }
 
+for tool in cargo python3 curl; do
+    command -v "$tool" >/dev/null || die "$tool is missing (Debian: apt-get install ${tool/cargo/rustup})"
+done
+
 # --- 1. services ---------------------------------------------------------------------
 log "Postgres and Redis (scripts/services.sh)"
 bash "$ROOT/scripts/services.sh" || die "Postgres/Redis unavailable: wingman needs both"
