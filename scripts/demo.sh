@@ -79,7 +79,7 @@ PY
 }
 
 for tool in cargo python3 curl; do
-    command -v "$tool" >/dev/null || die "$tool is missing (Debian: apt-get install ${tool/cargo/rustup})"
+    command -v "$tool" >/dev/null || die "$tool is missing: install it first (Rust from rustup.rs or Debian's cargo; python3, curl from Debian)"
 done
 
 # --- 1. services ---------------------------------------------------------------------
