@@ -142,12 +142,10 @@ async fn run() -> Result<(), BoxError> {
         .check(pool.clone())
         .check(cache.clone())
         .build();
-    #[allow(unused_mut)]
-    let mut admin = health.router();
+    let admin = health.router();
+    // `/metrics` beside the health routes (empty unless the pull endpoint is on).
     #[cfg(feature = "prometheus")]
-    {
-        admin = admin.merge(telemetry.prometheus_router());
-    }
+    let admin = admin.merge(telemetry.prometheus_router());
 
     let api_listener = tokio::net::TcpListener::bind(settings.app_addr).await?;
     let admin_listener = tokio::net::TcpListener::bind(admin_addr).await?;
