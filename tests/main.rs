@@ -6,5 +6,6 @@ mod health;
 mod http;
 mod llm;
 mod prometheus;
+mod report;
 mod support;
 mod telemetry;
