@@ -36,7 +36,11 @@ impl Drop for Prometheus {
 fn tool(name: &str) -> PathBuf {
     // No silent skip: CI (.ci/run) installs the Debian package.
     let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|f| f.is_file()))
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|f| f.is_file())
+        })
         .unwrap_or_default();
     found.unwrap_or_else(|| {
         panic!("`{name}` is not on PATH: the report test needs Debian's prometheus package (apt-get install prometheus)")
@@ -53,15 +57,29 @@ impl Prometheus {
         // One block for the two weeks (a hidden promtool flag): the default
         // 2-hour blocks would re-read the input 168 times.
         let out = Command::new(tool("promtool"))
-            .args(["tsdb", "create-blocks-from", "openmetrics", "--quiet", "--max-block-duration=768h"])
+            .args([
+                "tsdb",
+                "create-blocks-from",
+                "openmetrics",
+                "--quiet",
+                "--max-block-duration=768h",
+            ])
             .arg(&input)
             .arg(&data)
             .output()
             .unwrap();
-        assert!(out.status.success(), "promtool: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "promtool: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let config = dir.join("prometheus.yml");
         std::fs::write(&config, "global:\n  scrape_interval: 1m\n").unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new(tool("prometheus"))
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
@@ -69,7 +87,9 @@ impl Prometheus {
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--log.level=warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(dir.join("prometheus.log")).unwrap()))
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.join("prometheus.log")).unwrap(),
+            ))
             .spawn()
             .unwrap();
         Prometheus {
@@ -105,7 +125,12 @@ fn out_dir() -> PathBuf {
 }
 
 fn report(args: &[&str]) -> Output {
-    Command::new(REPORT).args(args).env_remove("PROM_URL").env_remove("PROM_USER").output().unwrap()
+    Command::new(REPORT)
+        .args(args)
+        .env_remove("PROM_URL")
+        .env_remove("PROM_USER")
+        .output()
+        .unwrap()
 }
 
 fn num(v: &Value) -> f64 {
@@ -114,7 +139,10 @@ fn num(v: &Value) -> f64 {
 
 fn close(got: &Value, want: f64, what: &str) {
     let g = num(got);
-    assert!((g - want).abs() <= want.abs() * 1e-6 + 1e-9, "{what}: report says {g}, generated {want}");
+    assert!(
+        (g - want).abs() <= want.abs() * 1e-6 + 1e-9,
+        "{what}: report says {g}, generated {want}"
+    );
 }
 
 fn find<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
@@ -141,34 +169,72 @@ async fn weekly_report_from_a_backfilled_prometheus() {
     let (json_path, html_path) = (dir.join("report.json"), dir.join("report.html"));
     let end = plan.end.to_string();
     let out = report(&[
-        "--prom-url", &prom.url, "--end", &end, "--selector", r#"job="api""#,
-        "--json", json_path.to_str().unwrap(), "--html", html_path.to_str().unwrap(),
+        "--prom-url",
+        &prom.url,
+        "--end",
+        &end,
+        "--selector",
+        r#"job="api""#,
+        "--json",
+        json_path.to_str().unwrap(),
+        "--html",
+        html_path.to_str().unwrap(),
         "--fail-on-findings",
     ]);
     let md = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(3), "findings exit 3: {}\n{md}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "findings exit 3: {}\n{md}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::write(dir.join("report.md"), &md).unwrap();
     let r: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
 
     // A P95 and its week-over-week change.
     let users = find(&r["latency"]["data"]["routes"], "route", "/api/users");
-    close(&users["p95"]["current"], known::USERS_P95_CURRENT, "/api/users P95");
-    close(&users["p95"]["previous"], known::USERS_P95_PREVIOUS, "/api/users P95 before");
-    close(&users["p95"]["change"], known::USERS_P95_CURRENT / known::USERS_P95_PREVIOUS - 1.0, "P95 change");
+    close(
+        &users["p95"]["current"],
+        known::USERS_P95_CURRENT,
+        "/api/users P95",
+    );
+    close(
+        &users["p95"]["previous"],
+        known::USERS_P95_PREVIOUS,
+        "/api/users P95 before",
+    );
+    close(
+        &users["p95"]["change"],
+        known::USERS_P95_CURRENT / known::USERS_P95_PREVIOUS - 1.0,
+        "P95 change",
+    );
     assert_eq!(users["regressed"], true);
     assert_eq!(users["daily"].as_array().unwrap().len(), 7);
     for d in users["daily"].as_array().unwrap() {
         close(&d["p95"], known::USERS_P95_CURRENT, "daily P95");
     }
-    assert!(md.contains("| `/api/users` | 67.2k | 50.0 ms | 175.0 ms | 100.0 ms | +75.0 % |"), "{md}");
+    assert!(
+        md.contains("| `/api/users` | 67.2k | 50.0 ms | 175.0 ms | 100.0 ms | +75.0 % |"),
+        "{md}"
+    );
     // LLM routes stay out of the latency section.
-    assert!(!r["latency"]["data"]["routes"].to_string().contains("/api/coach"));
+    assert!(!r["latency"]["data"]["routes"]
+        .to_string()
+        .contains("/api/coach"));
 
     // Errors: 2 of 162 requests a step, 1 of 161 before.
     let t = &r["traffic"]["data"];
-    close(&t["requests"]["current"], 162.0 * STEPS_PER_WEEK, "requests");
+    close(
+        &t["requests"]["current"],
+        162.0 * STEPS_PER_WEEK,
+        "requests",
+    );
     close(&t["error_ratio"]["current"], 2.0 / 162.0, "error ratio");
-    close(&t["availability_budget_spent"]["current"], 2.0 / 162.0 / 0.005, "budget spent");
+    close(
+        &t["availability_budget_spent"]["current"],
+        2.0 / 162.0 / 0.005,
+        "budget spent",
+    );
 
     // A cost: the sonnet coach calls, and their change.
     let (model, task, cur, prev, tin, tout, pin, pout) = known::LLM[0];
@@ -180,62 +246,193 @@ async fn weekly_report_from_a_backfilled_prometheus() {
         .iter()
         .find(|v| v["model"] == model && v["task"] == task)
         .unwrap_or_else(|| panic!("{rows}"));
-    close(&row["cost_usd"]["current"], cur * per_call * STEPS_PER_WEEK, "sonnet coach cost");
-    close(&row["cost_usd"]["change"], cur / prev - 1.0, "sonnet coach cost change");
-    close(&row["cost_per_call_usd"]["current"], per_call, "cost per call");
-    let total: f64 = known::LLM.iter().map(|m| m.2 * (m.4 * m.6 + m.5 * m.7) / 1e6).sum();
-    close(&r["llm"]["data"]["cost_per_llm_request_usd"]["current"], total / known::COACH_REQUESTS, "cost per LLM request");
+    close(
+        &row["cost_usd"]["current"],
+        cur * per_call * STEPS_PER_WEEK,
+        "sonnet coach cost",
+    );
+    close(
+        &row["cost_usd"]["change"],
+        cur / prev - 1.0,
+        "sonnet coach cost change",
+    );
+    close(
+        &row["cost_per_call_usd"]["current"],
+        per_call,
+        "cost per call",
+    );
+    let total: f64 = known::LLM
+        .iter()
+        .map(|m| m.2 * (m.4 * m.6 + m.5 * m.7) / 1e6)
+        .sum();
+    close(
+        &r["llm"]["data"]["cost_per_llm_request_usd"]["current"],
+        total / known::COACH_REQUESTS,
+        "cost per LLM request",
+    );
 
     // An alert's firing time: two episodes (2 h and 30 min) this week, 1 h before.
     let alert = find(&r["alerts"]["data"], "alertname", "WingspanApiLatencyHigh");
     close(&alert["times_fired"]["current"], 2.0, "times fired");
-    close(&alert["firing_seconds"]["current"], 9000.0, "firing seconds");
-    close(&alert["firing_seconds"]["previous"], 3600.0, "firing seconds before");
+    close(
+        &alert["firing_seconds"]["current"],
+        9000.0,
+        "firing seconds",
+    );
+    close(
+        &alert["firing_seconds"]["previous"],
+        3600.0,
+        "firing seconds before",
+    );
     close(&alert["longest_seconds"], 7200.0, "longest episode");
-    close(&alert["episodes"][0]["start"], (plan.end - known::ALERT_CURRENT[0].0) as f64, "first fired");
+    close(
+        &alert["episodes"][0]["start"],
+        (plan.end - known::ALERT_CURRENT[0].0) as f64,
+        "first fired",
+    );
 
     // The pool: busiest hour 100 acquires/s × 50 ms = 5 in use → 9 (5 + 1.645·√5).
     let pool = find(&r["pools"]["data"], "pool", "main");
-    close(&pool["peak_utilization"]["current"], known::USED_BUSY_CURRENT / known::POOL_MAX, "peak utilization");
-    close(&pool["peak_utilization"]["previous"], known::USED_BUSY_PREVIOUS / known::POOL_MAX, "peak utilization before");
-    close(&pool["peak_hour"]["acquires_per_second"], known::ACQUIRES_BUSY_CURRENT, "peak acquires/s");
-    close(&pool["peak_hour"]["mean_hold_seconds"], known::HOLD_SECONDS, "hold time");
-    close(&pool["timeouts"]["current"], 12.0, "timeouts (one per busy step)");
+    close(
+        &pool["peak_utilization"]["current"],
+        known::USED_BUSY_CURRENT / known::POOL_MAX,
+        "peak utilization",
+    );
+    close(
+        &pool["peak_utilization"]["previous"],
+        known::USED_BUSY_PREVIOUS / known::POOL_MAX,
+        "peak utilization before",
+    );
+    close(
+        &pool["peak_hour"]["acquires_per_second"],
+        known::ACQUIRES_BUSY_CURRENT,
+        "peak acquires/s",
+    );
+    close(
+        &pool["peak_hour"]["mean_hold_seconds"],
+        known::HOLD_SECONDS,
+        "hold time",
+    );
+    close(
+        &pool["timeouts"]["current"],
+        12.0,
+        "timeouts (one per busy step)",
+    );
     let rec = find(&r["recommendations"], "kind", "pool_size");
     let figure = |name: &str| {
-        rec["figures"].as_array().unwrap().iter().find(|f| f[0] == name).map(|f| num(&f[1])).unwrap()
+        rec["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f[0] == name)
+            .map(|f| num(&f[1]))
+            .unwrap()
     };
-    close(&Value::from(figure("connections_in_use")), 5.0, "connections in use");
+    close(
+        &Value::from(figure("connections_in_use")),
+        5.0,
+        "connections in use",
+    );
     assert_eq!(figure("recommended_size"), 9.0, "{rec}");
     assert_eq!(figure("current_max"), 10.0);
 
     // The other recommendations rest on their figures.
     let cache = find(&r["recommendations"], "kind", "cache_hit_rate");
     assert_eq!(cache["subject"], "sessions");
-    assert!(cache["text"].as_str().unwrap().contains("db 0 300 s"), "{cache}");
-    assert_eq!(find(&r["recommendations"], "kind", "statement_growth")["subject"], "SELECT orders");
-    assert_eq!(find(&r["recommendations"], "kind", "route_latency")["subject"], "/api/orders");
+    assert!(
+        cache["text"].as_str().unwrap().contains("db 0 300 s"),
+        "{cache}"
+    );
+    assert_eq!(
+        find(&r["recommendations"], "kind", "statement_growth")["subject"],
+        "SELECT orders"
+    );
+    assert_eq!(
+        find(&r["recommendations"], "kind", "route_latency")["subject"],
+        "/api/orders"
+    );
     let choice = find(&r["recommendations"], "kind", "model_choice");
     assert_eq!(choice["subject"], "coach");
-    assert!(choice["text"].as_str().unwrap().contains("claude-haiku-4-5"), "{choice}");
+    assert!(
+        choice["text"]
+            .as_str()
+            .unwrap()
+            .contains("claude-haiku-4-5"),
+        "{choice}"
+    );
     let pipeline = &r["pipeline"]["data"]["losses"][0];
-    close(&pipeline["count"]["current"], STEPS_PER_WEEK, "spans dropped");
-    let kinds: Vec<&str> = r["findings"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
-    for k in ["route_regressed", "availability_budget_spent", "pool_utilization", "pool_timeouts", "cache_hit_ratio", "alert_fired", "telemetry_loss"] {
+    close(
+        &pipeline["count"]["current"],
+        STEPS_PER_WEEK,
+        "spans dropped",
+    );
+    let kinds: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    for k in [
+        "route_regressed",
+        "availability_budget_spent",
+        "pool_utilization",
+        "pool_timeouts",
+        "cache_hit_ratio",
+        "alert_fired",
+        "telemetry_loss",
+    ] {
         assert!(kinds.contains(&k), "no {k} finding in {kinds:?}");
     }
 
     // A service without Redis, pool or LLM: those sections say so.
-    let bare = report(&["--prom-url", &prom.url, "--end", &end, "--selector", r#"job="bare""#, "--format", "json"]);
-    assert_eq!(bare.status.code(), Some(0), "{}", String::from_utf8_lossy(&bare.stderr));
+    let bare = report(&[
+        "--prom-url",
+        &prom.url,
+        "--end",
+        &end,
+        "--selector",
+        r#"job="bare""#,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        bare.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&bare.stderr)
+    );
     let b: Value = serde_json::from_slice(&bare.stdout).unwrap();
     for section in ["caches", "llm", "pools", "alerts", "pipeline", "statements"] {
         assert!(b[section]["data"].is_null(), "{section}: {}", b[section]);
-        assert!(b[section]["note"].as_str().is_some_and(|n| n.starts_with("No")), "{section}: {}", b[section]);
+        assert!(
+            b[section]["note"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("No")),
+            "{section}: {}",
+            b[section]
+        );
     }
-    close(&find(&b["latency"]["data"]["routes"], "route", "/health")["requests"]["current"], 10.0 * STEPS_PER_WEEK, "bare requests");
-    let bare_md = String::from_utf8_lossy(&report(&["--prom-url", &prom.url, "--end", &end, "--selector", r#"job="bare""#]).stdout).into_owned();
-    assert!(bare_md.contains("_No wingspan_cache_requests_total series"), "{bare_md}");
+    close(
+        &find(&b["latency"]["data"]["routes"], "route", "/health")["requests"]["current"],
+        10.0 * STEPS_PER_WEEK,
+        "bare requests",
+    );
+    let bare_md = String::from_utf8_lossy(
+        &report(&[
+            "--prom-url",
+            &prom.url,
+            "--end",
+            &end,
+            "--selector",
+            r#"job="bare""#,
+        ])
+        .stdout,
+    )
+    .into_owned();
+    assert!(
+        bare_md.contains("_No wingspan_cache_requests_total series"),
+        "{bare_md}"
+    );
 
     // Prometheus unreachable: exit 2, naming the URL; a bad option: exit 1.
     let closed = format!("http://127.0.0.1:{}", support::closed_port());
@@ -249,21 +446,36 @@ async fn weekly_report_from_a_backfilled_prometheus() {
 
     // The HTML report, offline, in headless Chromium.
     let html = std::fs::read_to_string(&html_path).unwrap();
-    assert!(only_svg_namespaces(&html), "the page refers to another origin");
+    assert!(
+        only_svg_namespaces(&html),
+        "the page refers to another origin"
+    );
     let browser = Browser::start().await;
     browser.size(1200, 900).await;
-    browser.goto(&format!("file://{}", html_path.display())).await;
+    browser
+        .goto(&format!("file://{}", html_path.display()))
+        .await;
     let charts = browser.exec("return Array.from(document.querySelectorAll('[data-chart] svg')).map(s => [s.parentElement.dataset.chart, s.querySelectorAll('path,polyline,rect,line').length, s.getBoundingClientRect().width])").await;
     let charts = charts.as_array().unwrap();
     assert_eq!(charts.len(), 3, "{charts:?}");
     for c in charts {
-        assert!(num(&c[1]) >= 5.0 && num(&c[2]) > 300.0, "chart not drawn: {c}");
+        assert!(
+            num(&c[1]) >= 5.0 && num(&c[2]) > 300.0,
+            "chart not drawn: {c}"
+        );
     }
-    let tables = browser.exec("return document.querySelectorAll('table').length").await;
+    let tables = browser
+        .exec("return document.querySelectorAll('table').length")
+        .await;
     assert!(num(&tables) >= 8.0, "{tables}");
     let p95_cell = browser.exec("return Array.from(document.querySelectorAll('td')).some(td => td.textContent === '175.0 ms')").await;
     assert_eq!(p95_cell, Value::Bool(true));
     browser.screenshot(1200, "report.png").await;
+    // The README's sample report, beside its screenshot.
+    if std::env::var_os("WINGSPAN_UPDATE_SCREENSHOTS").is_some() {
+        let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs");
+        std::fs::write(docs.join("report-sample.md"), &md).unwrap();
+    }
     browser.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

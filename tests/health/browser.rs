@@ -17,7 +17,6 @@ use crate::support::{self, Browser, Receiver};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-
 /// The number a displayed figure shows, scaled back to the JSON's unit, and
 /// how far it may be from the JSON value (half the last digit shown).
 fn shown(format: &str, text: &str, json: f64, seconds_ratio: f64) -> (f64, f64) {

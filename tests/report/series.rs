@@ -48,9 +48,36 @@ pub mod known {
     pub const USED_BUSY_PREVIOUS: f64 = 6.0;
     /// LLM: (model, task, calls per step current, previous, input tokens, output tokens, $/M in, $/M out).
     pub const LLM: [(&str, &str, f64, f64, f64, f64, f64, f64); 3] = [
-        ("claude-sonnet-4-5", "coach", 2.0, 1.0, 1000.0, 500.0, 3.0, 15.0),
-        ("claude-haiku-4-5", "coach", 1.0, 1.0, 1000.0, 500.0, 1.0, 5.0),
-        ("claude-haiku-4-5", "summarize", 4.0, 4.0, 1000.0, 500.0, 1.0, 5.0),
+        (
+            "claude-sonnet-4-5",
+            "coach",
+            2.0,
+            1.0,
+            1000.0,
+            500.0,
+            3.0,
+            15.0,
+        ),
+        (
+            "claude-haiku-4-5",
+            "coach",
+            1.0,
+            1.0,
+            1000.0,
+            500.0,
+            1.0,
+            5.0,
+        ),
+        (
+            "claude-haiku-4-5",
+            "summarize",
+            4.0,
+            4.0,
+            1000.0,
+            500.0,
+            1.0,
+            5.0,
+        ),
     ];
     pub const COACH_REQUESTS: f64 = 10.0;
     /// The latency alert's episodes: (seconds before the end, length in seconds).
@@ -100,7 +127,10 @@ impl Plan {
 
     /// The OpenMetrics text.
     pub fn openmetrics(&self) -> String {
-        let mut om = Om { text: String::with_capacity(64 << 20), plan: self };
+        let mut om = Om {
+            text: String::with_capacity(64 << 20),
+            plan: self,
+        };
         use known::*;
         let api = r#"job="api""#;
         // HTTP: /api/users (the P95 under test), /api/orders near the line
@@ -138,7 +168,9 @@ impl Plan {
 
         // The pool "main".
         let pool = format!(r#"{api},db_client_connection_pool_name="main""#);
-        om.gauge(&format!("db_client_connection_max{{{pool}}}"), |_, _| POOL_MAX);
+        om.gauge(&format!("db_client_connection_max{{{pool}}}"), |_, _| {
+            POOL_MAX
+        });
         om.gauge(
             &format!(r#"db_client_connection_count{{{pool},db_client_connection_state="used"}}"#),
             |w, busy| match (busy, w) {
@@ -155,23 +187,39 @@ impl Plan {
             };
             per_second * STEP as f64
         };
-        om.histogram("db_client_connection_use_time_seconds", &pool, &[], |w, busy| {
-            vec![(HOLD_SECONDS, acquires(w, busy))]
-        });
-        om.histogram("db_client_connection_wait_time_seconds", &pool, &WAIT_BOUNDS, |w, busy| {
-            let n = acquires(w, busy);
-            match w {
-                Week::Current => vec![(0.0005, n * 0.9), (0.008, n * 0.1)],
-                Week::Previous => vec![(0.0005, n)],
-            }
-        });
-        om.counter(&format!("db_client_connection_timeouts_total{{{pool}}}"), |w, busy| {
-            if busy && w == Week::Current { 1.0 } else { 0.0 }
-        });
+        om.histogram(
+            "db_client_connection_use_time_seconds",
+            &pool,
+            &[],
+            |w, busy| vec![(HOLD_SECONDS, acquires(w, busy))],
+        );
+        om.histogram(
+            "db_client_connection_wait_time_seconds",
+            &pool,
+            &WAIT_BOUNDS,
+            |w, busy| {
+                let n = acquires(w, busy);
+                match w {
+                    Week::Current => vec![(0.0005, n * 0.9), (0.008, n * 0.1)],
+                    Week::Previous => vec![(0.0005, n)],
+                }
+            },
+        );
+        om.counter(
+            &format!("db_client_connection_timeouts_total{{{pool}}}"),
+            |w, busy| {
+                if busy && w == Week::Current {
+                    1.0
+                } else {
+                    0.0
+                }
+            },
+        );
         // Statements: SELECT orders doubles its time.
-        for (op, table, secs_current, secs_previous) in
-            [("SELECT", "orders", 0.02, 0.01), ("UPDATE", "users", 0.005, 0.005)]
-        {
+        for (op, table, secs_current, secs_previous) in [
+            ("SELECT", "orders", 0.02, 0.01),
+            ("UPDATE", "users", 0.005, 0.005),
+        ] {
             om.histogram(
                 "db_client_operation_duration_seconds",
                 &format!(r#"{api},db_system_name="postgresql",db_namespace="app",db_operation_name="{op}",db_collection_name="{table}""#),
@@ -197,9 +245,18 @@ impl Plan {
             let mib = if w == Week::Current { 48.0 } else { 40.0 };
             (if busy { mib + 16.0 } else { mib }) * 1024.0 * 1024.0
         });
-        om.counter(&format!("redis_keys_evicted_total{{{api}}}"), |w, _| if w == Week::Current { 1.0 } else { 0.0 });
+        om.counter(&format!("redis_keys_evicted_total{{{api}}}"), |w, _| {
+            if w == Week::Current {
+                1.0
+            } else {
+                0.0
+            }
+        });
         om.counter(&format!("redis_keys_expired_total{{{api}}}"), |_, _| 5.0);
-        om.gauge(&format!(r#"redis_db_avg_ttl_milliseconds{{{api},db="0"}}"#), |_, _| 300_000.0);
+        om.gauge(
+            &format!(r#"redis_db_avg_ttl_milliseconds{{{api},db="0"}}"#),
+            |_, _| 300_000.0,
+        );
 
         // LLM calls, tokens and cost.
         for (model, task, cur, prev, tin, tout, pin, pout) in LLM {
@@ -207,7 +264,12 @@ impl Plan {
             let labels = format!(
                 r#"{api},gen_ai_operation_name="chat",gen_ai_provider_name="anthropic",gen_ai_request_model="{model}",wingspan_gen_ai_task="{task}""#
             );
-            om.histogram("gen_ai_client_operation_duration_seconds", &labels, &[], move |w, _| vec![(2.0, calls(w))]);
+            om.histogram(
+                "gen_ai_client_operation_duration_seconds",
+                &labels,
+                &[],
+                move |w, _| vec![(2.0, calls(w))],
+            );
             for (kind, tokens) in [("input", tin), ("output", tout)] {
                 om.histogram(
                     "gen_ai_client_token_usage",
@@ -216,8 +278,15 @@ impl Plan {
                     move |w, _| vec![(tokens, calls(w))],
                 );
             }
-            for (kind, cache, usd) in [("input", "none", tin * pin / 1e6), ("output", "", tout * pout / 1e6)] {
-                let cache = if cache.is_empty() { String::new() } else { format!(r#",wingspan_gen_ai_cache="{cache}""#) };
+            for (kind, cache, usd) in [
+                ("input", "none", tin * pin / 1e6),
+                ("output", "", tout * pout / 1e6),
+            ] {
+                let cache = if cache.is_empty() {
+                    String::new()
+                } else {
+                    format!(r#",wingspan_gen_ai_cache="{cache}""#)
+                };
                 om.counter(
                     &format!(r#"wingspan_gen_ai_cost_total{{{api},gen_ai_request_model="{model}",gen_ai_token_type="{kind}",wingspan_gen_ai_task="{task}"{cache}}}"#),
                     move |w, _| calls(w) * usd,
@@ -227,14 +296,27 @@ impl Plan {
 
         // The pipeline: 1 span in 1000 dropped this week, none before.
         let bsp = r#"otel_component_type="batching_span_processor",otel_component_name="batching_span_processor/0""#;
-        om.counter(&format!("otel_sdk_processor_span_processed_total{{{api},{bsp}}}"), |_, _| 1000.0);
         om.counter(
-            &format!(r#"otel_sdk_processor_span_processed_total{{{api},{bsp},error_type="queue_full"}}"#),
+            &format!("otel_sdk_processor_span_processed_total{{{api},{bsp}}}"),
+            |_, _| 1000.0,
+        );
+        om.counter(
+            &format!(
+                r#"otel_sdk_processor_span_processed_total{{{api},{bsp},error_type="queue_full"}}"#
+            ),
             |w, _| if w == Week::Current { 1.0 } else { 0.0 },
         );
         let exp = r#"otel_component_type="otlp_grpc_span_exporter",otel_component_name="otlp_grpc_span_exporter/0""#;
-        om.counter(&format!("otel_sdk_exporter_span_exported_total{{{api},{exp}}}"), |_, _| 999.0);
-        om.counter(&format!(r#"otel_sdk_exporter_span_exported_total{{{api},{exp},error_type="timeout"}}"#), |_, _| 0.0);
+        om.counter(
+            &format!("otel_sdk_exporter_span_exported_total{{{api},{exp}}}"),
+            |_, _| 999.0,
+        );
+        om.counter(
+            &format!(
+                r#"otel_sdk_exporter_span_exported_total{{{api},{exp},error_type="timeout"}}"#
+            ),
+            |_, _| 0.0,
+        );
 
         // ALERTS: the latency alert, once a minute while firing, and
         // pending for 5 minutes before (not counted).
@@ -242,7 +324,11 @@ impl Plan {
         for state in ["pending", "firing"] {
             for (ago, secs) in ALERT_PREVIOUS.iter().chain(ALERT_CURRENT.iter()) {
                 let first = self.end - ago;
-                let range = if state == "firing" { first..first + secs } else { first - 300..first };
+                let range = if state == "firing" {
+                    first..first + secs
+                } else {
+                    first - 300..first
+                };
                 for t in range.step_by(60) {
                     let _ = writeln!(om.text, r#"ALERTS{{{labels},alertstate="{state}"}} 1 {t}"#);
                 }
@@ -273,17 +359,33 @@ impl Om<'_> {
     fn gauge(&mut self, series: &str, value: impl Fn(Week, bool) -> f64) {
         let plan = self.plan;
         for t in plan.times() {
-            let _ = writeln!(self.text, "{series} {} {t}", value(plan.week(t), plan.busy(t)));
+            let _ = writeln!(
+                self.text,
+                "{series} {} {t}",
+                value(plan.week(t), plan.busy(t))
+            );
         }
     }
 
     /// `observed` gives (value, count) pairs per step.
-    fn histogram(&mut self, name: &str, labels: &str, bounds: &[f64], observed: impl Fn(Week, bool) -> Vec<(f64, f64)>) {
+    fn histogram(
+        &mut self,
+        name: &str,
+        labels: &str,
+        bounds: &[f64],
+        observed: impl Fn(Week, bool) -> Vec<(f64, f64)>,
+    ) {
         let plan = self.plan;
         let steps: Vec<Vec<(f64, f64)>> = plan
             .times()
             .enumerate()
-            .map(|(i, t)| if i == 0 { Vec::new() } else { observed(plan.week(t), plan.busy(t)) })
+            .map(|(i, t)| {
+                if i == 0 {
+                    Vec::new()
+                } else {
+                    observed(plan.week(t), plan.busy(t))
+                }
+            })
             .collect();
         let les: Vec<(String, f64)> = bounds
             .iter()
@@ -293,14 +395,21 @@ impl Om<'_> {
         for (le, bound) in &les {
             let mut v = 0.0;
             for (t, obs) in plan.times().zip(&steps) {
-                v += obs.iter().filter(|(x, _)| x <= bound).map(|(_, n)| n).sum::<f64>();
+                v += obs
+                    .iter()
+                    .filter(|(x, _)| x <= bound)
+                    .map(|(_, n)| n)
+                    .sum::<f64>();
                 let _ = writeln!(self.text, r#"{name}_bucket{{{labels},le="{le}"}} {v} {t}"#);
             }
         }
         for (suffix, f) in [("sum", true), ("count", false)] {
             let mut v = 0.0;
             for (t, obs) in plan.times().zip(&steps) {
-                v += obs.iter().map(|(x, n)| if f { x * n } else { *n }).sum::<f64>();
+                v += obs
+                    .iter()
+                    .map(|(x, n)| if f { x * n } else { *n })
+                    .sum::<f64>();
                 let _ = writeln!(self.text, "{name}_{suffix}{{{labels}}} {v} {t}");
             }
         }

@@ -116,10 +116,14 @@ pub fn parse(
     args: impl IntoIterator<Item = String>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Options, ArgsError> {
-    let m = command().try_get_matches_from(args).map_err(|e| match e.kind() {
-        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ArgsError::Display(e),
-        _ => ArgsError::Usage(e.to_string()),
-    })?;
+    let m = command()
+        .try_get_matches_from(args)
+        .map_err(|e| match e.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                ArgsError::Display(e)
+            }
+            _ => ArgsError::Usage(e.to_string()),
+        })?;
     let s = |name: &str| m.get_one::<String>(name).cloned();
     let usage = ArgsError::Usage;
 
@@ -131,27 +135,34 @@ pub fn parse(
     }
     let password = env("PROM_PASSWORD");
     let token = env("PROM_BEARER_TOKEN").filter(|t| !t.is_empty());
-    let auth = match (s("user").filter(|u| !u.is_empty()), token) {
-        (Some(_), Some(_)) => {
-            return Err(usage(
-                "--user (PROM_USER) and PROM_BEARER_TOKEN are both set: pick basic or bearer auth".to_owned(),
-            ))
-        }
-        (Some(user), None) => Auth::Basic {
-            user,
-            password: password.ok_or_else(|| {
-                usage("--user (PROM_USER) is set but PROM_PASSWORD is not: basic auth needs both".to_owned())
-            })?,
-        },
-        (None, Some(t)) => Auth::Bearer(t),
-        (None, None) => Auth::None,
-    };
+    let auth =
+        match (s("user").filter(|u| !u.is_empty()), token) {
+            (Some(_), Some(_)) => return Err(usage(
+                "--user (PROM_USER) and PROM_BEARER_TOKEN are both set: pick basic or bearer auth"
+                    .to_owned(),
+            )),
+            (Some(user), None) => Auth::Basic {
+                user,
+                password: password.ok_or_else(|| {
+                    usage(
+                        "--user (PROM_USER) is set but PROM_PASSWORD is not: basic auth needs both"
+                            .to_owned(),
+                    )
+                })?,
+            },
+            (None, Some(t)) => Auth::Bearer(t),
+            (None, None) => Auth::None,
+        };
     let duration = |name: &str| -> Result<Duration, ArgsError> {
         let v = s(name).unwrap_or_default();
         humantime::parse_duration(&v)
             .ok()
             .filter(|d| !d.is_zero())
-            .ok_or_else(|| usage(format!("--{name} = {v:?}: expected a positive duration such as 7d, 24h or 30s")))
+            .ok_or_else(|| {
+                usage(format!(
+                    "--{name} = {v:?}: expected a positive duration such as 7d, 24h or 30s"
+                ))
+            })
     };
     let window = duration("window")?;
     let timeout = duration("timeout")?;
@@ -160,10 +171,15 @@ pub fn parse(
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0),
-        Some(v) => parse_time(&v)
-            .ok_or_else(|| usage(format!("--end = {v:?}: expected RFC 3339 (2026-11-23T00:00:00Z) or unix seconds")))?,
+        Some(v) => parse_time(&v).ok_or_else(|| {
+            usage(format!(
+                "--end = {v:?}: expected RFC 3339 (2026-11-23T00:00:00Z) or unix seconds"
+            ))
+        })?,
     };
-    let selector = s("selector").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let selector = s("selector")
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
     if let Some(sel) = &selector {
         if sel.contains(['{', '}']) {
             return Err(usage(format!(
@@ -176,7 +192,11 @@ pub fn parse(
         .parse::<f64>()
         .ok()
         .filter(|r| r.is_finite() && *r >= 0.0)
-        .ok_or_else(|| usage(format!("--regression = {regression:?}: expected a percentage >= 0, e.g. 10")))?
+        .ok_or_else(|| {
+            usage(format!(
+                "--regression = {regression:?}: expected a percentage >= 0, e.g. 10"
+            ))
+        })?
         / 100.0;
     let format = match s("format").as_deref() {
         Some("json") => Format::Json,
@@ -216,7 +236,10 @@ mod tests {
     use super::*;
 
     fn args(a: &[&str]) -> Vec<String> {
-        std::iter::once("wingspan-report").chain(a.iter().copied()).map(String::from).collect()
+        std::iter::once("wingspan-report")
+            .chain(a.iter().copied())
+            .map(String::from)
+            .collect()
     }
 
     fn no_env(_: &str) -> Option<String> {
@@ -259,6 +282,9 @@ mod tests {
         let o = parse(args(&["--user", "u"]), env).unwrap();
         assert!(matches!(o.auth, Auth::Basic { ref password, .. } if password == "pw"));
         let env = |k: &str| (k == "PROM_BEARER_TOKEN").then(|| "t".to_owned());
-        assert!(matches!(parse(args(&[]), env).unwrap().auth, Auth::Bearer(_)));
+        assert!(matches!(
+            parse(args(&[]), env).unwrap().auth,
+            Auth::Bearer(_)
+        ));
     }
 }

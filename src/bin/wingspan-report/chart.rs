@@ -27,7 +27,12 @@ fn svg(draw: impl FnOnce(&mut String) -> Drawn) -> Option<String> {
 /// Daily P95 of each route (the six slowest), with the latency line.
 pub fn daily_p95(l: &Latency, line_seconds: f64) -> Option<String> {
     let routes: Vec<_> = l.routes.iter().take(PALETTE.len()).collect();
-    let days = routes.first()?.daily.iter().map(|d| d.date.clone()).collect::<Vec<_>>();
+    let days = routes
+        .first()?
+        .daily
+        .iter()
+        .map(|d| d.date.clone())
+        .collect::<Vec<_>>();
     let top = routes
         .iter()
         .flat_map(|r| r.daily.iter().filter_map(|d| d.p95))
@@ -48,12 +53,21 @@ pub fn daily_p95(l: &Latency, line_seconds: f64) -> Option<String> {
         chart
             .configure_mesh()
             .x_labels(n)
-            .x_label_formatter(&|x| labels.get(x.round() as usize).map(|d| d[5..].to_owned()).unwrap_or_default())
+            .x_label_formatter(&|x| {
+                labels
+                    .get(x.round() as usize)
+                    .map(|d| d[5..].to_owned())
+                    .unwrap_or_default()
+            })
             .y_desc("ms")
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .draw()?;
         let line = line_seconds * 1000.0;
         chart
-            .draw_series(LineSeries::new([(0.0, line), ((n as f64 - 1.0).max(1.0), line)], RED.stroke_width(1)))?
+            .draw_series(LineSeries::new(
+                [(0.0, line), ((n as f64 - 1.0).max(1.0), line)],
+                RED.stroke_width(1),
+            ))?
             .label(format!("{line:.0} ms line"))
             .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED));
         for (i, r) in routes.iter().enumerate() {
@@ -67,7 +81,9 @@ pub fn daily_p95(l: &Latency, line_seconds: f64) -> Option<String> {
             chart
                 .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
                 .label(r.route.clone())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()
@@ -100,6 +116,7 @@ pub fn daily_requests(t: &Traffic) -> Option<String> {
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .y_label_formatter(&|v| crate::fmt::count(Some(v.round())))
             .x_labels(n)
             .x_label_formatter(&|x| {
                 let i = x.round();
@@ -113,13 +130,19 @@ pub fn daily_requests(t: &Traffic) -> Option<String> {
         let blue = PALETTE[0];
         chart
             .draw_series(t.daily.iter().enumerate().map(|(i, d)| {
-                Rectangle::new([(i as f64 - 0.35, 0.0), (i as f64 + 0.35, d.requests)], blue.filled())
+                Rectangle::new(
+                    [(i as f64 - 0.35, 0.0), (i as f64 + 0.35, d.requests)],
+                    blue.filled(),
+                )
             }))?
             .label("requests")
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], blue.filled()));
         chart
             .draw_series(t.daily.iter().enumerate().map(|(i, d)| {
-                Rectangle::new([(i as f64 - 0.35, 0.0), (i as f64 + 0.35, d.errors)], RED.filled())
+                Rectangle::new(
+                    [(i as f64 - 0.35, 0.0), (i as f64 + 0.35, d.errors)],
+                    RED.filled(),
+                )
             }))?
             .label("errors")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], RED.filled()));
@@ -157,10 +180,14 @@ pub fn llm_cost(l: &Llm) -> Option<String> {
             .x_label_area_size(25)
             .y_label_area_size(260)
             .build_cartesian_2d(0f64..top, -0.5f64..(n as f64 - 0.5))?;
-        let names: Vec<String> = rows.iter().map(|r| format!("{} / {}", r.model, r.task)).collect();
+        let names: Vec<String> = rows
+            .iter()
+            .map(|r| format!("{} / {}", r.model, r.task))
+            .collect();
         chart
             .configure_mesh()
             .disable_y_mesh()
+            .x_label_formatter(&|v| format!("${v:.2}"))
             .y_labels(n)
             .y_label_formatter(&|y| {
                 let i = y.round();
@@ -175,14 +202,26 @@ pub fn llm_cost(l: &Llm) -> Option<String> {
         chart
             .draw_series(rows.iter().enumerate().map(|(i, r)| {
                 let y = i as f64;
-                Rectangle::new([(0.0, y + 0.02), (r.cost_usd.previous.unwrap_or(0.0), y + 0.32)], before.filled())
+                Rectangle::new(
+                    [
+                        (0.0, y + 0.02),
+                        (r.cost_usd.previous.unwrap_or(0.0), y + 0.32),
+                    ],
+                    before.filled(),
+                )
             }))?
             .label("previous window")
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], before.filled()));
         chart
             .draw_series(rows.iter().enumerate().map(|(i, r)| {
                 let y = i as f64;
-                Rectangle::new([(0.0, y - 0.32), (r.cost_usd.current.unwrap_or(0.0), y - 0.02)], now.filled())
+                Rectangle::new(
+                    [
+                        (0.0, y - 0.32),
+                        (r.cost_usd.current.unwrap_or(0.0), y - 0.02),
+                    ],
+                    now.filled(),
+                )
             }))?
             .label("this window")
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], now.filled()));

@@ -55,13 +55,20 @@ impl Ctx<'_> {
     }
 
     /// `query` in both windows, keyed by the values of `keys`.
-    pub fn trends(&self, query: &str, keys: &[&str]) -> Result<BTreeMap<Vec<String>, Trend>, PromError> {
+    pub fn trends(
+        &self,
+        query: &str,
+        keys: &[&str],
+    ) -> Result<BTreeMap<Vec<String>, Trend>, PromError> {
         let (cur, prev) = self.both(query)?;
         let cur = keyed(&cur, keys);
         let prev = keyed(&prev, keys);
         let mut out = BTreeMap::new();
         for k in cur.keys().chain(prev.keys()) {
-            out.insert(k.clone(), Trend::new(cur.get(k).copied(), prev.get(k).copied()));
+            out.insert(
+                k.clone(),
+                Trend::new(cur.get(k).copied(), prev.get(k).copied()),
+            );
         }
         Ok(out)
     }

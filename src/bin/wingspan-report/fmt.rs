@@ -12,7 +12,9 @@ pub fn ms(seconds: Option<f64>) -> String {
 }
 
 pub fn pct(ratio: Option<f64>) -> String {
-    ratio.map(|r| format!("{:.2} %", r * 100.0)).unwrap_or(NONE.to_owned())
+    ratio
+        .map(|r| format!("{:.2} %", r * 100.0))
+        .unwrap_or(NONE.to_owned())
 }
 
 pub fn usd(v: Option<f64>) -> String {
@@ -39,7 +41,9 @@ pub fn rate(v: Option<f64>) -> String {
 
 pub fn bytes(v: Option<f64>) -> String {
     match v {
-        Some(v) if v >= 1024.0 * 1024.0 * 1024.0 => format!("{:.2} GiB", v / (1024.0 * 1024.0 * 1024.0)),
+        Some(v) if v >= 1024.0 * 1024.0 * 1024.0 => {
+            format!("{:.2} GiB", v / (1024.0 * 1024.0 * 1024.0))
+        }
         Some(v) if v >= 1024.0 * 1024.0 => format!("{:.1} MiB", v / (1024.0 * 1024.0)),
         Some(v) => format!("{:.0} KiB", v / 1024.0),
         None => NONE.to_owned(),
@@ -48,9 +52,13 @@ pub fn bytes(v: Option<f64>) -> String {
 
 /// `2h 5m`, `45m`, `30s`.
 pub fn duration(seconds: Option<f64>) -> String {
-    let Some(s) = seconds else { return NONE.to_owned() };
+    let Some(s) = seconds else {
+        return NONE.to_owned();
+    };
     let s = s.round() as u64;
     match (s / 3600, (s % 3600) / 60, s % 60) {
+        (h, 0, 0) if h >= 24 && h % 24 == 0 => format!("{}d", h / 24),
+        (h, m, _) if h >= 24 => format!("{}d {}h {m}m", h / 24, h % 24),
         (0, 0, sec) => format!("{sec}s"),
         (0, m, 0) => format!("{m}m"),
         (0, m, sec) => format!("{m}m {sec}s"),
@@ -81,6 +89,7 @@ mod tests {
         assert_eq!(change(None), "–");
         assert_eq!(duration(Some(10_800.0)), "3h 0m");
         assert_eq!(duration(Some(90.0)), "1m 30s");
+        assert_eq!(duration(Some(7.0 * 86_400.0)), "7d");
         assert_eq!(count(Some(12_345.0)), "12.3k");
     }
 }

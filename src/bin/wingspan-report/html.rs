@@ -20,12 +20,23 @@ pub fn render(r: &Report) -> String {
     let parser = pulldown_cmark::Parser::new_ext(&md, pulldown_cmark::Options::ENABLE_TABLES);
     pulldown_cmark::html::push_html(&mut body, parser);
     let charts = [
-        ("latency", r.latency.data.as_ref().and_then(|l| chart::daily_p95(l, r.thresholds.latency_threshold_seconds))),
-        ("traffic", r.traffic.data.as_ref().and_then(chart::daily_requests)),
+        (
+            "latency",
+            r.latency
+                .data
+                .as_ref()
+                .and_then(|l| chart::daily_p95(l, r.thresholds.latency_threshold_seconds)),
+        ),
+        (
+            "traffic",
+            r.traffic.data.as_ref().and_then(chart::daily_requests),
+        ),
         ("llm", r.llm.data.as_ref().and_then(chart::llm_cost)),
     ];
     for (name, svg) in charts {
-        let with = svg.map(|s| format!("<div class=\"chart\" data-chart=\"{name}\">{s}</div>")).unwrap_or_default();
+        let with = svg
+            .map(|s| format!("<div class=\"chart\" data-chart=\"{name}\">{s}</div>"))
+            .unwrap_or_default();
         body = body.replace(&chart_marker(name), &with);
     }
     format!(

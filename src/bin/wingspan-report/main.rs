@@ -117,8 +117,8 @@ fn run(o: &Options) -> Result<Report, Failure> {
     report.recommendations = recommend::recommendations(&report);
     report.findings = recommend::findings(&report);
 
-    let json = serde_json::to_string_pretty(&report)
-        .map_err(|e| Failure::Usage(format!("JSON: {e}")))?;
+    let json =
+        serde_json::to_string_pretty(&report).map_err(|e| Failure::Usage(format!("JSON: {e}")))?;
     let md = markdown::render(&report);
     if let Some(p) = &o.json {
         write(p, "--json", &json)?;

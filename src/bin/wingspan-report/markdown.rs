@@ -9,7 +9,12 @@ use crate::model::{Report, Section, Trend};
 type Fmt = fn(Option<f64>) -> String;
 
 fn trend_cells(t: &Trend, f: Fmt) -> String {
-    format!("{} | {} | {}", f(t.current), f(t.previous), change(t.change))
+    format!(
+        "{} | {} | {}",
+        f(t.current),
+        f(t.previous),
+        change(t.change)
+    )
 }
 
 /// A table cell: Markdown's table syntax survives a `|` in a route or label.
@@ -72,7 +77,7 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
         let _ = writeln!(o, "_No figure over its threshold._");
     }
     for f in &r.findings {
-        let _ = writeln!(o, "- **{}** {}: {} (threshold {})", f.kind, cell(&f.subject), f.value, f.threshold);
+        let _ = writeln!(o, "- **{}** {}: {}", f.kind, cell(&f.subject), f.text);
     }
     let _ = writeln!(o, "\n## Recommendations\n");
     if r.recommendations.is_empty() {
@@ -116,7 +121,11 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
             }
         }
         if !l.regressed.is_empty() {
-            let names: Vec<String> = l.regressed.iter().map(|r| format!("`{}`", cell(r))).collect();
+            let names: Vec<String> = l
+                .regressed
+                .iter()
+                .map(|r| format!("`{}`", cell(r)))
+                .collect();
             let _ = writeln!(
                 o,
                 "\nRegressed (P95 up more than {}): {}.",
@@ -128,13 +137,20 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
     });
 
     section(&mut o, "Requests and errors", &r.traffic, |o, t| {
-        let _ = writeln!(o, "| figure | this window | previous | change |\n|---|---:|---:|---:|");
+        let _ = writeln!(
+            o,
+            "| figure | this window | previous | change |\n|---|---:|---:|---:|"
+        );
         let rows: [(&str, &Trend, Fmt); 7] = [
             ("requests", &t.requests, count),
             ("requests per second", &t.requests_per_second, rate),
             ("errors (5xx, failed handlers)", &t.errors, count),
             ("error ratio", &t.error_ratio, pct),
-            ("availability error budget spent", &t.availability_budget_spent, pct),
+            (
+                "availability error budget spent",
+                &t.availability_budget_spent,
+                pct,
+            ),
             ("non-LLM requests over the latency line", &t.slow_ratio, pct),
             ("latency error budget spent", &t.latency_budget_spent, pct),
         ];
@@ -161,28 +177,36 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
                 ms(p.acquire_wait_p95_seconds.previous),
                 count(p.timeouts.current),
                 count(p.timeouts.previous),
-                p.peak_hour.as_ref().map(|h| h.end_utc.clone()).unwrap_or("–".to_owned()),
+                p.peak_hour
+                    .as_ref()
+                    .map(|h| h.end_utc.clone())
+                    .unwrap_or("–".to_owned()),
                 count(p.peak_hour.as_ref().map(|h| h.acquires_per_second)),
                 ms(p.peak_hour.as_ref().map(|h| h.mean_hold_seconds)),
             );
         }
     });
 
-    section(&mut o, "Statements by growth of total time", &r.statements, |o, st| {
-        let _ = writeln!(o, "| operation | table | total time | before | change | calls |\n|---|---|---:|---:|---:|---:|");
-        for s in st.iter().take(10) {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} | {} |",
-                cell(&s.operation),
-                cell(&s.collection),
-                duration(s.total_seconds.current),
-                duration(s.total_seconds.previous),
-                change(s.total_seconds.change),
-                count(s.calls.current),
-            );
-        }
-    });
+    section(
+        &mut o,
+        "Statements by growth of total time",
+        &r.statements,
+        |o, st| {
+            let _ = writeln!(o, "| operation | table | total time | before | change | calls |\n|---|---|---:|---:|---:|---:|");
+            for s in st.iter().take(10) {
+                let _ = writeln!(
+                    o,
+                    "| {} | {} | {} | {} | {} | {} |",
+                    cell(&s.operation),
+                    cell(&s.collection),
+                    duration(s.total_seconds.current),
+                    duration(s.total_seconds.previous),
+                    change(s.total_seconds.change),
+                    count(s.calls.current),
+                );
+            }
+        },
+    );
 
     section(&mut o, "Cache", &r.caches, |o, c| {
         let _ = writeln!(o, "| cache | hit rate | before | change | reads | errors |\n|---|---:|---:|---:|---:|---:|");
@@ -198,8 +222,15 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
                 count(k.errors.current),
             );
         }
-        let _ = writeln!(o, "\n| Redis | this window | previous | change |\n|---|---:|---:|---:|");
-        let _ = writeln!(o, "| memory at peak | {} |", trend_cells(&c.memory_peak_bytes, bytes));
+        let _ = writeln!(
+            o,
+            "\n| Redis | this window | previous | change |\n|---|---:|---:|---:|"
+        );
+        let _ = writeln!(
+            o,
+            "| memory at peak | {} |",
+            trend_cells(&c.memory_peak_bytes, bytes)
+        );
         let _ = writeln!(o, "| evicted keys | {} |", trend_cells(&c.evictions, count));
         let _ = writeln!(o, "| expired keys | {} |", trend_cells(&c.expired, count));
     });
@@ -225,11 +256,22 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
                 usd(m.cost_per_call_usd.current),
             );
         }
-        let _ = writeln!(o, "\n| figure | this window | previous | change |\n|---|---:|---:|---:|");
+        let _ = writeln!(
+            o,
+            "\n| figure | this window | previous | change |\n|---|---:|---:|---:|"
+        );
         let _ = writeln!(o, "| calls | {} |", trend_cells(&l.calls, count));
         let _ = writeln!(o, "| cost | {} |", trend_cells(&l.cost_usd, usd));
-        let _ = writeln!(o, "| requests of LLM routes | {} |", trend_cells(&l.llm_route_requests, count));
-        let _ = writeln!(o, "| cost per LLM-route request | {} |", trend_cells(&l.cost_per_llm_request_usd, usd));
+        let _ = writeln!(
+            o,
+            "| requests of LLM routes | {} |",
+            trend_cells(&l.llm_route_requests, count)
+        );
+        let _ = writeln!(
+            o,
+            "| cost per LLM-route request | {} |",
+            trend_cells(&l.cost_per_llm_request_usd, usd)
+        );
         chart(o, "llm");
     });
 
@@ -249,13 +291,19 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
                 duration(a.firing_seconds.current),
                 duration(a.firing_seconds.previous),
                 duration(Some(a.longest_seconds)),
-                a.episodes.first().map(|e| e.start_utc.clone()).unwrap_or("–".to_owned()),
+                a.episodes
+                    .first()
+                    .map(|e| e.start_utc.clone())
+                    .unwrap_or("–".to_owned()),
             );
         }
     });
 
     section(&mut o, "Telemetry pipeline losses", &r.pipeline, |o, p| {
-        let _ = writeln!(o, "| signal | stage | lost | before | change | of all |\n|---|---|---:|---:|---:|---:|");
+        let _ = writeln!(
+            o,
+            "| signal | stage | lost | before | change | of all |\n|---|---|---:|---:|---:|---:|"
+        );
         for l in &p.losses {
             let _ = writeln!(
                 o,

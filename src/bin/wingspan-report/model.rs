@@ -248,6 +248,8 @@ pub struct Finding {
     pub subject: String,
     pub value: f64,
     pub threshold: f64,
+    /// The value and the threshold as the report prints them.
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -273,7 +275,12 @@ mod tests {
 
     #[test]
     fn change_is_relative_and_absent_without_a_base() {
-        assert_eq!(Trend::new(Some(0.175), Some(0.1)).change.map(|c| (c * 1e6).round()), Some(750000.0));
+        assert_eq!(
+            Trend::new(Some(0.175), Some(0.1))
+                .change
+                .map(|c| (c * 1e6).round()),
+            Some(750000.0)
+        );
         assert_eq!(Trend::new(Some(1.0), Some(0.0)).change, None);
         assert_eq!(Trend::new(None, Some(1.0)).change, None);
         assert_eq!(Trend::counted(None, Some(2.0)).change, Some(-1.0));

@@ -47,7 +47,9 @@ pub enum PromError {
         error_type: String,
         error: String,
     },
-    #[error("Prometheus at {url} sent an answer to `{query}` that is not the API's JSON: {reason}")]
+    #[error(
+        "Prometheus at {url} sent an answer to `{query}` that is not the API's JSON: {reason}"
+    )]
     Decode {
         url: String,
         query: String,
@@ -227,14 +229,20 @@ fn parse_result(result_type: &str, result: serde_json::Value) -> Result<Vec<Seri
                         .value
                         .into_iter()
                         .chain(r.values)
-                        .filter_map(|(t, v)| v.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| (t, v)))
+                        .filter_map(|(t, v)| {
+                            v.parse::<f64>()
+                                .ok()
+                                .filter(|v| v.is_finite())
+                                .map(|v| (t, v))
+                        })
                         .collect(),
                 })
                 .filter(|s| !s.points.is_empty())
                 .collect())
         }
         "scalar" => {
-            let (t, v): (f64, String) = serde_json::from_value(result).map_err(|e| e.to_string())?;
+            let (t, v): (f64, String) =
+                serde_json::from_value(result).map_err(|e| e.to_string())?;
             Ok(v.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())

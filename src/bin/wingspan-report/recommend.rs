@@ -36,7 +36,9 @@ pub fn recommendations(r: &Report) -> Vec<Recommendation> {
         let size = pool_size(in_use);
         let verdict = match p.max_connections {
             Some(max) if (size as f64) > max => format!("raise it from {max} to {size}"),
-            Some(max) if (size as f64) < max => format!("{max} is more than it needs; {size} would do"),
+            Some(max) if (size as f64) < max => {
+                format!("{max} is more than it needs; {size} would do")
+            }
             Some(max) => format!("its size of {max} fits"),
             None => format!("size it at {size}"),
         };
@@ -84,7 +86,9 @@ pub fn recommendations(r: &Report) -> Vec<Recommendation> {
             )
         };
         for cache in &c.caches {
-            let Some(hit) = cache.hit_ratio.current else { continue };
+            let Some(hit) = cache.hit_ratio.current else {
+                continue;
+            };
             if hit >= t.cache_hit_ratio_threshold {
                 continue;
             }
@@ -107,8 +111,17 @@ pub fn recommendations(r: &Report) -> Vec<Recommendation> {
             ));
         }
     }
-    for s in r.statements.data.iter().flatten().filter(|s| grew(s)).take(3) {
-        let subject = format!("{} {}", s.operation, s.collection).trim().to_owned();
+    for s in r
+        .statements
+        .data
+        .iter()
+        .flatten()
+        .filter(|s| grew(s))
+        .take(3)
+    {
+        let subject = format!("{} {}", s.operation, s.collection)
+            .trim()
+            .to_owned();
         out.push(rec(
             "statement_growth",
             &subject,
@@ -160,7 +173,10 @@ pub fn recommendations(r: &Report) -> Vec<Recommendation> {
         let mut tasks: BTreeMap<&str, Vec<(&str, f64, f64)>> = BTreeMap::new();
         for row in &llm.by_model_task {
             if let (Some(per), Some(cost)) = (row.cost_per_call_usd.current, row.cost_usd.current) {
-                tasks.entry(&row.task).or_default().push((&row.model, per, cost));
+                tasks
+                    .entry(&row.task)
+                    .or_default()
+                    .push((&row.model, per, cost));
             }
         }
         for (task, mut models) in tasks {
@@ -201,11 +217,40 @@ fn grew(s: &crate::model::Statement) -> bool {
 }
 
 fn finding(kind: &str, subject: &str, value: f64, threshold: f64) -> Finding {
+    use crate::fmt::{change, count, duration, ms, pct};
+    let text = match kind {
+        "route_p95" => format!("P95 {} over {}", ms(Some(value)), ms(Some(threshold))),
+        "route_regressed" => format!(
+            "P95 {} on the previous window (limit +{})",
+            change(Some(value)),
+            pct(Some(threshold))
+        ),
+        "availability_budget_spent" | "latency_budget_spent" => {
+            format!("{} of the error budget spent", pct(Some(value)))
+        }
+        "pool_utilization" => format!(
+            "peak utilization {} (threshold {})",
+            pct(Some(value)),
+            pct(Some(threshold))
+        ),
+        "cache_hit_ratio" => format!(
+            "hit rate {} (threshold {})",
+            pct(Some(value)),
+            pct(Some(threshold))
+        ),
+        "alert_fired" => format!("fired for {}", duration(Some(value))),
+        _ => format!(
+            "{} (threshold {})",
+            count(Some(value)),
+            count(Some(threshold))
+        ),
+    };
     Finding {
         kind: kind.to_owned(),
         subject: subject.to_owned(),
         value,
         threshold,
+        text,
     }
 }
 
@@ -213,11 +258,25 @@ pub fn findings(r: &Report) -> Vec<Finding> {
     let t = &r.thresholds;
     let mut out = Vec::new();
     for route in r.latency.data.iter().flat_map(|l| &l.routes) {
-        if let Some(p95) = route.p95.current.filter(|p| *p > t.latency_threshold_seconds) {
-            out.push(finding("route_p95", &route.route, p95, t.latency_threshold_seconds));
+        if let Some(p95) = route
+            .p95
+            .current
+            .filter(|p| *p > t.latency_threshold_seconds)
+        {
+            out.push(finding(
+                "route_p95",
+                &route.route,
+                p95,
+                t.latency_threshold_seconds,
+            ));
         }
         if let (true, Some(c)) = (route.regressed, route.p95.change) {
-            out.push(finding("route_regressed", &route.route, c, t.regression_ratio));
+            out.push(finding(
+                "route_regressed",
+                &route.route,
+                c,
+                t.regression_ratio,
+            ));
         }
     }
     if let Some(tr) = &r.traffic.data {
@@ -229,16 +288,34 @@ pub fn findings(r: &Report) -> Vec<Finding> {
         }
     }
     for p in r.pools.data.iter().flatten() {
-        if let Some(u) = p.peak_utilization.current.filter(|u| *u > t.pool_utilization_threshold) {
-            out.push(finding("pool_utilization", &p.pool, u, t.pool_utilization_threshold));
+        if let Some(u) = p
+            .peak_utilization
+            .current
+            .filter(|u| *u > t.pool_utilization_threshold)
+        {
+            out.push(finding(
+                "pool_utilization",
+                &p.pool,
+                u,
+                t.pool_utilization_threshold,
+            ));
         }
         if let Some(n) = p.timeouts.current.filter(|n| *n > 0.0) {
             out.push(finding("pool_timeouts", &p.pool, n, 0.0));
         }
     }
     for c in r.caches.data.iter().flat_map(|c| &c.caches) {
-        if let Some(h) = c.hit_ratio.current.filter(|h| *h < t.cache_hit_ratio_threshold) {
-            out.push(finding("cache_hit_ratio", &c.cache, h, t.cache_hit_ratio_threshold));
+        if let Some(h) = c
+            .hit_ratio
+            .current
+            .filter(|h| *h < t.cache_hit_ratio_threshold)
+        {
+            out.push(finding(
+                "cache_hit_ratio",
+                &c.cache,
+                h,
+                t.cache_hit_ratio_threshold,
+            ));
         }
     }
     for a in r.alerts.data.iter().flatten() {
@@ -248,7 +325,12 @@ pub fn findings(r: &Report) -> Vec<Finding> {
     }
     for l in r.pipeline.data.iter().flat_map(|p| &p.losses) {
         if let Some(n) = l.count.current.filter(|n| *n > 0.0) {
-            out.push(finding("telemetry_loss", &format!("{} {}", l.signal, l.stage), n, 0.0));
+            out.push(finding(
+                "telemetry_loss",
+                &format!("{} {}", l.signal, l.stage),
+                n,
+                0.0,
+            ));
         }
     }
     out

@@ -24,9 +24,13 @@ pub fn load(path: Option<&Path>, regression_ratio: f64) -> Result<Thresholds, St
     let (name, text) = match path {
         Some(p) => (
             p.display().to_string(),
-            std::fs::read_to_string(p).map_err(|e| format!("--thresholds = {}: {e}", p.display()))?,
+            std::fs::read_to_string(p)
+                .map_err(|e| format!("--thresholds = {}: {e}", p.display()))?,
         ),
-        None => ("built-in alerts/thresholds.json".to_owned(), BUILT_IN.to_owned()),
+        None => (
+            "built-in alerts/thresholds.json".to_owned(),
+            BUILT_IN.to_owned(),
+        ),
     };
     let f: File = serde_json::from_str(&text).map_err(|e| {
         format!(

@@ -85,8 +85,13 @@ fn episodes(points: &[(f64, f64)], interval: f64) -> Vec<Episode> {
 fn by_alert(series: &[Series], interval: f64) -> BTreeMap<(String, String), Vec<Episode>> {
     let mut out: BTreeMap<(String, String), Vec<Episode>> = BTreeMap::new();
     for s in series {
-        let key = (s.label("alertname").to_owned(), s.label("severity").to_owned());
-        out.entry(key).or_default().extend(episodes(&s.points, interval));
+        let key = (
+            s.label("alertname").to_owned(),
+            s.label("severity").to_owned(),
+        );
+        out.entry(key)
+            .or_default()
+            .extend(episodes(&s.points, interval));
     }
     for e in out.values_mut() {
         e.sort_by(|a, b| a.start.total_cmp(&b.start));
@@ -115,7 +120,10 @@ mod tests {
     fn the_interval_is_the_median_gap() {
         let s = Series {
             labels: BTreeMap::new(),
-            points: [0.0, 15.0, 30.0, 45.0, 1000.0].iter().map(|t| (*t, 1.0)).collect(),
+            points: [0.0, 15.0, 30.0, 45.0, 1000.0]
+                .iter()
+                .map(|t| (*t, 1.0))
+                .collect(),
         };
         assert_eq!(evaluation_interval([&s].into_iter()), 15.0);
     }

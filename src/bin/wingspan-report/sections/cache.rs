@@ -46,13 +46,25 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Caches>, PromError> {
             }
         })
         .collect();
-    let (mem_c, mem_p) = ctx.single(&format!("sum(max_over_time({}[{w}]))", ctx.m("redis_memory_used_bytes", "")))?;
-    let (ev_c, ev_p) = ctx.single(&format!("sum(increase({}[{w}]))", ctx.m("redis_keys_evicted_total", "")))?;
-    let (ex_c, ex_p) = ctx.single(&format!("sum(increase({}[{w}]))", ctx.m("redis_keys_expired_total", "")))?;
+    let (mem_c, mem_p) = ctx.single(&format!(
+        "sum(max_over_time({}[{w}]))",
+        ctx.m("redis_memory_used_bytes", "")
+    ))?;
+    let (ev_c, ev_p) = ctx.single(&format!(
+        "sum(increase({}[{w}]))",
+        ctx.m("redis_keys_evicted_total", "")
+    ))?;
+    let (ex_c, ex_p) = ctx.single(&format!(
+        "sum(increase({}[{w}]))",
+        ctx.m("redis_keys_expired_total", "")
+    ))?;
     let avg_ttl = ctx
         .prom
         .instant(
-            &format!("avg by (db) (avg_over_time({}[{w}]))", ctx.m("redis_db_avg_ttl_milliseconds", "")),
+            &format!(
+                "avg by (db) (avg_over_time({}[{w}]))",
+                ctx.m("redis_db_avg_ttl_milliseconds", "")
+            ),
             ctx.end,
         )?
         .iter()

@@ -45,10 +45,17 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Latency>, PromError> {
     let mut daily: BTreeMap<String, BTreeMap<u64, [Option<f64>; 3]>> = BTreeMap::new();
     for (i, q) in QUANTILES.iter().enumerate() {
         let range = format!("{}s", step.round() as u64);
-        for s in ctx.prom.range(&quantile_query(ctx, *q, &range), start, end, step)? {
+        for s in ctx
+            .prom
+            .range(&quantile_query(ctx, *q, &range), start, end, step)?
+        {
             let route = s.label("http_route").to_owned();
             for (t, v) in &s.points {
-                daily.entry(route.clone()).or_default().entry(t.round() as u64).or_default()[i] = Some(*v);
+                daily
+                    .entry(route.clone())
+                    .or_default()
+                    .entry(t.round() as u64)
+                    .or_default()[i] = Some(*v);
             }
         }
     }
@@ -77,7 +84,11 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Latency>, PromError> {
         }
         routes.push(RouteLatency {
             // The unmatched requests share one series without a route.
-            route: if route.is_empty() { "(no route)".to_owned() } else { route },
+            route: if route.is_empty() {
+                "(no route)".to_owned()
+            } else {
+                route
+            },
             requests: Trend::counted(req.current, req.previous),
             p50: get(0),
             p95,
@@ -87,7 +98,16 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Latency>, PromError> {
         });
     }
     // The slowest first: the reader's attention goes where the P95 is.
-    routes.sort_by(|a, b| b.p95.current.unwrap_or(-1.0).total_cmp(&a.p95.current.unwrap_or(-1.0)));
-    let regressed = routes.iter().filter(|r| r.regressed).map(|r| r.route.clone()).collect();
+    routes.sort_by(|a, b| {
+        b.p95
+            .current
+            .unwrap_or(-1.0)
+            .total_cmp(&a.p95.current.unwrap_or(-1.0))
+    });
+    let regressed = routes
+        .iter()
+        .filter(|r| r.regressed)
+        .map(|r| r.route.clone())
+        .collect();
     Ok(Section::some(Latency { routes, regressed }))
 }

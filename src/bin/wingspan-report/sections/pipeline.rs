@@ -8,10 +8,30 @@ use crate::prom::PromError;
 
 /// (signal, stage, counter, matchers of the lost ones).
 const STAGES: [(&str, &str, &str, &str); 5] = [
-    ("spans", "dropped", "otel_sdk_processor_span_processed_total", r#"error_type="queue_full""#),
-    ("spans", "export_failed", "otel_sdk_exporter_span_exported_total", r#"error_type!="""#),
-    ("logs", "dropped", "otel_sdk_processor_log_processed_total", r#"error_type="queue_full""#),
-    ("logs", "export_failed", "otel_sdk_exporter_log_exported_total", r#"error_type!="""#),
+    (
+        "spans",
+        "dropped",
+        "otel_sdk_processor_span_processed_total",
+        r#"error_type="queue_full""#,
+    ),
+    (
+        "spans",
+        "export_failed",
+        "otel_sdk_exporter_span_exported_total",
+        r#"error_type!="""#,
+    ),
+    (
+        "logs",
+        "dropped",
+        "otel_sdk_processor_log_processed_total",
+        r#"error_type="queue_full""#,
+    ),
+    (
+        "logs",
+        "export_failed",
+        "otel_sdk_exporter_log_exported_total",
+        r#"error_type!="""#,
+    ),
     (
         "metric data points",
         "export_failed",
@@ -28,7 +48,8 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Pipeline>, PromError> {
         if all_c.is_none() && all_p.is_none() {
             continue;
         }
-        let (lost_c, lost_p) = ctx.single(&format!("sum(increase({}[{w}]))", ctx.m(counter, lost)))?;
+        let (lost_c, lost_p) =
+            ctx.single(&format!("sum(increase({}[{w}]))", ctx.m(counter, lost)))?;
         let count = Trend::counted(lost_c, lost_p);
         let ratio = |l: Option<f64>, a: Option<f64>| match a {
             Some(a) if a > 0.0 => Some(l.unwrap_or(0.0) / a),

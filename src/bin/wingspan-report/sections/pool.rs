@@ -12,7 +12,10 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Vec<PoolFigures>>, PromError> {
     let w = ctx.w();
     let max_conn = keyed(
         &ctx.prom.instant(
-            &format!("max by ({POOL}) (max_over_time({}[{w}]))", ctx.m("db_client_connection_max", "")),
+            &format!(
+                "max by ({POOL}) (max_over_time({}[{w}]))",
+                ctx.m("db_client_connection_max", "")
+            ),
             ctx.end,
         )?,
         &[POOL],
@@ -22,7 +25,10 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Vec<PoolFigures>>, PromError> {
     let utilization = ctx.trends(
         &format!(
             "max_over_time((sum by ({POOL}) ({used}) / sum by ({POOL}) ({max}))[{w}:1m])",
-            used = ctx.m("db_client_connection_count", r#"db_client_connection_state="used""#),
+            used = ctx.m(
+                "db_client_connection_count",
+                r#"db_client_connection_state="used""#
+            ),
             max = ctx.m("db_client_connection_max", ""),
         ),
         &[POOL],
@@ -35,7 +41,10 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Vec<PoolFigures>>, PromError> {
         &[POOL],
     )?;
     let timeouts = ctx.trends(
-        &format!("sum by ({POOL}) (increase({}[{w}]))", ctx.m("db_client_connection_timeouts_total", "")),
+        &format!(
+            "sum by ({POOL}) (increase({}[{w}]))",
+            ctx.m("db_client_connection_timeouts_total", "")
+        ),
         &[POOL],
     )?;
     let mut names: Vec<Vec<String>> = max_conn
@@ -56,7 +65,10 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Vec<PoolFigures>>, PromError> {
     // which is the held seconds per second: rate(use_time_sum). The busiest
     // hour is the one with the highest such demand.
     let demand = ctx.prom.range(
-        &format!("sum by ({POOL}) (rate({}[1h]))", ctx.m("db_client_connection_use_time_seconds_sum", "")),
+        &format!(
+            "sum by ({POOL}) (rate({}[1h]))",
+            ctx.m("db_client_connection_use_time_seconds_sum", "")
+        ),
         ctx.end - ctx.secs + HOUR.min(ctx.secs),
         ctx.end,
         HOUR,
@@ -72,14 +84,23 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Vec<PoolFigures>>, PromError> {
             Some((t, _)) => {
                 let sel = |metric: &str| ctx.m(metric, &format!(r#"{POOL}="{}""#, escape(&name)));
                 let rate = ctx.prom.instant(
-                    &format!("sum(rate({}[1h]))", sel("db_client_connection_use_time_seconds_count")),
+                    &format!(
+                        "sum(rate({}[1h]))",
+                        sel("db_client_connection_use_time_seconds_count")
+                    ),
                     t,
                 )?;
                 let held = ctx.prom.instant(
-                    &format!("sum(rate({}[1h]))", sel("db_client_connection_use_time_seconds_sum")),
+                    &format!(
+                        "sum(rate({}[1h]))",
+                        sel("db_client_connection_use_time_seconds_sum")
+                    ),
                     t,
                 )?;
-                match (rate.first().and_then(|s| s.value()), held.first().and_then(|s| s.value())) {
+                match (
+                    rate.first().and_then(|s| s.value()),
+                    held.first().and_then(|s| s.value()),
+                ) {
                     (Some(r), Some(h)) if r > 0.0 => Some(PeakHour {
                         end: t,
                         end_utc: utc(t),

@@ -14,7 +14,10 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Vec<Statement>>, PromError> {
     let query = |suffix: &str| {
         format!(
             "sum by (db_operation_name, db_collection_name) (increase({}[{w}]))",
-            ctx.m(&format!("{METRIC}_{suffix}"), r#"db_system_name="postgresql""#)
+            ctx.m(
+                &format!("{METRIC}_{suffix}"),
+                r#"db_system_name="postgresql""#
+            )
         )
     };
     let total = ctx.trends(&query("sum"), &KEYS)?;

@@ -42,7 +42,10 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Traffic>, PromError> {
         (n, Some(d)) if d > 0.0 => Some(n.unwrap_or(0.0) / d),
         _ => None,
     };
-    let error_ratio = Trend::new(ratio(errors.current, requests.current), ratio(errors.previous, requests.previous));
+    let error_ratio = Trend::new(
+        ratio(errors.current, requests.current),
+        ratio(errors.previous, requests.previous),
+    );
     let slow = |fast: Option<f64>, all: Option<f64>| ratio(fast, all).map(|f| (1.0 - f).max(0.0));
     let slow_ratio = Trend::new(slow(fast_c, std_c), slow(fast_p, std_p));
     let avail_budget = 1.0 - ctx.thresholds.slo_availability_target;
@@ -52,7 +55,12 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Traffic>, PromError> {
     let (start, end, step) = ctx.day_ends();
     let day = format!("{}s", step.round() as u64);
     let mut daily: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
-    for s in ctx.prom.range(&format!("sum(increase({}[{day}]))", ctx.m(COUNT, "")), start, end, step)? {
+    for s in ctx.prom.range(
+        &format!("sum(increase({}[{day}]))", ctx.m(COUNT, "")),
+        start,
+        end,
+        step,
+    )? {
         for (t, v) in s.points {
             daily.entry(t.round() as u64).or_default().0 = v;
         }
