@@ -154,7 +154,7 @@ fn find<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn weekly_report_from_a_backfilled_prometheus() {
+async fn weekly_report_from_a_backfilled_prometheus_and_its_html_in_the_browser() {
     // reqwest is built without a default TLS provider (the crate picks ring).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let plan = Plan::new(3);
@@ -237,8 +237,14 @@ async fn weekly_report_from_a_backfilled_prometheus() {
     );
 
     // A cost: the sonnet coach calls, and their change.
-    let (model, task, cur, prev, tin, tout, pin, pout) = known::LLM[0];
-    let per_call = tin * pin / 1e6 + tout * pout / 1e6;
+    let sonnet = &known::LLM[0];
+    let (model, task, cur, prev) = (
+        sonnet.model,
+        sonnet.task,
+        sonnet.calls_current,
+        sonnet.calls_previous,
+    );
+    let per_call = sonnet.usd_per_call();
     let rows = &r["llm"]["data"]["by_model_task"];
     let row = rows
         .as_array()
@@ -263,7 +269,7 @@ async fn weekly_report_from_a_backfilled_prometheus() {
     );
     let total: f64 = known::LLM
         .iter()
-        .map(|m| m.2 * (m.4 * m.6 + m.5 * m.7) / 1e6)
+        .map(|m| m.calls_current * m.usd_per_call())
         .sum();
     close(
         &r["llm"]["data"]["cost_per_llm_request_usd"]["current"],
@@ -439,6 +445,20 @@ async fn weekly_report_from_a_backfilled_prometheus() {
     let down = report(&["--prom-url", &closed, "--format", "none"]);
     assert_eq!(down.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&down.stderr).contains(&closed));
+    let rejected = report(&[
+        "--prom-url",
+        &prom.url,
+        "--selector",
+        "job=~\"(\"",
+        "--format",
+        "none",
+    ]);
+    assert_eq!(rejected.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&rejected.stderr).contains("rejected"),
+        "{}",
+        String::from_utf8_lossy(&rejected.stderr)
+    );
     let bad = report(&["--window", "a while"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--window"));

@@ -46,38 +46,47 @@ pub mod known {
     pub const ACQUIRES_BUSY_PREVIOUS: f64 = 60.0;
     pub const USED_BUSY_CURRENT: f64 = 9.0;
     pub const USED_BUSY_PREVIOUS: f64 = 6.0;
-    /// LLM: (model, task, calls per step current, previous, input tokens, output tokens, $/M in, $/M out).
-    pub const LLM: [(&str, &str, f64, f64, f64, f64, f64, f64); 3] = [
-        (
-            "claude-sonnet-4-5",
-            "coach",
-            2.0,
-            1.0,
-            1000.0,
-            500.0,
-            3.0,
-            15.0,
-        ),
-        (
-            "claude-haiku-4-5",
-            "coach",
-            1.0,
-            1.0,
-            1000.0,
-            500.0,
-            1.0,
-            5.0,
-        ),
-        (
-            "claude-haiku-4-5",
-            "summarize",
-            4.0,
-            4.0,
-            1000.0,
-            500.0,
-            1.0,
-            5.0,
-        ),
+    /// LLM calls of one model and task, per step; tokens and prices per call.
+    pub struct LlmUse {
+        pub model: &'static str,
+        pub task: &'static str,
+        pub calls_current: f64,
+        pub calls_previous: f64,
+        pub input_tokens: f64,
+        pub output_tokens: f64,
+        pub usd_per_m_input: f64,
+        pub usd_per_m_output: f64,
+    }
+
+    impl LlmUse {
+        pub fn usd_per_call(&self) -> f64 {
+            (self.input_tokens * self.usd_per_m_input + self.output_tokens * self.usd_per_m_output)
+                / 1e6
+        }
+    }
+
+    const fn llm(
+        model: &'static str,
+        task: &'static str,
+        calls: (f64, f64),
+        usd_per_m: (f64, f64),
+    ) -> LlmUse {
+        LlmUse {
+            model,
+            task,
+            calls_current: calls.0,
+            calls_previous: calls.1,
+            input_tokens: 1000.0,
+            output_tokens: 500.0,
+            usd_per_m_input: usd_per_m.0,
+            usd_per_m_output: usd_per_m.1,
+        }
+    }
+
+    pub const LLM: [LlmUse; 3] = [
+        llm("claude-sonnet-4-5", "coach", (2.0, 1.0), (3.0, 15.0)),
+        llm("claude-haiku-4-5", "coach", (1.0, 1.0), (1.0, 5.0)),
+        llm("claude-haiku-4-5", "summarize", (4.0, 4.0), (1.0, 5.0)),
     ];
     pub const COACH_REQUESTS: f64 = 10.0;
     /// The latency alert's episodes: (seconds before the end, length in seconds).
@@ -259,7 +268,14 @@ impl Plan {
         );
 
         // LLM calls, tokens and cost.
-        for (model, task, cur, prev, tin, tout, pin, pout) in LLM {
+        for u in &LLM {
+            let (model, task, cur, prev) = (u.model, u.task, u.calls_current, u.calls_previous);
+            let (tin, tout, pin, pout) = (
+                u.input_tokens,
+                u.output_tokens,
+                u.usd_per_m_input,
+                u.usd_per_m_output,
+            );
             let calls = move |w: Week| if w == Week::Current { cur } else { prev };
             let labels = format!(
                 r#"{api},gen_ai_operation_name="chat",gen_ai_provider_name="anthropic",gen_ai_request_model="{model}",wingspan_gen_ai_task="{task}""#
