@@ -55,6 +55,9 @@ pub fn duration(seconds: Option<f64>) -> String {
     let Some(s) = seconds else {
         return NONE.to_owned();
     };
+    if s < 10.0 && s.fract() != 0.0 {
+        return format!("{s:.2}s");
+    }
     let s = s.round() as u64;
     match (s / 3600, (s % 3600) / 60, s % 60) {
         (h, 0, 0) if h >= 24 && h % 24 == 0 => format!("{}d", h / 24),
@@ -90,6 +93,7 @@ mod tests {
         assert_eq!(duration(Some(10_800.0)), "3h 0m");
         assert_eq!(duration(Some(90.0)), "1m 30s");
         assert_eq!(duration(Some(7.0 * 86_400.0)), "7d");
+        assert_eq!(duration(Some(0.234)), "0.23s");
         assert_eq!(count(Some(12_345.0)), "12.3k");
     }
 }

@@ -96,12 +96,12 @@ pub fn recommendations(r: &Report) -> Vec<Recommendation> {
                 "cache_hit_rate",
                 &cache.cache,
                 format!(
-                    "Cache {}: hit rate {:.1} % is below the {:.0} % threshold over {:.0} reads; a longer TTL or \
+                    "Cache {}: hit rate {:.1} % is below the {:.0} % threshold over {} reads; a longer TTL or \
                      caching a coarser key raises it — {ttl}.",
                     cache.cache,
                     hit * 100.0,
                     t.cache_hit_ratio_threshold * 100.0,
-                    cache.reads.current.unwrap_or(0.0),
+                    crate::fmt::count(cache.reads.current),
                 ),
                 &[
                     ("hit_ratio", hit),
@@ -130,7 +130,7 @@ pub fn recommendations(r: &Report) -> Vec<Recommendation> {
                  its plan and its callers first.",
                 s.total_seconds.current.unwrap_or(0.0),
                 growth(s),
-                s.calls.current.unwrap_or(0.0),
+                crate::fmt::count(s.calls.current),
             ),
             &[
                 ("total_seconds", s.total_seconds.current.unwrap_or(0.0)),
