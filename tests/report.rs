@@ -18,6 +18,13 @@ use series::{known, Plan, STEPS_PER_WEEK};
 
 const REPORT: &str = env!("CARGO_BIN_EXE_wingspan-report");
 
+/// Prometheus asks for basic auth (its `--web.config.file`), so every query
+/// of the report proves the credentials travel. The hash is bcrypt at cost
+/// 4 of PASSWORD: a test fixture, not a secret.
+const USER: &str = "report";
+const PASSWORD: &str = "wingspan-report-test";
+const PASSWORD_BCRYPT: &str = "$2b$04$pw/jbHRkBw279oDjjRrzweAxv6gf6dQOE0vw2wK5apyrSTmATlO/y";
+
 /// A Prometheus serving a backfilled TSDB; killed on drop.
 struct Prometheus {
     child: Child,
@@ -75,6 +82,12 @@ impl Prometheus {
         );
         let config = dir.join("prometheus.yml");
         std::fs::write(&config, "global:\n  scrape_interval: 1m\n").unwrap();
+        let web = dir.join("web.yml");
+        std::fs::write(
+            &web,
+            format!("basic_auth_users:\n  {USER}: '{PASSWORD_BCRYPT}'\n"),
+        )
+        .unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -85,6 +98,7 @@ impl Prometheus {
             .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg("--storage.tsdb.retention.time=60d")
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg(format!("--web.config.file={}", web.display()))
             .arg("--log.level=warn")
             .stdout(Stdio::null())
             .stderr(Stdio::from(
@@ -104,6 +118,7 @@ impl Prometheus {
         let http = reqwest::Client::new();
         while !http
             .get(format!("{}/-/ready", self.url))
+            .basic_auth(USER, Some(PASSWORD))
             .send()
             .await
             .is_ok_and(|r| r.status().is_success())
@@ -124,11 +139,25 @@ fn out_dir() -> PathBuf {
     dir
 }
 
+/// The report with the test Prometheus's credentials, from the environment.
 fn report(args: &[&str]) -> Output {
     Command::new(REPORT)
         .args(args)
         .env_remove("PROM_URL")
+        .env_remove("PROM_BEARER_TOKEN")
+        .env("PROM_USER", USER)
+        .env("PROM_PASSWORD", PASSWORD)
+        .output()
+        .unwrap()
+}
+
+fn report_without_credentials(args: &[&str]) -> Output {
+    Command::new(REPORT)
+        .args(args)
+        .env_remove("PROM_URL")
         .env_remove("PROM_USER")
+        .env_remove("PROM_PASSWORD")
+        .env_remove("PROM_BEARER_TOKEN")
         .output()
         .unwrap()
 }
@@ -459,6 +488,11 @@ async fn weekly_report_from_a_backfilled_prometheus_and_its_html_in_the_browser(
         "{}",
         String::from_utf8_lossy(&rejected.stderr)
     );
+    let anonymous = report_without_credentials(&["--prom-url", &prom.url, "--format", "none"]);
+    assert_eq!(anonymous.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&anonymous.stderr);
+    assert!(said.contains("HTTP 401"), "{said}");
+    assert!(!said.contains(PASSWORD));
     let bad = report(&["--window", "a while"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--window"));

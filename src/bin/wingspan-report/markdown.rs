@@ -320,3 +320,29 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
     let _ = writeln!(o, "\n_{}_", r.generator);
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests::empty_report;
+
+    #[test]
+    fn a_section_without_data_is_its_note() {
+        let md = render(&empty_report());
+        for note in [
+            "no routes here",
+            "no cache here",
+            "no LLM here",
+            "no alerts here",
+        ] {
+            assert!(md.contains(&format!("_{note}_")), "{md}");
+        }
+        assert!(md.contains("_No figure over its threshold._"));
+        assert!(!md.contains("data-chart"), "charts are for the HTML only");
+    }
+
+    #[test]
+    fn a_pipe_in_a_label_keeps_the_table() {
+        assert_eq!(cell("a|b"), "a\\|b");
+    }
+}

@@ -270,8 +270,44 @@ pub struct Report {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
+
+    /// A report whose sections all have no data.
+    pub fn empty_report() -> Report {
+        Report {
+            generator: "test".to_owned(),
+            window: Window {
+                start: 0.0,
+                end: 604_800.0,
+                previous_start: -604_800.0,
+                seconds: 604_800.0,
+                start_utc: "1970-01-01T00:00:00Z".to_owned(),
+                end_utc: "1970-01-08T00:00:00Z".to_owned(),
+                previous_start_utc: "1969-12-25T00:00:00Z".to_owned(),
+                selector: None,
+            },
+            thresholds: Thresholds {
+                latency_quantile: 0.95,
+                latency_threshold_seconds: 0.3,
+                slo_availability_target: 0.995,
+                slo_latency_target: 0.99,
+                pool_utilization_threshold: 0.8,
+                cache_hit_ratio_threshold: 0.7,
+                regression_ratio: 0.1,
+            },
+            latency: Section::none("no routes here"),
+            traffic: Section::none("no requests here"),
+            pools: Section::none("no pool here"),
+            statements: Section::none("no statements here"),
+            caches: Section::none("no cache here"),
+            llm: Section::none("no LLM here"),
+            alerts: Section::none("no alerts here"),
+            pipeline: Section::none("no pipeline here"),
+            recommendations: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
 
     #[test]
     fn change_is_relative_and_absent_without_a_base() {
