@@ -139,27 +139,61 @@ fn out_dir() -> PathBuf {
     dir
 }
 
-/// The report with the test Prometheus's credentials, from the environment.
-fn report(args: &[&str]) -> Output {
-    Command::new(REPORT)
-        .args(args)
-        .env_remove("PROM_URL")
-        .env_remove("PROM_BEARER_TOKEN")
-        .env("PROM_USER", USER)
-        .env("PROM_PASSWORD", PASSWORD)
-        .output()
-        .unwrap()
+/// The report with only `env` of its credential variables set.
+fn run_report(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(REPORT);
+    c.args(args);
+    for k in [
+        "PROM_URL",
+        "PROM_USER",
+        "PROM_PASSWORD",
+        "PROM_BEARER_TOKEN",
+    ] {
+        c.env_remove(k);
+    }
+    c.envs(env.iter().copied()).output().unwrap()
 }
 
-fn report_without_credentials(args: &[&str]) -> Output {
-    Command::new(REPORT)
-        .args(args)
-        .env_remove("PROM_URL")
-        .env_remove("PROM_USER")
-        .env_remove("PROM_PASSWORD")
-        .env_remove("PROM_BEARER_TOKEN")
-        .output()
-        .unwrap()
+/// The report with the test Prometheus's basic auth credentials.
+fn report(args: &[&str]) -> Output {
+    run_report(args, &[("PROM_USER", USER), ("PROM_PASSWORD", PASSWORD)])
+}
+
+const TOKEN: &str = "wingspan-report-test-token";
+
+/// An auth gateway in front of Prometheus, as Mimir or Grafana Cloud put
+/// one: a request with `Authorization: Bearer TOKEN` is forwarded (with
+/// Prometheus's own basic auth), any other gets 401.
+async fn bearer_gateway(prom_url: String) -> String {
+    use axum::http::{header, HeaderMap, StatusCode, Uri};
+    use axum::response::IntoResponse;
+    let http = reqwest::Client::new();
+    let forward = move |uri: Uri, headers: HeaderMap, body: axum::body::Bytes| {
+        let (http, prom_url) = (http.clone(), prom_url.clone());
+        async move {
+            let bearer = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            if bearer != Some(format!("Bearer {TOKEN}").as_str()) {
+                return (StatusCode::UNAUTHORIZED, "bearer token required").into_response();
+            }
+            let upstream = http
+                .post(format!("{prom_url}{uri}"))
+                .basic_auth(USER, Some(PASSWORD))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = StatusCode::from_u16(upstream.status().as_u16()).unwrap();
+            (status, upstream.bytes().await.unwrap()).into_response()
+        }
+    };
+    let app = axum::Router::new().fallback(forward);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
 }
 
 fn num(v: &Value) -> f64 {
@@ -488,11 +522,49 @@ async fn weekly_report_from_a_backfilled_prometheus_and_its_html_in_the_browser(
         "{}",
         String::from_utf8_lossy(&rejected.stderr)
     );
-    let anonymous = report_without_credentials(&["--prom-url", &prom.url, "--format", "none"]);
+    let anonymous = run_report(&["--prom-url", &prom.url, "--format", "none"], &[]);
     assert_eq!(anonymous.status.code(), Some(2));
     let said = String::from_utf8_lossy(&anonymous.stderr);
     assert!(said.contains("HTTP 401"), "{said}");
     assert!(!said.contains(PASSWORD));
+    // Bearer auth, through a gateway: the same figures; a wrong token exits 2.
+    let gateway = bearer_gateway(prom.url.clone()).await;
+    let through = {
+        let (gateway, end) = (gateway.clone(), end.clone());
+        tokio::task::spawn_blocking(move || {
+            let args = [
+                "--prom-url",
+                &gateway,
+                "--end",
+                &end,
+                "--selector",
+                r#"job="api""#,
+                "--format",
+                "json",
+            ];
+            (
+                run_report(&args, &[("PROM_BEARER_TOKEN", TOKEN)]),
+                run_report(&args, &[("PROM_BEARER_TOKEN", "wrong")]),
+            )
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        through.0.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&through.0.stderr)
+    );
+    let g: Value = serde_json::from_slice(&through.0.stdout).unwrap();
+    let users = find(&g["latency"]["data"]["routes"], "route", "/api/users");
+    close(
+        &users["p95"]["current"],
+        known::USERS_P95_CURRENT,
+        "P95 through the gateway",
+    );
+    assert_eq!(through.1.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&through.1.stderr).contains("HTTP 401"));
     let bad = report(&["--window", "a while"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--window"));
