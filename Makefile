@@ -143,10 +143,12 @@ e2e-alerts: alert-target
 # --- the weekly performance report (src/bin/wingspan-report) ---
 
 PROM_URL ?= http://127.0.0.1:9090
-REPORT_DIR ?= report
+REPORT_DIR ?= $(TARGET_DIR)/report
 .PHONY: report
-## report: last week against the week before, from PROM_URL: Markdown on stdout, $(REPORT_DIR)/report.{html,json}
+## report: last week against the week before, from PROM_URL (SELECTOR='job="api"' to pick a service,
+## REPORT_ARGS for any other option): Markdown on stdout, $(REPORT_DIR)/report.{html,json}
 report:
 	@mkdir -p $(REPORT_DIR)
 	$(CARGO) run --quiet $(FEATURES) --bin wingspan-report -- --prom-url $(PROM_URL) \
+		$(if $(SELECTOR),--selector '$(SELECTOR)') \
 		--html $(REPORT_DIR)/report.html --json $(REPORT_DIR)/report.json $(REPORT_ARGS)

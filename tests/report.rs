@@ -388,15 +388,7 @@ async fn weekly_report_from_a_backfilled_prometheus_and_its_html_in_the_browser(
         "timeouts (one per busy step)",
     );
     let rec = find(&r["recommendations"], "kind", "pool_size");
-    let figure = |name: &str| {
-        rec["figures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f[0] == name)
-            .map(|f| num(&f[1]))
-            .unwrap()
-    };
+    let figure = |name: &str| num(&rec["figures"][name]);
     close(
         &Value::from(figure("connections_in_use")),
         5.0,

@@ -232,13 +232,14 @@ pub struct Statement {
     pub calls: Trend,
 }
 
-/// A recommendation and the figures it rests on (name → value).
+/// A recommendation and the figures it rests on (name → value; a missing
+/// figure is NaN, which the JSON writes as null).
 #[derive(Debug, Clone, Serialize)]
 pub struct Recommendation {
     pub kind: String,
     pub subject: String,
     pub text: String,
-    pub figures: Vec<(String, f64)>,
+    pub figures: std::collections::BTreeMap<String, f64>,
 }
 
 /// A figure over its threshold (`--fail-on-findings` exits 3 when any).
