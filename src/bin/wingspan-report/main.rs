@@ -20,6 +20,7 @@ mod recommend;
 mod sections;
 mod thresholds;
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -129,10 +130,18 @@ fn run(o: &Options) -> Result<Report, Failure> {
     if let Some(p) = &o.html {
         write(p, "--html", &html::render(&report))?;
     }
-    match o.format {
-        Format::Markdown => print!("{md}"),
-        Format::Json => println!("{json}"),
-        Format::None => {}
+    let stdout = match o.format {
+        Format::Markdown => md,
+        Format::Json => json + "\n",
+        Format::None => String::new(),
+    };
+    // A reader that stops early (`| head`) is not an error; print! would panic.
+    let mut out = std::io::stdout().lock();
+    match out.write_all(stdout.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(Failure::Usage(format!("standard output: {e}")))
+        }
+        _ => {}
     }
     Ok(report)
 }
