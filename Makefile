@@ -38,7 +38,7 @@ clippy:
 # Every feature set a user can pick: none, each feature alone, and the default set
 # (`clippy` above covers --all-features). Tests, benches and examples that need a
 # feature declare it, so each set builds its own targets without warnings.
-FEATURE_SETS ?= postgres redis llm llm-fake prometheus
+FEATURE_SETS ?= postgres redis llm llm-fake prometheus report
 clippy-features:
 	$(CARGO) clippy --all-targets --no-default-features -- -D warnings
 	@for f in $(FEATURE_SETS); do \
@@ -146,3 +146,16 @@ backend-check: alert-target
 
 e2e-alerts: alert-target
 	$(PYTHON) scripts/alerts_e2e.py --target $(ALERT_TARGET)
+
+# --- the weekly performance report (src/bin/wingspan-report) ---
+
+PROM_URL ?= http://127.0.0.1:9090
+REPORT_DIR ?= $(TARGET_DIR)/report
+.PHONY: report
+## report: last week against the week before, from PROM_URL (SELECTOR='job="api"' to pick a service,
+## REPORT_ARGS for any other option): Markdown on stdout, $(REPORT_DIR)/report.{html,json}
+report:
+	@mkdir -p $(REPORT_DIR)
+	$(CARGO) run --quiet $(FEATURES) --bin wingspan-report -- --prom-url $(PROM_URL) \
+		$(if $(SELECTOR),--selector '$(SELECTOR)') \
+		--html $(REPORT_DIR)/report.html --json $(REPORT_DIR)/report.json $(REPORT_ARGS)
