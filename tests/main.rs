@@ -8,3 +8,4 @@ mod llm;
 mod prometheus;
 mod support;
 mod telemetry;
+mod wingman;
