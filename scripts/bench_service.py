@@ -87,7 +87,7 @@ def goose_rows(report: dict) -> dict[str, dict]:
     for r in report.get("raw_request_metrics", []):
         name = r.get("name", "")
         method = r.get("method", "")
-        key = "Aggregated" if name == "Aggregated" else route_key(f"{method} {name}")
+        key = "Aggregated" if name == "Aggregated" else route_key(_named(method, name))
         rows[key] = {
             "count": _num(r.get("number_of_requests")),
             "failures": _num(r.get("number_of_failures")),
@@ -96,12 +96,19 @@ def goose_rows(report: dict) -> dict[str, dict]:
     for r in report.get("raw_response_metrics", []):
         name = r.get("name", "")
         method = r.get("method", "")
-        key = "Aggregated" if name == "Aggregated" else route_key(f"{method} {name}")
+        key = "Aggregated" if name == "Aggregated" else route_key(_named(method, name))
         row = rows.setdefault(key, {})
         for q, field in (("p50", "percentile_50"), ("p95", "percentile_95"), ("p99", "percentile_99")):
             if field in r:
                 row[q] = _num(r[field])
     return rows
+
+
+def _named(method: str, name: str) -> str:
+    """``METHOD name`` unless the name already starts with the method."""
+    if not method or name.upper().startswith(method.upper() + " "):
+        return name
+    return f"{method} {name}"
 
 
 def _num(v):
@@ -314,8 +321,7 @@ def throughput(b: Bench) -> str:
         if mode == "on":
             p95s.append(r["agg"]["p95"])
             runs.append(r)
-        b.results.setdefault("pooled_p95", []).append(r["agg"]["p95"]) if mode == "on" else None
-    a, d, ratio = ratio_row(inst, off)
+            a, d, ratio = ratio_row(inst, off)
     p95 = statistics.median(p95s)
     b.results["p95_64"] = p95
     b.results["rss_up"] = max(max(r["rss"] or [0]) for r in runs)
