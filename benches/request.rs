@@ -322,7 +322,8 @@ fn main() {
     let bare = &m[0];
     for (i, v) in m.iter().enumerate() {
         let step = if (1..5).contains(&i) {
-            format!("+{}", fmt_ns(v.cpu_ns - m[i - 1].cpu_ns))
+            let d = v.cpu_ns - m[i - 1].cpu_ns;
+            format!("{}{}", if d >= 0.0 { "+" } else { "" }, fmt_ns(d))
         } else {
             "—".to_owned()
         };
