@@ -51,6 +51,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_quantiles as bq  # noqa: E402
 from bench_otlp_sink import Sink  # noqa: E402
+import summarize_goose  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HIST = "http_server_request_duration_seconds"
@@ -84,46 +85,22 @@ def route_key(name: str) -> str:
 
 
 def goose_rows(report: dict) -> dict[str, dict]:
-    """Per request name: count, failures, rps, p50/p95/p99 (ms) from goose's
-    JSON report (``--report-file x.json``), plus ``Aggregated``."""
-    rows = {}
-    for r in report.get("raw_request_metrics", []):
-        name = r.get("name", "")
-        method = r.get("method", "")
-        key = "Aggregated" if name == "Aggregated" else route_key(_named(method, name))
-        rows[key] = {
-            "count": _num(r.get("number_of_requests")),
-            "failures": _num(r.get("number_of_failures")),
-            "rps": _num(r.get("requests_per_second")),
-        }
-    for r in report.get("raw_response_metrics", []):
-        name = r.get("name", "")
-        method = r.get("method", "")
-        key = "Aggregated" if name == "Aggregated" else route_key(_named(method, name))
-        row = rows.setdefault(key, {})
-        for q, field in (("p50", "percentile_50"), ("p95", "percentile_95"), ("p99", "percentile_99")):
-            if field in r:
-                row[q] = _num(r[field])
+    """Per route: count, failures, rps, p50/p95/p99 (ms) from goose's JSON
+    report (``--report-file x.json``), plus ``Aggregated`` (every route).
+
+    The percentiles come from goose's microsecond buckets
+    (scripts/summarize_goose.py, which computes them as goose does), not from
+    the report's whole-millisecond figures: routes that take one to three
+    milliseconds need the resolution."""
+    summary = summarize_goose.summarize(report, llm_routes=())
+
+    def row(r: dict) -> dict:
+        return {"count": r["requests"], "failures": r["errors"], "rps": r["rps"],
+                "p50": r["p50_ms"], "p95": r["p95_ms"], "p99": r["p99_ms"]}
+
+    rows = {route_key(r["name"]): row(r) for r in summary["routes"]}
+    rows["Aggregated"] = row(summary["all"])
     return rows
-
-
-def _named(method: str, name: str) -> str:
-    """``METHOD name`` unless the name already starts with the method."""
-    if not method or name.upper().startswith(method.upper() + " "):
-        return name
-    return f"{method} {name}"
-
-
-def _num(v):
-    """goose's report values are plain numbers or ``{"value": n, "delta": ..}``."""
-    if isinstance(v, dict):
-        v = v.get("value")
-    if isinstance(v, str):
-        try:
-            return float(v.replace(",", ""))
-        except ValueError:
-            return None
-    return v
 
 
 def ratio_row(instrumented: list[float], disabled: list[float]) -> tuple[float, float, float]:
@@ -462,8 +439,8 @@ def accuracy(b: Bench) -> str:
         "(http_route, le) (...))` computed as Prometheus does) and base-2 exponential "
         "(`OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=base2_exponential_bucket_histogram`, "
         "the last OTLP point, P95 with Prometheus' native-histogram interpolation). Client = goose's "
-        "P95 (goose records whole milliseconds, truncated, around the whole exchange: connection "
-        "pool, loopback, goose's own scheduling, so a 2.7 ms request counts as 2 ms); "
+        "P95 (from goose's microsecond buckets, around the whole exchange: connection "
+        "pool, loopback, goose's own scheduling); "
         "view = wingspan's in-process view (`/health/detailed`, the same measurement point as the "
         "histogram, within 0.78 %).\n\n"
         "| route | client P95 | view P95 | default buckets P95 | vs client | vs view "
