@@ -5,7 +5,7 @@
 //! hyper's `header_read_timeout` (30 s by default) never fires: a client that
 //! opens a connection and sends its headers one byte at a time (slow loris)
 //! holds that connection, and a task, for as long as it likes. [`serve`]
-//! is the same accept loop with a Tokio timer and [`HEADER_READ_TIMEOUT`];
+//! is the same accept loop (with graceful shutdown in [`serve_until`]) and a Tokio timer and [`HEADER_READ_TIMEOUT`];
 //! hyper-util's HTTP/1-or-2 sniffing has no timeout of its own, so the
 //! first bytes (up to the HTTP/2 preface) are awaited under the same bound.
 //! The admin listener and the Prometheus pull endpoint are served this way.
@@ -16,6 +16,7 @@ use axum::extract::Request;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt as _;
@@ -31,21 +32,35 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// Serves `app` on `listener` (HTTP/1 and HTTP/2) until the listener fails,
 /// with [`HEADER_READ_TIMEOUT`]. Like `axum::serve(listener, app)`.
 pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
-    serve_with(listener, app, HEADER_READ_TIMEOUT).await
+    serve_until(listener, app, HEADER_READ_TIMEOUT, std::future::pending()).await
 }
 
-/// [`serve`] with another bound on reading a request's head.
-pub async fn serve_with(
+/// [`serve`] with its own bound on reading a request's head, until
+/// `shutdown` resolves: then it stops accepting, lets every connection
+/// finish the request it is serving and returns when all are closed (like
+/// axum's `with_graceful_shutdown`; bound the wait with a timeout around it).
+pub async fn serve_until<F>(
     listener: TcpListener,
     app: Router,
     header_read_timeout: Duration,
-) -> std::io::Result<()> {
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: std::future::Future<Output = ()> + Send,
+{
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(conn) => conn,
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            // The peer gave up before accept: nothing to serve.
+            Err(e) if is_connection_error(&e) => continue,
             // Out of file descriptors and the like: wait rather than spin,
             // as axum::serve does; the listener itself is still fine.
-            Err(e) if is_connection_error(&e) => continue,
             Err(e) => {
                 tracing::warn!(target: "wingspan::http", error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -53,6 +68,7 @@ pub async fn serve_with(
             }
         };
         let app = app.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             if !first_bytes(&stream, header_read_timeout).await {
@@ -68,14 +84,15 @@ pub async fn serve_with(
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout);
             builder.http2().timer(TokioTimer::new());
-            if let Err(e) = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .await
-            {
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            if let Err(e) = watcher.watch(conn.into_owned()).await {
                 tracing::trace!(target: "wingspan::http", error = %e, "connection ended");
             }
         });
     }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// Waits, at most `bound`, until the connection has sent enough for
@@ -122,7 +139,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = Router::new().route("/", get(|| async { "ok" }));
-        tokio::spawn(serve_with(listener, app, bound));
+        tokio::spawn(serve_until(listener, app, bound, std::future::pending()));
         addr
     }
 
@@ -188,5 +205,37 @@ mod tests {
             "{:?}",
             t.elapsed()
         );
+    }
+
+    #[tokio::test]
+    async fn shutdown_lets_the_request_in_flight_finish_then_returns() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new().route(
+            "/",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                "late"
+            }),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_until(listener, app, Duration::from_secs(1), async {
+            let _ = stopped.await;
+        }));
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stop.send(()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        assert!(out.ends_with("late"), "{out}");
+        tokio::time::timeout(Duration::from_secs(2), server)
+            .await
+            .expect("serve_until returns after the last connection")
+            .unwrap()
+            .unwrap();
+        assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
     }
 }
