@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
@@ -30,7 +30,9 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Serves `app` on `listener` (HTTP/1 and HTTP/2) until the listener fails,
-/// with [`HEADER_READ_TIMEOUT`]. Like `axum::serve(listener, app)`.
+/// with [`HEADER_READ_TIMEOUT`]. Like `axum::serve(listener,
+/// app.into_make_service_with_connect_info::<SocketAddr>())`: handlers and
+/// the HTTP layer find the peer in `ConnectInfo<SocketAddr>`.
 pub async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
     serve_until(listener, app, HEADER_READ_TIMEOUT, std::future::pending()).await
 }
@@ -55,8 +57,8 @@ where
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(conn) => conn,
             // The peer gave up before accept: nothing to serve.
             Err(e) if is_connection_error(&e) => continue,
             // Out of file descriptors and the like: wait rather than spin,
@@ -74,10 +76,15 @@ where
             if !first_bytes(&stream, header_read_timeout).await {
                 return;
             }
-            let service =
-                TowerToHyperService::new(app.map_request(|req: Request<hyper::body::Incoming>| {
-                    req.map(axum::body::Body::new)
-                }));
+            // The peer address, as `into_make_service_with_connect_info`
+            // gives it: the HTTP layer's `client.address` reads it.
+            let service = TowerToHyperService::new(app.map_request(
+                move |req: Request<hyper::body::Incoming>| {
+                    let mut req = req.map(axum::body::Body::new);
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    req
+                },
+            ));
             let mut builder = Builder::new(TokioExecutor::new());
             builder
                 .http1()
@@ -237,5 +244,29 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
+    }
+
+    #[tokio::test]
+    async fn handlers_see_the_peer_address() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app =
+            Router::new().route(
+                "/",
+                get(
+                    |ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>| async move {
+                        peer.to_string()
+                    },
+                ),
+            );
+        tokio::spawn(serve(listener, app));
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let me = s.local_addr().unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        assert!(out.ends_with(&me.to_string()), "{out}");
     }
 }
