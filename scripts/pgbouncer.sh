@@ -11,6 +11,9 @@
 #   PGBOUNCER_PORT   where it listens, default 6543 (Supavisor's transaction port)
 #   PGBOUNCER_DIR    its ini, pid, log and socket, default ${TMPDIR:-/tmp}/wingspan-pgbouncer-$PGBOUNCER_PORT
 #   PGBOUNCER_POOL   server connections per user and database, default 20
+#   PGBOUNCER_DATABASES  more [databases] lines, one per line (such as an alias
+#                    with connect_query='SET search_path TO app': startup
+#                    `options` do not pass a transaction pooler)
 #
 # auth_type=any: the client's user and password are not checked, every
 # server connection logs in as the upstream URL's user (the local Postgres
@@ -51,6 +54,7 @@ start() {
     cat >"$DIR/pgbouncer.ini" <<EOF
 [databases]
 * = host=$UP_HOST port=$UP_PORT user=$UP_USER
+${PGBOUNCER_DATABASES:-}
 
 [pgbouncer]
 listen_addr = 127.0.0.1
