@@ -58,7 +58,10 @@ registry-check:
 
 # nextest: one process per test, so global OTel providers and tracing
 # subscribers cannot leak between tests.
+# The examples first: tests/wingman.rs spawns the built wingman binary (same profile
+# and features as the tests, so one shared build).
 nextest:
+	$(CARGO) build --examples $(FEATURES)
 	$(CARGO) nextest run $(FEATURES) --no-fail-fast
 
 # The crate docs are README.md: its examples compile here (nextest runs no doctests).

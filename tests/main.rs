@@ -9,3 +9,4 @@ mod llm;
 mod prometheus;
 mod support;
 mod telemetry;
+mod wingman;

@@ -18,6 +18,7 @@ mod http;
 mod model;
 mod receiver;
 mod silent;
+pub mod wingman;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -27,6 +28,7 @@ pub use model::{
 };
 pub use receiver::{dump_logs, dump_metrics, dump_spans, Receiver};
 pub use silent::{resident_bytes, SilentCollector};
+pub use wingman::{Wingman, WingmanBuilder};
 pub use wingspan::config::Protocol;
 
 /// The metric export interval `telemetry` configures, in ms.
