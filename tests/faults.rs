@@ -25,6 +25,7 @@ mod pgbouncer;
 mod postgres;
 mod redis;
 mod secrets;
+mod soak;
 
 use std::time::Duration;
 

@@ -14,8 +14,15 @@ use super::front::{Front, Mode};
 use super::load::{self, mib, Load, RssSampler};
 use crate::support::{Protocol, Receiver, Wingman};
 
-/// Length of each phase.
-const PHASE: Duration = Duration::from_secs(3);
+/// Length of each phase: `WINGSPAN_FAULT_PHASE_SECS` (`make faults` runs
+/// 10 s), else 3 s.
+fn phase() -> Duration {
+    let secs = std::env::var("WINGSPAN_FAULT_PHASE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    Duration::from_secs(secs)
+}
 /// Requests per second.
 const RATE: u32 = 50;
 /// The slow collector's delay before it answers (the export timeout is 3 s).
@@ -99,7 +106,7 @@ async fn collector_faults_leave_the_service_alone(protocol: Protocol) {
         apply(&front, &receiver, *fault);
         let from = load.now();
         let from_ns = now_ns();
-        tokio::time::sleep(PHASE).await;
+        tokio::time::sleep(phase()).await;
         let to = load.now();
         if i == 0 {
             baseline_rss = rss.max();
@@ -137,7 +144,7 @@ async fn collector_faults_leave_the_service_alone(protocol: Protocol) {
         eprintln!("faults::collector {label}: {fault:?} {s}");
         report.push((fault, s));
         assert!(
-            s.n as f64 > f64::from(RATE) * PHASE.as_secs_f64() * 0.5,
+            s.n as f64 > f64::from(RATE) * phase().as_secs_f64() * 0.5,
             "{fault:?}: {s}"
         );
         assert_eq!(
@@ -148,7 +155,7 @@ async fn collector_faults_leave_the_service_alone(protocol: Protocol) {
         );
         // A blocked export would cost the export timeout (3 s) or the
         // collector's delay (1.5 s): far beyond this bound.
-        let bound = base.p95 * 3 + Duration::from_millis(25);
+        let bound = base.p95 * 3 + Duration::from_millis(100);
         assert!(
             s.p95 < bound,
             "{fault:?}: P95 {:?} vs baseline {:?}",
