@@ -154,8 +154,10 @@ async fn collector_faults_leave_the_service_alone(protocol: Protocol) {
             load::failures(&samples, *from, *to)
         );
         // A blocked export would cost the export timeout (3 s) or the
-        // collector's delay (1.5 s): far beyond this bound.
-        let bound = base.p95 * 3 + Duration::from_millis(100);
+        // collector's delay (1.5 s): beyond this bound, which leaves room
+        // for a 2-core machine shared with other tests (figures, not this
+        // bound, go to RELIABILITY.md).
+        let bound = base.p95 * 3 + Duration::from_millis(500);
         assert!(
             s.p95 < bound,
             "{fault:?}: P95 {:?} vs baseline {:?}",

@@ -129,7 +129,7 @@ async fn faults_llm_overloaded_and_timing_out_degrade_the_coach_only() {
     );
     for (phase, s) in [("529", during_529), ("timeouts", during_timeout)] {
         assert_eq!(s.failed, 0, "{phase}: {s}");
-        let bound = base.p95 * 3 + Duration::from_millis(100);
+        let bound = base.p95 * 3 + Duration::from_millis(500);
         assert!(
             s.p95 < bound,
             "{phase}: P95 {:?} vs baseline {:?}",
