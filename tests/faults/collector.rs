@@ -81,7 +81,7 @@ async fn collector_faults_leave_the_service_alone(protocol: Protocol) {
         .var("OTEL_EXPORTER_OTLP_TIMEOUT", "3000")
         .var("OTEL_BSP_MAX_QUEUE_SIZE", "2048")
         .var("OTEL_BLRP_MAX_QUEUE_SIZE", "2048")
-        .var("ENABLE_METRICS", "true")
+        .var("WINGSPAN_PROMETHEUS", "true") // on the admin listener; no port of its own
         .start()
         .await;
     let label = protocol.as_str();

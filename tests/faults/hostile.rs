@@ -68,7 +68,7 @@ async fn faults_hostile_context_headers_paths_bytes_and_slow_loris() {
     let receiver = Receiver::start().await;
     let mut wingman = Wingman::builder()
         .otlp(&receiver)
-        .var("ENABLE_METRICS", "true")
+        .var("WINGSPAN_PROMETHEUS", "true") // on the admin listener; no port of its own
         .start()
         .await;
     let client = super::http();

@@ -34,7 +34,7 @@ async fn faults_redis_killed_and_restarted_under_load_reads_keep_being_served() 
     let url = redis.url();
     let mut wingman = Wingman::builder()
         .var("REDIS_URL", &url)
-        .var("ENABLE_METRICS", "true")
+        .var("WINGSPAN_PROMETHEUS", "true") // on the admin listener; no port of its own
         .var("WINGSPAN_HEALTH_READY_CACHE_MS", "100")
         .start()
         .await;

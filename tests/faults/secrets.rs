@@ -70,7 +70,8 @@ async fn secrets_never_leave(rust_log: Option<&str>) {
             "OTEL_EXPORTER_OTLP_HEADERS",
             format!("authorization=Bearer {otlp_token}"),
         )
-        .var("ENABLE_METRICS", "true");
+        // On the admin listener; no port of its own.
+        .var("WINGSPAN_PROMETHEUS", "true");
     if let Some(level) = rust_log {
         builder = builder.var("RUST_LOG", level);
     }

@@ -57,7 +57,7 @@ async fn faults_soak_whole_mix_at_a_fixed_rate() {
     let receiver = Receiver::start().await;
     let mut wingman = Wingman::builder()
         .otlp(&receiver)
-        .var("ENABLE_METRICS", "true")
+        .var("WINGSPAN_PROMETHEUS", "true") // on the admin listener; no port of its own
         // Metrics every 5 s, as a service would, not the harness's 200 ms.
         .var("OTEL_METRIC_EXPORT_INTERVAL", "5000")
         .start()
