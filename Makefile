@@ -1,20 +1,21 @@
 # wingspan — the two commands first: `make demo` and `make test`.
 #
 # Every cargo step uses the same feature set and the dev/test profile, so clippy,
-# nextest and the demo's quickstart build share one dependency build in the
+# nextest and the demo's wingman build share one dependency build in the
 # target dir (`target/`, or wherever CARGO_TARGET_DIR points).
 
 CARGO    ?= cargo
 PYTHON   ?= python3
 FEATURES ?= --all-features
 
-.PHONY: all test demo services bench fuzz lint fmt fmt-check clippy otel-single py-test registry-check bench-figures screenshots clippy-features nextest doctest rotel clean-demo help \
+.PHONY: all test demo demo-quickstart services bench fuzz lint fmt fmt-check clippy otel-single py-test registry-check bench-figures screenshots clippy-features nextest doctest rotel clean-demo help \
 	backend backend-static alerts-check alerts-render dashboards-check collector-check backend-check e2e-alerts alert-target
 
 all: test
 
 help:
-	@echo "make demo       run the quickstart against the rotel collector and summarize what it received"
+	@echo "make demo       wingman (the reference service) under 30 s of load, exporting to rotel; prints a report (.demo/report.md)"
+	@echo "make demo-quickstart  the smallest example (quickstart) against rotel, and what rotel received"
 	@echo "make test       fmt check, clippy -D warnings, single-opentelemetry check, script tests, nextest"
 	@echo "make services   make sure Postgres (DATABASE_URL) and Redis (REDIS_URL) answer"
 	@echo "make bench      run the criterion benches and write BENCHMARKS.md"
@@ -40,7 +41,7 @@ clippy:
 # Every feature set a user can pick: none, each feature alone, and the default set
 # (`clippy` above covers --all-features). Tests, benches and examples that need a
 # feature declare it, so each set builds its own targets without warnings.
-FEATURE_SETS ?= postgres redis llm llm-fake prometheus
+FEATURE_SETS ?= postgres redis llm llm-fake prometheus report
 clippy-features:
 	$(CARGO) clippy --all-targets --no-default-features -- -D warnings
 	@for f in $(FEATURE_SETS); do \
@@ -81,6 +82,9 @@ services:
 
 demo:
 	bash scripts/demo.sh
+
+demo-quickstart:
+	bash scripts/demo_quickstart.sh
 
 rotel:
 	bash scripts/rotel.sh install
@@ -145,6 +149,19 @@ backend-check: alert-target
 
 e2e-alerts: alert-target
 	$(PYTHON) scripts/alerts_e2e.py --target $(ALERT_TARGET)
+
+# --- the weekly performance report (src/bin/wingspan-report) ---
+
+PROM_URL ?= http://127.0.0.1:9090
+REPORT_DIR ?= $(TARGET_DIR)/report
+.PHONY: report
+## report: last week against the week before, from PROM_URL (SELECTOR='job="api"' to pick a service,
+## REPORT_ARGS for any other option): Markdown on stdout, $(REPORT_DIR)/report.{html,json}
+report:
+	@mkdir -p $(REPORT_DIR)
+	$(CARGO) run --quiet $(FEATURES) --bin wingspan-report -- --prom-url $(PROM_URL) \
+		$(if $(SELECTOR),--selector '$(SELECTOR)') \
+		--html $(REPORT_DIR)/report.html --json $(REPORT_DIR)/report.json $(REPORT_ARGS)
 
 # --- reliability: faults, soak, transaction pooler (RELIABILITY.md) ---
 .PHONY: faults soak test-pgbouncer

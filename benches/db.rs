@@ -3,7 +3,10 @@
 //!   same pooled connection;
 //! - the acquire span (`pool.get()` + return) against a plain
 //!   deadpool-postgres pool's `get()` + return, same server;
-//! - the sanitizer, uncached and through the statement cache.
+//! - the sanitizer, uncached and through the statement cache;
+//! - the same query and acquire in callgrind instructions
+//!   (`WINGSPAN_BENCH_CALLGRIND=1`): a loopback round trip moves the timings
+//!   by more than the query instrument costs, instructions it cannot move.
 //!
 //! Needs Postgres at `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! Run: `cargo bench --all-features --bench db`. Spans go to a no-op exporter
@@ -20,7 +23,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use wingspan::db::sanitize::{sanitize, StatementCache};
 use wingspan::db::{Pool, Queryable};
 
-use support::{fmt_ns, machine, paired, report};
+use support::{fmt_ns, machine, paired, report, Variant};
 
 #[derive(Debug, Default, Clone)]
 struct NoopSpans(Arc<AtomicU64>);
@@ -74,6 +77,16 @@ fn main() {
     let pool = rt
         .block_on(Pool::builder(&telemetry).build())
         .expect("pool (is Postgres running at DATABASE_URL?)");
+
+    // The instruction-count variants; in profiling mode
+    // (`WINGSPAN_BENCH_ONLY=<label>`) one of them runs and the bench ends.
+    let counted = Counted::new(&rt, &telemetry, &url);
+    let mut variants = counted.variants(&rt);
+    if support::run_only(&mut variants) {
+        return;
+    }
+    let labels: Vec<String> = variants.iter().map(|v| v.label.clone()).collect();
+    drop(variants);
 
     let rounds = 15;
     let mut rows = String::from(
@@ -277,6 +290,143 @@ fn main() {
             exported.0.load(Ordering::Relaxed),
         ),
     );
+
+    if support::callgrind_wanted() {
+        if let Some(rows) = support::callgrind_counts("db::drive", &labels, 3_000) {
+            report("db: instructions per operation", &instructions(&rows));
+        }
+    }
+}
+
+/// Runs `op` `n` times: the function callgrind counts inside (`db::drive`).
+#[inline(never)]
+fn drive(op: &mut dyn FnMut(), n: u64) {
+    for _ in 0..n {
+        op();
+    }
+}
+
+/// What the instruction counts compare, each on a pool of its own so a
+/// checked-out connection never blocks an acquire.
+struct Counted {
+    /// One connection of a wingspan pool, checked out for the whole run.
+    client: wingspan::db::Client,
+    /// `SELECT 1` prepared on that connection's raw client.
+    select1: tokio_postgres::Statement,
+    /// A wingspan pool for acquire + return.
+    pool: Pool,
+    /// A plain deadpool-postgres pool configured as wingspan's.
+    plain: deadpool_postgres::Pool,
+}
+
+impl Counted {
+    fn new(rt: &tokio::runtime::Runtime, telemetry: &wingspan::Telemetry, url: &str) -> Self {
+        let (client, select1, pool) = rt.block_on(async {
+            let queries = Pool::builder(telemetry)
+                .name("counted")
+                .build()
+                .await
+                .expect("pool");
+            let client = queries.get().await.expect("get");
+            let select1 = client
+                .raw()
+                .expect("raw client")
+                .prepare("SELECT 1")
+                .await
+                .expect("prepare");
+            let pool = Pool::builder(telemetry)
+                .name("acquire")
+                .build()
+                .await
+                .expect("pool");
+            drop(pool.get().await.expect("get"));
+            (client, select1, pool)
+        });
+        let mut pg = url.parse::<tokio_postgres::Config>().expect("url");
+        pg.options("-c statement_timeout=30000").keepalives(true);
+        let plain = deadpool_postgres::Pool::builder(deadpool_postgres::Manager::new(
+            pg,
+            tokio_postgres::NoTls,
+        ))
+        .max_size(1)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .wait_timeout(Some(Duration::from_secs(10)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .recycle_timeout(Some(Duration::from_secs(5)))
+        .build()
+        .expect("plain pool");
+        drop(rt.block_on(plain.get()).expect("plain get"));
+        Self {
+            client,
+            select1,
+            pool,
+            plain,
+        }
+    }
+
+    fn variants<'a>(&'a self, rt: &'a tokio::runtime::Runtime) -> Vec<Variant<'a>> {
+        let raw = self.client.raw().expect("raw client");
+        vec![
+            Variant::new("raw tokio-postgres `SELECT 1` (prepared)", move |n| {
+                drive(
+                    &mut || {
+                        rt.block_on(async { raw.query_one(&self.select1, &[]).await.unwrap() });
+                    },
+                    n,
+                )
+            }),
+            Variant::new(
+                "wingspan `SELECT 1` (query span, duration, bound)",
+                move |n| {
+                    drive(
+                        &mut || {
+                            rt.block_on(async {
+                                self.client.query_one("SELECT 1", &[]).await.unwrap()
+                            });
+                        },
+                        n,
+                    )
+                },
+            ),
+            Variant::new("deadpool-postgres get + return", move |n| {
+                drive(
+                    &mut || {
+                        rt.block_on(async { drop(self.plain.get().await.unwrap()) });
+                    },
+                    n,
+                )
+            }),
+            Variant::new(
+                "wingspan get + return (acquire span, wait/use time)",
+                move |n| {
+                    drive(
+                        &mut || {
+                            rt.block_on(async { drop(self.pool.get().await.unwrap()) });
+                        },
+                        n,
+                    )
+                },
+            ),
+        ]
+    }
+}
+
+/// The instruction table: each wingspan row against the raw row before it.
+fn instructions(rows: &[(String, u64)]) -> String {
+    let mut t = String::from(
+        "Instructions per operation on the bench thread (callgrind, 3 000 operations per \
+         variant; the connection task runs on it too). Deterministic to within a few \
+         instructions.\n\n| what | baseline | instrumented | added |\n|---|---|---|---|\n",
+    );
+    for pair in rows.chunks(2) {
+        if let [(raw_label, raw), (label, ours)] = pair {
+            t.push_str(&format!(
+                "| {label} vs {raw_label} | {raw} | {ours} | {:+} |\n",
+                *ours as i64 - *raw as i64
+            ));
+        }
+    }
+    t
 }
 
 /// `SELECT 1` on one checked-out connection: the raw tokio-postgres client

@@ -199,26 +199,8 @@ fn main() {
         }),
     ];
 
-    // Profiling mode: one variant, a fixed number of requests, no report
-    // (`WINGSPAN_BENCH_ONLY=<label substring> valgrind --tool=callgrind ...`).
-    if let Ok(only) = std::env::var("WINGSPAN_BENCH_ONLY") {
-        let n = std::env::var("WINGSPAN_BENCH_ITERS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(100_000);
-        let exact = std::env::var_os("WINGSPAN_BENCH_EXACT").is_some();
-        for v in variants.iter_mut().filter(|v| {
-            if exact {
-                v.label == only
-            } else {
-                v.label.contains(&only)
-            }
-        }) {
-            let t0 = support::thread_cpu_ns();
-            (v.run)(n);
-            let per = (support::thread_cpu_ns() - t0) as f64 / n as f64;
-            println!("{}: {} thread CPU per request", v.label, fmt_ns(per));
-        }
+    // Profiling mode (`WINGSPAN_BENCH_ONLY=<label>`): one variant, no report.
+    if support::run_only(&mut variants) {
         return;
     }
 
@@ -308,65 +290,18 @@ fn main() {
     ));
     support::report("HTTP layer: cost breakdown", &breakdown);
 
-    if std::env::var_os("WINGSPAN_BENCH_CALLGRIND").is_some() {
+    if support::callgrind_wanted() {
         let labels: Vec<String> = m.iter().map(|v| v.label.clone()).collect();
-        callgrind_table(&labels);
-    }
-}
-
-/// Instructions per request on the request thread, counted by callgrind:
-/// independent of the machine's load, so the breakdown's small parts are
-/// exact where the timings above are noisy. Re-runs this binary under
-/// valgrind once per variant (`WINGSPAN_BENCH_CALLGRIND=1`, ~2 min).
-fn callgrind_table(labels: &[String]) {
-    const N: u64 = 10_000;
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    let dir = std::env::temp_dir().join(format!("wingspan-cg-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
-    let mut rows = Vec::new();
-    for (i, label) in labels.iter().enumerate() {
-        let out = dir.join(format!("cg.{i}"));
-        let status = std::process::Command::new("valgrind")
-            .arg("--tool=callgrind")
-            .arg("--separate-threads=yes")
-            .arg("--toggle-collect=http::drive")
-            .arg(format!("--callgrind-out-file={}", out.display()))
-            .arg(&exe)
-            .env("WINGSPAN_BENCH_ONLY", label)
-            .env("WINGSPAN_BENCH_EXACT", "1")
-            .env("WINGSPAN_BENCH_ITERS", N.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
-        if !matches!(status, Ok(s) if s.success()) {
-            eprintln!("valgrind unavailable or failed; no instruction counts");
-            return;
+        if let Some(rows) = support::callgrind_counts("http::drive", &labels, 10_000) {
+            support::report(
+                "HTTP layer: instructions per request",
+                &format!(
+                    "Instructions per request on the request thread (callgrind, 10 000 requests \
+                     per variant; `WINGSPAN_BENCH_CALLGRIND=1`). Deterministic: the machine's \
+                     load does not move them.\n\n{}",
+                    support::instructions_table(&rows)
+                ),
+            );
         }
-        let thread1 = dir.join(format!("cg.{i}-01"));
-        let total = std::fs::read_to_string(&thread1)
-            .ok()
-            .and_then(|t| {
-                t.lines()
-                    .find_map(|l| l.strip_prefix("totals: "))
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-            })
-            .unwrap_or(0);
-        rows.push((label.clone(), total / N));
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    let bare = rows.first().map_or(0, |r| r.1);
-    let mut table = String::from(
-        "Instructions per request on the request thread (callgrind, 10 000 requests per \
-         variant; `WINGSPAN_BENCH_CALLGRIND=1`). Deterministic: the machine's load does not \
-         move them.\n\n| variant | instructions | added vs bare |\n|---|---|---|\n",
-    );
-    for (label, n) in &rows {
-        table.push_str(&format!(
-            "| {label} | {n} | {:+} |\n",
-            *n as i64 - bare as i64
-        ));
-    }
-    support::report("HTTP layer: instructions per request", &table);
 }

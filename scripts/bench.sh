@@ -6,9 +6,12 @@
 # absolute path to a temporary file that replaces BENCHMARKS.md once every bench
 # has passed, so a failed run leaves the previous BENCHMARKS.md intact).
 #
-#   BENCHES="http db"   run only these benches (default: every benches/*.rs;
-#                       `stats` is the in-process view's cost per record)
-#                       `llm` runs against the fake Messages API, feature llm-fake)
+#   BENCHES="http db"   run only these benches (default: every benches/*.rs, then
+#                       `service`; `stats` is the in-process view's cost per record,
+#                       `llm` runs against the fake Messages API, feature llm-fake,
+#                       `request` is one full request, `service` is wingman under
+#                       goose load: scripts/bench_service.py)
+#   BENCH_SERVICE_SECONDS=N  seconds per service run (default 10)
 #   BENCH_ARGS="..."    extra arguments for the bench binaries (after `--`)
 #   BENCH_OUT=path      where to write (default: BENCHMARKS.md in the repo root)
 set -euo pipefail
@@ -25,6 +28,7 @@ else
     for f in benches/*.rs; do
         [ -f "$f" ] && benches+=("$(basename "$f" .rs)")
     done
+    benches+=(service)
 fi
 if [ "${#benches[@]}" -eq 0 ]; then
     echo "[bench] no benches/*.rs found: nothing to run" >&2
@@ -45,9 +49,9 @@ mem="$(awk '/^MemTotal:/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo 2>/dev/n
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 # BENCHMARKS.md names the commit it measured, and the README quotes it: a run on
 # uncommitted src/ or benches/ would measure code no commit holds.
-if [ -n "$(git status --porcelain --untracked-files=no -- src benches Cargo.toml Cargo.lock 2>/dev/null || true)" ]; then
+if [ -n "$(git status --porcelain --untracked-files=no -- src benches examples scripts/bench_service.py Cargo.toml Cargo.lock 2>/dev/null || true)" ]; then
     if [ "${BENCH_ALLOW_DIRTY:-0}" != 1 ]; then
-        echo "[bench] src/, benches/ or Cargo.* have uncommitted changes: commit first (or BENCH_ALLOW_DIRTY=1 for a scratch run)" >&2
+        echo "[bench] src/, benches/, examples/ or Cargo.* have uncommitted changes: commit first (or BENCH_ALLOW_DIRTY=1 for a scratch run)" >&2
         exit 1
     fi
     commit="$commit (dirty)"
@@ -67,13 +71,19 @@ fi
     echo "| date (UTC) | $(date -u '+%Y-%m-%d %H:%M') |"
     echo "| commit | $commit |"
     echo
-    echo "Command: \`cargo bench --all-features --bench <name>\` for each of: ${benches[*]}."
+    echo "Command: \`cargo bench --all-features --bench <name>\` for each of: ${benches[*]}"
+    echo "(\`service\`: \`python3 scripts/bench_service.py\`, wingman under goose load)."
     echo "Wall-clock medians on this shared machine drift by up to 20 %; thread CPU time"
     echo "(\`CLOCK_THREAD_CPUTIME_ID\`) by well under 1 %, so CPU time is the figure to compare."
     echo
 } >"$WINGSPAN_BENCH_OUT"
 
 for b in "${benches[@]}"; do
+    if [ "$b" = service ]; then
+        echo "[bench] python3 scripts/bench_service.py"
+        "${PYTHON:-python3}" scripts/bench_service.py
+        continue
+    fi
     echo "[bench] cargo bench --all-features --bench $b -- ${BENCH_ARGS:-}"
     # shellcheck disable=SC2086
     cargo bench --all-features --bench "$b" -- ${BENCH_ARGS:-}

@@ -1,41 +1,59 @@
 #!/usr/bin/env bash
-# `make demo`: the quickstart exporting to a real collector.
+# `make demo`: wingman (examples/wingman/) under load, exporting to a real collector,
+# then a report a person can read.
 #
-#  1. starts the rotel collector in the background on free ports (4317/4318 when
-#     free), its debug dump going to .demo/rotel.log;
-#  2. builds and runs examples/quickstart.rs against it (OTLP/gRPC) and drives a few
-#     requests with curl;
-#  3. sends SIGTERM to the quickstart (it flushes telemetry on shutdown), waits for
-#     it, then stops rotel by PID;
-#  4. prints a summary of what rotel received (scripts/summarize_rotel.py) and checks
-#     the essentials: a span `GET /api/users/{id}` with http.route, and the 0.3 s
-#     bucket bound of http.server.request.duration.
-# Background processes are stopped on every exit path (trap).
+#  1. makes sure Postgres and Redis answer (scripts/services.sh starts them if absent);
+#  2. installs the rotel collector into the project-local .venv and starts it on free
+#     ports (4317/4318 when free); its debug dump goes to .demo/rotel.log;
+#  3. builds wingman and the load tool (one cargo build, the features `make test` uses)
+#     and starts wingman exporting to rotel over OTLP/gRPC; the first run migrates and
+#     seeds the `wingman` schema, later runs find it;
+#  4. drives DEMO_SECONDS (30) of load across every endpoint with examples/load.rs
+#     (goose: DEMO_USERS users, at most DEMO_RPS requests per second), sampling
+#     /health/detailed meanwhile;
+#  5. screenshots the /observability page when a headless Chromium is present;
+#  6. SIGTERM to wingman (it flushes telemetry), then stops rotel;
+#  7. prints the report (scripts/demo_report.py) and writes it to .demo/report.md.
+# Everything it started is stopped on every exit path (trap), by PID.
 #
-#   DEMO_PROFILE=release   build the quickstart with --release (default: debug, which
-#                          reuses the dependencies `make test` already built)
-#   QUICKSTART_BIN=path    run this program instead of building examples/quickstart.rs
+#   DEMO_SECONDS=30 DEMO_USERS=16 DEMO_RPS=150   the load
+#   DEMO_PROFILE=release   build with --release (default: debug, the build `make test` shares)
+#   DEMO_KEEP=1            keep wingman running after the load, until Ctrl-C (to browse the page)
+#   WINGMAN_*, DB_*, ...   passed on to wingman (examples/wingman/main.rs lists them)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 STATE="$ROOT/.demo"
 DUMP="$STATE/rotel.log"
-APP_LOG="$STATE/quickstart.log"
+APP_OUT="$STATE/wingman.out"
+APP_LOG="$STATE/wingman.log"
+LOAD_JSON="$STATE/load.json"
+REPORT="$STATE/report.md"
+SHOT="$STATE/observability.png"
+SECONDS_OF_LOAD="${DEMO_SECONDS:-30}"
+USERS="${DEMO_USERS:-16}"
+RPS="${DEMO_RPS:-150}"
 mkdir -p "$STATE"
 
 log() { printf '\n[demo] %s\n' "$*"; }
 die() { printf '[demo] ERROR: %s\n' "$*" >&2; exit 1; }
 
 APP_PID=""
+SAMPLER_PID=""
+stop_pid() { # $1 pid, $2 name: SIGTERM, up to 15 s, then SIGKILL
+    local pid="$1" i
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+    echo "[demo] stopping $2 pid $pid" >&2
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    echo "[demo] $2 pid $pid still alive after 15 s: SIGKILL" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+}
 cleanup() {
     local rc=$?
-    if [ -n "$APP_PID" ] && kill -0 "$APP_PID" 2>/dev/null; then
-        echo "[demo] stopping quickstart pid $APP_PID" >&2
-        kill -TERM "$APP_PID" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$APP_PID" 2>/dev/null || true
-    fi
+    stop_pid "$SAMPLER_PID" "health sampler"
+    stop_pid "$APP_PID" wingman
     bash "$ROOT/scripts/rotel.sh" stop >/dev/null 2>&1 || true
     exit "$rc"
 }
@@ -60,114 +78,130 @@ print(free(int(sys.argv[1])) or free(0))
 PY
 }
 
-# --- 0. services (the quickstart may use them; the demo goes on without them) ---
-if ! bash "$ROOT/scripts/services.sh"; then
-    echo "[demo] WARNING: Postgres/Redis not available; continuing (the quickstart may not need them)" >&2
-fi
+for tool in cargo python3 curl; do
+    command -v "$tool" >/dev/null || die "$tool is missing: install it first (Rust from rustup.rs or Debian's cargo; python3, curl from Debian)"
+done
 
-# --- 1. rotel --------------------------------------------------------------------
+# --- 1. services ---------------------------------------------------------------------
+log "Postgres and Redis (scripts/services.sh)"
+bash "$ROOT/scripts/services.sh" || die "Postgres/Redis unavailable: wingman needs both"
+
+# --- 2. rotel ------------------------------------------------------------------------
 log "installing rotel (project-local .venv)"
+bash "$ROOT/scripts/rotel.sh" stop >/dev/null 2>&1 || true # a previous run killed hard
 bash "$ROOT/scripts/rotel.sh" install >/dev/null
 GRPC_PORT="$(free_port 4317)"
 HTTP_PORT="$(free_port 4318)"
 [ "$HTTP_PORT" != "$GRPC_PORT" ] || HTTP_PORT="$(free_port 0)"
-rm -f "$DUMP"
+rm -f "$DUMP" "$STATE"/health-*.json "$LOAD_JSON" "$SHOT" "$REPORT"
 bash "$ROOT/scripts/rotel.sh" start "$GRPC_PORT" "$HTTP_PORT" "$DUMP"
 
-# --- 2. quickstart -----------------------------------------------------------------
-if [ -n "${QUICKSTART_BIN:-}" ]; then
-    BIN="$QUICKSTART_BIN"
-else
-    PROFILE_FLAG=()
-    PROFILE_DIR=debug
-    if [ "${DEMO_PROFILE:-debug}" = release ]; then PROFILE_FLAG=(--release); PROFILE_DIR=release; fi
-    log "building: cargo build --all-features ${PROFILE_FLAG[*]} --example quickstart"
-    cargo build --all-features "${PROFILE_FLAG[@]}" --example quickstart
-    TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-    BIN="$TARGET_DIR/$PROFILE_DIR/examples/quickstart"
-fi
-[ -x "$BIN" ] || die "$BIN is missing or not executable"
+# --- 3. build and start wingman ----------------------------------------------------------
+PROFILE_FLAG=()
+PROFILE_DIR=debug
+if [ "${DEMO_PROFILE:-debug}" = release ]; then PROFILE_FLAG=(--release); PROFILE_DIR=release; fi
+log "building: cargo build --all-features ${PROFILE_FLAG[*]} --example wingman --example load"
+cargo build --all-features "${PROFILE_FLAG[@]}" --example wingman --example load
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+WINGMAN="$TARGET_DIR/$PROFILE_DIR/examples/wingman"
+LOAD="$TARGET_DIR/$PROFILE_DIR/examples/load"
+[ -x "$WINGMAN" ] && [ -x "$LOAD" ] || die "built binaries missing: $WINGMAN, $LOAD"
 
-APP_PORT="$(free_port 8080)"
-APP="127.0.0.1:$APP_PORT"
 export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$GRPC_PORT"
 export OTEL_EXPORTER_OTLP_PROTOCOL=grpc
-export OTEL_METRIC_EXPORT_INTERVAL=1000
+export OTEL_METRIC_EXPORT_INTERVAL=2000
 export OTEL_BSP_SCHEDULE_DELAY=200
-export OTEL_SERVICE_NAME="${OTEL_SERVICE_NAME:-quickstart}"
-export APP_ADDR="$APP"
-export WINGSPAN_LLM_ROUTES=/api/coach
-log "starting quickstart on $APP, exporting to $OTEL_EXPORTER_OTLP_ENDPOINT (grpc); its output: $APP_LOG"
-"$BIN" >"$APP_LOG" 2>&1 </dev/null &
+export OTEL_SERVICE_NAME="${OTEL_SERVICE_NAME:-wingman}"
+export WINGSPAN_PROMETHEUS=true # /metrics on the admin listener, beside OTLP
+# Every 5th coach call meets a 529 (the adapter retries), every 20th three (it degrades):
+# a 30 s run shows both.
+export WINGMAN_LLM_OVERLOAD_EVERY="${WINGMAN_LLM_OVERLOAD_EVERY:-5}"
+export APP_ADDR="127.0.0.1:$(free_port 8080)"
+export WINGSPAN_ADMIN_ADDR="127.0.0.1:$(free_port 9090)"
+log "starting wingman (API $APP_ADDR, admin $WINGSPAN_ADMIN_ADDR), exporting to $OTEL_EXPORTER_OTLP_ENDPOINT; its log: $APP_LOG"
+"$WINGMAN" >"$APP_OUT" 2>"$APP_LOG" </dev/null &
 APP_PID=$!
-
-ready=0
-for _ in $(seq 1 300); do # bounded: 30 s
-    kill -0 "$APP_PID" 2>/dev/null || { tail -n 30 "$APP_LOG" >&2; die "quickstart exited during start-up"; }
-    if curl -s -o /dev/null --max-time 1 "http://$APP/hello"; then ready=1; break; fi
+API="" ADMIN=""
+for _ in $(seq 1 1200); do # bounded: 120 s (the first run seeds the schema)
+    kill -0 "$APP_PID" 2>/dev/null || { tail -n 30 "$APP_LOG" >&2; die "wingman exited during start-up"; }
+    API="$(sed -n 's/^listening //p' "$APP_OUT")"
+    ADMIN="$(sed -n 's/^admin //p' "$APP_OUT")"
+    [ -n "$API" ] && [ -n "$ADMIN" ] && break
     sleep 0.1
 done
-[ "$ready" = 1 ] || { tail -n 30 "$APP_LOG" >&2; die "quickstart did not answer on $APP within 30 s"; }
-
-FAILED=0
-VALID_TP="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-# request EXPECTED_STATUS LABEL curl-args... : prints status and the response traceparent
-request() {
-    local want="$1" label="$2"; shift 2
-    local headers status tp
-    headers="$(curl -s -D - -o /dev/null --max-time 10 "$@" || true)"
-    status="$(printf '%s' "$headers" | sed -n 's/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p' | tail -n1)"
-    tp="$(printf '%s' "$headers" | tr -d '\r' | sed -n 's/^[Tt]raceparent: //p' | tail -n1)"
-    local mark=ok
-    if [ "$status" != "$want" ]; then mark="UNEXPECTED (want $want)"; FAILED=1; fi
-    printf '  %-52s -> %s %s  traceparent: %s\n' "$label" "${status:-no answer}" "$mark" "${tp:--}"
-    LAST_TRACEPARENT="$tp"
-}
-
-log "driving requests against http://$APP"
-request 200 "GET /hello" "http://$APP/hello"
-request 200 "GET /api/users/42" "http://$APP/api/users/42"
-request 200 "GET /api/users/7" "http://$APP/api/users/7"
-request 200 "POST /api/coach" -X POST -H 'content-type: application/json' \
-    --data '{"question":"how do I improve my serve?"}' "http://$APP/api/coach"
-request 404 "GET /nope (no route)" "http://$APP/nope"
-request 200 "GET /hello, garbage traceparent" -H 'traceparent: garbage-00-zz' "http://$APP/hello"
-request 200 "GET /api/users/42, valid traceparent" -H "traceparent: $VALID_TP" "http://$APP/api/users/42"
-case "$LAST_TRACEPARENT" in
-    00-4bf92f3577b34da6a3ce929d0e0e4736-*) echo "  the response continues the incoming trace 4bf92f3577b34da6a3ce929d0e0e4736" ;;
-    "") echo "  (no traceparent on the response)" ;;
-    *) echo "  NOTE: the response traceparent is not in the incoming trace (trust switched off?)" ;;
+[ -n "$API" ] && [ -n "$ADMIN" ] || { tail -n 30 "$APP_LOG" >&2; die "wingman printed no addresses within 120 s"; }
+SEEDED="$(sed 's/\x1b\[[0-9;]*m//g' "$APP_LOG" | grep -o 'seeded=[a-z]*' | head -n1 || true)"
+case "$SEEDED" in
+    seeded=true) SEEDED="schema wingman migrated and seeded now" ;;
+    seeded=false) SEEDED="schema wingman found from an earlier run" ;;
+    *) SEEDED="see $APP_LOG" ;;
 esac
+echo "[demo] wingman: API $API, admin $ADMIN ($SEEDED)"
 
-# --- 3. stop: quickstart first (flushes), then rotel ---------------------------------
-sleep 1.5 # let one periodic metric export (1 s) happen while the app runs
-log "SIGTERM to quickstart pid $APP_PID (it flushes telemetry on shutdown)"
-kill -TERM "$APP_PID"
-stopped=0
-for _ in $(seq 1 150); do # bounded: 15 s
-    kill -0 "$APP_PID" 2>/dev/null || { stopped=1; break; }
+# --- 4. load, with /health/detailed sampled every 2 s ---------------------------------------
+(
+    n=0
+    while true; do
+        n=$((n + 1))
+        curl -s --max-time 2 -o "$STATE/health-$(printf '%03d' "$n").json" "$ADMIN/health/detailed" || true
+        sleep 2
+    done
+) &
+SAMPLER_PID=$!
+log "load: $USERS users, ${SECONDS_OF_LOAD} s, at most $RPS req/s, every endpoint (examples/load.rs; goose output in $STATE/load.log)"
+"$LOAD" -H "$API" -u "$USERS" -r "$USERS" -t "${SECONDS_OF_LOAD}s" --throttle-requests "$RPS" \
+    --no-reset-metrics --report-file "$LOAD_JSON" --report-file "$STATE/load.html" -q >"$STATE/load.log" 2>&1 \
+    || { tail -n 20 "$STATE/load.log" >&2; die "the load tool failed"; }
+stop_pid "$SAMPLER_PID" "health sampler"
+SAMPLER_PID=""
+curl -s --max-time 5 -o "$STATE/metrics.txt" "$ADMIN/metrics" || true
+
+# --- 5. screenshot of the page ---------------------------------------------------------------
+PAGE="$ADMIN/observability"
+SHOT_ARGS=()
+CHROMIUM="$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)"
+if [ -n "$CHROMIUM" ]; then
+    log "screenshot of $PAGE ($CHROMIUM)"
+    if timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-background-networking \
+        --disable-component-update --disable-sync --no-first-run --hide-scrollbars \
+        --virtual-time-budget=8000 --window-size=1280,2200 --screenshot="$SHOT" "$PAGE" \
+        >"$STATE/chromium.log" 2>&1 && [ -s "$SHOT" ]; then
+        SHOT_ARGS=(--screenshot "$SHOT")
+    else
+        SHOT_ARGS=(--screenshot-note "chromium failed (see $STATE/chromium.log)")
+    fi
+else
+    SHOT_ARGS=(--screenshot-note "no chromium on PATH (apt-get install chromium)")
+fi
+
+if [ "${DEMO_KEEP:-0}" = 1 ]; then
+    log "DEMO_KEEP=1: wingman keeps running; the page is $PAGE. Ctrl-C to stop and print the report."
+    KEEP_DONE=""
+    trap 'KEEP_DONE=1' INT
+    while [ -z "$KEEP_DONE" ] && kill -0 "$APP_PID" 2>/dev/null; do sleep 1; done
+    trap 'exit 130' INT
+fi
+
+# --- 6. stop: wingman first (flushes), then rotel ------------------------------------------
+log "SIGTERM to wingman pid $APP_PID (it flushes telemetry on shutdown)"
+kill -TERM "$APP_PID" 2>/dev/null || true
+app_rc=""
+for _ in $(seq 1 200); do # bounded: 20 s (10 s drain + 5 s flush, at most)
+    kill -0 "$APP_PID" 2>/dev/null || { wait "$APP_PID" && app_rc=0 || app_rc=$?; break; }
     sleep 0.1
 done
-if [ "$stopped" = 1 ]; then
-    wait "$APP_PID" && app_rc=0 || app_rc=$?
-    echo "[demo] quickstart exited with status $app_rc"
-    [ "$app_rc" = 0 ] || FAILED=1
-else
-    echo "[demo] quickstart did not exit within 15 s of SIGTERM: killing it" >&2
-    kill -KILL "$APP_PID" 2>/dev/null || true
-    FAILED=1
-fi
+[ -n "$app_rc" ] || die "wingman did not exit within 20 s of SIGTERM"
 APP_PID=""
+echo "[demo] wingman exited with status $app_rc"
 sleep 1 # rotel batches for 200 ms before printing
 bash "$ROOT/scripts/rotel.sh" stop
 
-# --- 4. summary ------------------------------------------------------------------------
-log "what rotel received ($DUMP):"
-python3 "$ROOT/scripts/summarize_rotel.py" "$DUMP" \
-    --expect-span 'GET /api/users/{id}' \
-    --expect-bound 'http.server.request.duration=0.3' || FAILED=1
-
-if [ "$FAILED" != 0 ]; then
-    die "demo finished with failures (see above; app output in $APP_LOG, raw dump in $DUMP)"
-fi
-log "demo OK. Raw dump: $DUMP; quickstart output: $APP_LOG"
+# --- 7. the report ---------------------------------------------------------------------------
+log "report ($REPORT)"
+HEALTH=("$STATE"/health-*.json)
+[ -e "${HEALTH[0]}" ] || HEALTH=()
+python3 "$ROOT/scripts/demo_report.py" --goose "$LOAD_JSON" --rotel "$DUMP" \
+    --health "${HEALTH[@]}" --thresholds "$ROOT/alerts/thresholds.json" \
+    --page-url "$PAGE" "${SHOT_ARGS[@]}" --out "$REPORT" || die "the report found problems (above)"
+[ "$app_rc" = 0 ] || die "wingman exited with status $app_rc (log: $APP_LOG)"
+log "demo OK. Report: $REPORT; goose: $STATE/load.html; raw dump: $DUMP; wingman log: $APP_LOG"

@@ -7,6 +7,7 @@ mod health;
 mod http;
 mod llm;
 mod prometheus;
+mod report;
 mod support;
 mod telemetry;
 mod wingman;

@@ -127,3 +127,28 @@ async fn prometheus_endpoint_is_off_by_default() {
         .status();
     assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
 }
+
+/// `OTEL_SDK_DISABLED` disables the whole SDK, the pull reader included:
+/// no listener on the configured address, no registry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_endpoint_is_off_when_the_sdk_is_disabled() {
+    let receiver = Receiver::start().await;
+    let port = support::closed_port();
+    let addr = format!("127.0.0.1:{port}");
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::Grpc,
+        &[
+            ("OTEL_SDK_DISABLED", "true"),
+            ("WINGSPAN_PROMETHEUS_ADDR", &addr),
+        ],
+    )
+    .await;
+    assert!(telemetry.prometheus_text().is_none());
+    let refused = reqwest::Client::new()
+        .get(format!("http://{addr}/metrics"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+}

@@ -334,6 +334,17 @@ async fn every_endpoint_answers_and_its_trace_reaches_the_collector() {
         .collect();
     assert!(leaked.is_empty(), "token in spans {leaked:?}");
 
+    // Logs: the handlers' events carry the request's trace.
+    let (created, _) = trace_of(&spans, "POST /api/users");
+    let logs = receiver
+        .wait_for_logs(|l| l.iter().any(|l| l.body == "user created"), WAIT)
+        .await;
+    let log = logs
+        .iter()
+        .find(|l| l.body == "user created")
+        .expect("present");
+    assert_eq!(log.trace_id, created.trace_id);
+
     // Metrics: cache hits by cache name, LLM tokens.
     let name = format!("{}challenges", wingman.key_prefix);
     receiver
@@ -364,14 +375,13 @@ async fn every_endpoint_answers_and_its_trace_reaches_the_collector() {
         .await;
 
     // SIGTERM: a clean exit, and the output says nothing went wrong.
-    let status = wingman.terminate().expect("exits within 15 s of SIGTERM");
+    let status = wingman.stop().await.expect("exits within 15 s of SIGTERM");
     assert!(status.success(), "{status}\n{}", wingman.output());
     assert!(
         !wingman.output().contains("panicked"),
         "{}",
         wingman.output()
     );
-    wingman.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,7 +418,6 @@ async fn a_direct_connection_per_request_serves_the_same_api() {
             WAIT,
         )
         .await;
-    wingman.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -449,8 +458,18 @@ async fn two_instances_starting_together_migrate_and_seed_once() {
     assert_eq!(count("users").await, 2000);
     assert_eq!(count("matches").await, 20000);
     assert_eq!(count("challenges").await, 500);
-    drop((a, b));
-    c.cleanup().await;
+    // `a` started on a fresh schema and owns it: dropped last, it removes it.
+    drop((c, b));
+    drop(a);
+    let gone = client
+        .query_one(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = $1",
+            &[&schema],
+        )
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(gone, 0, "the owner's drop removes the schema");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -367,3 +367,98 @@ pub fn quick_criterion() -> criterion::Criterion<ThreadCpu> {
         .without_plots()
         .configure_from_args()
 }
+
+/// Profiling mode: with `WINGSPAN_BENCH_ONLY=<label>` runs only that variant
+/// (an exact label with `WINGSPAN_BENCH_EXACT`, else every label containing
+/// it) `WINGSPAN_BENCH_ITERS` times (default 100 000), prints its CPU per
+/// operation, and returns true: the bench then exits without a report. This
+/// is how [`callgrind_counts`] re-runs a bench, and how to profile one
+/// variant by hand (`valgrind --tool=callgrind`, `perf record`).
+pub fn run_only(variants: &mut [Variant<'_>]) -> bool {
+    let Ok(only) = std::env::var("WINGSPAN_BENCH_ONLY") else {
+        return false;
+    };
+    let n = std::env::var("WINGSPAN_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let exact = std::env::var_os("WINGSPAN_BENCH_EXACT").is_some();
+    for v in variants.iter_mut().filter(|v| {
+        if exact {
+            v.label == only
+        } else {
+            v.label.contains(&only)
+        }
+    }) {
+        let t0 = thread_cpu_ns();
+        (v.run)(n);
+        let per = (thread_cpu_ns() - t0) as f64 / n as f64;
+        println!("{}: {} thread CPU per operation", v.label, fmt_ns(per));
+    }
+    true
+}
+
+/// Whether `make bench` asked for instruction counts
+/// (`WINGSPAN_BENCH_CALLGRIND`, set by scripts/bench.sh when valgrind is
+/// installed).
+pub fn callgrind_wanted() -> bool {
+    std::env::var_os("WINGSPAN_BENCH_CALLGRIND").is_some()
+}
+
+/// Instructions per operation on the calling thread, counted by callgrind:
+/// independent of the machine's load, so parts of ~100 ns that timings
+/// cannot separate are exact. Re-runs this bench binary under valgrind once
+/// per label in [`run_only`] mode for `n` operations, counting only inside
+/// `toggle` (the function the variants' loop runs in, e.g. `http::drive`),
+/// on the first thread (the bench thread; export threads are not counted).
+/// `None` when valgrind is missing or fails.
+pub fn callgrind_counts(toggle: &str, labels: &[String], n: u64) -> Option<Vec<(String, u64)>> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = std::env::temp_dir().join(format!("wingspan-cg-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let mut rows = Vec::new();
+    for (i, label) in labels.iter().enumerate() {
+        let out = dir.join(format!("cg.{i}"));
+        let status = std::process::Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg("--separate-threads=yes")
+            .arg(format!("--toggle-collect={toggle}"))
+            .arg(format!("--callgrind-out-file={}", out.display()))
+            .arg(&exe)
+            .env("WINGSPAN_BENCH_ONLY", label)
+            .env("WINGSPAN_BENCH_EXACT", "1")
+            .env("WINGSPAN_BENCH_ITERS", n.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        if !matches!(status, Ok(s) if s.success()) {
+            eprintln!("valgrind unavailable or failed on {label:?}; no instruction counts");
+            let _ = std::fs::remove_dir_all(&dir);
+            return None;
+        }
+        let total = std::fs::read_to_string(dir.join(format!("cg.{i}-01")))
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("totals: "))
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        rows.push((label.clone(), total / n));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(rows)
+}
+
+/// The Markdown table of [`callgrind_counts`] rows against the first row.
+pub fn instructions_table(rows: &[(String, u64)]) -> String {
+    let base = rows.first().map_or(0, |r| r.1);
+    let mut table = String::from("| variant | instructions | added vs first |\n|---|---|---|\n");
+    for (label, n) in rows {
+        table.push_str(&format!(
+            "| {label} | {n} | {:+} |\n",
+            *n as i64 - base as i64
+        ));
+    }
+    table
+}

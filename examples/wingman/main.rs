@@ -75,6 +75,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
+use tracing::Instrument;
 use wingspan::cache::Cache;
 use wingspan::db::Pool;
 use wingspan::health::Health;
@@ -109,7 +110,10 @@ async fn run() -> Result<(), BoxError> {
 
     let started = Instant::now();
     let pool = Pool::builder(&telemetry).name("wingman").build().await?;
-    let seeded = schema::migrate(&pool, &settings.schema, settings.seed_users).await?;
+    // One trace for the whole migration: its statements nest under this span.
+    let seeded = schema::migrate(&pool, &settings.schema, settings.seed_users)
+        .instrument(tracing::info_span!("wingman.migrate", schema = %settings.schema))
+        .await?;
     tracing::info!(
         schema = %settings.schema,
         seeded,
@@ -137,12 +141,10 @@ async fn run() -> Result<(), BoxError> {
         .check(pool.clone())
         .check(cache.clone())
         .build();
-    #[allow(unused_mut)]
-    let mut admin = health.router();
+    let admin = health.router();
+    // `/metrics` beside the health routes (empty unless the pull endpoint is on).
     #[cfg(feature = "prometheus")]
-    {
-        admin = admin.merge(telemetry.prometheus_router());
-    }
+    let admin = admin.merge(telemetry.prometheus_router());
 
     let api_listener = tokio::net::TcpListener::bind(settings.app_addr).await?;
     let admin_listener = tokio::net::TcpListener::bind(admin_addr).await?;

@@ -86,6 +86,8 @@ pub async fn create(State(app): State<App>, body: Bytes) -> Result<Response, Api
     let delta = (m.score - 50) / 5;
     let mut client = app.pool.get().await?;
     let tx = client.transaction().await?;
+    // An unknown user, partner or challenge fails a foreign key: 404 (see
+    // `ApiError::from(&DbError)`); the transaction rolls back when dropped.
     let row = tx
         .query_one(
             "INSERT INTO matches (user_id, partner_id, challenge_id, score) \
@@ -103,10 +105,10 @@ pub async fn create(State(app): State<App>, body: Bytes) -> Result<Response, Api
     )
     .await?;
     tx.commit().await?;
-    // A foreign key violation (unknown user, partner or challenge) is a 404:
-    // see `ApiError::from(&DbError)`.
+    let id: i64 = row.get(0);
+    tracing::info!(match.id = id, elo_change = delta, "match recorded");
     Ok(json(
         StatusCode::CREATED,
-        &j!({ "id": row.get::<_, i64>(0), "elo_change": delta }),
+        &j!({ "id": id, "elo_change": delta }),
     ))
 }

@@ -3,7 +3,8 @@
 //!
 //! The token is 128 bits from the kernel's CSPRNG (`/dev/urandom`), in hex.
 //! It never reaches telemetry: the HTTP layer redacts it from `url.path`
-//! (see `app::router`) and the cache masks keys after their cache name.
+//! (see `app::router`) and the cache masks keys after their cache name
+//! (unless `WINGSPAN_REDIS_KEYS=full` asks for whole keys: not for this key).
 
 use std::io::Read;
 use std::time::Duration;

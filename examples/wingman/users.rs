@@ -115,8 +115,8 @@ pub async fn create(State(app): State<App>, body: Bytes) -> Result<Response, Api
             ],
         )
         .await?;
-    Ok(json(
-        StatusCode::CREATED,
-        &j!({ "id": row.get::<_, i32>(0) }),
-    ))
+    let id: i32 = row.get(0);
+    // A log record carrying the request's trace id (never the name or email).
+    tracing::info!(user.id = id, "user created");
+    Ok(json(StatusCode::CREATED, &j!({ "id": id })))
 }

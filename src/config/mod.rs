@@ -43,8 +43,9 @@ pub use http::HttpConfig;
 #[cfg(feature = "llm")]
 pub use llm::LlmConfig;
 pub use otel::{
-    AttributeLimits, BatchConfig, Compression, ExporterKind, OtlpConfig, Protocol, Sampler,
-    TelemetryConfig, MAX_QUEUE_SIZE, MIN_SCHEDULE_DELAY_MS,
+    AttributeLimits, BatchConfig, Compression, ExporterKind, HistogramAggregation, OtlpConfig,
+    Protocol, Sampler, TelemetryConfig, HISTOGRAM_AGGREGATION_VAR, MAX_QUEUE_SIZE,
+    MIN_SCHEDULE_DELAY_MS,
 };
 #[cfg(feature = "redis")]
 pub use redis::{KeyDisplay, RedisConfig};

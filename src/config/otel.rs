@@ -44,6 +44,24 @@ pub enum ExporterKind {
     None,
 }
 
+/// How histogram instruments aggregate
+/// (`OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistogramAggregation {
+    /// `explicit_bucket_histogram`: fixed bucket edges (wingspan's, see
+    /// `telemetry::buckets`, else the SDK's defaults).
+    ExplicitBucket,
+    /// `base2_exponential_bucket_histogram`: base-2 exponential buckets
+    /// (160 buckets, scale up to 20, min/max kept) whose resolution follows
+    /// the recorded values, so sub-millisecond durations keep a relative
+    /// error of a few percent.
+    Base2Exponential,
+}
+
+/// The specification's name of the histogram aggregation variable.
+pub const HISTOGRAM_AGGREGATION_VAR: &str =
+    "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION";
+
 /// The head sampler (`OTEL_TRACES_SAMPLER` + `OTEL_TRACES_SAMPLER_ARG`).
 ///
 /// Metrics are recorded for every request whatever the sampler decides, so
@@ -194,6 +212,13 @@ pub struct TelemetryConfig {
     pub logs_exporter: ExporterKind,
     /// The head sampler. Defaults to parent-based always-on.
     pub sampler: Sampler,
+    /// `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION`:
+    /// `explicit_bucket_histogram` or `base2_exponential_bucket_histogram`,
+    /// for every histogram instrument. The exponential one is refused
+    /// together with the Prometheus pull endpoint, whose exporter
+    /// (opentelemetry-prometheus 0.33) silently drops exponential histograms.
+    /// Defaults to explicit_bucket_histogram.
+    pub histogram_aggregation: HistogramAggregation,
     /// `OTEL_METRIC_EXPORT_INTERVAL` (ms). Defaults to 60000.
     pub metric_export_interval: Duration,
     /// `OTEL_METRIC_EXPORT_TIMEOUT` (ms). Defaults to 30000.
@@ -271,6 +296,7 @@ impl TelemetryConfig {
         // The plan's ENABLE_METRICS / METRICS_PORT are aliases of these two.
         let prometheus = super::health::prometheus_switch(|name| env.get(name))?;
         let log_filter = log_filter(env)?;
+        let histogram_aggregation = histogram_aggregation(env, prometheus.enabled)?;
 
         Ok(Self {
             sdk_disabled: env.bool("OTEL_SDK_DISABLED", false)?,
@@ -282,6 +308,7 @@ impl TelemetryConfig {
             metrics_exporter: exporter("OTEL_METRICS_EXPORTER")?,
             logs_exporter: exporter("OTEL_LOGS_EXPORTER")?,
             sampler,
+            histogram_aggregation,
             metric_export_interval,
             metric_export_timeout: env.millis("OTEL_METRIC_EXPORT_TIMEOUT", 30000, MAX_MS)?,
             batch,
@@ -385,6 +412,39 @@ fn sampler(env: &Env<'_>) -> Result<Sampler, ConfigError> {
             S::PRatio => Sampler::ParentBasedTraceIdRatio(ratio),
         },
     )
+}
+
+/// `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION`; the
+/// exponential one only without the Prometheus pull endpoint, which would
+/// lose every histogram without a word.
+fn histogram_aggregation(
+    env: &Env<'_>,
+    prometheus_enabled: bool,
+) -> Result<HistogramAggregation, ConfigError> {
+    let kind = env.choice(
+        HISTOGRAM_AGGREGATION_VAR,
+        HistogramAggregation::ExplicitBucket,
+        &[
+            (
+                "explicit_bucket_histogram",
+                HistogramAggregation::ExplicitBucket,
+            ),
+            (
+                "base2_exponential_bucket_histogram",
+                HistogramAggregation::Base2Exponential,
+            ),
+        ],
+    )?;
+    if kind == HistogramAggregation::Base2Exponential && prometheus_enabled {
+        return Err(ConfigError::invalid(
+            HISTOGRAM_AGGREGATION_VAR,
+            "base2_exponential_bucket_histogram",
+            "explicit_bucket_histogram while the Prometheus pull endpoint is on \
+             (WINGSPAN_PROMETHEUS / WINGSPAN_PROMETHEUS_ADDR): its exporter drops \
+             exponential histograms",
+        ));
+    }
+    Ok(kind)
 }
 
 /// `RUST_LOG`, parsed once here so a bad value names the variable.
@@ -537,6 +597,49 @@ mod tests {
         );
         let e = cfg(&[("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "-1")]).unwrap_err();
         assert_eq!(e.variable, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT");
+    }
+
+    #[test]
+    fn histogram_aggregation_parses_and_refuses_the_pull_endpoint() {
+        assert_eq!(
+            cfg(&[]).unwrap().histogram_aggregation,
+            HistogramAggregation::ExplicitBucket
+        );
+        let c = cfg(&[(
+            HISTOGRAM_AGGREGATION_VAR,
+            "Base2_Exponential_Bucket_Histogram",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.histogram_aggregation,
+            HistogramAggregation::Base2Exponential
+        );
+        let c = cfg(&[(HISTOGRAM_AGGREGATION_VAR, "explicit_bucket_histogram")]).unwrap();
+        assert_eq!(
+            c.histogram_aggregation,
+            HistogramAggregation::ExplicitBucket
+        );
+
+        let e = cfg(&[(HISTOGRAM_AGGREGATION_VAR, "exponential")]).unwrap_err();
+        assert_eq!(e.variable, HISTOGRAM_AGGREGATION_VAR);
+        assert_eq!(e.value, "exponential");
+        assert!(
+            e.expected.contains("explicit_bucket_histogram")
+                && e.expected.contains("base2_exponential_bucket_histogram"),
+            "{}",
+            e.expected
+        );
+
+        let e = cfg(&[
+            (
+                HISTOGRAM_AGGREGATION_VAR,
+                "base2_exponential_bucket_histogram",
+            ),
+            ("WINGSPAN_PROMETHEUS", "true"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, HISTOGRAM_AGGREGATION_VAR);
+        assert!(e.expected.contains("Prometheus"), "{}", e.expected);
     }
 
     #[test]

@@ -240,7 +240,7 @@ impl TelemetryBuilder {
         let export = !tc.sdk_disabled;
         let mut builder = SdkMeterProvider::builder()
             .with_resource(resource.clone())
-            .with_view(buckets::view);
+            .with_view(buckets::view(tc.histogram_aggregation));
         match self.metric_reader.take() {
             Some(f) if export => builder = f(builder, cfg, losses.clone()),
             None if export && tc.metrics_exporter == ExporterKind::Otlp => {
@@ -249,8 +249,15 @@ impl TelemetryBuilder {
             }
             _ => {}
         }
+        // OTEL_SDK_DISABLED turns the pull endpoint off too: the
+        // specification disables the whole SDK, and a throughput comparison
+        // against a disabled SDK must not keep a reader running.
         #[cfg(feature = "prometheus")]
-        let (builder, prometheus) = super::prometheus::attach(builder, tc)?;
+        let (builder, prometheus) = if export {
+            super::prometheus::attach(builder, tc)?
+        } else {
+            (builder, None)
+        };
         #[cfg(not(feature = "prometheus"))]
         let prometheus = ();
         Ok((builder.build(), prometheus))

@@ -13,6 +13,7 @@
 // Each test module uses a different part of this API.
 #![allow(dead_code, unused_imports)]
 
+mod browser;
 mod grpc;
 mod http;
 mod model;
@@ -22,6 +23,7 @@ pub mod wingman;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub use browser::Browser;
 pub use model::{
     attrs_key, hex, Attributes, EventRecord, Kind, LogRecord, MetricKind, MetricPoint, SpanRecord,
     Status, Transport, Value,

@@ -304,8 +304,14 @@ pub struct MetricPoint {
     pub count: u64,
     /// Histogram bucket boundaries.
     pub bounds: Vec<f64>,
-    /// Histogram bucket counts (`bounds.len() + 1` of them).
+    /// Histogram bucket counts (`bounds.len() + 1` of them); for an
+    /// exponential histogram, the positive buckets from `exp_offset` on.
     pub bucket_counts: Vec<u64>,
+    /// Exponential histogram scale (bucket `i` is `(2^(i/2^scale)`,
+    /// `2^((i+1)/2^scale)]`).
+    pub exp_scale: Option<i32>,
+    /// Exponential histogram index of the first positive bucket.
+    pub exp_offset: i32,
     /// Histogram minimum, if recorded.
     pub min: Option<f64>,
     /// Histogram maximum, if recorded.
@@ -516,6 +522,8 @@ pub(crate) fn metrics(req: &ExportMetricsServiceRequest, transport: Transport) -
                     count: 0,
                     bounds: Vec::new(),
                     bucket_counts: Vec::new(),
+                    exp_scale: None,
+                    exp_offset: 0,
                     min: None,
                     max: None,
                     resource: resource.clone(),
@@ -581,6 +589,11 @@ pub(crate) fn metrics(req: &ExportMetricsServiceRequest, transport: Transport) -
                             point.count = p.count;
                             point.min = p.min;
                             point.max = p.max;
+                            point.exp_scale = Some(p.scale);
+                            if let Some(b) = &p.positive {
+                                point.exp_offset = b.offset;
+                                point.bucket_counts = b.bucket_counts.clone();
+                            }
                             out.push(point);
                         }
                     }

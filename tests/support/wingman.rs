@@ -6,9 +6,12 @@
 //! let receiver = Receiver::start().await;
 //! let wingman = Wingman::builder().otlp(&receiver).start().await;
 //! let res = reqwest::get(wingman.url("/api/users/1")).await.unwrap();
-//! wingman.terminate(); // SIGTERM: drains and flushes telemetry
-//! wingman.cleanup().await; // drops the schema and the Redis keys
+//! wingman.stop().await; // SIGTERM: drains and flushes telemetry
 //! ```
+//!
+//! A process started with a fresh schema owns it: dropping the `Wingman`
+//! drops the schema and deletes the Redis keys of its prefix, panicking test
+//! or not. One started on a given schema (`.schema(name)`) leaves it.
 //!
 //! The binary is `target/<profile>/examples/wingman`, next to the test
 //! binary's `deps/` directory: `make nextest` builds the examples first;
@@ -67,6 +70,7 @@ pub struct WingmanBuilder {
     vars: Vec<(String, String)>,
     schema: String,
     key_prefix: String,
+    owns_data: bool,
 }
 
 impl WingmanBuilder {
@@ -90,9 +94,12 @@ impl WingmanBuilder {
         self
     }
 
-    /// Uses this schema instead of a fresh unique one (two processes on one schema).
+    /// Uses this schema instead of a fresh unique one (two processes on one
+    /// schema, a seeded schema kept between runs). The process does not own
+    /// it: dropping the `Wingman` leaves the schema and the Redis keys.
     pub fn schema(mut self, schema: &str) -> Self {
         self.schema = schema.to_owned();
+        self.owns_data = false;
         self
     }
 
@@ -150,6 +157,7 @@ impl WingmanBuilder {
             admin: SocketAddr::from(([127, 0, 0, 1], 0)),
             schema: self.schema,
             key_prefix: self.key_prefix,
+            owns_data: self.owns_data,
             stdout,
             stderr,
         };
@@ -204,6 +212,7 @@ pub struct Wingman {
     pub schema: String,
     /// Its Redis key prefix.
     pub key_prefix: String,
+    owns_data: bool,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
 }
@@ -223,6 +232,23 @@ impl Drop for Wingman {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if self.owns_data {
+            // Drop may run inside the test's runtime, which must not block on
+            // itself: the cleanup gets a thread and a runtime of its own.
+            let (schema, prefix) = (self.schema.clone(), self.key_prefix.clone());
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(async {
+                        drop_schema(&schema).await;
+                        delete_keys(&prefix).await;
+                    });
+                }
+            })
+            .join();
+        }
     }
 }
 
@@ -242,6 +268,7 @@ impl Wingman {
             ],
             key_prefix: format!("{name}:"),
             schema: name,
+            owns_data: true,
         }
     }
 
@@ -275,14 +302,42 @@ impl Wingman {
         format!("--- stdout\n{}--- stderr\n{}", self.stdout(), self.stderr())
     }
 
-    /// SIGTERM, then waits up to `timeout` for the exit; `None` if it did not
+    /// SIGTERM, then waits (asynchronously, so an in-process receiver keeps
+    /// taking the final export) up to 15 s for the exit; `None` if it did not
     /// exit in time (it is killed on drop).
-    pub fn terminate_within(&mut self, timeout: Duration) -> Option<ExitStatus> {
+    pub async fn stop(&mut self) -> Option<ExitStatus> {
+        self.stop_within(Duration::from_secs(15)).await
+    }
+
+    /// [`stop`](Self::stop) with a bound of its own.
+    pub async fn stop_within(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends `signal` (`libc::SIGSTOP`, `SIGCONT`, ...) to the process.
+    pub fn signal(&self, signal: libc::c_int) {
         let pid = self.child.id() as libc::pid_t;
         // SAFETY: kill(2) on our own child's pid; no memory is involved.
         unsafe {
-            libc::kill(pid, libc::SIGTERM);
+            libc::kill(pid, signal);
         }
+    }
+
+    /// SIGTERM, then waits up to `timeout` for the exit, blocking the thread
+    /// (prefer [`stop`](Self::stop) in async code); `None` if it did not exit
+    /// in time (it is killed on drop).
+    pub fn terminate_within(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        self.signal(libc::SIGTERM);
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -295,12 +350,14 @@ impl Wingman {
         }
     }
 
-    /// SIGTERM and wait (15 s at most): the process drains and flushes.
+    /// SIGTERM and wait (15 s at most), blocking the thread: the process
+    /// drains and flushes. Prefer [`stop`](Self::stop) in async code.
     pub fn terminate(&mut self) -> Option<ExitStatus> {
         self.terminate_within(Duration::from_secs(15))
     }
 
-    /// Drops the schema and deletes the Redis keys of this process.
+    /// Drops the schema and deletes the Redis keys of this process now
+    /// (a process that owns them does so on drop as well).
     pub async fn cleanup(&self) {
         drop_schema(&self.schema).await;
         delete_keys(&self.key_prefix).await;
