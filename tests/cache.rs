@@ -4,7 +4,7 @@
 //! start, and the INFO metrics.
 
 mod flight;
-mod private;
+pub(crate) mod private;
 
 use std::time::{Duration, Instant};
 

@@ -15,7 +15,7 @@ use crate::support::{self, find_point, find_points, Kind, Protocol, Receiver, St
 
 mod acquire;
 mod outage;
-mod private;
+pub(crate) mod private;
 mod refill;
 mod rls;
 mod tls;

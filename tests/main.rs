@@ -2,6 +2,7 @@
 
 mod cache;
 mod db;
+mod faults;
 mod health;
 mod http;
 mod llm;

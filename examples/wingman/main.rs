@@ -71,7 +71,6 @@ mod sessions;
 mod settings;
 mod users;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -260,13 +259,19 @@ async fn serve(
     router: axum::Router,
     mut stop: watch::Receiver<bool>,
 ) {
-    let result = axum::serve(
+    // wingspan's serve, not axum::serve: axum sets no timer, so a client
+    // sending its headers a byte at a time (slow loris) or nothing at all
+    // would hold its connection for ever; here the head must arrive within
+    // HEADER_READ_TIMEOUT. The peer address reaches the HTTP layer as with
+    // `into_make_service_with_connect_info`.
+    let result = wingspan::http::serve_until(
         listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        router,
+        wingspan::http::HEADER_READ_TIMEOUT,
+        async move {
+            let _ = stop.wait_for(|s| *s).await;
+        },
     )
-    .with_graceful_shutdown(async move {
-        let _ = stop.wait_for(|s| *s).await;
-    })
     .await;
     if let Err(e) = result {
         tracing::warn!("listener stopped: {e}");

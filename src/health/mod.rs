@@ -192,7 +192,7 @@ impl Health {
         let addr = listener.local_addr()?;
         let app = self.router();
         let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
+            if let Err(e) = crate::http::serve(listener, app).await {
                 tracing::warn!("admin listener stopped: {e}");
             }
         });

@@ -42,6 +42,7 @@ mod layer;
 mod metrics;
 mod propagation;
 mod route;
+mod serve;
 mod service;
 
 pub use attributes::HEADER_VALUE_LIMIT;
@@ -50,6 +51,7 @@ pub use future::ResponseFuture;
 pub use layer::{HttpLayer, RedactPath};
 pub use metrics::{ACTIVE_REQUESTS, REQUEST_DURATION};
 pub use route::RouteClass;
+pub use serve::{serve, serve_until, HEADER_READ_TIMEOUT};
 pub use service::HttpService;
 
 /// The HTTP layer for `telemetry`'s pipeline, with its defaults from

@@ -95,7 +95,7 @@ pub(crate) fn serve_if_configured(telemetry: &Telemetry) -> Result<(), Telemetry
         .map_err(|e| TelemetryError::exporter(format!("WINGSPAN_PROMETHEUS_ADDR {addr}: {e}")))?;
     let app = router(telemetry.clone());
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = crate::http::serve(listener, app).await {
             tracing::warn!(target: "wingspan::telemetry", error = %e, "prometheus endpoint stopped");
         }
     });

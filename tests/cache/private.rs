@@ -14,6 +14,12 @@ impl PrivateRedis {
     /// Starts redis-server on `port` (no persistence) and waits until it
     /// accepts connections.
     pub fn start(port: u16) -> PrivateRedis {
+        Self::start_with(port, &[])
+    }
+
+    /// [`start`](Self::start) with more `redis-server` arguments (such as
+    /// `--requirepass`).
+    pub fn start_with(port: u16, extra: &[&str]) -> PrivateRedis {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -25,6 +31,7 @@ impl PrivateRedis {
                 "--appendonly",
                 "no",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -64,6 +64,10 @@ pub fn config_vars(
         ("DATABASE_URL".into(), database_url()),
         ("REDIS_URL".into(), redis_url()),
     ];
+    // `make test-pgbouncer` runs the db tests through a transaction pooler.
+    if let Ok(cache) = std::env::var("DB_STATEMENT_CACHE") {
+        vars.push(("DB_STATEMENT_CACHE".into(), cache));
+    }
     vars.extend(extra.iter().map(|(k, v)| ((*k).into(), (*v).into())));
     vars
 }

@@ -1,0 +1,346 @@
+//! Hostile input at the edge of wingman: malformed, oversized and repeated
+//! `traceparent`, `tracestate` and `baggage`; 10 000 random paths (the
+//! metric series on `/metrics` do not change); huge headers; query strings
+//! and paths that are not UTF-8 (raw TCP); a slow-loris client. The service
+//! answers each with a 2xx or 4xx, never a 5xx, stays up, and its resident
+//! set stays bounded.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+use super::load::mib;
+use crate::support::{Receiver, Wingman};
+
+const VALID_PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// One request with `headers` on the API: its status (0 when the server
+/// closed without answering).
+async fn get_with(client: &reqwest::Client, url: &str, headers: &[(&str, String)]) -> u16 {
+    let mut r = client.get(url);
+    for (k, v) in headers {
+        r = r.header(*k, v.as_str());
+    }
+    match r.send().await {
+        Ok(res) => res.status().as_u16(),
+        Err(_) => 0,
+    }
+}
+
+/// Writes `raw` on a fresh connection and reads the status line's code
+/// (0: closed without an answer, or no answer within 5 s).
+async fn raw_status(addr: std::net::SocketAddr, raw: &[u8]) -> u16 {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    if s.write_all(raw).await.is_err() {
+        return 0;
+    }
+    let mut buf = vec![0_u8; 4096];
+    let n = match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+        Ok(Ok(n)) => n,
+        _ => return 0,
+    };
+    let head = String::from_utf8_lossy(&buf[..n]);
+    head.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+fn not_5xx(what: &str, status: u16) {
+    assert!(
+        status < 500,
+        "{what}: answered {status}, a server error, to a client's garbage"
+    );
+}
+
+async fn still_up(wingman: &Wingman) {
+    let res = super::http()
+        .get(wingman.url("/api/challenges/1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the service stopped serving");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_hostile_context_headers_paths_bytes_and_slow_loris() {
+    let receiver = Receiver::start().await;
+    let mut wingman = Wingman::builder()
+        .otlp(&receiver)
+        .var("WINGSPAN_PROMETHEUS", "true") // on the admin listener; no port of its own
+        .start()
+        .await;
+    let client = super::http();
+    let url = wingman.url("/api/users/7");
+    still_up(&wingman).await;
+    let rss_start = super::rss_of(wingman.pid()).unwrap();
+
+    // --- trace context: malformed, oversized, repeated ---
+    let big = "a".repeat(16 * 1024);
+    let members: Vec<String> = (0..200).map(|i| format!("k{i}=v{i}")).collect();
+    let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
+        (
+            "traceparent garbage",
+            vec![("traceparent", "garbage".into())],
+        ),
+        (
+            "traceparent all-zero ids",
+            vec![(
+                "traceparent",
+                "00-00000000000000000000000000000000-0000000000000000-01".into(),
+            )],
+        ),
+        (
+            "traceparent version ff",
+            vec![("traceparent", VALID_PARENT.replacen("00", "ff", 1))],
+        ),
+        (
+            "traceparent upper-case hex",
+            vec![("traceparent", VALID_PARENT.to_uppercase())],
+        ),
+        (
+            "traceparent 16 KiB",
+            vec![("traceparent", format!("{VALID_PARENT}{big}"))],
+        ),
+        (
+            "traceparent repeated",
+            vec![
+                ("traceparent", VALID_PARENT.into()),
+                (
+                    "traceparent",
+                    "00-11111111111111111111111111111111-2222222222222222-01".into(),
+                ),
+            ],
+        ),
+        (
+            "tracestate 200 members",
+            vec![
+                ("traceparent", VALID_PARENT.into()),
+                ("tracestate", members.join(",")),
+            ],
+        ),
+        (
+            "tracestate garbage",
+            vec![
+                ("traceparent", VALID_PARENT.into()),
+                ("tracestate", "===,,,\t;;;".into()),
+            ],
+        ),
+        (
+            "tracestate 16 KiB value",
+            vec![
+                ("traceparent", VALID_PARENT.into()),
+                ("tracestate", format!("k={big}")),
+            ],
+        ),
+        (
+            "tracestate repeated",
+            vec![
+                ("traceparent", VALID_PARENT.into()),
+                ("tracestate", "a=1".into()),
+                ("tracestate", "b=2".into()),
+                ("tracestate", "a=3".into()),
+            ],
+        ),
+        ("baggage 200 members", vec![("baggage", members.join(","))]),
+        (
+            "baggage 16 KiB value",
+            vec![("baggage", format!("k={big}"))],
+        ),
+        (
+            "baggage garbage",
+            vec![("baggage", "=;=;%zz%;,,,;;=".into())],
+        ),
+        (
+            "baggage repeated 50 times",
+            (0..50).map(|i| ("baggage", format!("r{i}=x"))).collect(),
+        ),
+    ];
+    for (what, headers) in &cases {
+        let status = get_with(&client, &url, headers).await;
+        eprintln!("faults::hostile {what}: {status}");
+        assert!(
+            status == 200 || status == 431 || status == 400,
+            "{what}: answered {status}"
+        );
+    }
+    // Still honours a valid parent after all that.
+    assert_eq!(
+        get_with(&client, &url, &[("traceparent", VALID_PARENT.into())]).await,
+        200
+    );
+    receiver
+        .wait_for_span_where(
+            |s| s.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736" && s.name.starts_with("GET "),
+            Duration::from_secs(10),
+        )
+        .await;
+
+    // --- huge headers ---
+    let huge = "h".repeat(1024 * 1024);
+    let status = get_with(&client, &url, &[("x-huge", huge)]).await;
+    eprintln!("faults::hostile one 1 MiB header: {status}");
+    assert!(
+        status == 431 || status == 0,
+        "1 MiB header answered {status}"
+    );
+    let many: Vec<(&str, String)> = (0..500).map(|_| ("x-many", "m".repeat(100))).collect();
+    let status = get_with(&client, &url, &many).await;
+    eprintln!("faults::hostile 500 headers: {status}");
+    assert!(
+        status == 200 || status == 431 || status == 0,
+        "500 headers answered {status}"
+    );
+    still_up(&wingman).await;
+
+    // --- bytes that are not UTF-8 (raw TCP) ---
+    let raw_cases: [(&str, &[u8]); 5] = [
+        (
+            "query \\xff\\xfe",
+            b"GET /api/challenges?difficulty=\xff\xfe HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        ),
+        (
+            "query %ff%fe",
+            b"GET /api/challenges?difficulty=%ff%fe HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        ),
+        (
+            "path \\xc3\\x28",
+            b"GET /api/users/\xc3\x28 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        ),
+        (
+            "path %c3%28",
+            b"GET /api/users/%c3%28 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        ),
+        (
+            "header value \\xff",
+            b"GET /api/users/1 HTTP/1.1\r\nhost: x\r\nuser-agent: \xff\xfe\r\nbaggage: k=\xff\r\nconnection: close\r\n\r\n",
+        ),
+    ];
+    for (what, raw) in raw_cases {
+        let status = raw_status(wingman.addr, raw).await;
+        eprintln!("faults::hostile {what}: {status}");
+        not_5xx(what, status);
+    }
+    still_up(&wingman).await;
+
+    // --- 10 000 random paths: the series on /metrics do not change ---
+    let random_paths = |n: usize, salt: u64| {
+        (0..n)
+            .map(|i| {
+                let x = (i as u64 + salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                match i % 4 {
+                    0 => format!("/{x:x}/{}", x >> 7),
+                    1 => format!("/api/users/{x:x}"),
+                    2 => format!("/api/{x:x}?q={}", x % 997),
+                    _ => format!("/static/{x:x}.js"),
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let hammer = |paths: Vec<String>| {
+        let client = client.clone();
+        let base = wingman.url("");
+        async move {
+            let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+            let mut set = tokio::task::JoinSet::new();
+            for chunk in paths.chunks(paths.len().div_ceil(16)) {
+                let (client, base, chunk) = (client.clone(), base.clone(), chunk.to_vec());
+                set.spawn(async move {
+                    let mut out = Vec::new();
+                    for p in chunk {
+                        let s = match client.get(format!("{base}{p}")).send().await {
+                            Ok(r) => r.status().as_u16(),
+                            Err(_) => 0,
+                        };
+                        out.push(s);
+                    }
+                    out
+                });
+            }
+            while let Some(r) = set.join_next().await {
+                for s in r.unwrap() {
+                    *statuses.entry(s).or_default() += 1;
+                }
+            }
+            statuses
+        }
+    };
+    // A warm-up creates the series a 404 and a 400 have; then 10 000 more.
+    hammer(random_paths(200, 1_000_000)).await;
+    let (_, before) = super::admin_get(&wingman, "/metrics").await;
+    let t = Instant::now();
+    let statuses = hammer(random_paths(10_000, 0)).await;
+    let took = t.elapsed();
+    let (_, after) = super::admin_get(&wingman, "/metrics").await;
+    let (b, a) = (super::series(&before), super::series(&after));
+    let new: Vec<&String> = a.difference(&b).collect();
+    eprintln!(
+        "faults::hostile 10 000 random paths in {took:?}: statuses {statuses:?}; series on /metrics {} before, {} after, new: {new:?}",
+        b.len(),
+        a.len()
+    );
+    assert!(
+        statuses.keys().all(|s| (400..500).contains(s)),
+        "{statuses:?}"
+    );
+    assert!(new.is_empty(), "random paths made new series: {new:#?}");
+
+    // --- slow loris: headers one byte at a time; and a silent connection ---
+    let bound = wingspan::http::HEADER_READ_TIMEOUT * 2;
+    let addr = wingman.addr;
+    let loris = async move {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /api/users/1 HTTP/1.1\r\nhost: x\r\nx-slow: ")
+            .await
+            .unwrap();
+        let t = Instant::now();
+        let mut buf = [0_u8; 256];
+        loop {
+            if s.write_all(b"a").await.is_err() {
+                return Some(t.elapsed());
+            }
+            match tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf)).await {
+                Ok(_) => return Some(t.elapsed()),
+                Err(_) if t.elapsed() > bound => return None,
+                Err(_) => {}
+            }
+        }
+    };
+    let silent = async move {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let t = Instant::now();
+        let mut buf = [0_u8; 256];
+        tokio::time::timeout(bound, s.read(&mut buf))
+            .await
+            .ok()
+            .map(|_| t.elapsed())
+    };
+    let (loris, silent) = tokio::join!(loris, silent);
+    eprintln!(
+        "faults::hostile slow loris dropped after {loris:?}; a silent connection after {silent:?} (HEADER_READ_TIMEOUT {:?})",
+        wingspan::http::HEADER_READ_TIMEOUT
+    );
+    assert!(
+        loris.is_some(),
+        "a slow-loris client still holds its connection after {bound:?}"
+    );
+    assert!(
+        silent.is_some(),
+        "a silent connection is held past {bound:?}"
+    );
+    still_up(&wingman).await;
+
+    let rss_end = super::rss_of(wingman.pid()).unwrap();
+    eprintln!(
+        "faults::hostile RSS {:.1} MiB at start, {:.1} MiB at the end",
+        mib(rss_start),
+        mib(rss_end)
+    );
+    assert!(
+        rss_end < rss_start + 64 * 1024 * 1024,
+        "RSS grew by more than 64 MiB"
+    );
+    wingman.terminate();
+    wingman.cleanup().await;
+}
