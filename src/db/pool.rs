@@ -12,6 +12,7 @@ use super::client::Client;
 use super::shared::Shared;
 use super::DbError;
 use crate::config::DbConfig;
+use crate::instrument::within;
 use crate::names;
 
 /// The instrumented PostgreSQL pool. Cheap to clone; clones share the pool.
@@ -154,7 +155,7 @@ async fn acquire(
     // deadpool's wait timeout covers waiting for a slot, not opening a
     // connection in it: bound the whole acquire here.
     let bound = shared.cfg.acquire_timeout;
-    let got = match tokio::time::timeout(bound, shared.pool.get()).await {
+    let got = match within(start + bound, shared.pool.get()).await {
         Ok(got) => got.map_err(|e| shared.map_pool_error(e)),
         Err(_) => Err(DbError::PoolTimeout(bound)),
     };

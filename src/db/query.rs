@@ -16,7 +16,7 @@ use super::meta::Meta;
 use super::shared::Shared;
 use super::statement::QueryRef;
 use super::DbError;
-use crate::instrument::{CallError, CallMetrics, ClientCall};
+use crate::instrument::{within, CallError, CallMetrics, ClientCall};
 use crate::names;
 
 /// Where a call goes: the pooled client or an open transaction.
@@ -294,7 +294,7 @@ where
         .with_attributes(meta.span_attrs.clone());
     let mut call = ClientCall::start(tracer, builder, cx, StatementMetrics { shared, meta });
     let result = match shared.call_bound {
-        Some(bound) => match tokio::time::timeout(bound, fut).await {
+        Some(bound) => match within(call.started() + bound, fut).await {
             Ok(r) => r,
             Err(_) => {
                 // The server may still be running it: never reuse this connection.

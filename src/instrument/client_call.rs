@@ -134,6 +134,12 @@ impl<M: CallMetrics> ClientCall<M> {
         &mut self.metrics
     }
 
+    /// When the call started: deadlines count from it, so no second
+    /// clock read.
+    pub(crate) fn started(&self) -> Instant {
+        self.start
+    }
+
     /// Time since the call started.
     pub(crate) fn elapsed_secs(&self) -> f64 {
         self.elapsed().as_secs_f64()

@@ -10,7 +10,9 @@
 )]
 
 mod client_call;
+mod deadline;
 mod durations;
 
 pub(crate) use client_call::{CallError, CallMetrics, ClientCall};
+pub(crate) use deadline::within;
 pub(crate) use durations::db_operation_duration;
