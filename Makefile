@@ -16,7 +16,7 @@ all: test
 help:
 	@echo "make demo       wingman (the reference service) under 30 s of load, exporting to rotel; prints a report (.demo/report.md)"
 	@echo "make demo-quickstart  the smallest example (quickstart) against rotel, and what rotel received"
-	@echo "make test       fmt check, clippy -D warnings, single-opentelemetry check, script tests, nextest"
+	@echo "make test       the whole gate: fmt, clippy (every feature set), script tests, alert rules, nextest, doctests, e2e alerting"
 	@echo "make services   make sure Postgres (DATABASE_URL) and Redis (REDIS_URL) answer"
 	@echo "make bench      run the criterion benches and write BENCHMARKS.md"
 	@echo "make fuzz       the fuzz_ property tests (SQL sanitizer, Redis masker) at 1 000 000 cases each"
@@ -28,6 +28,7 @@ help:
 	@echo "make faults     the fault tests (collector, Postgres, Redis, LLM, hostile input, secrets) with 10 s phases, figures printed"
 	@echo "make soak       5 minutes of goose over wingman at a fixed rate: 0 errors, flat RSS, no new metric series"
 	@echo "make test-pgbouncer  the db tests and wingman through pgbouncer in transaction mode (DB_STATEMENT_CACHE=off)"
+	@echo "make report     the weekly report (wingspan-report) from PROM_URL: Markdown on stdout, HTML and JSON files"
 
 ## test: the whole gate, in order; stops at the first failing step.
 test: fmt-check clippy clippy-features otel-single py-test registry-check bench-figures backend-static nextest doctest backend-check e2e-alerts
