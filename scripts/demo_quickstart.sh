@@ -24,41 +24,19 @@ DUMP="$STATE/rotel.log"
 APP_LOG="$STATE/quickstart.log"
 mkdir -p "$STATE"
 
-log() { printf '\n[demo] %s\n' "$*"; }
-die() { printf '[demo] ERROR: %s\n' "$*" >&2; exit 1; }
+# log, die, stop_pid, free_port
+. "$ROOT/scripts/demo_lib.sh"
 
 APP_PID=""
 cleanup() {
     local rc=$?
-    if [ -n "$APP_PID" ] && kill -0 "$APP_PID" 2>/dev/null; then
-        echo "[demo] stopping quickstart pid $APP_PID" >&2
-        kill -TERM "$APP_PID" 2>/dev/null || true
-        for _ in $(seq 1 50); do kill -0 "$APP_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$APP_PID" 2>/dev/null || true
-    fi
+    stop_pid "$APP_PID" quickstart
     bash "$ROOT/scripts/rotel.sh" stop >/dev/null 2>&1 || true
     exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-free_port() { # $1 preferred port -> prints it when free, else a free ephemeral port
-    python3 - "$1" <<'PY'
-import socket, sys
-def free(p):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no obstacle
-    try:
-        s.bind(("127.0.0.1", p))
-        return s.getsockname()[1]
-    except OSError:
-        return None
-    finally:
-        s.close()
-print(free(int(sys.argv[1])) or free(0))
-PY
-}
 
 # --- 0. services (the quickstart may use them; the demo goes on without them) ---
 if ! bash "$ROOT/scripts/services.sh"; then

@@ -74,7 +74,7 @@ impl Front {
                         Some((socket, _)) = accepted => {
                             match current {
                                 Mode::Forward => conns.spawn(forward(socket, target)),
-                                _ => conns.spawn(black_hole(socket)),
+                                _ => conns.spawn(crate::support::black_hole(socket)),
                             };
                         }
                     }
@@ -111,20 +111,4 @@ async fn forward(mut client: TcpStream, target: SocketAddr) {
     if let Ok(mut server) = TcpStream::connect(target).await {
         let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
     }
-}
-
-async fn black_hole(socket: TcpStream) {
-    let mut buf = vec![0_u8; 64 * 1024];
-    loop {
-        if socket.readable().await.is_err() {
-            break;
-        }
-        match socket.try_read(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(_) => break,
-        }
-    }
-    std::future::pending::<()>().await;
 }

@@ -29,7 +29,7 @@ pub use model::{
     Status, Transport, Value,
 };
 pub use receiver::{dump_logs, dump_metrics, dump_spans, Receiver};
-pub use silent::{resident_bytes, SilentCollector};
+pub use silent::{black_hole, resident_bytes, SilentCollector};
 pub use wingman::{Wingman, WingmanBuilder};
 pub use wingspan::config::Protocol;
 

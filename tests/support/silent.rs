@@ -30,24 +30,7 @@ impl SilentCollector {
         let task = tokio::spawn(async move {
             let mut readers = tokio::task::JoinSet::new();
             while let Ok((socket, _)) = listener.accept().await {
-                // Reading keeps the client's writes from blocking on a full
-                // socket buffer: the request goes out, the answer never comes.
-                readers.spawn(async move {
-                    let mut buf = vec![0_u8; 64 * 1024];
-                    loop {
-                        if socket.readable().await.is_err() {
-                            break;
-                        }
-                        match socket.try_read(&mut buf) {
-                            Ok(0) => break,
-                            Ok(_) => {}
-                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                            Err(_) => break,
-                        }
-                    }
-                    // Keep the socket open after the peer's half-close too.
-                    std::future::pending::<()>().await;
-                });
+                readers.spawn(black_hole(socket));
             }
         });
         SilentCollector { addr, task }
@@ -58,6 +41,26 @@ impl SilentCollector {
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
+}
+
+/// Holds a connection open without ever answering. Reading keeps the
+/// client's writes from blocking on a full socket buffer: the request goes
+/// out, the answer never comes; the socket stays open after the peer's
+/// half-close too.
+pub async fn black_hole(socket: tokio::net::TcpStream) {
+    let mut buf = vec![0_u8; 64 * 1024];
+    loop {
+        if socket.readable().await.is_err() {
+            break;
+        }
+        match socket.try_read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => break,
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 /// The resident set of this process in bytes, from `/proc/self/statm`.
