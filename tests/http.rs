@@ -89,16 +89,7 @@ impl Server {
         let receiver = Receiver::start().await;
         let telemetry = support::telemetry(&receiver, Protocol::Grpc, vars).await;
         let app = app(configure(wingspan::http::layer(&telemetry)));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        let addr = support::spawn_app_with_peer(app).await;
         Server {
             receiver,
             telemetry,

@@ -11,10 +11,7 @@ use axum::Router;
 use crate::support::{self, Protocol, Receiver};
 
 async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    format!("http://{}", support::spawn_app(app).await)
 }
 
 fn routes(telemetry: &wingspan::Telemetry) -> Router {

@@ -3,8 +3,6 @@
 //! `Health::for_telemetry` serves it with the pool and the cache as
 //! readiness checks. No handler records anything by hand.
 
-use std::net::SocketAddr;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -86,16 +84,7 @@ async fn detailed_json_is_fed_by_the_hot_paths() {
         })
         .layer(wingspan::http::layer(&telemetry))
         .merge(health.router());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    let addr = support::spawn_app_with_peer(app).await;
     let url = |p: &str| format!("http://{addr}{p}");
     // The first read of each id misses and loads, the second hits.
     for round in 0..2 {

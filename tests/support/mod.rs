@@ -13,6 +13,7 @@
 // Each test module uses a different part of this API.
 #![allow(dead_code, unused_imports)]
 
+mod app;
 mod browser;
 mod grpc;
 mod http;
@@ -23,6 +24,7 @@ pub mod wingman;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub use app::{spawn_app, spawn_app_with_peer};
 pub use browser::Browser;
 pub use model::{
     attrs_key, hex, Attributes, EventRecord, Kind, LogRecord, MetricKind, MetricPoint, SpanRecord,

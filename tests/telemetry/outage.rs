@@ -30,10 +30,7 @@ async fn serve(telemetry: &wingspan::Telemetry) -> SocketAddr {
     let app = Router::new()
         .route("/api/items/{id}", get(|| async { "item" }))
         .layer(wingspan::http::layer(telemetry));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
+    support::spawn_app(app).await
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
