@@ -7,6 +7,7 @@
 
 mod series;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::{self, Browser};
-use series::{known, Plan, STEPS_PER_WEEK};
+use series::{known, Plan, DAY, HOSTILE, STEPS_PER_WEEK, WEEK};
 
 const REPORT: &str = env!("CARGO_BIN_EXE_wingspan-report");
 
@@ -55,12 +56,13 @@ fn tool(name: &str) -> PathBuf {
 }
 
 impl Prometheus {
-    fn backfilled(plan: &Plan) -> Prometheus {
+    /// `openmetrics` (a Plan's series) backfilled into a fresh TSDB.
+    fn backfilled(openmetrics: &str) -> Prometheus {
         let dir = std::env::temp_dir().join(support::unique("wingspan-report-prom"));
         let data = dir.join("data");
         std::fs::create_dir_all(&data).unwrap();
         let input = dir.join("series.om");
-        std::fs::write(&input, plan.openmetrics()).unwrap();
+        std::fs::write(&input, openmetrics).unwrap();
         // One block for the two weeks (a hidden promtool flag): the default
         // 2-hour blocks would re-read the input 168 times.
         let out = Command::new(tool("promtool"))
@@ -220,13 +222,10 @@ fn find<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
 async fn weekly_report_from_a_backfilled_prometheus_and_its_html_in_the_browser() {
     // reqwest is built without a default TLS provider (the crate picks ring).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let plan = Plan::new(3);
-    let prom = tokio::task::spawn_blocking({
-        let plan = Plan { end: plan.end };
-        move || Prometheus::backfilled(&plan)
-    })
-    .await
-    .unwrap();
+    let plan = Plan::new(3, WEEK);
+    let prom = tokio::task::spawn_blocking(move || Prometheus::backfilled(&plan.openmetrics()))
+        .await
+        .unwrap();
     prom.ready().await;
     let dir = out_dir();
     let (json_path, html_path) = (dir.join("report.json"), dir.join("report.html"));
@@ -277,7 +276,7 @@ async fn weekly_report_from_a_backfilled_prometheus_and_its_html_in_the_browser(
         close(&d["p95"], known::USERS_P95_CURRENT, "daily P95");
     }
     assert!(
-        md.contains("| `/api/users` | 67.2k | 50.0 ms | 175.0 ms | 100.0 ms | +75.0 % |"),
+        md.contains("| /api/users | 67.2k | 50.0 ms | 175.0 ms | 100.0 ms | +75.0 % |"),
         "{md}"
     );
     // LLM routes stay out of the latency section.
@@ -598,7 +597,375 @@ async fn weekly_report_from_a_backfilled_prometheus_and_its_html_in_the_browser(
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// plotters writes `xmlns="http://www.w3.org/2000/svg"`: a namespace name, not a fetch.
+/// plotters writes `xmlns="http://www.w3.org/2000/svg"`: a namespace name,
+/// not a fetch; no other URL (`http-equiv` is the CSP's meta tag).
 fn only_svg_namespaces(html: &str) -> bool {
-    html.matches("http").count() == html.matches("http://www.w3.org/2000/svg").count()
+    html.matches("http:").count() + html.matches("https:").count() + html.matches("//").count()
+        == 2 * html.matches("http://www.w3.org/2000/svg").count()
+}
+
+/// How the report shows a label value: as itself, a line break as `\n`
+/// (a table row is one line).
+fn shown(v: &str) -> String {
+    v.replace('\n', r"\n")
+}
+
+/// `needle` in `html`, with what surrounds it, for a failure message.
+fn around(html: &str, needle: &str) -> String {
+    let at = html.to_ascii_lowercase().find(needle).unwrap_or(0);
+    let (from, to) = (at.saturating_sub(120), (at + 120).min(html.len()));
+    let (from, to) = (
+        (0..=from)
+            .rev()
+            .find(|i| html.is_char_boundary(*i))
+            .unwrap_or(0),
+        (to..=html.len())
+            .find(|i| html.is_char_boundary(*i))
+            .unwrap_or(html.len()),
+    );
+    html[from..to].to_owned()
+}
+
+/// The elements of the page outside the charts: the report's own, none a label's.
+const HTML_ELEMENTS: [&str; 19] = [
+    "html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "em", "strong", "ul", "li",
+    "table", "thead", "tbody", "tr", "th", "td",
+];
+
+/// Every section of the page as Chromium parsed it: its title, its tables
+/// (body rows of cell texts), its list items and its charts' texts.
+const SECTIONS_JS: &str = r#"
+return Array.from(document.querySelectorAll('h2')).map(h => {
+  const s = { title: h.textContent, tables: [], items: [], svg: [] };
+  for (let e = h.nextElementSibling; e && e.localName !== 'h2'; e = e.nextElementSibling) {
+    if (e.localName === 'table')
+      s.tables.push(Array.from(e.querySelectorAll('tbody tr'))
+        .map(tr => Array.from(tr.children).map(c => c.textContent)));
+    if (e.localName === 'ul') s.items.push(...Array.from(e.children).map(li => li.textContent));
+    // plotters writes each text on a line of its own.
+    s.svg.push(...Array.from(e.querySelectorAll('svg text'))
+      .map(t => t.textContent.replace(/^\n/, '').replace(/\n$/, '')));
+  }
+  return s;
+})"#;
+
+/// Label values are the monitored service's data, passed on by Prometheus
+/// as sent: Markdown or HTML in one (a model, task, cache name, table,
+/// pool, alert label or route) must read as itself in every section of the
+/// HTML report, never become a link, an image, markup or a broken table;
+/// the JSON keeps it exact; and the page's Content-Security-Policy stops a
+/// remote image or any script even if markup got in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_label_values_are_text_in_every_section_of_the_report() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let plan = Plan::new(3, DAY);
+    let prom =
+        tokio::task::spawn_blocking(move || Prometheus::backfilled(&plan.hostile_openmetrics()))
+            .await
+            .unwrap();
+    prom.ready().await;
+    let dir = out_dir();
+    let (json_path, html_path) = (dir.join("report.json"), dir.join("report.html"));
+    let end = plan.end.to_string();
+    let out = report(&[
+        "--prom-url",
+        &prom.url,
+        "--end",
+        &end,
+        "--window",
+        "1d",
+        "--selector",
+        r#"job="hostile""#,
+        "--json",
+        json_path.to_str().unwrap(),
+        "--html",
+        html_path.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(prom);
+    let n = HOSTILE.len();
+    let all: BTreeSet<String> = HOSTILE.iter().map(|v| v.to_string()).collect();
+
+    // The JSON is data: every value exactly as Prometheus has it.
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let values = |list: &Value, key: &str| -> BTreeSet<String> {
+        list.as_array()
+            .unwrap_or_else(|| panic!("not a list: {list}"))
+            .iter()
+            .map(|v| v[key].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (list, key) in [
+        (&r["latency"]["data"]["routes"], "route"),
+        (&r["pools"]["data"], "pool"),
+        (&r["statements"]["data"], "operation"),
+        (&r["statements"]["data"], "collection"),
+        (&r["caches"]["data"]["caches"], "cache"),
+        (&r["caches"]["data"]["avg_ttl"], "db"),
+        (&r["llm"]["data"]["by_model_task"], "model"),
+        (&r["llm"]["data"]["by_model_task"], "task"),
+        (&r["alerts"]["data"], "alertname"),
+        (&r["alerts"]["data"], "severity"),
+    ] {
+        assert_eq!(values(list, key), all, "{key} in the JSON");
+    }
+
+    // The HTML source: nothing a label could have made.
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    let lower = html.to_ascii_lowercase();
+    for needle in [
+        "javascript:",
+        "javascript&#",
+        "<a ",
+        "<a>",
+        "<img",
+        "<script",
+        "<iframe",
+        "<object",
+        "<embed",
+    ] {
+        assert!(
+            !lower.contains(needle),
+            "`{needle}` in the HTML report: …{}…",
+            around(&html, needle)
+        );
+    }
+
+    // The page as Chromium parses it.
+    let browser = Browser::start().await;
+    browser
+        .goto(&format!("file://{}", html_path.display()))
+        .await;
+    let elements = browser
+        .exec("return [...new Set(Array.from(document.querySelectorAll('*')).filter(e => !e.closest('svg')).map(e => e.localName))]")
+        .await;
+    for e in elements.as_array().unwrap() {
+        let e = e.as_str().unwrap();
+        assert!(
+            HTML_ELEMENTS.contains(&e) || e == "div" || e == "svg",
+            "<{e}> in the HTML report"
+        );
+    }
+    let charts = browser
+        .exec("return Array.from(document.querySelectorAll('div')).map(d => [d.className, d.dataset.chart])")
+        .await;
+    assert_eq!(
+        charts,
+        serde_json::json!([["chart", "latency"], ["chart", "traffic"], ["chart", "llm"]]),
+        "a <div> other than the three charts"
+    );
+    // Attributes: none that loads or runs anything, none holding a label.
+    let attributes = browser
+        .exec("return Array.from(document.querySelectorAll('*')).flatMap(e => Array.from(e.attributes).map(a => [e.localName, a.name, a.value]))")
+        .await;
+    for a in attributes.as_array().unwrap() {
+        let (name, value) = (a[1].as_str().unwrap(), a[2].as_str().unwrap());
+        assert!(
+            !name.starts_with("on")
+                && ![
+                    "href",
+                    "xlink:href",
+                    "src",
+                    "srcset",
+                    "action",
+                    "formaction"
+                ]
+                .contains(&name)
+                && !value.to_ascii_lowercase().contains("javascript")
+                && !value.contains("evil")
+                && !value.contains("alert"),
+            "attribute {a}"
+        );
+    }
+    let headings = browser
+        .exec("return [document.querySelectorAll('h1').length, Array.from(document.querySelectorAll('h2')).map(h => h.textContent)]")
+        .await;
+    assert_eq!(
+        headings,
+        serde_json::json!([
+            1,
+            [
+                "Findings",
+                "Recommendations",
+                "Latency of non-LLM routes",
+                "Requests and errors",
+                "Database pools",
+                "Statements by growth of total time",
+                "Cache",
+                "LLM calls",
+                "Alerts that fired",
+                "Telemetry pipeline losses"
+            ]
+        ])
+    );
+
+    // Every value reads as itself: the whole text of its cell in every
+    // table, and inside the findings, recommendations and chart labels.
+    let sections = browser.exec(SECTIONS_JS).await;
+    let section = |title: &str| -> &Value {
+        sections
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["title"] == title)
+            .unwrap_or_else(|| panic!("no section {title}"))
+    };
+    let column = |title: &str, table: usize, col: usize| -> BTreeSet<String> {
+        section(title)["tables"][table]
+            .as_array()
+            .unwrap_or_else(|| panic!("no table {table} in {title}"))
+            .iter()
+            .map(|row| row[col].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all_shown: BTreeSet<String> = HOSTILE.iter().map(|v| shown(v)).collect();
+    for (title, table, col) in [
+        ("Latency of non-LLM routes", 0, 0),
+        ("Latency of non-LLM routes", 1, 0),
+        ("Database pools", 0, 0),
+        ("Cache", 0, 0),
+        ("LLM calls", 0, 0),
+        ("LLM calls", 0, 1),
+        ("Alerts that fired", 0, 0),
+        ("Alerts that fired", 0, 1),
+    ] {
+        assert_eq!(
+            column(title, table, col),
+            all_shown,
+            "{title}, table {table}, column {col}"
+        );
+    }
+    // The ten statements that grew most: their operations and tables.
+    let (ops, tables) = (
+        column("Statements by growth of total time", 0, 0),
+        column("Statements by growth of total time", 0, 1),
+    );
+    let first_ten = |of: &dyn Fn(usize) -> usize| -> BTreeSet<String> {
+        (0..10).map(|i| shown(HOSTILE[of(i)])).collect()
+    };
+    assert_eq!(ops, first_ten(&|i| i), "statements' operations");
+    assert_eq!(tables, first_ten(&|i| n - 1 - i), "statements' tables");
+
+    let items = |title: &str| -> Vec<String> {
+        section(title)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let has = |list: &[String], want: String| {
+        assert!(
+            list.iter().any(|i| i.contains(&want)),
+            "no item with `{want}` in {list:#?}"
+        )
+    };
+    let (findings, recs) = (items("Findings"), items("Recommendations"));
+    for (i, v) in HOSTILE.iter().map(|v| shown(v)).enumerate() {
+        has(&findings, format!("route_p95 {v}: P95 "));
+        has(&findings, format!("pool_utilization {v}: peak utilization"));
+        has(&findings, format!("cache_hit_ratio {v}: hit rate"));
+        has(&findings, format!("alert_fired {v}: fired for"));
+        has(&recs, format!("Pool {v}: in the busiest hour"));
+        has(&recs, format!("Cache {v}: hit rate"));
+        has(&recs, format!("db {v} 300 s"));
+        has(
+            &recs,
+            format!("Task {}: one model, {v}, at", shown(HOSTILE[(i + 1) % n])),
+        );
+    }
+    for i in 0..3 {
+        has(
+            &recs,
+            format!(
+                "Statement {} {}: ",
+                shown(HOSTILE[i]),
+                shown(HOSTILE[n - 1 - i])
+            ),
+        );
+    }
+    // The charts' labels (plotters escapes them): the six slowest routes'
+    // legend entries and the eight dearest model / task rows.
+    let svg_texts = |title: &str| -> Vec<String> {
+        section(title)["svg"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let legend = svg_texts("Latency of non-LLM routes");
+    assert_eq!(
+        legend.iter().filter(|t| all.contains(*t)).count(),
+        6,
+        "route legend: {legend:#?}"
+    );
+    let pairs: BTreeSet<String> = (0..n)
+        .map(|i| format!("{} / {}", HOSTILE[i], HOSTILE[(i + 1) % n]))
+        .collect();
+    let bars = svg_texts("LLM calls");
+    assert_eq!(
+        bars.iter().filter(|t| pairs.contains(*t)).count(),
+        8,
+        "LLM chart labels: {bars:#?}"
+    );
+
+    // Defence in depth: had markup got in, the page's Content-Security-Policy
+    // would stop a remote image and any script.
+    let sink = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    sink.set_nonblocking(true).unwrap();
+    let port = sink.local_addr().unwrap().port();
+    browser
+        .exec(&format!(
+            r#"window.violations = [];
+            document.addEventListener('securitypolicyviolation', e => window.violations.push(e.effectiveDirective));
+            const img = document.createElement('img');
+            img.src = 'http://127.0.0.1:{port}/p.png';
+            document.body.append(img);
+            const remote = document.createElement('script');
+            remote.src = 'http://127.0.0.1:{port}/s.js';
+            document.body.append(remote);
+            const inline = document.createElement('script');
+            inline.textContent = 'window.ran = true';
+            document.body.append(inline);
+            return true"#
+        ))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let violations = loop {
+        let v = browser.exec("return window.violations").await;
+        if v.as_array().unwrap().len() >= 3 || Instant::now() > deadline {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut violations: Vec<&str> = violations
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    violations.sort();
+    assert_eq!(
+        violations,
+        ["img-src", "script-src-elem", "script-src-elem"],
+        "the Content-Security-Policy's refusals"
+    );
+    assert_eq!(
+        browser.exec("return window.ran === undefined").await,
+        Value::Bool(true),
+        "an inline script ran"
+    );
+    assert!(
+        sink.accept()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+        "the page fetched from another origin"
+    );
+    browser.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

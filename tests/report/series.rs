@@ -25,9 +25,12 @@ pub enum Week {
     Current,
 }
 
-/// The generated world: its end and the values the report must find.
+/// The generated world: its end, the report's window (two of them are
+/// generated), and the values the report must find.
+#[derive(Clone, Copy)]
 pub struct Plan {
     pub end: i64,
+    pub window: i64,
 }
 
 /// Known values (per sample step unless said otherwise).
@@ -97,41 +100,44 @@ pub mod known {
 impl Plan {
     /// Ends on the hour, `hours_ago` hours before now: backfilled blocks
     /// must be older than the head Prometheus starts with.
-    pub fn new(hours_ago: i64) -> Plan {
+    pub fn new(hours_ago: i64, window: i64) -> Plan {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
         Plan {
             end: (now / 3600 - hours_ago) * 3600,
+            window,
         }
     }
 
     pub fn start(&self) -> i64 {
-        self.end - 2 * WEEK
+        self.end - 2 * self.window
     }
 
+    /// Which window `t` is in (`Week` names them; the window may be shorter).
     fn week(&self, t: i64) -> Week {
-        if t > self.end - WEEK {
+        if t > self.end - self.window {
             Week::Current
         } else {
             Week::Previous
         }
     }
 
-    /// The pool's busy hours end two days before each week's end; three
-    /// hours long, so every 1-hour rate inside them is exact.
+    /// The pool's busy hours end 2/7 of a window (two days of a week)
+    /// before each window's end; three hours long, so every 1-hour rate
+    /// inside them is exact.
     pub fn busy_end(&self) -> i64 {
-        self.end - 2 * DAY
+        self.end - (2 * self.window / 7) / 3600 * 3600
     }
 
     fn busy(&self, t: i64) -> bool {
         let b = self.busy_end();
-        (t > b - 3 * 3600 && t <= b) || (t > b - WEEK - 3 * 3600 && t <= b - WEEK)
+        (t > b - 3 * 3600 && t <= b) || (t > b - self.window - 3 * 3600 && t <= b - self.window)
     }
 
     fn times(&self) -> impl Iterator<Item = i64> + '_ {
-        (0..=(2 * WEEK / STEP)).map(move |i| self.start() + i * STEP)
+        (0..=(2 * self.window / STEP)).map(move |i| self.start() + i * STEP)
     }
 
     /// The OpenMetrics text.
@@ -348,6 +354,144 @@ impl Plan {
                 for t in range.step_by(60) {
                     let _ = writeln!(om.text, r#"ALERTS{{{labels},alertstate="{state}"}} 1 {t}"#);
                 }
+            }
+        }
+        om.text.push_str("# EOF\n");
+        om.text
+    }
+}
+
+/// Label values as the monitored service may send them: Markdown and HTML
+/// that would become a link, an image, markup, emphasis, a code span, a
+/// table break, a heading or an autolink if the report let them, the
+/// HTML report's own chart marker, and a value that needs OpenMetrics's
+/// escapes (`"`, `\`, a line break).
+pub const HOSTILE: [&str; 12] = [
+    "[open](javascript&#58;alert(1))",
+    "![x](//host/p.png)",
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(1)</script>",
+    "| a | b |",
+    "*bold*",
+    "`code`",
+    "# h",
+    "<https://evil.example>",
+    "https://evil.example",
+    r#"<div data-chart="latency"></div>"#,
+    "a \"quoted\" \\ value\nover two lines",
+];
+
+/// A label value in OpenMetrics text: `\`, `"` and the line feed written
+/// `\\`, `\"` and `\n`, as the spec has them (anything else is UTF-8 as is).
+pub fn om_value(v: &str) -> String {
+    v.replace('\\', r"\\")
+        .replace('"', "\\\"")
+        .replace('\n', r"\n")
+}
+
+impl Plan {
+    /// A service whose every label value the report shows is one of
+    /// HOSTILE (job "hostile"): per value a route (over the latency line),
+    /// a pool (over its utilization threshold, with timeouts), a statement
+    /// (operation and table), a cache (below its hit-rate threshold), a
+    /// Redis database, a model and task, and an alert (name, severity and
+    /// another label) that fired. Figures do not matter here, only that
+    /// every section, finding and recommendation shows the values.
+    pub fn hostile_openmetrics(&self) -> String {
+        let mut om = Om {
+            text: String::with_capacity(16 << 20),
+            plan: self,
+        };
+        let job = r#"job="hostile""#;
+        let n = HOSTILE.len();
+        for (i, raw) in HOSTILE.iter().enumerate() {
+            let v = om_value(raw);
+            // A second value, so that pairs (operation and table, model and
+            // task, alert and severity) mix them.
+            let other = om_value(HOSTILE[(i + 1) % n]);
+            om.histogram(
+                "http_server_request_duration_seconds",
+                &format!(r#"{job},http_route="{v}",http_request_method="GET",http_response_status_code="200",url_scheme="http",wingspan_route_class="standard""#),
+                &[0.1, 0.3, 0.5],
+                |w, _| vec![(if w == Week::Current { 0.4 } else { 0.2 }, 10.0)],
+            );
+
+            let pool = format!(r#"{job},db_client_connection_pool_name="{v}""#);
+            om.gauge(&format!("db_client_connection_max{{{pool}}}"), |_, _| 10.0);
+            om.gauge(
+                &format!(
+                    r#"db_client_connection_count{{{pool},db_client_connection_state="used"}}"#
+                ),
+                |_, busy| if busy { 9.0 } else { 3.0 },
+            );
+            let acquires = |_: Week, busy: bool| if busy { 100.0 } else { 20.0 } * STEP as f64;
+            om.histogram(
+                "db_client_connection_use_time_seconds",
+                &pool,
+                &[],
+                |w, busy| vec![(0.05, acquires(w, busy))],
+            );
+            om.histogram(
+                "db_client_connection_wait_time_seconds",
+                &pool,
+                &[0.01],
+                |w, busy| vec![(0.0005, acquires(w, busy))],
+            );
+            om.counter(
+                &format!("db_client_connection_timeouts_total{{{pool}}}"),
+                |w, busy| if busy && w == Week::Current { 1.0 } else { 0.0 },
+            );
+
+            // Growth falls with i: the ten statements the table shows are
+            // the first ten, whose operations and tables cover every value.
+            let grown = 0.02 + 0.001 * (n - i) as f64;
+            om.histogram(
+                "db_client_operation_duration_seconds",
+                &format!(r#"{job},db_system_name="postgresql",db_operation_name="{v}",db_collection_name="{}""#, om_value(HOSTILE[n - 1 - i])),
+                &[],
+                move |w, _| vec![(if w == Week::Current { grown } else { 0.01 }, 100.0)],
+            );
+
+            for result in ["hit", "miss"] {
+                om.counter(
+                    &format!(r#"wingspan_cache_requests_total{{{job},wingspan_cache_name="{v}",wingspan_cache_result="{result}"}}"#),
+                    |_, _| 50.0,
+                );
+            }
+            om.gauge(
+                &format!(r#"redis_db_avg_ttl_milliseconds{{{job},db="{v}"}}"#),
+                |_, _| 300_000.0,
+            );
+
+            let llm = format!(
+                r#"{job},gen_ai_operation_name="chat",gen_ai_provider_name="anthropic",gen_ai_request_model="{v}",wingspan_gen_ai_task="{other}""#
+            );
+            om.histogram(
+                "gen_ai_client_operation_duration_seconds",
+                &llm,
+                &[],
+                |_, _| vec![(2.0, 1.0)],
+            );
+            for kind in ["input", "output"] {
+                om.histogram(
+                    "gen_ai_client_token_usage",
+                    &format!(r#"{llm},gen_ai_token_type="{kind}""#),
+                    &[],
+                    |_, _| vec![(1000.0, 1.0)],
+                );
+                om.counter(
+                    &format!(r#"wingspan_gen_ai_cost_total{{{job},gen_ai_request_model="{v}",gen_ai_token_type="{kind}",wingspan_gen_ai_task="{other}"}}"#),
+                    |_, _| 0.01,
+                );
+            }
+
+            // Fired for 30 minutes, a quarter of the window before its end.
+            let first = self.end - self.window / 4;
+            for t in (first..first + 1800).step_by(60) {
+                let _ = writeln!(
+                    om.text,
+                    r#"ALERTS{{alertname="{v}",severity="{other}",{job},http_route="{v}",alertstate="firing"}} 1 {t}"#
+                );
             }
         }
         om.text.push_str("# EOF\n");

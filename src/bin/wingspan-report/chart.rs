@@ -235,3 +235,95 @@ pub fn llm_cost(l: &Llm) -> Option<String> {
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Daily, ModelTask, RouteLatency, Trend};
+
+    const HOSTILE: [&str; 4] = [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "a\"b'c&d",
+        "]]></text><a href=\"javascript:alert(1)\">x</a>",
+    ];
+
+    /// The element names of `svg`: every `<` plotters writes opens or
+    /// closes one of its own elements (text is XML-escaped).
+    fn elements(svg: &str) -> std::collections::BTreeSet<String> {
+        svg.split('<')
+            .skip(1)
+            .map(|t| {
+                t.trim_start_matches(['/', '?'])
+                    .chars()
+                    .take_while(char::is_ascii_alphanumeric)
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn assert_escaped(svg: &str) {
+        let own = [
+            "svg", "rect", "text", "polyline", "path", "line", "circle", "xml",
+        ];
+        for e in elements(svg) {
+            assert!(own.contains(&e.as_str()), "<{e}> in {svg}");
+        }
+        assert!(!svg.contains("javascript:alert(1)\">"), "{svg}");
+        assert!(
+            svg.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{svg}"
+        );
+        assert!(svg.contains("a&quot;b&apos;c&amp;d"), "{svg}");
+    }
+
+    #[test]
+    fn label_values_in_legends_and_axes_are_xml_escaped() {
+        let routes = HOSTILE
+            .iter()
+            .map(|r| RouteLatency {
+                route: (*r).to_owned(),
+                requests: Trend::default(),
+                p50: Trend::default(),
+                p95: Trend::default(),
+                p99: Trend::default(),
+                daily: (0..3)
+                    .map(|d| Daily {
+                        end: d as f64,
+                        date: format!("2026-11-2{d}"),
+                        p50: None,
+                        p95: Some(0.1),
+                        p99: None,
+                    })
+                    .collect(),
+                regressed: false,
+            })
+            .collect();
+        let latency = Latency {
+            routes,
+            regressed: Vec::new(),
+        };
+        assert_escaped(&daily_p95(&latency, 0.3).expect("a chart"));
+
+        let by_model_task = HOSTILE
+            .iter()
+            .map(|v| ModelTask {
+                model: (*v).to_owned(),
+                task: (*v).to_owned(),
+                calls: Trend::default(),
+                input_tokens: Trend::default(),
+                output_tokens: Trend::default(),
+                cost_usd: Trend::new(Some(1.0), Some(0.5)),
+                cost_per_call_usd: Trend::default(),
+            })
+            .collect();
+        let llm = Llm {
+            by_model_task,
+            calls: Trend::default(),
+            cost_usd: Trend::default(),
+            llm_route_requests: Trend::default(),
+            cost_per_llm_request_usd: Trend::default(),
+        };
+        assert_escaped(&llm_cost(&llm).expect("a chart"));
+    }
+}

@@ -17,9 +17,38 @@ fn trend_cells(t: &Trend, f: Fmt) -> String {
     )
 }
 
-/// A table cell: Markdown's table syntax survives a `|` in a route or label.
-pub fn cell(s: &str) -> String {
-    s.replace('|', "\\|")
+/// Markdown that reads as `value` and as nothing else: the one way a label
+/// value, or a text that holds one, enters the report.
+///
+/// Label values (routes, pools, tables, cache names, models, tasks, alert
+/// labels) are the monitored service's data, and Prometheus passes on any
+/// UTF-8: unescaped, `[x](javascript:…)` would be a link in the HTML
+/// report, `<img …>` markup, `|` a broken table row. Every character that
+/// can open Markdown or HTML syntax in running text is backslash-escaped
+/// (CommonMark lets any ASCII punctuation be): links and images `[ ] !`,
+/// raw HTML and autolinks `< >`, entities `&` (`&#58;` stays five
+/// characters), emphasis `* _`, code spans `` ` ``, table cells `|`,
+/// strikethrough `~`, headings `#`, and `\` itself. A line break would end
+/// a table row or start a block, so it reads `\n` (`\r`). Values never
+/// start a line (they follow a cell's `|` or the template's words), so the
+/// characters that act only there (`-`, `+`, `=`, `1.`) stay as they are.
+/// The set matches the parser options of the HTML ([`crate::html::OPTIONS`],
+/// which the tests parse with): enabling another extension means adding its
+/// characters here.
+pub fn literal(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '!' | '<' | '>' | '&' | '|' | '~' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str(r"\\n"),
+            '\r' => out.push_str(r"\\r"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn section<T>(out: &mut String, title: &str, s: &Section<T>, body: impl FnOnce(&mut String, &T)) {
@@ -59,7 +88,10 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
         o,
         "# Performance report{}\n\n{} → {} ({}), compared with {} → {}. Thresholds from alerts/thresholds.json: \
          P95 {}, availability SLO {}, latency SLO {}, pool {}, cache hit rate {}.",
-        w.selector.as_ref().map(|s| format!(" — `{s}`")).unwrap_or_default(),
+        w.selector
+            .as_ref()
+            .map(|s| format!(" — {}", literal(s)))
+            .unwrap_or_default(),
         w.start_utc,
         w.end_utc,
         duration(Some(w.seconds)),
@@ -77,14 +109,20 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
         let _ = writeln!(o, "_No figure over its threshold._");
     }
     for f in &r.findings {
-        let _ = writeln!(o, "- **{}** {}: {}", f.kind, cell(&f.subject), f.text);
+        let _ = writeln!(
+            o,
+            "- **{}** {}: {}",
+            f.kind,
+            literal(&f.subject),
+            literal(&f.text)
+        );
     }
     let _ = writeln!(o, "\n## Recommendations\n");
     if r.recommendations.is_empty() {
         let _ = writeln!(o, "_None: no section had the figures one rests on._");
     }
     for rec in &r.recommendations {
-        let _ = writeln!(o, "- {}", rec.text);
+        let _ = writeln!(o, "- {}", literal(&rec.text));
     }
 
     section(&mut o, "Latency of non-LLM routes", &r.latency, |o, l| {
@@ -95,8 +133,8 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
         for rt in &l.routes {
             let _ = writeln!(
                 o,
-                "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
-                cell(&rt.route),
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                literal(&rt.route),
                 count(rt.requests.current),
                 ms(rt.p50.current),
                 ms(rt.p95.current),
@@ -113,7 +151,7 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
             }
             let _ = writeln!(o, "\n|---|{}", "---:|".repeat(first.daily.len()));
             for rt in &l.routes {
-                let _ = write!(o, "| `{}` |", cell(&rt.route));
+                let _ = write!(o, "| {} |", literal(&rt.route));
                 for d in &rt.daily {
                     let _ = write!(o, " {} |", ms(d.p95));
                 }
@@ -121,11 +159,7 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
             }
         }
         if !l.regressed.is_empty() {
-            let names: Vec<String> = l
-                .regressed
-                .iter()
-                .map(|r| format!("`{}`", cell(r)))
-                .collect();
+            let names: Vec<String> = l.regressed.iter().map(|r| literal(r)).collect();
             let _ = writeln!(
                 o,
                 "\nRegressed (P95 up more than {}): {}.",
@@ -169,7 +203,7 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                cell(&p.pool),
+                literal(&p.pool),
                 count(p.max_connections),
                 pct(p.peak_utilization.current),
                 pct(p.peak_utilization.previous),
@@ -197,8 +231,8 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
                 let _ = writeln!(
                     o,
                     "| {} | {} | {} | {} | {} | {} |",
-                    cell(&s.operation),
-                    cell(&s.collection),
+                    literal(&s.operation),
+                    literal(&s.collection),
                     duration(s.total_seconds.current),
                     duration(s.total_seconds.previous),
                     change(s.total_seconds.change),
@@ -214,7 +248,7 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} |",
-                cell(&k.cache),
+                literal(&k.cache),
                 pct(k.hit_ratio.current),
                 pct(k.hit_ratio.previous),
                 change(k.hit_ratio.change),
@@ -244,8 +278,8 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                cell(&m.model),
-                cell(&m.task),
+                literal(&m.model),
+                literal(&m.task),
                 count(m.calls.current),
                 change(m.calls.change),
                 count(m.input_tokens.current),
@@ -284,8 +318,8 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                cell(&a.alertname),
-                cell(&a.severity),
+                literal(&a.alertname),
+                literal(&a.severity),
                 count(a.times_fired.current),
                 count(a.times_fired.previous),
                 duration(a.firing_seconds.current),
@@ -308,8 +342,8 @@ pub fn render_with_charts(r: &Report, charts: bool) -> String {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} |",
-                l.signal,
-                l.stage,
+                literal(&l.signal),
+                literal(&l.stage),
                 count(l.count.current),
                 count(l.count.previous),
                 change(l.count.change),
@@ -341,8 +375,130 @@ mod tests {
         assert!(!md.contains("data-chart"), "charts are for the HTML only");
     }
 
+    /// What `md` renders to, with the HTML report's parser options: the
+    /// text, and how many table cells; an event other than text or the
+    /// contexts' own containers is an error.
+    fn rendered(md: &str) -> Result<(String, usize), String> {
+        use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+        let (mut text, mut cells) = (String::new(), 0);
+        for e in Parser::new_ext(md, crate::html::OPTIONS) {
+            match e {
+                Event::Text(t) => text.push_str(&t),
+                Event::Start(Tag::TableCell) => cells += 1,
+                Event::Start(
+                    Tag::Paragraph
+                    | Tag::Heading { .. }
+                    | Tag::List(_)
+                    | Tag::Item
+                    | Tag::Table(_)
+                    | Tag::TableHead
+                    | Tag::TableRow,
+                )
+                | Event::End(
+                    TagEnd::Paragraph
+                    | TagEnd::Heading(_)
+                    | TagEnd::List(_)
+                    | TagEnd::Item
+                    | TagEnd::Table
+                    | TagEnd::TableHead
+                    | TagEnd::TableRow
+                    | TagEnd::TableCell,
+                ) => {}
+                other => return Err(format!("{other:?} in {md:?}")),
+            }
+        }
+        Ok((text, cells))
+    }
+
+    /// `value` through `literal` in running text, a heading, a list item
+    /// and a table cell: each time only text, and that text is the value.
+    fn reads_as_itself(value: &str) {
+        let l = literal(value);
+        let shown = value.replace('\n', r"\n").replace('\r', r"\r");
+        for (md, want) in [
+            (format!("x {l} y"), format!("x {shown} y")),
+            (format!("# Report — {l}"), format!("Report — {shown}")),
+            (format!("- k {l}: t"), format!("k {shown}: t")),
+            (
+                format!("| h | i |\n|---|---:|\n| {l} | 1 |"),
+                format!("hi{}1", shown.trim()),
+            ),
+        ] {
+            match rendered(&md) {
+                Ok((text, cells)) => {
+                    assert_eq!(text, want, "{md:?}");
+                    assert!(cells == 0 || cells == 4, "{cells} cells: {md:?}");
+                }
+                Err(e) => panic!("{value:?} is not text: {e}"),
+            }
+        }
+    }
+
     #[test]
-    fn a_pipe_in_a_label_keeps_the_table() {
-        assert_eq!(cell("a|b"), "a\\|b");
+    fn hostile_label_values_read_as_themselves() {
+        for v in [
+            "[open](javascript&#58;alert(1))",
+            "[open](javascript:alert(1))",
+            "![x](//host/p.png)",
+            "<img src=x onerror=alert(1)>",
+            "<script>alert(1)</script>",
+            "| a | b |",
+            "*bold*",
+            "**strong**",
+            "_em_",
+            "`code`",
+            "``co`de``",
+            "# h",
+            "<https://evil.example>",
+            "https://evil.example",
+            "www.evil.example",
+            "<a@evil.example>",
+            "[ref]\n\n[ref]: javascript:alert(1)",
+            "~~gone~~",
+            "&lt;b&gt;",
+            "a\\",
+            "a \"quoted\" \\ value\nover two lines",
+            "line\r\nbreaks\n# h\n- item\n1. item\n> quote\n    code\n|---|",
+            r#"<div data-chart="latency"></div>"#,
+        ] {
+            reads_as_itself(v);
+        }
+    }
+
+    #[test]
+    fn every_ascii_punctuation_reads_as_itself_alone_doubled_and_around_words() {
+        let all: String = (0x21u8..0x7f)
+            .map(char::from)
+            .filter(char::is_ascii_punctuation)
+            .collect();
+        reads_as_itself(&all);
+        for c in all.chars() {
+            for v in [
+                format!("{c}"),
+                format!("{c}{c}"),
+                format!("{c}{c}{c}"),
+                format!("a{c}b"),
+                format!("{c}a{c}"),
+                format!("{c}{c}a{c}{c}"),
+                format!("{c}a b{c}"),
+                format!("a{c}{c}b{c}"),
+                format!("{c}[a]{c}(b){c}"),
+            ] {
+                reads_as_itself(&v);
+            }
+        }
+    }
+
+    #[test]
+    fn a_plain_value_stays_as_it_is() {
+        for v in [
+            "/api/users",
+            "claude-haiku-4-5",
+            "SELECT orders",
+            "db 0 300 s (1.645·√L)",
+        ] {
+            assert_eq!(literal(v), v);
+        }
+        assert_eq!(literal("a|b"), r"a\|b");
     }
 }

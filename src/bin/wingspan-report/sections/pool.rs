@@ -127,7 +127,34 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Vec<PoolFigures>>, PromError> {
     Ok(Section::some(pools))
 }
 
-/// A label value inside a PromQL string literal.
+/// A label value inside a PromQL string literal. Any UTF-8 may be a label
+/// value; PromQL's lexer ends a string at a raw line break, so those are
+/// escaped too (Go's `\n`, `\r`), or a pool named over two lines would fail
+/// the whole report.
 pub fn escape(value: &str) -> String {
-    value.replace('\\', r"\\").replace('"', "\\\"")
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str(r"\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str(r"\n"),
+            '\r' => out.push_str(r"\r"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn a_label_value_is_one_promql_string_whatever_it_holds() {
+        assert_eq!(escape("main"), "main");
+        assert_eq!(
+            escape("a \"quoted\" \\ value\nover\rtwo lines"),
+            r#"a \"quoted\" \\ value\nover\rtwo lines"#
+        );
+    }
 }
