@@ -214,8 +214,9 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Redirect hops followed per call; 0 follows none. Defaults to
-    /// [`DEFAULT_MAX_REDIRECTS`] (5).
+    /// Redirect hops followed per call; one more redirect ends the call
+    /// with [`HttpError::Redirect`] (`TooMany`), so 0 follows none.
+    /// Defaults to [`DEFAULT_MAX_REDIRECTS`] (5).
     pub fn max_redirects(mut self, max: u32) -> Self {
         self.redirect.max_redirects = max;
         self
