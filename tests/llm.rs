@@ -821,3 +821,6 @@ async fn calls_feed_the_in_process_view() {
     );
     assert!(row.p95_ms > 0.0);
 }
+
+mod bounds;
+mod redirect;

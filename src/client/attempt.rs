@@ -177,18 +177,32 @@ fn start<'a>(
     )
 }
 
+/// What one attempt got.
+pub(super) enum Attempt {
+    /// An answer for the caller (or for the retry policy).
+    Response(reqwest::Response),
+    /// A redirect to follow: the next hop's request.
+    Redirect(reqwest::Request),
+}
+
 /// Sends one attempt: its span, the injected context, the outcome.
+/// `redirect` decides on the answer: a hop to follow, an answer, or a
+/// refused redirect (the span then ends with `error.type=redirect`).
+/// `baggage` says whether this hop may carry `baggage` (configured, and
+/// the request's own origin).
 pub(super) async fn run(
     shared: &Shared,
     parent: &Context,
     mut request: reqwest::Request,
     resend: u32,
     url_template: Option<&'static str>,
-) -> Result<reqwest::Response, HttpError> {
+    baggage: bool,
+    redirect: impl FnOnce(&reqwest::Response) -> Result<Option<reqwest::Request>, HttpError>,
+) -> Result<Attempt, HttpError> {
     let mut call = start(shared, parent, &request, resend, url_template);
     let cx = call.context();
     TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(request.headers_mut()));
-    if shared.baggage {
+    if baggage {
         BaggagePropagator::new().inject_context(&cx, &mut HeaderInjector(request.headers_mut()));
     }
 
@@ -221,12 +235,23 @@ pub(super) async fn run(
             let attrs = &mut call.metrics_mut().attributes;
             attrs.push(code);
             attrs.push(version);
+            match redirect(&response) {
+                Err(e) => {
+                    call.fail(&Failure(e.error_type()));
+                    return Err(e);
+                }
+                Ok(Some(next)) => {
+                    call.ok();
+                    return Ok(Attempt::Redirect(next));
+                }
+                Ok(None) => {}
+            }
             if status.is_client_error() || status.is_server_error() || status.as_u16() >= 600 {
                 call.fail(&Failure(status.as_str()));
             } else {
                 call.ok();
             }
-            Ok(response)
+            Ok(Attempt::Response(response))
         }
     }
 }

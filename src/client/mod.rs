@@ -17,8 +17,14 @@
 //!
 //! The span ends when the response headers arrive (or the attempt fails);
 //! reading the body is the caller's, and is not part of it.
+//!
+//! Redirects are followed here, not by reqwest, so each hop is an attempt
+//! span too, and by a rule that keeps credentials with their origin: a hop
+//! to another origin is refused unless allowed, and then carries only
+//! [`CROSS_ORIGIN_HEADERS`] (see [`RedirectRefused`] and the README).
 
 mod attempt;
+mod redirect;
 mod retry;
 mod tls;
 
@@ -29,6 +35,7 @@ use opentelemetry::metrics::Histogram;
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::SdkTracer;
 
+pub use redirect::{RedirectRefused, CROSS_ORIGIN_HEADERS, DEFAULT_MAX_REDIRECTS};
 pub use retry::RetryPolicy;
 
 use crate::names;
@@ -60,6 +67,15 @@ pub enum HttpError {
     /// The client could not be built.
     #[error("HTTP client: {0}")]
     Build(String),
+    /// A redirect was not followed: nothing was sent to its target. Its
+    /// `error.type` is `redirect`.
+    #[error("redirect {status} not followed: {reason}")]
+    Redirect {
+        /// The 3xx status.
+        status: u16,
+        /// Why.
+        reason: RedirectRefused,
+    },
 }
 
 impl HttpError {
@@ -69,6 +85,7 @@ impl HttpError {
             HttpError::Timeout(_) => names::ERROR_TIMEOUT,
             HttpError::Transport { kind, .. } => kind,
             HttpError::Build(_) => names::ERROR_OTHER,
+            HttpError::Redirect { .. } => "redirect",
         }
     }
 
@@ -76,7 +93,7 @@ impl HttpError {
         match self {
             HttpError::Timeout(_) => true,
             HttpError::Transport { kind, .. } => *kind == names::ERROR_CONNECT,
-            HttpError::Build(_) => false,
+            HttpError::Build(_) | HttpError::Redirect { .. } => false,
         }
     }
 }
@@ -87,6 +104,7 @@ pub(crate) struct Shared {
     pub(crate) duration: Histogram<f64>,
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    pub(crate) redirect: redirect::RedirectPolicy,
     pub(crate) baggage: bool,
 }
 
@@ -101,6 +119,7 @@ impl std::fmt::Debug for HttpClient {
         f.debug_struct("HttpClient")
             .field("timeout", &self.shared.timeout)
             .field("retry", &self.shared.retry)
+            .field("redirect", &self.shared.redirect)
             .field("baggage", &self.shared.baggage)
             .finish_non_exhaustive()
     }
@@ -118,6 +137,10 @@ impl HttpClient {
                 max_retries: llm.max_retries,
                 max_retry_wait: llm.max_retry_wait,
                 ..RetryPolicy::default()
+            },
+            redirect: redirect::RedirectPolicy {
+                max_redirects: DEFAULT_MAX_REDIRECTS,
+                cross_origin: llm.cross_origin_redirects,
             },
             baggage: false,
         }
@@ -141,9 +164,10 @@ impl HttpClient {
 
     /// Sends `request` with retries, each attempt a CLIENT span under
     /// `parent`, named `{method} {url_template}` (just `{method}` without a
-    /// template: the path is never a span name). Any HTTP status is a
-    /// response (`Ok`), the last one when retries run out; only a request
-    /// that got no response at all is an `Err`.
+    /// template: the path is never a span name; hops after a redirect have
+    /// none). Any HTTP status is a response (`Ok`), the last one when
+    /// retries run out; only a request that got no response at all, or a
+    /// redirect not followed ([`HttpError::Redirect`]), is an `Err`.
     pub async fn send_in(
         &self,
         parent: &Context,
@@ -160,6 +184,7 @@ pub struct HttpClientBuilder {
     telemetry: Telemetry,
     timeout: Duration,
     retry: RetryPolicy,
+    redirect: redirect::RedirectPolicy,
     baggage: bool,
 }
 
@@ -168,6 +193,7 @@ impl std::fmt::Debug for HttpClientBuilder {
         f.debug_struct("HttpClientBuilder")
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("redirect", &self.redirect)
             .field("baggage", &self.baggage)
             .finish_non_exhaustive()
     }
@@ -188,9 +214,28 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Redirect hops followed per call; one more redirect ends the call
+    /// with [`HttpError::Redirect`] (`TooMany`), so 0 follows none.
+    /// Defaults to [`DEFAULT_MAX_REDIRECTS`] (5).
+    pub fn max_redirects(mut self, max: u32) -> Self {
+        self.redirect.max_redirects = max;
+        self
+    }
+
+    /// Follow redirects to another origin (scheme, host, port), carrying
+    /// only [`CROSS_ORIGIN_HEADERS`]: never `x-api-key`, `authorization`,
+    /// `proxy-authorization`, `cookie`, nor any header marked sensitive.
+    /// Off, such a redirect ends the call with [`HttpError::Redirect`] and
+    /// nothing is sent to the other origin. Defaults to
+    /// `WINGSPAN_LLM_CROSS_ORIGIN_REDIRECTS` (false).
+    pub fn cross_origin_redirects(mut self, allow: bool) -> Self {
+        self.redirect.cross_origin = allow;
+        self
+    }
+
     /// Also inject the W3C `baggage` header (it may carry values the
-    /// remote party should not see, so it is off unless asked for).
-    /// Defaults to false.
+    /// remote party should not see, so it is off unless asked for, and
+    /// never sent to another origin than the request's). Defaults to false.
     pub fn baggage(mut self, inject: bool) -> Self {
         self.baggage = inject;
         self
@@ -201,6 +246,8 @@ impl HttpClientBuilder {
     pub fn build(self) -> Result<HttpClient, HttpError> {
         let reqwest = reqwest::Client::builder()
             .connect_timeout(self.timeout.min(Duration::from_secs(10)))
+            // Followed by `retry::send`, hop by hop (see `redirect`).
+            .redirect(reqwest::redirect::Policy::none())
             .use_preconfigured_tls(tls::config()?)
             .build()
             .map_err(|e| HttpError::Build(e.without_url().to_string()))?;
@@ -219,6 +266,7 @@ impl HttpClientBuilder {
                 duration,
                 timeout: self.timeout,
                 retry: self.retry,
+                redirect: self.redirect,
                 baggage: self.baggage,
             }),
         })

@@ -7,7 +7,9 @@ use std::time::Duration;
 use http::StatusCode;
 use opentelemetry::Context;
 
-use super::{attempt, HttpError, Shared};
+use super::attempt::{self, Attempt};
+use super::redirect::{self, Origin};
+use super::{HttpError, Shared};
 
 /// When and how often a request is resent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +110,10 @@ fn random() -> u64 {
     h.finish()
 }
 
+/// Sends `request`: retries as `shared.retry` says, redirects as
+/// `shared.redirect` says (see [`super::redirect`]). Every attempt, retry
+/// or hop, is numbered by `http.request.resend_count`, as the conventions
+/// count them.
 pub(super) async fn send(
     shared: &Shared,
     parent: &Context,
@@ -115,18 +121,45 @@ pub(super) async fn send(
     url_template: Option<&'static str>,
 ) -> Result<reqwest::Response, HttpError> {
     let policy = shared.retry;
+    let redirects = shared.redirect;
+    let origin = Origin::of(request.url());
+    let mut template = url_template;
     let mut next = Some(request);
-    let mut resend = 0u32;
+    let (mut resend, mut retries, mut hops) = (0u32, 0u32, 0u32);
     loop {
         let Some(request) = next.take() else {
             // Unreachable: `next` is refilled before every further turn.
             return Err(HttpError::Build("request consumed".to_owned()));
         };
-        // A body that cannot be cloned (a stream) cannot be resent.
-        let spare = (resend < policy.max_retries)
+        // A copy for a resend or the next hop; a body that cannot be
+        // cloned (a stream) can be neither resent nor repeated by a 307.
+        let mut spare = (retries < policy.max_retries || hops < redirects.max_redirects)
             .then(|| request.try_clone())
             .flatten();
-        let outcome = attempt::run(shared, parent, request, resend, url_template).await;
+        // `baggage` stays with the origin the caller addressed.
+        let baggage = shared.baggage && origin.contains(request.url());
+        let outcome = attempt::run(
+            shared,
+            parent,
+            request,
+            resend,
+            template,
+            baggage,
+            |response| redirect::next_hop(redirects, &origin, hops, &mut spare, response),
+        )
+        .await;
+        resend += 1;
+        let outcome = match outcome {
+            Ok(Attempt::Redirect(hop)) => {
+                next = Some(hop);
+                hops += 1;
+                // The template named the first URL's route, not the hop's.
+                template = None;
+                continue;
+            }
+            Ok(Attempt::Response(response)) => Ok(response),
+            Err(e) => Err(e),
+        };
         let wait = match &outcome {
             Ok(response) if retryable_status(response.status()) => {
                 if server_vetoes(response.headers()) {
@@ -135,21 +168,21 @@ pub(super) async fn send(
                 match retry_after(response.headers()) {
                     Some(wait) if wait > policy.max_retry_wait => return outcome,
                     Some(wait) => wait,
-                    None => policy.backoff_for(resend),
+                    None => policy.backoff_for(retries),
                 }
             }
             Ok(_) => return outcome,
-            Err(e) if e.retryable() => policy.backoff_for(resend),
+            Err(e) if e.retryable() => policy.backoff_for(retries),
             Err(_) => return outcome,
         };
-        let Some(spare) = spare else {
+        let Some(spare) = spare.filter(|_| retries < policy.max_retries) else {
             return outcome;
         };
         // The answer being retried is dropped (its connection is released).
         drop(outcome);
         tokio::time::sleep(wait).await;
         next = Some(spare);
-        resend += 1;
+        retries += 1;
     }
 }
 

@@ -36,6 +36,12 @@ pub struct LlmConfig {
     /// `WINGSPAN_LLM_MAX_RETRY_WAIT`: the longest `retry-after` (s) honoured;
     /// a longer one ends the call with the server's answer. Defaults to 30.
     pub max_retry_wait: Duration,
+    /// `WINGSPAN_LLM_CROSS_ORIGIN_REDIRECTS`: follow a redirect to another
+    /// origin (scheme, host, port), without the API key or any credential
+    /// and, after 301/302/303, without the body. Defaults to false: such a
+    /// redirect ends the call (`error.type=redirect`) and the other origin
+    /// gets nothing.
+    pub cross_origin_redirects: bool,
 }
 
 impl LlmConfig {
@@ -89,6 +95,7 @@ impl LlmConfig {
             timeout: Duration::from_secs(env.u64_in("WINGSPAN_LLM_TIMEOUT", 60, 1, 3600)?),
             max_retries: env.u64_in("WINGSPAN_LLM_MAX_RETRIES", 2, 0, 10)? as u32,
             max_retry_wait: env.secs("WINGSPAN_LLM_MAX_RETRY_WAIT", 30, 600)?,
+            cross_origin_redirects: env.bool("WINGSPAN_LLM_CROSS_ORIGIN_REDIRECTS", false)?,
         })
     }
 }
@@ -114,6 +121,7 @@ mod tests {
         assert_eq!(c.max_retries, 2);
         assert_eq!(c.anthropic_base_url, "https://api.anthropic.com");
         assert!(c.anthropic_api_key.is_none());
+        assert!(!c.cross_origin_redirects);
     }
 
     #[test]

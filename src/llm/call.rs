@@ -149,6 +149,12 @@ impl Call {
         self.call.metrics().shared.capture_content && self.call.is_recording()
     }
 
+    /// The cap on each captured text, in bytes (a stream keeps no more of
+    /// its output than this).
+    pub(crate) fn content_max_bytes(&self) -> usize {
+        self.call.metrics().shared.content_max_bytes
+    }
+
     /// A streamed output chunk arrived: the first records
     /// `gen_ai.client.operation.time_to_first_chunk` (from the call's start)
     /// and `gen_ai.response.time_to_first_chunk`; each later one records

@@ -19,7 +19,11 @@
 //! included), the text and its chunking, and the answering model.
 //! [`FakeAnthropic::fail_next`] queues injected failures: 429
 //! `rate_limit_error` with `retry-after`, 529 `overloaded_error`, any other
-//! status. Every request's `traceparent` and `baggage` are recorded.
+//! status. The last requests' `traceparent` and `baggage` are recorded
+//! ([`FakeAnthropic::received`], a ring of [`DEFAULT_RECEIVED_MAX`]), and
+//! every request is counted ([`FakeAnthropic::received_count`]): a fake
+//! serving a long-running process (wingman runs one in-process) holds a
+//! bounded log.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -41,6 +45,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::Usage;
+
+/// The requests [`FakeAnthropic::received`] keeps by default (the latest).
+pub const DEFAULT_RECEIVED_MAX: usize = 256;
 
 /// How long the fake waits before answering.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -160,10 +167,46 @@ pub struct Received {
     pub stream: bool,
 }
 
+/// The last requests, at most `max`, and the count of all of them.
+#[derive(Debug)]
+struct Log {
+    last: VecDeque<Received>,
+    max: usize,
+    count: u64,
+}
+
+impl Log {
+    fn new(max: usize) -> Self {
+        Self {
+            last: VecDeque::new(),
+            max,
+            count: 0,
+        }
+    }
+
+    fn push(&mut self, r: Received) {
+        self.count += 1;
+        if self.max == 0 {
+            return;
+        }
+        while self.last.len() >= self.max {
+            self.last.pop_front();
+        }
+        self.last.push_back(r);
+    }
+
+    fn set_max(&mut self, max: usize) {
+        self.max = max;
+        while self.last.len() > max {
+            self.last.pop_front();
+        }
+    }
+}
+
 struct Shared {
     behaviour: Mutex<Behaviour>,
     failures: Mutex<VecDeque<Failure>>,
-    received: Mutex<Vec<Received>>,
+    received: Mutex<Log>,
     next_id: AtomicU64,
     rng: Mutex<u64>,
 }
@@ -234,7 +277,7 @@ impl FakeAnthropic {
         let shared = Arc::new(Shared {
             behaviour: Mutex::new(behaviour),
             failures: Mutex::new(VecDeque::new()),
-            received: Mutex::new(Vec::new()),
+            received: Mutex::new(Log::new(DEFAULT_RECEIVED_MAX)),
             next_id: AtomicU64::new(1),
             rng: Mutex::new(0x9e37_79b9_7f4a_7c15 ^ u64::from(addr.port())),
         });
@@ -275,13 +318,30 @@ impl FakeAnthropic {
             .extend(failures);
     }
 
-    /// Every request received so far.
+    /// The last requests received, oldest first: at most
+    /// [`DEFAULT_RECEIVED_MAX`] (256), or what
+    /// [`set_received_max`](Self::set_received_max) set.
     pub fn received(&self) -> Vec<Received> {
+        self.log().last.iter().cloned().collect()
+    }
+
+    /// How many requests were received in all (those `received` no longer
+    /// holds included).
+    pub fn received_count(&self) -> u64 {
+        self.log().count
+    }
+
+    /// Keeps the last `max` requests (0: none, only the count). Defaults to
+    /// [`DEFAULT_RECEIVED_MAX`] (256).
+    pub fn set_received_max(&self, max: usize) {
+        self.log().set_max(max);
+    }
+
+    fn log(&self) -> std::sync::MutexGuard<'_, Log> {
         self.shared
             .received
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
     }
 }
 
@@ -509,7 +569,7 @@ mod tests {
         let s = Shared {
             behaviour: Mutex::new(Behaviour::default()),
             failures: Mutex::new(VecDeque::new()),
-            received: Mutex::new(Vec::new()),
+            received: Mutex::new(Log::new(DEFAULT_RECEIVED_MAX)),
             next_id: AtomicU64::new(1),
             rng: Mutex::new(42),
         };
@@ -532,5 +592,33 @@ mod tests {
         assert!((0.08..0.125).contains(&median), "median {median}");
         let p95 = v[3800];
         assert!((0.3..0.55).contains(&p95), "p95 {p95}");
+    }
+
+    fn seen(model: &str) -> Received {
+        Received {
+            traceparent: None,
+            baggage: None,
+            api_key: false,
+            model: model.to_owned(),
+            stream: false,
+        }
+    }
+
+    #[test]
+    fn the_log_keeps_the_last_requests_and_counts_all() {
+        let mut log = Log::new(3);
+        for i in 0..10 {
+            log.push(seen(&i.to_string()));
+        }
+        let models: Vec<&str> = log.last.iter().map(|r| r.model.as_str()).collect();
+        assert_eq!(models, ["7", "8", "9"]);
+        assert_eq!(log.count, 10);
+        log.set_max(1);
+        assert_eq!(log.last.len(), 1);
+        assert_eq!(log.last[0].model, "9");
+        log.set_max(0);
+        log.push(seen("10"));
+        assert!(log.last.is_empty());
+        assert_eq!(log.count, 11);
     }
 }

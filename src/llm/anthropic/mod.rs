@@ -27,6 +27,14 @@ pub const API_VERSION: &str = "2023-06-01";
 const MESSAGES_PATH: &str = "/v1/messages";
 /// Error bodies are read up to this size (they are small JSON).
 const ERROR_BODY_MAX: usize = 64 * 1024;
+/// The largest non-streamed answer read, in bytes: 16 MiB, far above the
+/// biggest answer `max_tokens` allows. Larger is
+/// [`AnthropicError::TooLarge`].
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 << 20;
+/// The largest stream event read, in bytes: 1 MiB (a text delta is a few
+/// bytes; `message_start` a few hundred). Larger is
+/// [`AnthropicError::TooLarge`].
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 1 << 20;
 
 /// A Messages API request: model, `max_tokens`, text messages, optional
 /// system prompt and sampling parameters, and the wingspan task label.
@@ -196,6 +204,15 @@ pub enum AnthropicError {
     /// the content).
     #[error("unreadable answer: {0}")]
     Decode(String),
+    /// The answer's body (`what` = `body`) or one stream event (`event`)
+    /// is larger than its bound; reading stopped there.
+    #[error("response {what} larger than {limit} bytes")]
+    TooLarge {
+        /// `body` or `event`.
+        what: &'static str,
+        /// The bound, in bytes.
+        limit: usize,
+    },
     /// A setting is invalid (the base URL).
     #[error("Anthropic adapter: {0}")]
     Config(String),
@@ -209,6 +226,7 @@ impl AnthropicError {
             AnthropicError::Api { error_type, .. } => error_type,
             AnthropicError::BodyTimeout(_) => names::ERROR_TIMEOUT,
             AnthropicError::Decode(_) => "decode",
+            AnthropicError::TooLarge { .. } => "response_too_large",
             AnthropicError::Config(_) => names::ERROR_OTHER,
         }
     }
@@ -222,6 +240,8 @@ pub struct Anthropic {
     url: reqwest::Url,
     server: (String, u16),
     api_key: Option<Secret>,
+    max_body: usize,
+    max_event: usize,
 }
 
 impl Anthropic {
@@ -234,6 +254,8 @@ impl Anthropic {
             http: None,
             retry: None,
             timeout: None,
+            max_body: DEFAULT_MAX_BODY_BYTES,
+            max_event: DEFAULT_MAX_EVENT_BYTES,
         }
     }
 
@@ -266,7 +288,12 @@ impl Anthropic {
     pub async fn stream(&self, request: &MessagesRequest) -> Result<MessageStream, AnthropicError> {
         let call = self.start(request, true);
         match self.send(&call.context(), request, true).await {
-            Ok(response) => Ok(MessageStream::new(call, response, self.http.timeout())),
+            Ok(response) => Ok(MessageStream::new(
+                call,
+                response,
+                self.http.timeout(),
+                self.max_event,
+            )),
             Err(e) => {
                 call.fail(e.error_type());
                 Err(e)
@@ -297,10 +324,9 @@ impl Anthropic {
     ) -> Result<Message, AnthropicError> {
         let response = self.send(&call.context(), request, false).await?;
         let timeout = self.http.timeout();
-        let body = tokio::time::timeout(timeout, response.bytes())
+        let body = tokio::time::timeout(timeout, read_bounded(response, self.max_body))
             .await
-            .map_err(|_| AnthropicError::BodyTimeout(timeout))?
-            .map_err(|e| AnthropicError::Decode(format!("body: {}", e.without_url())))?;
+            .map_err(|_| AnthropicError::BodyTimeout(timeout))??;
         serde_json::from_slice(&body).map_err(|e| {
             AnthropicError::Decode(format!(
                 "message JSON at line {} column {}",
@@ -327,7 +353,13 @@ impl Anthropic {
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(body);
         if let Some(key) = &self.api_key {
-            builder = builder.header("x-api-key", key.expose());
+            let mut value = http::HeaderValue::from_str(key.expose()).map_err(|_| {
+                AnthropicError::Config("ANTHROPIC_API_KEY: not a header value".into())
+            })?;
+            // Kept out of `Debug` output and HPACK tables, and never sent
+            // across origins (see `client::CROSS_ORIGIN_HEADERS`).
+            value.set_sensitive(true);
+            builder = builder.header("x-api-key", value);
         }
         let http_request = builder
             .build()
@@ -350,6 +382,34 @@ impl Anthropic {
                 .map_or_else(|| status.as_str().to_owned(), str::to_owned),
         })
     }
+}
+
+/// The whole body, or [`AnthropicError::TooLarge`] as soon as it (or its
+/// `content-length`) exceeds `max` bytes.
+async fn read_bounded(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, AnthropicError> {
+    let too_large = || AnthropicError::TooLarge {
+        what: "body",
+        limit: max,
+    };
+    let announced = response.content_length().unwrap_or(0);
+    if announced > max as u64 {
+        return Err(too_large());
+    }
+    let mut out = Vec::with_capacity(announced.min(1 << 20) as usize);
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| AnthropicError::Decode(format!("body: {}", e.without_url())))?
+    {
+        if chunk.len() > max - out.len() {
+            return Err(too_large());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 async fn read_capped(mut response: reqwest::Response, max: usize) -> Vec<u8> {
@@ -384,6 +444,8 @@ pub struct AnthropicBuilder {
     http: Option<HttpClient>,
     retry: Option<RetryPolicy>,
     timeout: Option<Duration>,
+    max_body: usize,
+    max_event: usize,
 }
 
 impl AnthropicBuilder {
@@ -434,6 +496,20 @@ impl AnthropicBuilder {
         self
     }
 
+    /// The largest non-streamed answer read, in bytes. Defaults to
+    /// [`DEFAULT_MAX_BODY_BYTES`] (16 MiB).
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body = max;
+        self
+    }
+
+    /// The largest stream event read, in bytes. Defaults to
+    /// [`DEFAULT_MAX_EVENT_BYTES`] (1 MiB).
+    pub fn max_event_bytes(mut self, max: usize) -> Self {
+        self.max_event = max;
+        self
+    }
+
     /// Builds the adapter.
     pub fn build(self) -> Result<Anthropic, AnthropicError> {
         let base = &self.config.anthropic_base_url;
@@ -454,7 +530,8 @@ impl AnthropicBuilder {
             Some(http) => http,
             None => {
                 let mut b = HttpClient::builder(&self.telemetry)
-                    .timeout(self.timeout.unwrap_or(self.config.timeout));
+                    .timeout(self.timeout.unwrap_or(self.config.timeout))
+                    .cross_origin_redirects(self.config.cross_origin_redirects);
                 b = b.retry(self.retry.unwrap_or_else(|| {
                     RetryPolicy::retries(self.config.max_retries)
                         .max_retry_wait(self.config.max_retry_wait)
@@ -468,6 +545,8 @@ impl AnthropicBuilder {
             url,
             server,
             api_key: self.config.anthropic_api_key,
+            max_body: self.max_body,
+            max_event: self.max_event,
         })
     }
 }

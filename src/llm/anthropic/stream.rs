@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
-use super::sse::{SseBuffer, SseEvent};
+use super::sse::{EventTooLarge, SseBuffer, SseEvent};
 use super::wire::{self, StreamData, WireUsage};
 use super::AnthropicError;
+use crate::llm::instruments::cut;
 use crate::llm::{Call, Response};
 
 /// What [`MessageStream::next`] yields.
@@ -35,28 +36,39 @@ pub struct MessageStream {
     call: Option<Call>,
     response: reqwest::Response,
     buffer: SseBuffer,
+    max_event: usize,
     timeout: Duration,
     model: Option<String>,
     id: Option<String>,
     usage: WireUsage,
     stop_reason: Option<String>,
-    /// Kept only when content capture is on.
+    /// Kept only when content capture is on, and only as much as is
+    /// recorded (`capture_room` bytes more).
     captured: Option<String>,
+    capture_room: usize,
 }
 
 impl MessageStream {
-    pub(super) fn new(call: Call, response: reqwest::Response, timeout: Duration) -> Self {
+    pub(super) fn new(
+        call: Call,
+        response: reqwest::Response,
+        timeout: Duration,
+        max_event: usize,
+    ) -> Self {
         let captured = call.captures_content().then(String::new);
+        let capture_room = call.content_max_bytes();
         Self {
             call: Some(call),
             response,
-            buffer: SseBuffer::default(),
+            buffer: SseBuffer::new(max_event),
+            max_event,
             timeout,
             model: None,
             id: None,
             usage: WireUsage::default(),
             stop_reason: None,
             captured,
+            capture_room,
         }
     }
 
@@ -67,11 +79,19 @@ impl MessageStream {
             if self.call.is_none() {
                 return Ok(None);
             }
-            if let Some(event) = self.buffer.next_event() {
-                match self.handle(event) {
+            match self.buffer.next_event() {
+                Ok(Some(event)) => match self.handle(event) {
                     Ok(Some(e)) => return Ok(Some(e)),
                     Ok(None) => continue,
                     Err(e) => return Err(self.fail(e)),
+                },
+                Ok(None) => {}
+                Err(EventTooLarge) => {
+                    let e = AnthropicError::TooLarge {
+                        what: "event",
+                        limit: self.max_event,
+                    };
+                    return Err(self.fail(e));
                 }
             }
             let chunk = match tokio::time::timeout(self.timeout, self.response.chunk()).await {
@@ -149,7 +169,15 @@ impl MessageStream {
                 match text {
                     Some(t) => {
                         if let Some(c) = &mut self.captured {
-                            c.push_str(&t);
+                            let kept = cut(&t, self.capture_room);
+                            c.push_str(kept);
+                            // Once a piece is cut, nothing after it is kept:
+                            // the text stays a prefix of the answer.
+                            self.capture_room = if kept.len() < t.len() {
+                                0
+                            } else {
+                                self.capture_room - kept.len()
+                            };
                         }
                         Ok(Some(StreamEvent::Text(t)))
                     }
