@@ -190,7 +190,10 @@ impl Serve {
             app,
             config,
         } = self;
-        let max = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+        // At least one; at most what `acquire_many` (a u32) can wait for.
+        let max = config
+            .max_connections
+            .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
         let slots = Arc::new(Semaphore::new(max));
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut shutdown = std::pin::pin!(shutdown);
