@@ -2,6 +2,7 @@
 //! outage of each, the detailed JSON against real traffic, the token, no
 //! secret in any payload, and the dashboard page in headless Chromium.
 
+mod admin;
 mod browser;
 // The cache tests' private redis-server helper, compiled here too: it is
 // private to their module, which this branch does not edit.

@@ -10,8 +10,10 @@ use axum::Router;
 
 use crate::support::{self, Protocol, Receiver};
 
+/// Serves `app` with the peer as `ConnectInfo`: `/metrics` answers a
+/// loopback client without a token (the admin rule).
 async fn serve(app: Router) -> String {
-    format!("http://{}", support::spawn_app(app).await)
+    format!("http://{}", support::spawn_app_with_peer(app).await)
 }
 
 fn routes(telemetry: &wingspan::Telemetry) -> Router {
@@ -148,4 +150,77 @@ async fn prometheus_endpoint_is_off_when_the_sdk_is_disabled() {
         .send()
         .await;
     assert!(refused.is_err(), "{refused:?}");
+}
+
+/// `/metrics` follows the admin rule: the bearer token when one is set
+/// (scheme in any case), and without one a loopback client only (a remote
+/// peer, or an unknown one, gets 403).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_metrics_follow_the_admin_rule() {
+    let receiver = Receiver::start().await;
+    let token = "prom-token-0123456789abcdef";
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::Grpc,
+        &[
+            ("WINGSPAN_PROMETHEUS", "true"),
+            ("WINGSPAN_ADMIN_TOKEN", token),
+        ],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let base = serve(telemetry.prometheus_router()).await;
+    let status = |auth: Option<String>| {
+        let mut r = client.get(format!("{base}/metrics"));
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        async move { r.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(
+        status(None).await,
+        401,
+        "a loopback client without the token"
+    );
+    assert_eq!(
+        status(Some("Bearer wrong-token-0123456789".into())).await,
+        401
+    );
+    assert_eq!(status(Some(format!("bearer {token}"))).await, 200);
+    assert_eq!(status(Some(format!("Bearer  {token} "))).await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_metrics_without_a_token_answer_loopback_clients_only() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::Grpc,
+        &[("WINGSPAN_PROMETHEUS", "true")],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let get = |base: String| {
+        let r = client.get(format!("{base}/metrics"));
+        async move { r.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get(serve(telemetry.prometheus_router()).await).await, 200);
+    // A remote peer (TEST-NET-3) stood in by replacing ConnectInfo.
+    let remote: std::net::SocketAddr = "203.0.113.9:40000".parse().unwrap();
+    let as_remote = telemetry
+        .prometheus_router()
+        .layer(tower::util::MapRequestLayer::new(
+            move |mut req: axum::extract::Request| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(remote));
+                req
+            },
+        ));
+    assert_eq!(get(serve(as_remote).await).await, 403);
+    // No ConnectInfo (plain axum::serve): unknown peer, refused.
+    let unknown = format!(
+        "http://{}",
+        support::spawn_app(telemetry.prometheus_router()).await
+    );
+    assert_eq!(get(unknown).await, 403);
 }

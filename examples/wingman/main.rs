@@ -35,7 +35,11 @@
 //! The admin listener serves `/health`, `/health/ready` (Postgres and Redis
 //! checks), `/health/detailed`, `/observability` and, when the pull endpoint
 //! is on (feature `prometheus` with `ENABLE_METRICS=true` or
-//! `WINGSPAN_PROMETHEUS=true`), `/metrics`.
+//! `WINGSPAN_PROMETHEUS=true`), `/metrics`. `/health/detailed` and
+//! `/metrics` follow wingspan's admin rule: the `WINGSPAN_ADMIN_TOKEN`
+//! bearer token when set, else loopback clients only (unless
+//! `WINGSPAN_ADMIN_OPEN=true`). Both listeners are served with the
+//! `WINGSPAN_HTTP_*` connection bounds.
 //!
 //! Once both listeners are up and the schema is ready it prints exactly two
 //! lines on stdout, which drivers parse: `listening http://ADDR` and
@@ -151,13 +155,18 @@ async fn run() -> Result<(), BoxError> {
     let api_local = api_listener.local_addr()?;
     let admin_local = admin_listener.local_addr()?;
 
+    // Which admin routes this address exposes to whom (a warning when open).
+    health.log_exposure(admin_local);
+
     let (stop_tx, stop_rx) = watch::channel(false);
+    let bounds = telemetry.config().http.serve;
     let api = tokio::spawn(serve(
         api_listener,
         app::router(app, &telemetry),
+        bounds,
         stop_rx.clone(),
     ));
-    let admin = tokio::spawn(serve(admin_listener, admin, stop_rx));
+    let admin = tokio::spawn(serve(admin_listener, admin, bounds, stop_rx));
     // Drivers (tests, make demo, benches) parse these two lines.
     println!("listening http://{api_local}");
     println!("admin http://{admin_local}");
@@ -257,22 +266,21 @@ async fn llm(
 async fn serve(
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    bounds: wingspan::http::ServeConfig,
     mut stop: watch::Receiver<bool>,
 ) {
-    // wingspan's serve, not axum::serve: axum sets no timer, so a client
-    // sending its headers a byte at a time (slow loris) or nothing at all
-    // would hold its connection for ever; here the head must arrive within
-    // HEADER_READ_TIMEOUT. The peer address reaches the HTTP layer as with
-    // `into_make_service_with_connect_info`.
-    let result = wingspan::http::serve_until(
-        listener,
-        router,
-        wingspan::http::HEADER_READ_TIMEOUT,
-        async move {
+    // wingspan's Serve, not axum::serve: axum sets no timer and no limit, so
+    // a client sending its headers or body a byte at a time, or an HTTP/2
+    // preface and then nothing, would hold its connection for ever, and
+    // nothing would bound how many it opens. Here the WINGSPAN_HTTP_*
+    // bounds apply. The peer address reaches the HTTP layer (and the admin
+    // rule) as with `into_make_service_with_connect_info`.
+    let result = wingspan::http::Serve::new(listener, router)
+        .config(&bounds)
+        .run_until(async move {
             let _ = stop.wait_for(|s| *s).await;
-        },
-    )
-    .await;
+        })
+        .await;
     if let Err(e) = result {
         tracing::warn!("listener stopped: {e}");
     }

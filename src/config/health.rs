@@ -27,9 +27,17 @@ pub struct HealthConfig {
     /// `WINGSPAN_ADMIN_ADDR`: a separate listener for the health router.
     /// Defaults to unset (the service mounts the router itself).
     pub admin_addr: Option<SocketAddr>,
-    /// `WINGSPAN_ADMIN_TOKEN`: bearer token for everything but liveness and
-    /// readiness. Defaults to unset (no token asked).
+    /// `WINGSPAN_ADMIN_TOKEN`: the bearer token `/health/detailed` and
+    /// `/metrics` ask of every client (liveness, readiness and the static
+    /// page never ask). At least [`AdminToken::MIN_LEN`] bytes; set but blank
+    /// or shorter is an error, never "no token". Defaults to unset: then
+    /// those routes answer only a loopback peer, unless
+    /// [`admin_open`](Self::admin_open).
     pub admin_token: Option<AdminToken>,
+    /// `WINGSPAN_ADMIN_OPEN`: serve `/health/detailed` and `/metrics` to any
+    /// peer without a token (a warning at start names them). An error
+    /// together with `WINGSPAN_ADMIN_TOKEN`. Defaults to false.
+    pub admin_open: bool,
     /// `WINGSPAN_TRACE_URL`: link template for trace IDs, with `{trace_id}`
     /// (e.g. `http://jaeger:16686/trace/{trace_id}`). Defaults to unset.
     pub trace_url: Option<String>,
@@ -54,21 +62,42 @@ pub struct HealthConfig {
 pub struct AdminToken(String);
 
 impl AdminToken {
-    /// Wraps a token.
-    pub fn new(token: impl Into<String>) -> Self {
-        Self(token.into())
+    /// The shortest token accepted, in bytes. A bearer token is guessed one
+    /// request at a time; 16 bytes of even a hex alphabet leave 2^64 guesses,
+    /// out of reach online, while a short or human-chosen word is not
+    /// (generate one with e.g. `openssl rand -hex 32`).
+    pub const MIN_LEN: usize = 16;
+
+    /// Checks and wraps a token, as `WINGSPAN_ADMIN_TOKEN`: surrounding
+    /// whitespace is trimmed (a secret file's trailing newline); what is left
+    /// must be at least [`MIN_LEN`](Self::MIN_LEN) bytes without whitespace
+    /// or control characters. A blank token is an error, not "no token": an
+    /// empty secret usually means one that failed to render, and must not
+    /// turn authentication off. The error names `WINGSPAN_ADMIN_TOKEN` and
+    /// never shows the value.
+    pub fn new(token: impl Into<String>) -> Result<Self, ConfigError> {
+        let token = token.into();
+        let t = token.trim();
+        let expected = if t.is_empty() {
+            "a token (it is set but blank; unset it to go without one)"
+        } else if t.len() < Self::MIN_LEN || t.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            "at least 16 bytes without spaces or control characters"
+        } else {
+            return Ok(Self(t.to_owned()));
+        };
+        Err(ConfigError::invalid(
+            "WINGSPAN_ADMIN_TOKEN",
+            "<redacted>",
+            expected,
+        ))
     }
 
-    /// Whether `presented` is this token, in time independent of where they
-    /// first differ.
+    /// Whether `presented` is this token, in time that depends on the
+    /// lengths only, never on where the two first differ (`subtle`).
     pub fn matches(&self, presented: &[u8]) -> bool {
-        let want = self.0.as_bytes();
-        let mut diff =
-            (want.len() ^ presented.len()) as u8 | u8::from(want.len() != presented.len());
-        for (i, w) in want.iter().enumerate() {
-            diff |= w ^ presented.get(i).copied().unwrap_or(0);
-        }
-        diff == 0
+        use subtle::ConstantTimeEq as _;
+        self.0.as_bytes().ct_eq(presented).into()
     }
 }
 
@@ -87,6 +116,7 @@ impl fmt::Debug for HealthConfig {
             .field("error_rate_threshold", &self.error_rate_threshold)
             .field("admin_addr", &self.admin_addr)
             .field("admin_token", &self.admin_token)
+            .field("admin_open", &self.admin_open)
             .field("trace_url", &self.trace_url)
             .field("window_minutes", &self.window_minutes)
             .field("check_timeout", &self.check_timeout)
@@ -201,15 +231,17 @@ impl HealthConfig {
                 ));
             }
         }
-        let admin_token = get(l, "WINGSPAN_ADMIN_TOKEN");
-        if let Some(t) = &admin_token {
-            if t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(ConfigError::invalid(
-                    "WINGSPAN_ADMIN_TOKEN",
-                    "<redacted>",
-                    "at least 16 characters without spaces",
-                ));
-            }
+        // Read raw: a set but blank token is an error, not "unset".
+        let admin_token = lookup("WINGSPAN_ADMIN_TOKEN")
+            .map(AdminToken::new)
+            .transpose()?;
+        let admin_open = boolean(l, "WINGSPAN_ADMIN_OPEN")?.unwrap_or(false);
+        if admin_open && admin_token.is_some() {
+            return Err(ConfigError::invalid(
+                "WINGSPAN_ADMIN_OPEN",
+                "true",
+                "unset or false when WINGSPAN_ADMIN_TOKEN is set (the token would be asked of nobody)",
+            ));
         }
         Ok(Self {
             p95_latency_threshold_ms: p95 as f64,
@@ -217,7 +249,8 @@ impl HealthConfig {
             cache_hit_rate_threshold: fraction(l, "CACHE_HIT_RATE_THRESHOLD", 0.7)?,
             error_rate_threshold: fraction(l, "ERROR_RATE_THRESHOLD", 0.05)?,
             admin_addr: socket(l, "WINGSPAN_ADMIN_ADDR")?,
-            admin_token: admin_token.map(AdminToken),
+            admin_token,
+            admin_open,
             trace_url,
             window_minutes,
             check_timeout: Duration::from_millis(whole(
@@ -251,12 +284,16 @@ pub struct PrometheusSwitch {
 /// endpoint's settings:
 ///
 /// - `WINGSPAN_PROMETHEUS_ADDR` wins when set; `METRICS_PORT=p` otherwise
-///   means `0.0.0.0:p` (reachable by a scraper in another container). Both
+///   means `127.0.0.1:p`: loopback, like the admin listener, so the
+///   exposition (route names, pool sizes, statement summaries) is not on
+///   the network by default. A scraper on another host or container needs
+///   `WINGSPAN_PROMETHEUS_ADDR=0.0.0.0:p`, and then the admin token (or
+///   `WINGSPAN_ADMIN_OPEN=true`): `/metrics` follows the admin rules. Both
 ///   set with different ports is an error naming `METRICS_PORT`.
 /// - `WINGSPAN_PROMETHEUS` wins when set; `ENABLE_METRICS` otherwise; with
 ///   neither, the endpoint is on when it has an address.
 /// - `ENABLE_METRICS=true` with no address and no port listens on
-///   `0.0.0.0:9464` (the Prometheus exporter's registered port);
+///   `127.0.0.1:9464` (the Prometheus exporter's registered port);
 ///   `ENABLE_METRICS=false` turns the endpoint off even with a port.
 pub fn prometheus_switch<F>(lookup: F) -> Result<PrometheusSwitch, ConfigError>
 where
@@ -290,9 +327,10 @@ where
         Some(b) => Some(b),
         None => boolean(l, "ENABLE_METRICS")?,
     };
-    let mut addr = canonical.or_else(|| port.map(|p| SocketAddr::from(([0, 0, 0, 0], p))));
+    let loopback = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
+    let mut addr = canonical.or_else(|| port.map(loopback));
     if enabled == Some(true) && addr.is_none() && get(l, "ENABLE_METRICS").is_some() {
-        addr = Some(SocketAddr::from(([0, 0, 0, 0], 9464)));
+        addr = Some(loopback(9464));
     }
     let enabled = enabled.unwrap_or(addr.is_some());
     Ok(PrometheusSwitch {
@@ -347,8 +385,34 @@ mod tests {
     }
 
     #[test]
+    fn a_set_but_blank_or_short_token_is_an_error_not_no_token() {
+        for blank in ["", "   ", "\t\n"] {
+            let lookup = move |n: &str| (n == "WINGSPAN_ADMIN_TOKEN").then(|| blank.to_owned());
+            let e = HealthConfig::from_lookup(lookup).unwrap_err();
+            assert_eq!(
+                (e.variable.as_str(), e.value.as_str()),
+                ("WINGSPAN_ADMIN_TOKEN", "<redacted>"),
+                "{blank:?}"
+            );
+        }
+        assert!(AdminToken::new("").is_err());
+        assert!(AdminToken::new("0123456789abcde").is_err());
+        assert!(AdminToken::new("0123456789 abcdef").is_err());
+        let t = AdminToken::new(" 0123456789abcdef\n").unwrap();
+        assert!(t.matches(b"0123456789abcdef"));
+        let c = HealthConfig::from_lookup(env(&[("WINGSPAN_ADMIN_OPEN", "true")])).unwrap();
+        assert!(c.admin_open && c.admin_token.is_none());
+        let e = HealthConfig::from_lookup(env(&[
+            ("WINGSPAN_ADMIN_TOKEN", "0123456789abcdef"),
+            ("WINGSPAN_ADMIN_OPEN", "yes"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.variable, "WINGSPAN_ADMIN_OPEN");
+    }
+
+    #[test]
     fn token_compare() {
-        let t = AdminToken::new("0123456789abcdef");
+        let t = AdminToken::new("0123456789abcdef").unwrap();
         assert!(t.matches(b"0123456789abcdef"));
         assert!(!t.matches(b"0123456789abcdeF"));
         assert!(!t.matches(b"0123456789abcde"));
@@ -370,12 +434,12 @@ mod tests {
             s(&[("ENABLE_METRICS", "true"), ("METRICS_PORT", "9090")]),
             PrometheusSwitch {
                 enabled: true,
-                addr: Some("0.0.0.0:9090".parse().unwrap())
+                addr: Some("127.0.0.1:9090".parse().unwrap())
             }
         );
         assert_eq!(
             s(&[("ENABLE_METRICS", "true")]).addr,
-            Some("0.0.0.0:9464".parse().unwrap())
+            Some("127.0.0.1:9464".parse().unwrap())
         );
         assert!(!s(&[("ENABLE_METRICS", "false"), ("METRICS_PORT", "9090")]).enabled);
         assert_eq!(

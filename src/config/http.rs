@@ -1,4 +1,6 @@
-//! Settings of the HTTP layer.
+//! Settings of the HTTP layer and of `wingspan::http::serve`.
+
+use std::time::Duration;
 
 use super::{ConfigError, Env};
 
@@ -13,6 +15,74 @@ pub struct HttpConfig {
     /// `WINGSPAN_TRUST_TRACEPARENT`: `false` on a public edge makes an
     /// incoming `traceparent` a span link instead of the parent. Defaults to true.
     pub trust_traceparent: bool,
+    /// The bounds `wingspan::http::Serve` puts on every connection.
+    pub serve: ServeConfig,
+}
+
+/// The bounds on every connection of a listener served by
+/// `wingspan::http::Serve` (the service's, the admin listener, the
+/// Prometheus pull endpoint), so that no client holds a connection, or a
+/// task, for longer than they allow. Each `Serve` setter overrides one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// `WINGSPAN_HTTP_HEADER_READ_TIMEOUT_MS`: how long a client may take to
+    /// send a request head, its first bytes on a new connection, and on a
+    /// kept-alive HTTP/1 connection the next request. Defaults to 10000.
+    pub header_read_timeout: Duration,
+    /// `WINGSPAN_HTTP_BODY_READ_TIMEOUT_MS`: the longest wait for the next
+    /// piece of a request body the handler is reading (like nginx's
+    /// `client_body_timeout`); past it the read fails and the connection
+    /// closes. Defaults to 10000.
+    pub body_read_timeout: Duration,
+    /// `WINGSPAN_HTTP_IDLE_TIMEOUT_MS`: how long an HTTP/2 connection may
+    /// have no open stream before it is closed (HTTP/1's equivalent is the
+    /// header read timeout). Defaults to 10000.
+    pub idle_timeout: Duration,
+    /// `WINGSPAN_HTTP2_KEEP_ALIVE_MS`: the interval of HTTP/2 PINGs while
+    /// streams are open, and how long an answer may take before the
+    /// connection is closed (a peer that vanished mid-request). Defaults to
+    /// 20000.
+    pub http2_keep_alive: Duration,
+    /// `WINGSPAN_HTTP_MAX_CONNECTIONS`: connections served at once per
+    /// listener; at the limit the listener stops accepting (the kernel's
+    /// backlog holds new ones) until one closes. Defaults to 1024.
+    pub max_connections: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(10),
+            http2_keep_alive: Duration::from_secs(20),
+            max_connections: 1024,
+        }
+    }
+}
+
+impl ServeConfig {
+    pub(crate) fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let ms = |name: &str, default: Duration| {
+            env.millis_in(name, default.as_millis() as u64, 100, 3_600_000)
+        };
+        Ok(Self {
+            header_read_timeout: ms(
+                "WINGSPAN_HTTP_HEADER_READ_TIMEOUT_MS",
+                d.header_read_timeout,
+            )?,
+            body_read_timeout: ms("WINGSPAN_HTTP_BODY_READ_TIMEOUT_MS", d.body_read_timeout)?,
+            idle_timeout: ms("WINGSPAN_HTTP_IDLE_TIMEOUT_MS", d.idle_timeout)?,
+            http2_keep_alive: ms("WINGSPAN_HTTP2_KEEP_ALIVE_MS", d.http2_keep_alive)?,
+            max_connections: env.u64_in(
+                "WINGSPAN_HTTP_MAX_CONNECTIONS",
+                d.max_connections as u64,
+                1,
+                1_000_000,
+            )? as usize,
+        })
+    }
 }
 
 impl HttpConfig {
@@ -28,6 +98,7 @@ impl HttpConfig {
         Ok(Self {
             llm_routes,
             trust_traceparent: env.bool("WINGSPAN_TRUST_TRACEPARENT", true)?,
+            serve: ServeConfig::from_env(env)?,
         })
     }
 }

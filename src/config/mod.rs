@@ -39,7 +39,7 @@ use std::fmt;
 pub use db::{DbConfig, SslMode};
 pub(crate) use env::Env;
 pub use health::{prometheus_switch, AdminToken, HealthConfig, PrometheusSwitch};
-pub use http::HttpConfig;
+pub use http::{HttpConfig, ServeConfig};
 #[cfg(feature = "llm")]
 pub use llm::LlmConfig;
 pub use otel::{

@@ -1,12 +1,26 @@
 //! Health endpoints and the embedded dashboard, over the in-process view
 //! ([`crate::stats`]).
 //!
-//! | route | what | token |
+//! | route | what | who may read it |
 //! |---|---|---|
-//! | `GET /health` | liveness: always 200, touches nothing | never |
-//! | `GET /health/ready` | every [`Check`] under a short timeout, cached for a moment; 503 naming the failing ones | never |
-//! | `GET /health/detailed` | the JSON document (schema in the README) | when `WINGSPAN_ADMIN_TOKEN` is set |
-//! | `GET /observability` | the dashboard page (static: it holds no data, and fetches the JSON with the token) | never |
+//! | `GET /health` | liveness: always 200, touches nothing | anyone |
+//! | `GET /health/ready` | every [`Check`] under a short timeout, cached for a moment; 503 naming the failing ones | anyone |
+//! | `GET /health/detailed` | the JSON document (schema in the README) | the admin rule below |
+//! | `GET /observability` | the dashboard page (static: it holds no data, and fetches the JSON with the token) | anyone |
+//!
+//! The admin rule, for `/health/detailed` here and `/metrics` wherever
+//! wingspan serves it (it fails closed):
+//!
+//! 1. `WINGSPAN_ADMIN_TOKEN` set: `Authorization: Bearer <token>` (scheme in
+//!    any case) from every client, loopback included; else 401.
+//! 2. Else `WINGSPAN_ADMIN_OPEN=true`: any client; a warning at start says so.
+//! 3. Else a loopback peer (`ConnectInfo<SocketAddr>`, which
+//!    [`crate::http::serve`] and axum's `into_make_service_with_connect_info`
+//!    provide) whose request carries no `Forwarded`, `X-Forwarded-For` or
+//!    `X-Real-IP`; else 403, also when the peer is unknown.
+//!
+//! So the router is safe to mount on any listener: with neither setting the
+//! data stays on the machine, and liveness and readiness stay open to probes.
 //!
 //! This module sits above `db`, `cache` and `llm` but names none of their
 //! types: they reach it through [`Check`] and the [`Stats`] handles.
@@ -22,6 +36,7 @@
 //! # drop((app, admin)); Ok(()) }
 //! ```
 
+mod access;
 mod advice;
 mod detailed;
 mod page;
@@ -31,13 +46,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use crate::config::ServeConfig;
 pub use crate::config::{prometheus_switch, AdminToken, HealthConfig, PrometheusSwitch};
+/// The admin rule, for `/metrics` outside this module.
+#[cfg_attr(not(feature = "prometheus"), allow(unused_imports))]
+pub(crate) use access::{admit, log_exposure};
 pub use advice::{Alert, Recommendation};
 pub use ready::{CheckResult, ReadyReport};
 
@@ -46,6 +65,7 @@ use crate::stats::{Check, Stats};
 struct Shared {
     stats: Stats,
     config: HealthConfig,
+    serve: ServeConfig,
     ready: ready::Readiness,
     started: Instant,
 }
@@ -67,6 +87,7 @@ impl std::fmt::Debug for Health {
 pub struct HealthBuilder {
     stats: Stats,
     config: HealthConfig,
+    serve: ServeConfig,
     checks: Vec<Arc<dyn Check>>,
 }
 
@@ -88,6 +109,15 @@ impl HealthBuilder {
         self
     }
 
+    /// The bounds on the admin listener's connections ([`Health::serve_on`],
+    /// [`Health::serve_admin`]). Defaults to [`ServeConfig::default`];
+    /// [`Health::for_telemetry`] takes the configuration's
+    /// (`WINGSPAN_HTTP_*`).
+    pub fn serve_config(mut self, serve: ServeConfig) -> Self {
+        self.serve = serve;
+        self
+    }
+
     /// Adds a readiness check. Defaults to none (always ready).
     pub fn check(mut self, check: impl Check + 'static) -> Self {
         self.checks.push(Arc::new(check));
@@ -104,6 +134,7 @@ impl HealthBuilder {
         Health(Arc::new(Shared {
             stats: self.stats,
             config: self.config,
+            serve: self.serve,
             ready,
             started: Instant::now(),
         }))
@@ -136,6 +167,7 @@ impl Health {
         HealthBuilder {
             stats: stats.clone(),
             config: HealthConfig::default(),
+            serve: ServeConfig::default(),
             checks: Vec::new(),
         }
     }
@@ -148,7 +180,9 @@ impl Health {
             .stats()
             .cloned()
             .unwrap_or_else(|| Stats::builder().build());
-        Self::builder(&stats).config(telemetry.config().health.clone())
+        Self::builder(&stats)
+            .config(telemetry.config().health.clone())
+            .serve_config(telemetry.config().http.serve)
     }
 
     /// The settings in force.
@@ -157,8 +191,17 @@ impl Health {
     }
 
     /// The routes of the table above, to merge into the service's router or
-    /// serve on their own.
+    /// serve on their own; `/health/detailed` follows the admin rule (module
+    /// docs). With `WINGSPAN_ADMIN_OPEN=true` it logs a warning naming the
+    /// routes it opens.
     pub fn router(&self) -> Router {
+        if self.0.config.admin_open {
+            tracing::warn!(
+                target: "wingspan::health",
+                "WINGSPAN_ADMIN_OPEN=true: /health/detailed (and /metrics where served) \
+                 answer any client without a token"
+            );
+        }
         Router::new()
             .route("/health", get(live))
             .route("/health/ready", get(ready))
@@ -186,27 +229,29 @@ impl Health {
         }
     }
 
-    /// Serves [`Health::router`] on `addr` (port 0 picks a free one).
+    /// Serves [`Health::router`] on `addr` (port 0 picks a free one), with
+    /// the bounds of [`HealthBuilder::serve_config`], and logs what it
+    /// exposes ([`Health::log_exposure`]).
     pub async fn serve_on(&self, addr: SocketAddr) -> std::io::Result<AdminServer> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let app = self.router();
+        self.log_exposure(addr);
+        let serve = crate::http::Serve::new(listener, self.router()).config(&self.0.serve);
         let task = tokio::spawn(async move {
-            if let Err(e) = crate::http::serve(listener, app).await {
+            if let Err(e) = serve.run().await {
                 tracing::warn!("admin listener stopped: {e}");
             }
         });
         Ok(AdminServer { addr, task })
     }
 
-    fn authorized(&self, headers: &HeaderMap) -> bool {
-        let Some(token) = &self.0.config.admin_token else {
-            return true;
-        };
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-            .is_some_and(|presented| token.matches(presented))
+    /// Logs, once at start, what a listener on `addr` serving these routes
+    /// exposes: a warning with `WINGSPAN_ADMIN_OPEN=true`, and one when the
+    /// address is reachable from the network without a token (the data
+    /// routes then answer loopback clients only). [`Health::serve_on`] calls
+    /// it; call it when serving [`Health::router`] on a listener of your own.
+    pub fn log_exposure(&self, addr: SocketAddr) {
+        access::log_exposure(&self.0.config, addr, "/health/detailed and /metrics");
     }
 }
 
@@ -242,13 +287,9 @@ async fn ready(State(h): State<Health>) -> Response {
     json_response(status, &report)
 }
 
-async fn detailed(State(h): State<Health>, headers: HeaderMap) -> Response {
-    if !h.authorized(&headers) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
-        )
-            .into_response();
+async fn detailed(State(h): State<Health>, req: Request) -> Response {
+    if let Err(denied) = access::admit(&h.0.config, req.headers(), req.extensions()) {
+        return denied.into_response();
     }
     json_response(StatusCode::OK, &h.detailed())
 }

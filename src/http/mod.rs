@@ -51,7 +51,7 @@ pub use future::ResponseFuture;
 pub use layer::{HttpLayer, RedactPath};
 pub use metrics::{ACTIVE_REQUESTS, REQUEST_DURATION};
 pub use route::RouteClass;
-pub use serve::{serve, serve_until, HEADER_READ_TIMEOUT};
+pub use serve::{serve, serve_until, Serve, ServeConfig, HEADER_READ_TIMEOUT};
 pub use service::HttpService;
 
 /// The HTTP layer for `telemetry`'s pipeline, with its defaults from

@@ -115,7 +115,10 @@ impl Telemetry {
     }
 
     /// An axum router serving `GET /metrics` in the Prometheus text format
-    /// (feature `prometheus`). Empty unless the pull endpoint was enabled.
+    /// (feature `prometheus`); 404 unless the pull endpoint was enabled. It
+    /// follows the admin rule of [`crate::health`]: the bearer token when
+    /// `WINGSPAN_ADMIN_TOKEN` is set, else loopback clients only (from
+    /// `ConnectInfo`) unless `WINGSPAN_ADMIN_OPEN=true`.
     #[cfg(feature = "prometheus")]
     pub fn prometheus_router(&self) -> axum::Router {
         super::prometheus::router(self.clone())

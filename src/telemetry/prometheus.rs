@@ -5,9 +5,17 @@
 //! (`http_server_request_duration_seconds_bucket`, `..._total` for counters)
 //! and one set of dashboards and rules serves both paths. It costs a second
 //! aggregation of every measurement; BENCHMARKS.md gives the figure.
+//!
+//! `/metrics` carries route names, pool sizes and statement summaries: it
+//! follows the admin rule of `wingspan::health` (the bearer token when
+//! `WINGSPAN_ADMIN_TOKEN` is set, else loopback clients only unless
+//! `WINGSPAN_ADMIN_OPEN=true`), on the pull endpoint's listener and in
+//! [`Telemetry::prometheus_router`] alike. The listener binds loopback
+//! unless `WINGSPAN_PROMETHEUS_ADDR` says otherwise.
 
 use std::net::SocketAddr;
 
+use axum::extract::Request;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -58,9 +66,13 @@ pub(crate) fn attach(
 pub(crate) fn router(telemetry: Telemetry) -> axum::Router {
     axum::Router::new().route(
         "/metrics",
-        get(move || {
+        get(move |req: Request| {
             let telemetry = telemetry.clone();
             async move {
+                let health = &telemetry.config().health;
+                if let Err(denied) = crate::health::admit(health, req.headers(), req.extensions()) {
+                    return denied.into_response();
+                }
                 match telemetry.prometheus_text() {
                     Some(body) => {
                         ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
@@ -93,9 +105,12 @@ pub(crate) fn serve_if_configured(telemetry: &Telemetry) -> Result<(), Telemetry
         .map_err(|e| TelemetryError::exporter(format!("WINGSPAN_PROMETHEUS_ADDR {addr}: {e}")))?;
     let listener = tokio::net::TcpListener::from_std(std_listener)
         .map_err(|e| TelemetryError::exporter(format!("WINGSPAN_PROMETHEUS_ADDR {addr}: {e}")))?;
-    let app = router(telemetry.clone());
+    let config = telemetry.config();
+    crate::health::log_exposure(&config.health, addr, "/metrics");
+    let serve =
+        crate::http::Serve::new(listener, router(telemetry.clone())).config(&config.http.serve);
     tokio::spawn(async move {
-        if let Err(e) = crate::http::serve(listener, app).await {
+        if let Err(e) = serve.run().await {
             tracing::warn!(target: "wingspan::telemetry", error = %e, "prometheus endpoint stopped");
         }
     });

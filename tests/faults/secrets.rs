@@ -162,6 +162,7 @@ async fn secrets_never_leave(rust_log: Option<&str>) {
         ("/observability", false),
         ("/observability", true),
         ("/metrics", false),
+        ("/metrics", true),
     ] {
         let res = admin(path, auth).await.unwrap();
         let status = res.status().as_u16();
