@@ -307,12 +307,7 @@ async fn rls_user_a_never_sees_user_b_rows_and_claims_never_leak() {
     assert_eq!(row.get::<_, String>(0), rls::AUTHENTICATOR);
     assert_eq!(row.get::<_, String>(1), "");
     drop(c);
-    let all: i64 = db
-        .admin
-        .query_one(&format!("SELECT count(*) FROM {s}.notes"), &[])
-        .await
-        .unwrap()
-        .get(0);
+    let all = rls::count(&db, &format!("SELECT count(*) FROM {s}.notes")).await;
     assert_eq!(all, 4, "b2 was committed");
 
     // A session dropped mid-way rolls back before the connection is reused.
@@ -335,15 +330,11 @@ async fn rls_user_a_never_sees_user_b_rows_and_claims_never_leak() {
     assert_eq!(row.get::<_, String>(0), rls::AUTHENTICATOR);
     assert_eq!(row.get::<_, String>(1), "");
     drop(c);
-    let never: i64 = db
-        .admin
-        .query_one(
-            &format!("SELECT count(*) FROM {s}.notes WHERE body = 'never'"),
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let never = rls::count(
+        &db,
+        &format!("SELECT count(*) FROM {s}.notes WHERE body = 'never'"),
+    )
+    .await;
     assert_eq!(never, 0);
     db.flush().await;
     // The claims are parameters: no span carries them.

@@ -46,17 +46,21 @@ pub(super) async fn ensure_authenticator(admin: &tokio_postgres::Client) {
 }
 
 /// `DATABASE_URL` logging in as the authenticator, or
-/// `WINGSPAN_TEST_AUTHENTICATOR_URL` (for a pooler that fixes the login).
+/// `WINGSPAN_TEST_AUTHENTICATOR_URL` (for a pooler that fixes the login:
+/// `make test-pgbouncer` gives it a database alias logging in as the
+/// authenticator).
 pub(super) fn authenticator_url() -> String {
-    if let Ok(url) = std::env::var("WINGSPAN_TEST_AUTHENTICATOR_URL") {
-        return url;
-    }
+    std::env::var("WINGSPAN_TEST_AUTHENTICATOR_URL").unwrap_or_else(|_| url_as(AUTHENTICATOR))
+}
+
+/// `DATABASE_URL` logging in as `user` (with the test roles' password).
+fn url_as(user: &str) -> String {
     let url = support::database_url();
     let (scheme, rest) = url.split_once("://").expect("DATABASE_URL has a scheme");
     let host_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(host_end);
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    format!("{scheme}://{AUTHENTICATOR}:{AUTHENTICATOR_PASSWORD}@{host}{tail}")
+    format!("{scheme}://{user}:{AUTHENTICATOR_PASSWORD}@{host}{tail}")
 }
 
 /// A test world whose pools log in as the authenticator (the admin
@@ -181,9 +185,11 @@ async fn identity(s: &impl Queryable) -> Result<Identity, DbError> {
 }
 
 /// The same text, run on a plain connection as the login role in a
-/// transaction set up as `as_user` sets its own: the identity afterwards
-/// when it ran, `None` when it failed (its transaction is then aborted and
-/// nothing it did remains). Leaves the connection as it found it.
+/// transaction set up as `as_user` sets its own (and with the statements
+/// for `EXECUTE` prepared, in the same transaction so a transaction pooler
+/// keeps them on its server connection): the identity afterwards when it
+/// ran, `None` when it failed (its transaction is then aborted and nothing
+/// it did remains). Leaves the connection as it found it.
 async fn unguarded(raw: &tokio_postgres::Client, set_up: &str, sql: &str) -> Option<Identity> {
     raw.batch_execute(set_up).await.unwrap();
     let after = match raw.batch_execute(sql).await {
@@ -204,12 +210,12 @@ async fn unguarded(raw: &tokio_postgres::Client, set_up: &str, sql: &str) -> Opt
     };
     raw.batch_execute("ROLLBACK").await.unwrap();
     raw.batch_execute("DISCARD ALL").await.unwrap();
-    raw.batch_execute(PREPARED).await.unwrap();
     after
 }
 
 /// Statements prepared on both connections, for `EXECUTE`.
-const PREPARED: &str = "PREPARE wsx_role(text) AS SELECT set_config('role', $1, true); \
+const PREPARED: &str = "DEALLOCATE ALL; \
+     PREPARE wsx_role(text) AS SELECT set_config('role', $1, true); \
      PREPARE wsx_claims(text) AS SELECT set_config('request.jwt.claims', $1, true)";
 
 /// The differential test: each statement of the corpus runs unguarded (to
@@ -242,17 +248,24 @@ async fn the_guard_lets_through_no_statement_of_the_corpus_that_changes_the_iden
         "UTF8".into(),
     ];
     let set_up = format!(
-        "BEGIN; SELECT set_config('request.jwt.claims', '{json}', true), \
+        "BEGIN; {PREPARED}; SELECT set_config('request.jwt.claims', '{json}', true), \
          set_config('request.jwt.claim.sub', 'user-a', true), set_config('role', '{ROLE}', true)"
     );
     let (raw, conn) = tokio_postgres::connect(&authenticator_url(), tokio_postgres::NoTls)
         .await
         .unwrap();
     tokio::spawn(conn);
-    raw.batch_execute(PREPARED).await.unwrap();
     {
+        // On the pool's connection too, for the sessions' `EXECUTE` to find
+        // (not `DEALLOCATE ALL`: wingspan's statement cache lives there).
+        // Best effort: through a transaction pooler a server connection may
+        // hold them from an earlier run, and the guard refuses `EXECUTE`
+        // whatever it would run.
         let c = pool.get().await.unwrap();
-        c.raw().unwrap().batch_execute(PREPARED).await.unwrap();
+        let raw = c.raw().unwrap();
+        let _ = raw
+            .batch_execute(&PREPARED.replace("DEALLOCATE ALL;", ""))
+            .await;
     }
 
     let (mut changing, mut refused, mut ran, mut failed) = (0, 0, 0, 0);
@@ -328,6 +341,19 @@ async fn the_guard_lets_through_no_statement_of_the_corpus_that_changes_the_iden
     db.drop_schema().await;
 }
 
+/// The first column of the first row, with the simple protocol (no named
+/// statement to collide with another client's behind a transaction pooler).
+async fn value(raw: &tokio_postgres::Client, sql: &str) -> Result<String, tokio_postgres::Error> {
+    let rows = raw.simple_query(sql).await?;
+    Ok(rows
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .unwrap_or_default())
+}
+
 /// What a statement that got past the guard could reach: the login role
 /// (any session may `SET ROLE` to its session user) and the roles it is
 /// granted. With an authenticator set up as Supabase's, that is nothing
@@ -341,18 +367,11 @@ async fn the_login_role_has_nothing_to_escape_to() {
         .batch_execute(&format!("INSERT INTO {t} VALUES (1)"))
         .await
         .unwrap();
-    let row = db
-        .admin
-        .query_one(
-            "SELECT rolsuper, rolbypassrls, rolinherit, rolcanlogin FROM pg_roles WHERE rolname = $1",
-            &[&AUTHENTICATOR],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        (0..4).map(|i| row.get::<_, bool>(i)).collect::<Vec<_>>(),
-        [false, false, false, true]
+    let attributes = format!(
+        "SELECT count(*) FROM pg_roles WHERE rolname = '{AUTHENTICATOR}' \
+         AND NOT rolsuper AND NOT rolbypassrls AND NOT rolinherit AND rolcanlogin"
     );
+    assert_eq!(count(&db, &attributes).await, 1);
 
     let (raw, conn) = tokio_postgres::connect(&authenticator_url(), tokio_postgres::NoTls)
         .await
@@ -363,10 +382,7 @@ async fn the_login_role_has_nothing_to_escape_to() {
     raw.batch_execute(&format!("BEGIN; SET LOCAL ROLE {ROLE}"))
         .await
         .unwrap();
-    assert_eq!(
-        raw.query_one(&select, &[]).await.unwrap().get::<_, i64>(0),
-        1
-    );
+    assert_eq!(value(&raw, &select).await.unwrap(), "1");
     // …but each way back to the login role, as a statement that slipped
     // past the guard would take it, reaches a role that reads nothing.
     for escape in [
@@ -378,13 +394,9 @@ async fn the_login_role_has_nothing_to_escape_to() {
         raw.batch_execute(&format!("SAVEPOINT e; {escape}"))
             .await
             .unwrap();
-        let who: String = raw
-            .query_one("SELECT current_user::text", &[])
-            .await
-            .unwrap()
-            .get(0);
+        let who = value(&raw, "SELECT current_user").await.unwrap();
         assert_eq!(who, AUTHENTICATOR, "{escape}");
-        let err = raw.query_one(&select, &[]).await.unwrap_err();
+        let err = value(&raw, &select).await.unwrap_err();
         assert_eq!(
             err.code(),
             Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
@@ -460,10 +472,19 @@ async fn a_login_role_that_can_bypass_rls_is_refused_unless_allowed() {
     let s = pool.as_user(&claims).await.unwrap();
     assert_eq!(current_user(&s).await, ROLE);
     s.rollback().await.unwrap();
+    db.drop_schema().await;
+}
 
-    // A login role that owns a table whose RLS is enabled but not forced
-    // bypasses its policies: refused too, until the RLS is forced (a
-    // privileged answer is not remembered).
+/// A login role that owns a table whose RLS is enabled but not forced
+/// bypasses its policies: refused too, until the RLS is forced (a
+/// privileged answer is not remembered). It logs in as a role of its own,
+/// so not through a pooler that fixes the login (`make test-pgbouncer`
+/// leaves it out).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_role_owning_a_table_whose_rls_is_not_forced_is_refused() {
+    let db = Db::new(&[]).await;
+    ensure_authenticator(&db.admin).await;
+    let claims = json!({ "sub": "u1", "role": ROLE });
     let owner = support::unique("wingspan_test_owner_login");
     db.admin
         .batch_execute(&format!(
@@ -475,7 +496,7 @@ async fn a_login_role_that_can_bypass_rls_is_refused_unless_allowed() {
         ))
         .await
         .unwrap();
-    let url = authenticator_url().replacen(AUTHENTICATOR, &owner, 1);
+    let url = url_as(&owner);
     let pool = db
         .builder()
         .config(db_config(&db, &[("DATABASE_URL", &url)]))
@@ -563,11 +584,22 @@ async fn only_allowed_roles_are_taken_from_the_claims() {
 }
 
 async fn rows(db: &Db, table: &str) -> i64 {
+    count(db, &format!("SELECT count(*) FROM {table}")).await
+}
+
+/// A count read by the admin connection, with the simple protocol (through
+/// a transaction pooler, the admin's named statements would collide).
+pub(super) async fn count(db: &Db, sql: &str) -> i64 {
     db.admin
-        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .simple_query(sql)
         .await
         .unwrap()
-        .get(0)
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0)?.parse().ok(),
+            _ => None,
+        })
+        .expect("a count")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -274,7 +274,7 @@ pub(super) fn statements(n: &Names<'_>) -> Vec<String> {
         format!("SELECT 1 INTO pg_temp.t2; SELECT set_config('role', '{login}', true)"),
         format!("SELECT set_config('role', '{login}', true) INTO pg_temp.t3"),
         format!("ALTER ROLE CURRENT_USER SET request.jwt.claims = {FORGED}"),
-        "SELECT pg_advisory_lock(736452)".to_owned(),
+        "SELECT pg_try_advisory_lock(736452)".to_owned(),
     ] {
         out.push(sql);
     }
