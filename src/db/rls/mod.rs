@@ -120,7 +120,6 @@ impl Pool {
         let claims = serde_json::to_value(claims).map_err(|_| DbError::Claims);
         let get = self.get();
         let cx = Context::current();
-        let allowed = self.shared.cfg.rls_roles.clone();
         let shared = Arc::clone(&self.shared);
         async move {
             let claims = claims?;
@@ -129,7 +128,7 @@ impl Pool {
                 .and_then(|r| r.as_str())
                 .unwrap_or(DEFAULT_ROLE)
                 .to_owned();
-            if !allowed.contains(&role) {
+            if !shared.cfg.rls_roles.contains(&role) {
                 return Err(DbError::RoleNotAllowed);
             }
             let sub = claims
