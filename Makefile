@@ -194,11 +194,19 @@ soak:
 #   a server-side statement_timeout (57014; startup `options` do not pass the pooler, the
 #     client-side bound stands in): statement_timeout_bounds;
 #   TLS to the server (this pgbouncer serves none): tls_follows_sslmode;
-#   private clusters (they never go through the pooler): outage::, tls::.
-PGBOUNCER_EXCLUDED = direct_mode_opens|max_lifetime_replaces|pool_heals_after_its_backends|reaper_closes_idle|reaper_opens_a_new|spans_carry_semconv|statement_timeout_bounds|tls_follows_sslmode|db::outage::|db::tls::
+#   private clusters (they never go through the pooler): outage::, tls::;
+#   a login role of the test's own (pgbouncer logs every client in as one user):
+#     owning_a_table_whose_rls.
+# The RLS tests log in as their authenticator role: a database alias (wingspan_rls) logs in
+# upstream (the default 127.0.0.1:5432) as that role; WINGSPAN_TEST_AUTHENTICATOR_URL points
+# them at it.
+PGBOUNCER_EXCLUDED = direct_mode_opens|max_lifetime_replaces|pool_heals_after_its_backends|reaper_closes_idle|reaper_opens_a_new|spans_carry_semconv|statement_timeout_bounds|tls_follows_sslmode|db::outage::|db::tls::|owning_a_table_whose_rls
+PGBOUNCER_RLS_DB = wingspan_rls = host=127.0.0.1 port=5432 dbname=postgres user=wingspan_test_authenticator password=wingspan-test-authenticator
 test-pgbouncer:
 	$(CARGO) build --examples $(FEATURES)
-	bash scripts/pgbouncer.sh start
-	DATABASE_URL="$$(bash scripts/pgbouncer.sh url)" DB_STATEMENT_CACHE=off $(CARGO) nextest run $(FEATURES) --no-fail-fast \
+	PGBOUNCER_DATABASES="$(PGBOUNCER_RLS_DB)" bash scripts/pgbouncer.sh start
+	DATABASE_URL="$$(bash scripts/pgbouncer.sh url)" DB_STATEMENT_CACHE=off \
+		WINGSPAN_TEST_AUTHENTICATOR_URL="$$(bash scripts/pgbouncer.sh url | sed 's|//[^@]*@|//wingspan_test_authenticator@|; s|/[^/]*$$|/wingspan_rls|')" \
+		$(CARGO) nextest run $(FEATURES) --no-fail-fast \
 		-E 'test(/^db::/) & !test(/$(PGBOUNCER_EXCLUDED)/)'; rc=$$?; bash scripts/pgbouncer.sh stop; [ $$rc = 0 ] || exit $$rc
 	$(CARGO) nextest run $(FEATURES) --no-capture -E 'test(/faults_wingman_through_pgbouncer/)'

@@ -62,6 +62,7 @@
 //! | `WINGMAN_LLM_MEDIAN_MS`, `WINGMAN_LLM_P95_MS` | the fake's log-normal latency | 700, 2500 |
 //! | `WINGMAN_LLM_OVERLOAD_EVERY` | every N-th coach call meets a 529 (retried), every 4N-th three (degraded); 0 = never; fake only | 25 |
 //! | `DB_POOL_ENABLED` | `false`: a new connection per request (wingspan's switch), for the pooled-vs-direct baseline | true |
+//! | `DB_RLS_ALLOW_PRIVILEGED_LOGIN` | wingman migrates, writes and reads as the user through one pool, so its login owns the tables (and is `postgres` by default): it accepts that risk for `as_user` unless told `false` | true |
 //!
 //! A bad value stops start-up with `invalid NAME="value": expected …`.
 
@@ -192,7 +193,8 @@ async fn run() -> Result<(), BoxError> {
 }
 
 /// wingspan's configuration from the environment, with wingman's defaults:
-/// the service name, and the schema as the connections' `search_path`.
+/// the service name, the schema as the connections' `search_path`, and
+/// `as_user` allowed on a login role that can bypass row-level security.
 fn wingspan_config(settings: &Settings) -> Result<wingspan::Config, BoxError> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let url = env("DATABASE_URL")
@@ -206,6 +208,13 @@ fn wingspan_config(settings: &Settings) -> Result<wingspan::Config, BoxError> {
     });
     if env("OTEL_SERVICE_NAME").is_none() && !named_by_resource {
         builder = builder.service_name("wingman");
+    }
+    // One pool migrates, writes and reads as the user, so its login owns the
+    // tables, which bypasses their RLS: a statement that got past the
+    // session's guard could read every match. A service of your own gives
+    // `as_user` a pool of its own that logs in as an authenticator role.
+    if env("DB_RLS_ALLOW_PRIVILEGED_LOGIN").is_none() {
+        builder = builder.var("DB_RLS_ALLOW_PRIVILEGED_LOGIN", "true");
     }
     Ok(builder.build()?)
 }

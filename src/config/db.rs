@@ -64,6 +64,13 @@ pub struct DbConfig {
     /// `DB_RLS_ROLES`: comma-separated roles `Pool::as_user` may take from
     /// the claims; any other is refused. Defaults to `authenticated,anon`.
     pub rls_roles: Vec<String>,
+    /// `DB_RLS_ALLOW_PRIVILEGED_LOGIN`: `true` lets `Pool::as_user` run
+    /// although the pool's login role can bypass row-level security (a
+    /// superuser, `BYPASSRLS`, or a member of the owner of a table whose
+    /// RLS is not forced). The risk: a statement that got past the
+    /// session's guard, or a function the database defines, could switch to
+    /// the login role and read or write every row. Defaults to false.
+    pub rls_allow_privileged_login: bool,
 }
 
 impl fmt::Debug for DbConfig {
@@ -83,6 +90,10 @@ impl fmt::Debug for DbConfig {
             .field("pool_enabled", &self.pool_enabled)
             .field("leak_threshold", &self.leak_threshold)
             .field("rls_roles", &self.rls_roles)
+            .field(
+                "rls_allow_privileged_login",
+                &self.rls_allow_privileged_login,
+            )
             .finish()
     }
 }
@@ -204,6 +215,7 @@ impl DbConfig {
             pool_enabled: env.bool("DB_POOL_ENABLED", true)?,
             leak_threshold: env.secs("DB_LEAK_THRESHOLD", profile.pick(30, 60, 60), MAX_SECS)?,
             rls_roles: rls_roles(env)?,
+            rls_allow_privileged_login: env.bool("DB_RLS_ALLOW_PRIVILEGED_LOGIN", false)?,
         })
     }
 }
@@ -279,6 +291,17 @@ mod tests {
         assert_eq!(d.ssl_mode, SslMode::VerifyCa);
         assert_eq!(d.ssl_root_cert.as_deref(), Some("/tmp/ca.pem"));
         assert_eq!(db(&[]).unwrap().ssl_root_cert, None);
+    }
+
+    #[test]
+    fn privileged_login_is_refused_unless_allowed() {
+        assert!(!db(&[]).unwrap().rls_allow_privileged_login);
+        let d = db(&[("DB_RLS_ALLOW_PRIVILEGED_LOGIN", "true")]).unwrap();
+        assert!(d.rls_allow_privileged_login);
+        let e = db(&[("DB_RLS_ALLOW_PRIVILEGED_LOGIN", "sure")]).unwrap_err();
+        assert_eq!(e.variable, "DB_RLS_ALLOW_PRIVILEGED_LOGIN");
+        assert_eq!(e.value, "sure");
+        assert!(e.expected.contains("true or false"), "{e}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -165,6 +166,18 @@ impl PoolBuilder {
         self
     }
 
+    /// `true` lets [`Pool::as_user`] run although the login role can bypass
+    /// row-level security (a superuser, `BYPASSRLS`, or a member of the
+    /// owner of a table whose RLS is not forced); otherwise `as_user` fails
+    /// with [`DbError::PrivilegedLogin`](super::DbError::PrivilegedLogin).
+    /// The risk: a statement that got past the session's guard, or a
+    /// database function, could switch to the login role and see every row.
+    /// Defaults to `DB_RLS_ALLOW_PRIVILEGED_LOGIN` (false).
+    pub fn rls_allow_privileged_login(mut self, allow: bool) -> Self {
+        self.config.rls_allow_privileged_login = allow;
+        self
+    }
+
     /// How many distinct statement texts keep their sanitized form cached.
     /// Defaults to 1024.
     pub fn statement_cache_capacity(mut self, n: usize) -> Self {
@@ -221,6 +234,7 @@ impl PoolBuilder {
             instruments,
             statements: StatementCache::new(self.statement_cache_capacity),
             leaks: Registry::default(),
+            login_role_checked: AtomicBool::new(false),
             leak_detection: !cfg.leak_threshold.is_zero(),
             call_bound: call_bound(&cfg),
             cfg,

@@ -67,6 +67,17 @@ pub enum DbError {
     /// The role itself is left out: it comes from the caller's token.
     #[error("the claims' role is not an allowed RLS role (DB_RLS_ROLES)")]
     RoleNotAllowed,
+    /// `Pool::as_user` found the pool's login role able to bypass row-level
+    /// security (a superuser, `BYPASSRLS`, or a member of the owner of a
+    /// table whose RLS is not forced), and `DB_RLS_ALLOW_PRIVILEGED_LOGIN`
+    /// is not `true`. Nothing ran as the user.
+    #[error(
+        "the pool's login role can bypass row-level security (superuser, BYPASSRLS, or owner of \
+         a table whose RLS is not forced): as_user needs a login role like Supabase's \
+         `authenticator` (NOINHERIT, granted the RLS roles, owning nothing), or \
+         DB_RLS_ALLOW_PRIVILEGED_LOGIN=true to accept the risk"
+    )]
+    PrivilegedLogin,
     /// A `UserSession` refused a statement that would end its transaction or
     /// change the role or session state; nothing was sent.
     #[error("statement refused in a user session: {0}")]
@@ -173,6 +184,7 @@ impl std::fmt::Debug for DbError {
                 .finish(),
             Self::Claims => f.write_str("Claims"),
             Self::RoleNotAllowed => f.write_str("RoleNotAllowed"),
+            Self::PrivilegedLogin => f.write_str("PrivilegedLogin"),
             Self::Refused(why) => f.debug_tuple("Refused").field(why).finish(),
             Self::RolledBack => f.write_str("RolledBack"),
             Self::Build(e) => f.debug_tuple("Build").field(e).finish(),
@@ -217,6 +229,7 @@ impl DbError {
             Self::RowCount { .. } => "row_count",
             Self::Claims => "claims",
             Self::RoleNotAllowed => "role_not_allowed",
+            Self::PrivilegedLogin => "privileged_login",
             Self::Refused(_) => "refused",
             Self::RolledBack => "rolled_back",
             Self::Build(_) => "config",

@@ -2,6 +2,7 @@
 //! background tasks share, and the ways they borrow from deadpool.
 
 use std::borrow::Cow;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +28,10 @@ pub(crate) struct Shared {
     /// `db.system.name`, `db.namespace`, `server.address`, `server.port`.
     pub(crate) base_attrs: Vec<KeyValue>,
     pub(crate) leaks: Registry,
+    /// The login role was found unable to bypass row-level security (read
+    /// once, at the first `as_user`; a privileged one is read again each
+    /// time, so fixing the role needs no restart).
+    pub(crate) login_role_checked: AtomicBool,
     pub(crate) leak_detection: bool,
     /// The client-side bound on each call.
     pub(crate) call_bound: Option<Duration>,

@@ -3,13 +3,20 @@
 //! PostgREST's way: inside a transaction, `set_config(…, true)` sets the JWT
 //! claims and the role, so both end with the transaction and the next
 //! borrower of the connection sees neither. The role must be one of the
-//! pool's RLS roles (`DB_RLS_ROLES`), and the session refuses statements
-//! that would leave the transaction or change the role (see `guard`).
+//! pool's RLS roles (`DB_RLS_ROLES`), and the session sends only the
+//! statements its guard reads as staying inside the transaction, as that
+//! role and with those claims (see `guard`).
+//!
+//! The guard is one layer; the login role is the other. A session can only
+//! ever become its login role (`SET ROLE` to the session user needs no
+//! privilege), so `as_user` refuses to run when that role could bypass
+//! row-level security, unless `DB_RLS_ALLOW_PRIVILEGED_LOGIN` says so.
 
 mod guard;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::Context;
@@ -24,19 +31,36 @@ use super::DbError;
 /// The role when the claims carry none.
 pub const DEFAULT_ROLE: &str = "authenticated";
 
-const SET_CLAIMS: &str = "SELECT set_config('request.jwt.claims', $1, true), \
+/// The claims, the role, and the two settings the guard reads SQL by (so
+/// they hold whatever the server's or the role's defaults are).
+const SET_CLAIMS: &str = "SELECT set_config('standard_conforming_strings', 'on', true), \
+     set_config('client_encoding', 'UTF8', true), \
+     set_config('request.jwt.claims', $1, true), \
      set_config('request.jwt.claim.sub', $2, true), set_config('role', $3, true)";
+
+/// Whether the login role can bypass row-level security: a superuser, a
+/// role with `BYPASSRLS`, or one that is (or can become) the owner of a
+/// table whose RLS is enabled but not forced.
+const LOGIN_ROLE_BYPASSES_RLS: &str = "SELECT r.rolsuper OR r.rolbypassrls OR EXISTS (\
+     SELECT 1 FROM pg_catalog.pg_class c WHERE c.relrowsecurity AND NOT c.relforcerowsecurity \
+     AND pg_catalog.pg_has_role(r.oid, c.relowner, 'MEMBER')) \
+     FROM pg_catalog.pg_roles r WHERE r.rolname = session_user";
 
 /// A transaction running as one user; every call is instrumented.
 /// Dropped without [`commit`](Self::commit), it rolls back.
 ///
-/// It refuses ([`DbError::Refused`], nothing sent) statements that would end
-/// the transaction (`COMMIT`, `ROLLBACK`, `END`, `ABORT`, `BEGIN`, `PREPARE
-/// TRANSACTION`), change the role or claims (`SET [LOCAL] ROLE`, `RESET
-/// ROLE`, `SET SESSION AUTHORIZATION`, `set_config('role', …)`), or leave
-/// state for the connection's next borrower (session-level `SET`, `RESET`,
-/// `LISTEN`, `PREPARE`, `DISCARD`, cursors `WITH HOLD`, temporary tables),
-/// and `DO` blocks, whose body it cannot check.
+/// It sends only queries and DML (`SELECT`, `VALUES`, `TABLE`, `WITH`,
+/// `INSERT`, `UPDATE`, `DELETE`, `MERGE`, `CALL`, `EXPLAIN` of these),
+/// `SHOW`, savepoints and `ROLLBACK TO`, cursors without `WITH HOLD`,
+/// `LOCK`, `NOTIFY`, `SET TRANSACTION`, `SET CONSTRAINTS`, and `SET LOCAL`
+/// of settings other than `role`, `session_authorization`, `request.jwt…`,
+/// `client_encoding` and `standard_conforming_strings` (names compared as
+/// PostgreSQL compares them). Anything else — transaction control, DDL,
+/// `DO`, `EXECUTE`, `PREPARE`, `COPY`, `RESET`, session-level `SET`, a
+/// `set_config` that is not `set_config('<name>', value, true)` on an
+/// unprotected name, functions that run SQL text, session advisory locks,
+/// writes to `pg_settings`, `SELECT … INTO`, text it cannot read — is
+/// refused with [`DbError::Refused`] and nothing is sent.
 #[derive(Debug)]
 pub struct UserSession {
     client: Option<Client>,
@@ -78,6 +102,15 @@ impl Pool {
     /// the pool's RLS roles (`DB_RLS_ROLES`, [`PoolBuilder::rls_roles`](super::PoolBuilder::rls_roles))
     /// is refused with [`DbError::RoleNotAllowed`] before any connection is borrowed.
     ///
+    /// At the first call (not at build, so a pool still builds while the
+    /// database is down) it reads the login role from `pg_roles`: when it
+    /// can bypass row-level security (a superuser, `BYPASSRLS`, a member of
+    /// the owner of a table whose RLS is not forced), every call fails with
+    /// [`DbError::PrivilegedLogin`] unless `DB_RLS_ALLOW_PRIVILEGED_LOGIN`
+    /// ([`PoolBuilder::rls_allow_privileged_login`](super::PoolBuilder::rls_allow_privileged_login))
+    /// is `true`. Log in as a role like Supabase's `authenticator`
+    /// (NOINHERIT, granted the RLS roles, owning nothing, no table privileges).
+    ///
     /// The claims travel as parameters, so they appear in no span.
     #[track_caller]
     pub fn as_user<C: serde::Serialize + ?Sized>(
@@ -87,7 +120,7 @@ impl Pool {
         let claims = serde_json::to_value(claims).map_err(|_| DbError::Claims);
         let get = self.get();
         let cx = Context::current();
-        let allowed = self.shared.cfg.rls_roles.clone();
+        let shared = Arc::clone(&self.shared);
         async move {
             let claims = claims?;
             let role = claims
@@ -95,7 +128,7 @@ impl Pool {
                 .and_then(|r| r.as_str())
                 .unwrap_or(DEFAULT_ROLE)
                 .to_owned();
-            if !allowed.contains(&role) {
+            if !shared.cfg.rls_roles.contains(&role) {
                 return Err(DbError::RoleNotAllowed);
             }
             let sub = claims
@@ -105,6 +138,16 @@ impl Pool {
                 .to_owned();
             let json = claims.to_string();
             let client = get.await?;
+            if !shared.cfg.rls_allow_privileged_login
+                && !shared.login_role_checked.load(Ordering::Relaxed)
+            {
+                let row = client.query_one(LOGIN_ROLE_BYPASSES_RLS, &[]).await?;
+                // Anything but a clear `false` fails closed.
+                if !matches!(row.try_get::<_, bool>(0), Ok(false)) {
+                    return Err(DbError::PrivilegedLogin);
+                }
+                shared.login_role_checked.store(true, Ordering::Relaxed);
+            }
             // Straight on the client: the session itself refuses both.
             let session = UserSession {
                 client: Some(client),

@@ -15,8 +15,8 @@ mod summary;
 
 pub use cache::StatementCache;
 pub(crate) use lexer::{
-    dollar_tag, end_of_block_comment, end_of_line_comment, end_of_quoted, end_of_quoted_ident,
-    find, is_ident_char, is_ident_start,
+    dollar_tag, end_of_block_comment, end_of_quoted, end_of_quoted_ident, find, is_ident_char,
+    is_ident_start,
 };
 use mask::{collapse_in_lists, mask};
 use summary::summarize;
