@@ -304,7 +304,7 @@ async fn rls_user_a_never_sees_user_b_rows_and_claims_never_leak() {
         )
         .await
         .unwrap();
-    assert_eq!(row.get::<_, String>(0), "postgres");
+    assert_eq!(row.get::<_, String>(0), support::database_target().user);
     assert_eq!(row.get::<_, String>(1), "");
     let all: i64 = c
         .query_one(&format!("SELECT count(*) FROM {s}.notes"), &[])
@@ -334,7 +334,7 @@ async fn rls_user_a_never_sees_user_b_rows_and_claims_never_leak() {
         )
         .await
         .unwrap();
-    assert_eq!(row.get::<_, String>(0), "postgres");
+    assert_eq!(row.get::<_, String>(0), support::database_target().user);
     assert_eq!(row.get::<_, String>(1), "");
     assert_eq!(row.get::<_, i64>(2), 0);
     drop(c);
@@ -548,14 +548,15 @@ async fn spans_carry_semconv_attributes_and_nest_under_the_current_span() {
         "query spans are children of the current span"
     );
     assert_eq!(select.attr_str("db.system.name"), Some("postgresql"));
-    assert_eq!(select.attr_str("db.namespace"), Some("postgres"));
+    let pg = support::database_target();
+    assert_eq!(select.attr_str("db.namespace"), Some(pg.namespace.as_str()));
     assert_eq!(select.attr_str("db.operation.name"), Some("SELECT"));
     assert_eq!(
         select.attr_str("db.collection.name"),
         Some(format!("{s}.users").as_str())
     );
-    assert_eq!(select.attr_str("server.address"), Some("127.0.0.1"));
-    assert_eq!(select.attr_i64("server.port"), Some(5432));
+    assert_eq!(select.attr_str("server.address"), Some(pg.host.as_str()));
+    assert_eq!(select.attr_i64("server.port"), Some(i64::from(pg.port)));
     assert_eq!(
         select.attr_str("db.query.text"),
         Some(format!("SELECT name FROM {s}.users WHERE id IN (?) AND name <> ?").as_str())

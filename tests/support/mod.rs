@@ -117,6 +117,49 @@ pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
+/// Where a service URL points, as its driver reads it: what the spans'
+/// `server.address`, `server.port` and `db.namespace` must say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    /// The database name (Postgres) or index (Redis).
+    pub namespace: String,
+    /// The login role (Postgres) or user (Redis, `default` when unnamed).
+    pub user: String,
+}
+
+/// [`database_url`] through tokio-postgres' own parser.
+pub fn database_target() -> Target {
+    let cfg: tokio_postgres::Config = database_url().parse().expect("DATABASE_URL parses");
+    let host = match cfg.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "localhost".to_owned(),
+    };
+    let user = cfg.get_user().unwrap_or("postgres").to_owned();
+    Target {
+        host,
+        port: cfg.get_ports().first().copied().unwrap_or(5432),
+        namespace: cfg.get_dbname().unwrap_or(&user).to_owned(),
+        user,
+    }
+}
+
+/// [`redis_url`] through fred's own parser.
+pub fn redis_target() -> Target {
+    let cfg = fred::types::config::Config::from_url(&redis_url()).expect("REDIS_URL parses");
+    let server = match &cfg.server {
+        fred::types::config::ServerConfig::Centralized { server } => server.clone(),
+        other => panic!("REDIS_URL is not a single server: {other:?}"),
+    };
+    Target {
+        host: server.host.to_string(),
+        port: server.port,
+        namespace: cfg.database.unwrap_or(0).to_string(),
+        user: cfg.username.unwrap_or_else(|| "default".to_owned()),
+    }
+}
+
 /// A name unique to this test run and call, `[a-z0-9_]` only, usable as a
 /// schema name or key prefix: `<prefix>_<pid>_<n>_<nanos>`.
 pub fn unique(prefix: &str) -> String {
