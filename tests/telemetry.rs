@@ -1151,6 +1151,7 @@ async fn telemetry_every_wingspan_histogram_gets_its_buckets() {
 
 #[cfg(feature = "postgres")]
 mod driver_logs;
+mod endpoint_password;
 mod histograms;
 mod limits;
 #[cfg(feature = "prometheus")]
