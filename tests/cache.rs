@@ -558,7 +558,8 @@ async fn slow_redis_is_bounded_by_the_command_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cache_starts_degraded_when_redis_is_down() {
-    let port = support::closed_port();
+    let mut dead = support::DeadPort::new();
+    let port = dead.port;
     let url = format!("redis://127.0.0.1:{port}");
     let (_receiver, telemetry) = setup(&[("REDIS_URL", url.as_str())]).await;
     let started = Instant::now();
@@ -575,7 +576,7 @@ async fn the_cache_starts_degraded_when_redis_is_down() {
         .unwrap();
     assert_eq!(v, 5);
 
-    let _redis = PrivateRedis::start(port);
+    let _redis = PrivateRedis::start(dead.release());
     wait_connected(&cache, true).await;
     cache.set("x:y", "6", None).await.unwrap();
     assert_eq!(
@@ -789,8 +790,8 @@ async fn server_metrics_stop_when_the_cache_is_dropped() {
 /// back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_and_server_state_feed_the_in_process_view() {
-    let port = support::closed_port();
-    let url = format!("redis://127.0.0.1:{port}");
+    let mut dead = support::DeadPort::new();
+    let url = format!("redis://127.0.0.1:{}", dead.port);
     let (_receiver, telemetry) = setup(&[("REDIS_URL", url.as_str())]).await;
     let cache = Cache::builder(&telemetry)
         .info_interval(Duration::from_millis(100))
@@ -803,7 +804,7 @@ async fn reads_and_server_state_feed_the_in_process_view() {
     let name = support::unique("view");
     assert!(cache.get::<String>(&format!("{name}:a")).await.is_err());
 
-    let _redis = PrivateRedis::start(port);
+    let _redis = PrivateRedis::start(dead.release());
     wait_connected(&cache, true).await;
     cache.check().await.expect("back: ready");
     cache.set(&format!("{name}:a"), "1", None).await.unwrap();

@@ -224,3 +224,45 @@ pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("local addr").port()
 }
+
+/// A port on 127.0.0.1 held by a socket that is bound but never listens:
+/// a connection is refused at once, and no other test can take the port
+/// while this lives. (A port from [`closed_port`] is free again at once, and
+/// the next `bind(0)` of a test running in parallel may get it: a
+/// "dead" collector or Redis would then answer.) `release` gives the port
+/// up, to start a server on it.
+pub struct DeadPort {
+    pub port: u16,
+    socket: Option<fred::socket2::Socket>,
+}
+
+impl DeadPort {
+    pub fn new() -> DeadPort {
+        use fred::socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        socket
+            .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .expect("bind");
+        let port = socket
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .expect("local addr")
+            .port();
+        DeadPort {
+            port,
+            socket: Some(socket),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn http(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Frees the port (for a server to start on it) and returns it.
+    pub fn release(&mut self) -> u16 {
+        self.socket = None;
+        self.port
+    }
+}

@@ -73,13 +73,13 @@ async fn endpoint_password_child() {
     ) else {
         return;
     };
-    let dead = format!("http://127.0.0.1:{}", support::closed_port());
+    let dead = support::DeadPort::new();
     let cfg = wingspan::Config::builder()
         .var("OTEL_SERVICE_NAME", "wingspan-test.endpoint-password-child")
         .var("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
         .var(
             "OTEL_EXPORTER_OTLP_ENDPOINT",
-            with_password(&dead, &marker, ""),
+            with_password(&dead.http(), &marker, ""),
         )
         .var("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", logs)
         .var("OTEL_EXPORTER_OTLP_TIMEOUT", "1000")
