@@ -993,4 +993,5 @@ async fn a_call_dropped_mid_flight_still_ends_its_span_and_records_its_duration(
         })
         .unwrap();
     assert_eq!(point.count, 1);
+    db.drop_schema().await;
 }

@@ -10,8 +10,9 @@
 //! ```
 //!
 //! A process started with a fresh schema owns it: dropping the `Wingman`
-//! drops the schema and deletes the Redis keys of its prefix, panicking test
-//! or not. One started on a given schema (`.schema(name)`) leaves it.
+//! drops the schema, panicking test or not. One started on a given schema
+//! (`.schema(name)`) leaves it. Either deletes the Redis keys of its own
+//! prefix.
 //!
 //! The binary is `target/<profile>/examples/wingman`, next to the test
 //! binary's `deps/` directory: `make nextest` builds the examples first;
@@ -96,7 +97,7 @@ impl WingmanBuilder {
 
     /// Uses this schema instead of a fresh unique one (two processes on one
     /// schema, a seeded schema kept between runs). The process does not own
-    /// it: dropping the `Wingman` leaves the schema and the Redis keys.
+    /// it: dropping the `Wingman` leaves the schema (its own Redis keys go).
     pub fn schema(mut self, schema: &str) -> Self {
         self.schema = schema.to_owned();
         self.owns_data = false;
@@ -232,23 +233,27 @@ impl Drop for Wingman {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if self.owns_data {
-            // Drop may run inside the test's runtime, which must not block on
-            // itself: the cleanup gets a thread and a runtime of its own.
-            let (schema, prefix) = (self.schema.clone(), self.key_prefix.clone());
-            let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    rt.block_on(async {
+        // The key prefix is this process's own (unique per builder), shared
+        // schema or not: its keys go with it, or every run of a test that
+        // starts a second process on a schema leaves them behind.
+        // Drop may run inside the test's runtime, which must not block on
+        // itself: the cleanup gets a thread and a runtime of its own.
+        let schema = self.owns_data.then(|| self.schema.clone());
+        let prefix = self.key_prefix.clone();
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(async {
+                    if let Some(schema) = schema {
                         drop_schema(&schema).await;
-                        delete_keys(&prefix).await;
-                    });
-                }
-            })
-            .join();
-        }
+                    }
+                    delete_keys(&prefix).await;
+                });
+            }
+        })
+        .join();
     }
 }
 
