@@ -210,3 +210,12 @@ test-pgbouncer:
 		$(CARGO) nextest run $(FEATURES) --no-fail-fast \
 		-E 'test(/^db::/) & !test(/$(PGBOUNCER_EXCLUDED)/)'; rc=$$?; bash scripts/pgbouncer.sh stop; [ $$rc = 0 ] || exit $$rc
 	$(CARGO) nextest run $(FEATURES) --no-capture -E 'test(/faults_wingman_through_pgbouncer/)'
+
+# --- the suite on a machine that never ran it ---
+.PHONY: test-fresh
+## test-fresh: `make test` against a brand-new PostgreSQL cluster and an empty Redis, each on a
+## free port (scripts/fresh-services.sh), stopped and removed afterwards; FRESH_CMD runs
+## something else, e.g. FRESH_CMD='cargo nextest run --all-features'.
+FRESH_CMD ?= $(MAKE) test
+test-fresh:
+	bash scripts/fresh-services.sh $(FRESH_CMD)

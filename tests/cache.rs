@@ -93,13 +93,14 @@ async fn spans_carry_semconv_attributes_and_mask_keys_and_values() {
         .wait_for_spans(|s| s.iter().any(|s| s.name == "STRLEN"), WAIT)
         .await;
     let handler = spans.iter().find(|s| s.name == "handler").unwrap();
+    let redis = support::redis_target();
     for s in spans.iter().filter(|s| s.name != "handler") {
         assert!(s.is_child_of(handler), "{} not under handler", s.name);
         assert_eq!(s.kind, Kind::Client);
         assert_eq!(s.attr_str("db.system.name"), Some("redis"));
-        assert_eq!(s.attr_str("db.namespace"), Some("0"));
-        assert_eq!(s.attr_str("server.address"), Some("127.0.0.1"));
-        assert_eq!(s.attr_i64("server.port"), Some(6379));
+        assert_eq!(s.attr_str("db.namespace"), Some(redis.namespace.as_str()));
+        assert_eq!(s.attr_str("server.address"), Some(redis.host.as_str()));
+        assert_eq!(s.attr_i64("server.port"), Some(i64::from(redis.port)));
         let text = s.attr_str("db.query.text").unwrap();
         assert!(!text.contains("secret"), "key or value leaked: {text}");
         assert!(!format!("{:?}", s.attributes).contains("very-secret-value"));
@@ -293,6 +294,136 @@ async fn cache_names_beyond_the_limit_count_as_other() {
     assert_eq!(requests(&points, "other", "miss"), 2.0);
 }
 
+/// With the cache names listed, a key that starts with user data (an
+/// e-mail) counts as `other`: the data reaches no exported label, no row of
+/// the in-process view (what `/health/detailed` shows) and no
+/// `db.query.text`. The same key through a cache without the list does
+/// become a label: the default this option exists for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listed_cache_names_keep_keys_that_start_with_user_data_out_of_labels() {
+    let (receiver, telemetry) = setup(&[]).await;
+    let known = support::unique("known");
+    let cache = Cache::builder(&telemetry)
+        .cache_names([known.as_str(), "unused"])
+        .build()
+        .await
+        .unwrap();
+    let marker = support::unique("usr");
+    let email = format!("{marker}@example.com");
+    let listed = format!("{known}:1");
+    let user_first = format!("{email}:profile");
+    let ttl = Some(Duration::from_secs(60));
+    cache.set(&listed, "v", ttl).await.unwrap();
+    cache.set(&user_first, "v", ttl).await.unwrap();
+
+    let _: Option<String> = cache.get(&listed).await.unwrap(); // known hit 1
+    let _: Option<String> = cache.get(&user_first).await.unwrap(); // other hit 1
+    let got: Vec<Option<String>> = cache.mget(&[&listed, &user_first, &email]).await.unwrap(); // known hit 2, other hit 2, other miss 1
+    assert_eq!(got, vec![Some("v".into()), Some("v".into()), None]);
+    let replies = cache.pipeline().get(&user_first).exec().await.unwrap(); // other hit 3
+    assert_eq!(replies.len(), 1);
+    let loaded_key = format!("{email}:loaded");
+    let loaded: String = cache
+        .get_or_load(&loaded_key, ttl, || async {
+            Ok::<_, std::io::Error>("fresh".to_owned())
+        })
+        .await
+        .unwrap(); // other miss 2
+    assert_eq!(loaded, "fresh");
+
+    telemetry.force_flush().await.unwrap();
+    let points = receiver
+        .wait_for_metric(
+            "wingspan.cache.requests",
+            |p| requests(p, "other", "hit") >= 3.0 && requests(p, "other", "miss") >= 2.0,
+            WAIT,
+        )
+        .await;
+    let dump = support::dump_metrics(&points);
+    assert_eq!(requests(&points, &known, "hit"), 2.0, "{dump}");
+    assert_eq!(requests(&points, "other", "hit"), 3.0, "{dump}");
+    assert_eq!(requests(&points, "other", "miss"), 2.0, "{dump}");
+    assert_eq!(requests(&points, "unused", "hit"), 0.0, "{dump}");
+    let everything = support::dump_metrics(&receiver.metrics());
+    assert!(
+        !everything.contains(&marker),
+        "user data in a label:\n{everything}"
+    );
+
+    // The spans show listed prefixes only.
+    let spans = receiver
+        .wait_for_spans(|s| s.iter().filter(|s| s.name == "SET").count() >= 2, WAIT)
+        .await;
+    let texts: Vec<&str> = spans
+        .iter()
+        .filter_map(|s| s.attr_str("db.query.text"))
+        .collect();
+    assert!(
+        texts.contains(&format!("GET {known}:?").as_str()),
+        "{texts:?}"
+    );
+    assert!(texts.contains(&"GET ?"), "{texts:?}");
+    assert!(
+        !spans.iter().any(|s| format!("{s:?}").contains(&marker)),
+        "user data in a span:\n{}",
+        support::dump_spans(&spans)
+    );
+
+    // The in-process view, which `/health/detailed` serves.
+    let snap = telemetry.stats().expect("on by default").snapshot(2);
+    let names: Vec<&str> = snap.caches.iter().map(|c| c.name.as_str()).collect();
+    assert!(
+        names.contains(&known.as_str()) && names.contains(&"other"),
+        "{names:?}"
+    );
+    let view = serde_json::to_string(&snap).unwrap();
+    assert!(!view.contains(&marker), "user data in the view: {view}");
+
+    // Without the list, the same key is labelled by its prefix.
+    let by_prefix = Cache::builder(&telemetry).build().await.unwrap();
+    let _: Option<String> = by_prefix.get(&user_first).await.unwrap();
+    telemetry.force_flush().await.unwrap();
+    let points = receiver
+        .wait_for_metric(
+            "wingspan.cache.requests",
+            |p| requests(p, &email, "hit") >= 1.0,
+            WAIT,
+        )
+        .await;
+    assert_eq!(requests(&points, &email, "hit"), 1.0);
+    cache
+        .del(&[&listed, &user_first, &loaded_key])
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listed_cache_names_are_checked_and_named() {
+    let (_receiver, telemetry) = setup(&[]).await;
+    for bad in ["", "users:v2", "other"] {
+        let err = Cache::builder(&telemetry)
+            .cache_names(["users", bad])
+            .build()
+            .await
+            .unwrap_err();
+        match err {
+            BuildError::Config(e) => {
+                assert_eq!(e.variable, "CacheBuilder::cache_names", "{bad:?}");
+                assert_eq!(e.value, bad);
+                assert!(e.expected.contains("separator ':'"), "{e}");
+            }
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+    // Another separator: the colon is then an ordinary character.
+    Cache::builder(&telemetry)
+        .name_separator('/')
+        .cache_names(["users:v2"])
+        .build()
+        .await
+        .expect("no '/' in the name");
+}
+
 async fn wait_connected(cache: &Cache, connected: bool) {
     let deadline = Instant::now() + WAIT;
     while cache.is_connected() != connected {
@@ -427,7 +558,8 @@ async fn slow_redis_is_bounded_by_the_command_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cache_starts_degraded_when_redis_is_down() {
-    let port = support::closed_port();
+    let mut dead = support::DeadPort::new();
+    let port = dead.port;
     let url = format!("redis://127.0.0.1:{port}");
     let (_receiver, telemetry) = setup(&[("REDIS_URL", url.as_str())]).await;
     let started = Instant::now();
@@ -444,7 +576,7 @@ async fn the_cache_starts_degraded_when_redis_is_down() {
         .unwrap();
     assert_eq!(v, 5);
 
-    let _redis = PrivateRedis::start(port);
+    let _redis = PrivateRedis::start(dead.release());
     wait_connected(&cache, true).await;
     cache.set("x:y", "6", None).await.unwrap();
     assert_eq!(
@@ -658,8 +790,8 @@ async fn server_metrics_stop_when_the_cache_is_dropped() {
 /// back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_and_server_state_feed_the_in_process_view() {
-    let port = support::closed_port();
-    let url = format!("redis://127.0.0.1:{port}");
+    let mut dead = support::DeadPort::new();
+    let url = format!("redis://127.0.0.1:{}", dead.port);
     let (_receiver, telemetry) = setup(&[("REDIS_URL", url.as_str())]).await;
     let cache = Cache::builder(&telemetry)
         .info_interval(Duration::from_millis(100))
@@ -672,7 +804,7 @@ async fn reads_and_server_state_feed_the_in_process_view() {
     let name = support::unique("view");
     assert!(cache.get::<String>(&format!("{name}:a")).await.is_err());
 
-    let _redis = PrivateRedis::start(port);
+    let _redis = PrivateRedis::start(dead.release());
     wait_connected(&cache, true).await;
     cache.check().await.expect("back: ready");
     cache.set(&format!("{name}:a"), "1", None).await.unwrap();

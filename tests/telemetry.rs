@@ -643,7 +643,8 @@ async fn telemetry_unreachable_collector_never_blocks_and_counts_losses() {
     // Any receiver: only the helper's settings are used; the endpoint is a
     // port where nothing listens.
     let receiver = Receiver::start().await;
-    let endpoint = format!("http://127.0.0.1:{}", support::closed_port());
+    let dead = support::DeadPort::new();
+    let endpoint = dead.http();
     let telemetry = support::telemetry(
         &receiver,
         Protocol::Grpc,
@@ -869,7 +870,8 @@ async fn telemetry_bad_configuration_fails_cleanly() {
 
 async fn shutdown_with_unreachable_collector_is_bounded(protocol: Protocol) {
     let receiver = Receiver::start().await;
-    let endpoint = format!("http://127.0.0.1:{}", support::closed_port());
+    let dead = support::DeadPort::new();
+    let endpoint = dead.http();
     let telemetry = support::telemetry(
         &receiver,
         protocol,
@@ -1151,6 +1153,7 @@ async fn telemetry_every_wingspan_histogram_gets_its_buckets() {
 
 #[cfg(feature = "postgres")]
 mod driver_logs;
+mod endpoint_password;
 mod histograms;
 mod limits;
 #[cfg(feature = "prometheus")]

@@ -142,7 +142,9 @@ async fn every_endpoint_answers_and_its_trace_reaches_the_collector() {
     assert_eq!(c["id"], 7, "{c}");
     let key = format!("{}challenges/7", wingman.key_prefix);
     let deadline = std::time::Instant::now() + WAIT;
-    while support::wingman::redis(&["EXISTS", &key]).await.as_deref() != Some(":1") {
+    while support::wingman::redis(&["EXISTS", &key]).await
+        != Some(wingspan::cache::Value::Integer(1))
+    {
         assert!(
             std::time::Instant::now() < deadline,
             "{key} never written back"

@@ -1,6 +1,7 @@
 //! [`CacheBuilder`]: from the Redis settings to a connected (or degraded)
 //! pool.
 
+use std::collections::HashSet;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,6 +15,7 @@ use opentelemetry::{KeyValue, StringValue};
 use super::error::BuildError;
 use super::flight::Flights;
 use super::instruments::Instruments;
+use super::query::{Naming, OTHER_NAME};
 use super::{info, tls};
 use super::{Cache, Shared};
 use crate::config::{ConfigError, RedisConfig};
@@ -32,6 +34,7 @@ pub struct CacheBuilder {
     config: RedisConfig,
     separator: char,
     max_names: usize,
+    cache_names: Option<Vec<String>>,
     info_interval: Option<Duration>,
     info_metrics: bool,
     reconnect_min: Duration,
@@ -45,6 +48,7 @@ impl CacheBuilder {
             config: telemetry.config().redis.clone(),
             separator: ':',
             max_names: 64,
+            cache_names: None,
             info_interval: None,
             info_metrics: true,
             reconnect_min: Duration::from_millis(100),
@@ -69,9 +73,28 @@ impl CacheBuilder {
     }
 
     /// How many distinct cache names `wingspan.cache.requests` keeps before
-    /// counting new ones as `other`. Defaults to 64.
+    /// counting new ones as `other`. Defaults to 64. Not used with
+    /// [`cache_names`](Self::cache_names).
     pub fn max_cache_names(mut self, max: usize) -> Self {
         self.max_names = max;
+        self
+    }
+
+    /// The only cache names: a key counts under its prefix (before the
+    /// separator) when the prefix is one of `names`, and as `other` when it
+    /// is not; a masked `db.query.text` shows listed prefixes only
+    /// (`GET users:?`, else `GET ?`). Use it when a key may start with user
+    /// data (`<email>:profile`, `<tenant>:...`): by default every prefix is a
+    /// cache name, so such a key becomes a metric label and a row of
+    /// `/health/detailed` (up to [`max_cache_names`](Self::max_cache_names)).
+    /// `build` refuses an empty name, one holding the separator, and
+    /// `other`. Defaults to every prefix.
+    pub fn cache_names<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.cache_names = Some(names.into_iter().map(Into::into).collect());
         self
     }
 
@@ -109,6 +132,7 @@ impl CacheBuilder {
     /// that cannot be made ([`BuildError::Tls`]).
     pub async fn build(self) -> Result<Cache, BuildError> {
         self.config.validate()?;
+        let listed = self.listed_names()?;
         let (fred_config, server) = self.fred_config()?;
         let command_timeout = self.config.command_timeout;
         let connect_timeout = self.config.connect_timeout;
@@ -169,12 +193,13 @@ impl CacheBuilder {
                 tracer: self.telemetry.tracer().clone(),
                 base_attributes,
                 key_display: self.config.key_display,
-                separator: self.separator,
                 instruments: Instruments::new(
                     meter,
                     self.max_names,
+                    listed.as_ref(),
                     self.telemetry.stats().cloned(),
                 ),
+                naming: Naming::new(self.separator, listed),
                 command_timeout,
                 flights: Flights::default(),
                 info_task,
@@ -204,6 +229,31 @@ fn register_gauge(view: &crate::stats::Stats, cache: &Cache, latest: &info::Late
                 .and_then(|m| u64::try_from(m).ok())
         }),
     });
+}
+
+impl CacheBuilder {
+    /// The names of [`CacheBuilder::cache_names`], checked.
+    fn listed_names(&self) -> Result<Option<HashSet<Box<str>>>, ConfigError> {
+        let Some(names) = &self.cache_names else {
+            return Ok(None);
+        };
+        let mut listed = HashSet::with_capacity(names.len());
+        for name in names {
+            if name.is_empty() || name.contains(self.separator) || name == OTHER_NAME {
+                return Err(ConfigError::invalid(
+                    "CacheBuilder::cache_names",
+                    name,
+                    &format!(
+                        "non-empty key prefixes without the separator {:?}, other than \
+                         `{OTHER_NAME}` (where every key without a listed prefix counts)",
+                        self.separator
+                    ),
+                ));
+            }
+            listed.insert(name.as_str().into());
+        }
+        Ok(Some(listed))
+    }
 }
 
 /// What the URL says about the server, for the span attributes.

@@ -91,7 +91,7 @@ impl<'a> Call<'a> {
         );
         if call.is_recording() {
             let command = call.metrics().command.name();
-            let mut text = CommandText::new(command, shared.key_display, shared.separator);
+            let mut text = CommandText::new(command, shared.key_display, &shared.naming);
             query(&mut text);
             call.set_attribute(KeyValue::new(names::DB_QUERY_TEXT, text.finish()));
         }

@@ -11,7 +11,7 @@ use fred::types::Value;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use super::query::{cache_name, CommandText};
+use super::query::{CommandText, Naming};
 use crate::config::KeyDisplay;
 
 /// In what must never be shown when keys are masked: key suffixes and hash
@@ -193,7 +193,8 @@ fn forbidden(keys: KeyDisplay) -> &'static [char] {
 }
 
 fn check_single(keys: KeyDisplay, sep: char, steps: &[Step]) -> Result<(), TestCaseError> {
-    let mut text = CommandText::new("SET", keys, sep);
+    let naming = Naming::prefixes(sep);
+    let mut text = CommandText::new("SET", keys, &naming);
     for step in steps {
         match step {
             Step::Key(k) => text.key(&k.text(sep)),
@@ -211,7 +212,7 @@ fn check_single(keys: KeyDisplay, sep: char, steps: &[Step]) -> Result<(), TestC
     for step in steps {
         if let Step::Key(k) = step {
             let key = k.text(sep);
-            let name = cache_name(&key, sep);
+            let name = naming.name(&key);
             prop_assert!(!name.contains(KEY_MARK), "{name:?}");
         }
     }
@@ -237,7 +238,8 @@ fn check_pipeline(
             (name.clone(), args, *n)
         })
         .collect();
-    let mut text = CommandText::new("PIPELINE", keys, sep);
+    let naming = Naming::prefixes(sep);
+    let mut text = CommandText::new("PIPELINE", keys, &naming);
     text.pipeline(
         queued
             .iter()

@@ -2,7 +2,7 @@
 //! `db.client.operation.duration` (bound per command for the success path)
 //! and `wingspan.cache.requests` (bound per cache name and result).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{OnceLock, RwLock};
 
 use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, Histogram, Meter};
@@ -10,6 +10,7 @@ use opentelemetry::KeyValue;
 
 use std::time::Duration;
 
+use super::query::OTHER_NAME;
 use crate::instrument;
 use crate::names;
 use crate::stats::{CacheOutcome, CacheStats, Stats};
@@ -125,20 +126,38 @@ impl Bound {
     }
 }
 
+/// The cache names `wingspan.cache.requests` counts by.
+enum Names {
+    /// Every name met, up to `max`; later ones count as `other`.
+    Met {
+        names: RwLock<HashMap<Box<str>, Bound>>,
+        max: usize,
+    },
+    /// Only these (`CacheBuilder::cache_names`): fixed at build, so read
+    /// without a lock; each bound on first use.
+    Listed(HashMap<Box<str>, OnceLock<Bound>>),
+}
+
 pub(crate) struct Instruments {
     duration: Histogram<f64>,
     /// Bound per typed command on first success.
     ok: [OnceLock<BoundHistogram<f64>>; Op::ALL.len()],
     requests: Counter<u64>,
-    names: RwLock<HashMap<Box<str>, Bound>>,
+    names: Names,
     /// Bound on first overflow, so no `other` series exists until needed.
     other: OnceLock<Bound>,
-    max_names: usize,
     view: Option<Stats>,
 }
 
 impl Instruments {
-    pub(crate) fn new(meter: &Meter, max_names: usize, view: Option<Stats>) -> Self {
+    /// `listed`: the only cache names (every other counts as `other`), else
+    /// every name met up to `max_names`.
+    pub(crate) fn new(
+        meter: &Meter,
+        max_names: usize,
+        listed: Option<&HashSet<Box<str>>>,
+        view: Option<Stats>,
+    ) -> Self {
         let duration = instrument::db_operation_duration(meter);
         let requests = meter
             .u64_counter(names::WINGSPAN_CACHE_REQUESTS)
@@ -149,9 +168,19 @@ impl Instruments {
             duration,
             ok: Default::default(),
             requests,
-            names: RwLock::new(HashMap::new()),
+            names: match listed {
+                Some(listed) => Names::Listed(
+                    listed
+                        .iter()
+                        .map(|n| (n.clone(), OnceLock::new()))
+                        .collect(),
+                ),
+                None => Names::Met {
+                    names: RwLock::new(HashMap::new()),
+                    max: max_names,
+                },
+            },
             other: OnceLock::new(),
-            max_names,
             view,
         }
     }
@@ -193,29 +222,41 @@ impl Instruments {
 
     fn other(&self) -> &Bound {
         self.other
-            .get_or_init(|| Bound::new("other", self.view.as_ref()))
+            .get_or_init(|| Bound::new(OTHER_NAME, self.view.as_ref()))
     }
 
     /// Counts `n` reads of one cache name. The first use of a name binds its
-    /// three counters; after `max_names` names, new ones count as `other`.
-    /// `elapsed` is the command's duration, for the in-process view.
+    /// three counters; after `max_names` names (or, with listed names, for
+    /// any name not listed) they count as `other`. `elapsed` is the
+    /// command's duration, for the in-process view.
     pub(crate) fn count(&self, name: &str, outcome: Outcome, n: u64, elapsed: Duration) {
         if n == 0 {
             return;
         }
+        let (names, max) = match &self.names {
+            Names::Listed(listed) => {
+                let bound = match listed.get(name) {
+                    Some(cell) => cell.get_or_init(|| Bound::new(name, self.view.as_ref())),
+                    None => self.other(),
+                };
+                bound.add(&self.requests, outcome, n, elapsed);
+                return;
+            }
+            Names::Met { names, max } => (names, *max),
+        };
         {
-            let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+            let names = names.read().unwrap_or_else(|p| p.into_inner());
             if let Some(b) = names.get(name) {
                 b.add(&self.requests, outcome, n, elapsed);
                 return;
             }
-            if names.len() >= self.max_names {
+            if names.len() >= max {
                 self.other().add(&self.requests, outcome, n, elapsed);
                 return;
             }
         }
-        let mut names = self.names.write().unwrap_or_else(|p| p.into_inner());
-        if names.len() >= self.max_names && !names.contains_key(name) {
+        let mut names = names.write().unwrap_or_else(|p| p.into_inner());
+        if names.len() >= max && !names.contains_key(name) {
             self.other().add(&self.requests, outcome, n, elapsed);
             return;
         }

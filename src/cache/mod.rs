@@ -22,7 +22,10 @@
 //! Every call is a CLIENT span named by the command, child of
 //! `Context::current()` at the call, and feeds `db.client.operation.duration`.
 //! Reads (GET, MGET per key, HGET, HGETALL) count `wingspan.cache.requests`
-//! by cache name (the key's prefix before the first `:`) and result.
+//! by cache name and result. The cache name is the key's prefix before the
+//! first `:`, so a key that starts with user data (`<email>:profile`) would
+//! put it into a metric label and the in-process view: name the caches with
+//! [`CacheBuilder::cache_names`], and every other key counts as `other`.
 //!
 //! Reliability: every command has a timeout (`REDIS_COMMAND_TIMEOUT`); while
 //! no connection is up, commands fail at once with
@@ -82,7 +85,7 @@ pub(crate) struct Shared {
     tracer: SdkTracer,
     base_attributes: Vec<KeyValue>,
     key_display: KeyDisplay,
-    separator: char,
+    naming: query::Naming,
     instruments: Instruments,
     command_timeout: Duration,
     flights: Flights,
@@ -148,7 +151,7 @@ impl Shared {
     }
 
     fn cache_name<'k>(&self, key: &'k str) -> &'k str {
-        query::cache_name(key, self.separator)
+        self.naming.name(key)
     }
 }
 

@@ -1,9 +1,65 @@
 //! `db.query.text` in redis-cli syntax: values always masked, keys masked
 //! after their cache name unless `WINGSPAN_REDIS_KEYS=full`.
 
+use std::collections::HashSet;
+
 use fred::types::Value;
 
 use crate::config::KeyDisplay;
+
+/// The cache name of keys without a separator (without listed names).
+const DEFAULT_NAME: &str = "default";
+/// The cache name of keys past `max_cache_names`, or not listed.
+pub(crate) const OTHER_NAME: &str = "other";
+
+/// How a key's cache name is found. By default the name is the key's prefix
+/// before the first separator (`users:42` → `users`, none → `default`); with
+/// the names of `CacheBuilder::cache_names` it is that prefix only when
+/// listed, and `other` for every other key, so a key that starts with user
+/// data never becomes a label, a row of the in-process view or a prefix in
+/// `db.query.text`.
+#[derive(Debug)]
+pub(crate) struct Naming {
+    separator: char,
+    listed: Option<HashSet<Box<str>>>,
+}
+
+impl Naming {
+    pub(crate) fn new(separator: char, listed: Option<HashSet<Box<str>>>) -> Self {
+        Self { separator, listed }
+    }
+
+    /// Every prefix is a name (the default).
+    #[cfg(test)]
+    pub(crate) fn prefixes(separator: char) -> Self {
+        Self::new(separator, None)
+    }
+
+    /// The cache name of `key`, for `wingspan.cache.requests` and the view.
+    pub(crate) fn name<'k>(&self, key: &'k str) -> &'k str {
+        let prefix = match key.find(self.separator) {
+            Some(i) if i > 0 => Some(&key[..i]),
+            _ => None,
+        };
+        match (&self.listed, prefix) {
+            (None, Some(p)) => p,
+            (None, None) => DEFAULT_NAME,
+            (Some(listed), Some(p)) if listed.contains(p) => p,
+            (Some(_), _) => OTHER_NAME,
+        }
+    }
+
+    /// What a masked key shows before its `?`: the prefix with its
+    /// separator (`users:`), or nothing.
+    fn shown<'k>(&self, key: &'k str) -> &'k str {
+        match key.find(self.separator) {
+            Some(i) if self.listed.as_ref().is_none_or(|l| l.contains(&key[..i])) => {
+                &key[..i + self.separator.len_utf8()]
+            }
+            _ => "",
+        }
+    }
+}
 
 /// Keys written in full before the rest of a long multi-key command collapses
 /// into `...`, so one MGET of 10 000 keys cannot make a 100 kB attribute.
@@ -15,32 +71,27 @@ const MAX_COMMANDS_SHOWN: usize = 16;
 
 /// Builds one `db.query.text`. (Not `db::QueryText`, which is what a
 /// Postgres call accepts as its statement.)
-pub(crate) struct CommandText {
+pub(crate) struct CommandText<'n> {
     text: String,
     keys: KeyDisplay,
-    separator: char,
+    naming: &'n Naming,
 }
 
-impl CommandText {
-    pub(crate) fn new(command: &str, keys: KeyDisplay, separator: char) -> Self {
+impl<'n> CommandText<'n> {
+    pub(crate) fn new(command: &str, keys: KeyDisplay, naming: &'n Naming) -> Self {
         let mut text = String::with_capacity(command.len() + 24);
         text.push_str(command);
-        Self {
-            text,
-            keys,
-            separator,
-        }
+        Self { text, keys, naming }
     }
 
-    /// Appends a key: `challenges:?` (masked) or the key itself (full).
+    /// Appends a key: `challenges:?` (masked; `?` alone when its prefix is
+    /// not a listed cache name) or the key itself (full).
     pub(crate) fn key(&mut self, key: &str) -> &mut Self {
         self.text.push(' ');
         match self.keys {
             KeyDisplay::Full => self.text.push_str(key),
             KeyDisplay::Masked => {
-                if let Some(i) = key.find(self.separator) {
-                    self.text.push_str(&key[..i + self.separator.len_utf8()]);
-                }
+                self.text.push_str(self.naming.shown(key));
                 self.text.push('?');
             }
         }
@@ -148,21 +199,21 @@ impl CommandText {
     }
 }
 
-/// The cache name of a key: the part before the first separator, `default`
-/// without one.
-pub(crate) fn cache_name(key: &str, separator: char) -> &str {
-    match key.find(separator) {
-        Some(i) if i > 0 => &key[..i],
-        _ => "default",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn q(keys: KeyDisplay) -> CommandText {
-        CommandText::new("SET", keys, ':')
+    const COLON: &Naming = &Naming {
+        separator: ':',
+        listed: None,
+    };
+
+    fn q(keys: KeyDisplay) -> CommandText<'static> {
+        CommandText::new("SET", keys, COLON)
+    }
+
+    fn cache_name(key: &str, separator: char) -> String {
+        Naming::prefixes(separator).name(key).to_owned()
     }
 
     #[test]
@@ -185,7 +236,7 @@ mod tests {
     #[test]
     fn long_key_lists_collapse() {
         let keys: Vec<String> = (0..40).map(|i| format!("k:{i}")).collect();
-        let mut t = CommandText::new("MGET", KeyDisplay::Full, ':');
+        let mut t = CommandText::new("MGET", KeyDisplay::Full, COLON);
         t.keys(keys.iter().map(String::as_str), 0);
         let text = t.finish();
         assert!(text.ends_with("k:15 ..."), "{text}");
@@ -197,5 +248,22 @@ mod tests {
         assert_eq!(cache_name("users", ':'), "default");
         assert_eq!(cache_name(":x", ':'), "default");
         assert_eq!(cache_name("a/b", '/'), "a");
+    }
+
+    #[test]
+    fn listed_names_only() {
+        let listed = Naming::new(':', Some(["users".into(), "carts".into()].into()));
+        assert_eq!(listed.name("users:1"), "users");
+        assert_eq!(listed.name("carts:1:2"), "carts");
+        assert_eq!(listed.name("alice@example.com:profile"), "other");
+        assert_eq!(listed.name("users"), "other");
+        assert_eq!(listed.name(":users"), "other");
+        let mut t = CommandText::new("MGET", KeyDisplay::Masked, &listed);
+        t.keys(["users:1", "alice@example.com:profile", "plain", ":x"], 0);
+        assert_eq!(t.finish(), "MGET users:? ? ? ?");
+        // Full keys stay full: the operator asked for them.
+        let mut t = CommandText::new("GET", KeyDisplay::Full, &listed);
+        t.key("alice@example.com:profile");
+        assert_eq!(t.finish(), "GET alice@example.com:profile");
     }
 }

@@ -274,8 +274,8 @@ impl ConfigBuilder {
 /// by `***`, for messages. Errs on the side of hiding: everything between
 /// `://` and the *last* `@` is user information (a password may hold an
 /// unencoded `/`, `?` or `@`), and a `password=` query parameter is dropped.
-/// Input that is not a URL is not echoed at all.
-#[cfg(any(feature = "postgres", feature = "redis"))]
+/// Input that is not a URL is not echoed at all. Used for `DATABASE_URL`,
+/// `REDIS_URL` and the OTLP endpoints.
 pub(crate) fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "<not a URL>".to_owned();
@@ -298,6 +298,66 @@ pub(crate) fn redact_url(url: &str) -> String {
         Some(user) => format!("{scheme}://{user}:***@{tail}"),
         None => format!("{scheme}://{tail}"),
     }
+}
+
+/// The secrets [`redact_url`] hides in `url`, as written and percent-decoded:
+/// the password of its user information (the same span: after the first `:`
+/// of everything between `://` and the last `@`) and the value of a
+/// `password=` query parameter. For scrubbing text that a library wrote
+/// about the URL (an exporter's error message), which may quote it whole or
+/// in pieces. Empty when there is nothing to hide.
+pub(crate) fn url_secrets(url: &str) -> Vec<String> {
+    let mut secrets = Vec::new();
+    let Some((_, rest)) = url.split_once("://") else {
+        return secrets;
+    };
+    if let Some(at) = rest.rfind('@') {
+        if let Some((_, password)) = rest[..at].split_once(':') {
+            secrets.push(password.to_owned());
+        }
+    }
+    if let Some((_, query)) = rest.split_once('?') {
+        for pair in query.split('&') {
+            if let Some((k, v)) = pair.split_once('=') {
+                if k.eq_ignore_ascii_case("password") {
+                    secrets.push(v.to_owned());
+                }
+            }
+        }
+    }
+    let decoded: Vec<String> = secrets
+        .iter()
+        .map(|s| percent_decode(s))
+        .filter(|d| !secrets.contains(d))
+        .collect();
+    secrets.extend(decoded);
+    secrets.retain(|s| !s.is_empty());
+    secrets
+}
+
+/// `%XX` escapes decoded (invalid ones and non-UTF-8 results kept as written).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
 }
 
 /// A string that never shows in `Debug` or `Display`.
@@ -358,7 +418,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(any(feature = "postgres", feature = "redis"))]
     fn urls_are_redacted_whatever_their_shape() {
         for (url, shown) in [
             (
@@ -379,6 +438,27 @@ mod tests {
             ("x@y://", "x@y://"),
         ] {
             assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn url_secrets_are_what_redaction_hides() {
+        for (url, secrets) in [
+            ("https://u:hunter2@collector:4318", vec!["hunter2"]),
+            ("https://u:p%40ss@collector", vec!["p%40ss", "p@ss"]),
+            ("redis://:p@ss@cache:6379/0", vec!["p@ss"]),
+            (
+                "postgres://db/app?user=a&Password=x%2Fy",
+                vec!["x%2Fy", "x/y"],
+            ),
+            ("https://token@collector", vec![]),
+            ("http://collector:4318", vec![]),
+            ("u:hunter2@collector", vec![]),
+        ] {
+            assert_eq!(url_secrets(url), secrets, "{url}");
+            for s in &secrets {
+                assert!(!redact_url(url).contains(s), "{url}");
+            }
         }
     }
 

@@ -1,10 +1,11 @@
 //! The standard `OTEL_*` variables, as the OpenTelemetry specification
 //! defines them, validated before the SDK sees them.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{ConfigError, Env, Profile, Secret};
+use super::{redact_url, url_secrets, ConfigError, Env, Profile, Secret};
 
 /// The OTLP wire protocol (`OTEL_EXPORTER_OTLP_PROTOCOL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +163,10 @@ impl AttributeLimits {
 }
 
 /// OTLP exporter settings (`OTEL_EXPORTER_OTLP_*`).
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the endpoints with any password replaced by `***`
+/// (`https://user:***@collector:4318/v1/traces`) and no header value.
+#[derive(Clone)]
 pub struct OtlpConfig {
     /// `OTEL_EXPORTER_OTLP_PROTOCOL`: `grpc` or `http/protobuf`.
     /// Defaults to `http/protobuf`, as the specification says.
@@ -170,7 +174,9 @@ pub struct OtlpConfig {
     /// The full URL traces are sent to. From `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
     /// as given, or `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces` with HTTP).
     /// Defaults to `http://localhost:4318/v1/traces` (HTTP) or
-    /// `http://localhost:4317` (gRPC).
+    /// `http://localhost:4317` (gRPC). A password in it never shows in
+    /// wingspan's output: `Debug`, errors and warnings print `***` instead,
+    /// also inside the exporter's own messages.
     pub traces_endpoint: String,
     /// Likewise for metrics (`/v1/metrics`).
     pub metrics_endpoint: String,
@@ -186,6 +192,40 @@ pub struct OtlpConfig {
     /// `OTEL_EXPORTER_OTLP_CERTIFICATE`: a PEM file of CA certificates that
     /// the collector's certificate must chain to. Defaults to the system roots.
     pub certificate: Option<PathBuf>,
+}
+
+impl fmt::Debug for OtlpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtlpConfig")
+            .field("protocol", &self.protocol)
+            .field("traces_endpoint", &redact_url(&self.traces_endpoint))
+            .field("metrics_endpoint", &redact_url(&self.metrics_endpoint))
+            .field("logs_endpoint", &redact_url(&self.logs_endpoint))
+            .field("headers", &self.headers)
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .field("certificate", &self.certificate)
+            .finish()
+    }
+}
+
+impl OtlpConfig {
+    /// The passwords of the three endpoints (as written and decoded), to
+    /// scrub from text the exporters wrote.
+    pub(crate) fn endpoint_secrets(&self) -> Vec<String> {
+        let mut all: Vec<String> = [
+            &self.traces_endpoint,
+            &self.metrics_endpoint,
+            &self.logs_endpoint,
+        ]
+        .into_iter()
+        .flat_map(|e| url_secrets(e))
+        .collect();
+        // Longest first, so a secret containing another is replaced whole.
+        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        all.dedup();
+        all
+    }
 }
 
 /// The OTel pipeline's settings.
@@ -466,9 +506,15 @@ fn validate_endpoint(var: &str, value: &str) -> Result<String, ConfigError> {
     });
     match ok {
         Some(_) => Ok(value.to_owned()),
+        // Without `://` there is no user information to find, so the value
+        // is shown unless it holds an `@` (then nothing of it is).
         None => Err(ConfigError::invalid(
             var,
-            value,
+            &if value.contains("://") || value.contains('@') {
+                redact_url(value)
+            } else {
+                value.to_owned()
+            },
             "an absolute http:// or https:// URL such as http://localhost:4317",
         )),
     }
@@ -495,6 +541,72 @@ mod tests {
             .collect();
         Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
             .map(|c| c.telemetry)
+    }
+
+    /// A marker password in every endpoint variable, percent-encoded in one.
+    const MARK: &str = "pw0tlpM4rk";
+
+    #[test]
+    fn endpoint_passwords_never_show_in_debug() {
+        let c = Config::from_lookup(|k| {
+            Some(match k {
+                "OTEL_EXPORTER_OTLP_ENDPOINT" => format!("https://u:{MARK}@collector:4318"),
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" => {
+                    format!("https://u:{MARK}%21@traces:4318/v1/traces")
+                }
+                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT" => {
+                    format!("https://u:{MARK}@logs:4318/v1/logs?password={MARK}")
+                }
+                _ => return None,
+            })
+        })
+        .unwrap();
+        for shown in [format!("{c:?}"), format!("{:?}", c.telemetry.otlp)] {
+            assert!(!shown.contains(MARK), "{shown}");
+            assert!(
+                shown.contains("https://u:***@collector:4318/v1/metrics"),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("https://u:***@traces:4318/v1/traces"),
+                "{shown}"
+            );
+        }
+        // Nothing lost: the exporter gets the endpoints as written.
+        assert_eq!(
+            c.telemetry.otlp.metrics_endpoint,
+            format!("https://u:{MARK}@collector:4318/v1/metrics")
+        );
+        let secrets = c.telemetry.otlp.endpoint_secrets();
+        assert!(secrets.contains(&format!("{MARK}%21")), "{secrets:?}");
+        assert!(secrets.contains(&format!("{MARK}!")), "{secrets:?}");
+        assert!(secrets.contains(&MARK.to_owned()), "{secrets:?}");
+    }
+
+    #[test]
+    fn endpoint_passwords_never_show_in_config_errors() {
+        for var in [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        ] {
+            for bad in [
+                format!("ftp://u:{MARK}@collector:4318"),
+                format!("https://u:{MARK}@"),
+                format!("u:{MARK}@collector:4318"),
+            ] {
+                let e = cfg(&[(var, &bad)]).unwrap_err();
+                assert_eq!(e.variable, var);
+                let shown = format!("{e} {e:?}");
+                assert!(!shown.contains(MARK), "{shown}");
+            }
+        }
+        // Nothing to hide: the value is shown as written.
+        let e = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")]).unwrap_err();
+        assert_eq!(e.value, "collector:4317");
+        let e = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://u:pw@collector")]).unwrap_err();
+        assert_eq!(e.value, "ftp://u:***@collector");
     }
 
     #[test]

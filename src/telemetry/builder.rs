@@ -20,6 +20,7 @@ use opentelemetry_sdk::Resource;
 
 use super::dropped::{CountingExporter, GuardedLogProcessor, GuardedProcessor, Losses};
 use super::handle::{Inner, Telemetry};
+use super::redact::Scrubber;
 use super::self_metrics::Components;
 use super::{buckets, exporters, process, resource, self_metrics, TelemetryError, SCOPE_NAME};
 use crate::config::{Config, ExporterKind, Protocol, Sampler};
@@ -125,7 +126,7 @@ impl TelemetryBuilder {
     /// before calling `init`.
     pub fn build(mut self) -> Result<Telemetry, TelemetryError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let losses = Losses::new();
+        let losses = Losses::new(Scrubber::new(&self.config.telemetry.otlp));
         let resource = resource::resource(&self.config);
         let components = self.components();
         let tracer_provider = self.traces(&resource, &losses)?;

@@ -23,6 +23,7 @@ use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
+use super::redact::Scrubber;
 use crate::names;
 
 /// How often at most a loss is logged.
@@ -85,6 +86,8 @@ pub(crate) struct Losses {
     started: Instant,
     /// Milliseconds since `started` of the last warning, +1 (0 = never).
     last_warn_ms: AtomicU64,
+    /// Keeps the endpoints' passwords out of the exporters' messages.
+    pub(crate) scrubber: Scrubber,
 }
 
 impl fmt::Debug for Losses {
@@ -97,7 +100,7 @@ impl fmt::Debug for Losses {
 }
 
 impl Losses {
-    pub(crate) fn new() -> Arc<Self> {
+    pub(crate) fn new(scrubber: Scrubber) -> Arc<Self> {
         Arc::new(Self {
             queued_spans: AtomicUsize::new(0),
             queued_logs: AtomicUsize::new(0),
@@ -109,6 +112,7 @@ impl Losses {
             logs: Outcomes::default(),
             started: Instant::now(),
             last_warn_ms: AtomicU64::new(0),
+            scrubber,
         })
     }
 
@@ -134,7 +138,10 @@ impl Losses {
         }
         // Counts and error go in the message: as fields they would be
         // attribute keys outside the conventions.
-        let error = error.map(|e| format!(" ({e})")).unwrap_or_default();
+        // The exporter's message is not wingspan's: it may quote the endpoint.
+        let error = error
+            .map(|e| format!(" ({})", self.scrubber.scrub(e.to_string())))
+            .unwrap_or_default();
         tracing::warn!(
             target: "wingspan::telemetry",
             "telemetry is being dropped: {what}{error}; so far {} spans at the full queue, {} in failed \

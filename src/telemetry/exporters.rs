@@ -9,8 +9,9 @@ use opentelemetry_otlp::{
     LogExporter, MetricExporter, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
 };
 
+use super::redact::Scrubber;
 use super::TelemetryError;
-use crate::config::{Compression, OtlpConfig, Protocol};
+use crate::config::{redact_url, Compression, OtlpConfig, Protocol};
 
 /// A gRPC export that cannot connect gives up after this long, so a dead
 /// collector never holds an export thread for the whole export timeout.
@@ -45,7 +46,11 @@ fn tonic_channel(
         return Err(TelemetryError::NoRuntime);
     }
     let mut ep = tonic::transport::Endpoint::from_shared(endpoint.to_owned())
-        .map_err(|e| TelemetryError::exporter(format!("OTLP endpoint {endpoint}: {e}")))?
+        .map_err(|e| {
+            TelemetryError::exporter(
+                Scrubber::new(cfg).scrub(format!("OTLP endpoint {}: {e}", redact_url(endpoint))),
+            )
+        })?
         .connect_timeout(GRPC_CONNECT_TIMEOUT.min(cfg.timeout))
         .timeout(cfg.timeout)
         .tcp_keepalive(Some(Duration::from_secs(30)));
@@ -157,7 +162,13 @@ macro_rules! build_exporter {
                 b.build()
             }
         }
-        .map_err(|e| TelemetryError::exporter(format!("OTLP exporter for {endpoint}: {e}")))
+        .map_err(|e| {
+            // The SDK's message may quote the endpoint: scrubbed as well.
+            TelemetryError::exporter(
+                Scrubber::new(cfg)
+                    .scrub(format!("OTLP exporter for {}: {e}", redact_url(endpoint))),
+            )
+        })
     }};
 }
 

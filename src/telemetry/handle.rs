@@ -12,6 +12,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use super::dropped::Losses;
+use super::redact::Scrubber;
 use super::{TelemetryError, SHUTDOWN_TIMEOUT};
 use crate::config::Config;
 
@@ -135,7 +136,11 @@ impl Telemetry {
                 || i.meter_provider.force_flush(),
                 || i.logger_provider.force_flush(),
             );
-            first_error([("traces", t), ("metrics", m), ("logs", l)], "flush")
+            first_error(
+                [("traces", t), ("metrics", m), ("logs", l)],
+                "flush",
+                &i.losses.scrubber,
+            )
         })
         .await
     }
@@ -151,7 +156,11 @@ impl Telemetry {
                 || i.meter_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT),
                 || i.logger_provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT),
             );
-            first_error([("traces", t), ("metrics", m), ("logs", l)], "shutdown")
+            first_error(
+                [("traces", t), ("metrics", m), ("logs", l)],
+                "shutdown",
+                &i.losses.scrubber,
+            )
         })
         .await
     }
@@ -227,6 +236,7 @@ where
 fn first_error(
     results: [(&'static str, OTelSdkResult); 3],
     action: &'static str,
+    scrubber: &Scrubber,
 ) -> Result<(), TelemetryError> {
     for (signal, r) in results {
         match r {
@@ -235,8 +245,9 @@ fn first_error(
                 return Err(TelemetryError::Flush {
                     signal,
                     action,
-                    message: e.to_string(),
-                })
+                    // The SDK's message may quote the exporter's.
+                    message: scrubber.scrub(e.to_string()),
+                });
             }
         }
     }

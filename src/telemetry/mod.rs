@@ -40,6 +40,7 @@ pub(crate) mod limits;
 mod process;
 #[cfg(feature = "prometheus")]
 mod prometheus;
+mod redact;
 mod resource;
 mod self_metrics;
 mod subscriber;

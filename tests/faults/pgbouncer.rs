@@ -110,12 +110,13 @@ async fn faults_wingman_through_pgbouncer_transaction_mode_serves_the_same() {
     // alias sets it on each server connection instead.
     let alias = format!("wm_{}", direct.schema_name());
     let bouncer = tokio::task::spawn_blocking({
+        let pg = support::database_target();
         let line = format!(
-            "{alias} = host=127.0.0.1 port={} dbname=postgres user=postgres connect_query='SET search_path TO {}'",
-            support::database_url()
-                .rsplit_once(':')
-                .and_then(|(_, p)| p.split('/').next().map(str::to_owned))
-                .unwrap_or_else(|| "5432".into()),
+            "{alias} = host={} port={} dbname={} user={} connect_query='SET search_path TO {}'",
+            pg.host,
+            pg.port,
+            pg.namespace,
+            pg.user,
             direct.schema_name()
         );
         move || Bouncer::start(&line)

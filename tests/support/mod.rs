@@ -117,6 +117,49 @@ pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
+/// Where a service URL points, as its driver reads it: what the spans'
+/// `server.address`, `server.port` and `db.namespace` must say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    /// The database name (Postgres) or index (Redis).
+    pub namespace: String,
+    /// The login role (Postgres) or user (Redis, `default` when unnamed).
+    pub user: String,
+}
+
+/// [`database_url`] through tokio-postgres' own parser.
+pub fn database_target() -> Target {
+    let cfg: tokio_postgres::Config = database_url().parse().expect("DATABASE_URL parses");
+    let host = match cfg.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "localhost".to_owned(),
+    };
+    let user = cfg.get_user().unwrap_or("postgres").to_owned();
+    Target {
+        host,
+        port: cfg.get_ports().first().copied().unwrap_or(5432),
+        namespace: cfg.get_dbname().unwrap_or(&user).to_owned(),
+        user,
+    }
+}
+
+/// [`redis_url`] through fred's own parser.
+pub fn redis_target() -> Target {
+    let cfg = fred::types::config::Config::from_url(&redis_url()).expect("REDIS_URL parses");
+    let server = match &cfg.server {
+        fred::types::config::ServerConfig::Centralized { server } => server.clone(),
+        other => panic!("REDIS_URL is not a single server: {other:?}"),
+    };
+    Target {
+        host: server.host.to_string(),
+        port: server.port,
+        namespace: cfg.database.unwrap_or(0).to_string(),
+        user: cfg.username.unwrap_or_else(|| "default".to_owned()),
+    }
+}
+
 /// A name unique to this test run and call, `[a-z0-9_]` only, usable as a
 /// schema name or key prefix: `<prefix>_<pid>_<n>_<nanos>`.
 pub fn unique(prefix: &str) -> String {
@@ -180,4 +223,46 @@ pub fn find_point<'a>(
 pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("local addr").port()
+}
+
+/// A port on 127.0.0.1 held by a socket that is bound but never listens:
+/// a connection is refused at once, and no other test can take the port
+/// while this lives. (A port from [`closed_port`] is free again at once, and
+/// the next `bind(0)` of a test running in parallel may get it: a
+/// "dead" collector or Redis would then answer.) `release` gives the port
+/// up, to start a server on it.
+pub struct DeadPort {
+    pub port: u16,
+    socket: Option<fred::socket2::Socket>,
+}
+
+impl DeadPort {
+    pub fn new() -> DeadPort {
+        use fred::socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        socket
+            .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .expect("bind");
+        let port = socket
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .expect("local addr")
+            .port();
+        DeadPort {
+            port,
+            socket: Some(socket),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn http(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Frees the port (for a server to start on it) and returns it.
+    pub fn release(&mut self) -> u16 {
+        self.socket = None;
+        self.port
+    }
 }

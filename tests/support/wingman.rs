@@ -10,8 +10,9 @@
 //! ```
 //!
 //! A process started with a fresh schema owns it: dropping the `Wingman`
-//! drops the schema and deletes the Redis keys of its prefix, panicking test
-//! or not. One started on a given schema (`.schema(name)`) leaves it.
+//! drops the schema, panicking test or not. One started on a given schema
+//! (`.schema(name)`) leaves it. Either deletes the Redis keys of its own
+//! prefix.
 //!
 //! The binary is `target/<profile>/examples/wingman`, next to the test
 //! binary's `deps/` directory: `make nextest` builds the examples first;
@@ -96,7 +97,7 @@ impl WingmanBuilder {
 
     /// Uses this schema instead of a fresh unique one (two processes on one
     /// schema, a seeded schema kept between runs). The process does not own
-    /// it: dropping the `Wingman` leaves the schema and the Redis keys.
+    /// it: dropping the `Wingman` leaves the schema (its own Redis keys go).
     pub fn schema(mut self, schema: &str) -> Self {
         self.schema = schema.to_owned();
         self.owns_data = false;
@@ -232,23 +233,27 @@ impl Drop for Wingman {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if self.owns_data {
-            // Drop may run inside the test's runtime, which must not block on
-            // itself: the cleanup gets a thread and a runtime of its own.
-            let (schema, prefix) = (self.schema.clone(), self.key_prefix.clone());
-            let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    rt.block_on(async {
+        // The key prefix is this process's own (unique per builder), shared
+        // schema or not: its keys go with it, or every run of a test that
+        // starts a second process on a schema leaves them behind.
+        // Drop may run inside the test's runtime, which must not block on
+        // itself: the cleanup gets a thread and a runtime of its own.
+        let schema = self.owns_data.then(|| self.schema.clone());
+        let prefix = self.key_prefix.clone();
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(async {
+                    if let Some(schema) = schema {
                         drop_schema(&schema).await;
-                        delete_keys(&prefix).await;
-                    });
-                }
-            })
-            .join();
-        }
+                    }
+                    delete_keys(&prefix).await;
+                });
+            }
+        })
+        .join();
     }
 }
 
@@ -384,39 +389,31 @@ pub async fn delete_keys(prefix: &str) {
     redis(&["EVAL", script, "0", &pattern]).await;
 }
 
-/// One command to `REDIS_URL` (host and port only; no auth) over a
-/// connection of its own; the first line of the reply (`:1`, `+OK`, `$5`).
-/// `None` when Redis does not answer within 2 s.
-pub async fn redis(args: &[&str]) -> Option<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let url = redis_url();
-    let authority = url
-        .split_once("://")
-        .map_or(url.as_str(), |(_, rest)| rest)
-        .rsplit('@')
-        .next()
-        .unwrap_or_default();
-    let host_port = authority
-        .split('/')
-        .next()
-        .unwrap_or("127.0.0.1:6379")
-        .to_owned();
-    let mut req = format!("*{}\r\n", args.len());
-    for a in args {
-        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
+/// One command to `REDIS_URL` over a client of its own (fred's: the URL's
+/// user, password and database index are honoured); its reply. `None` when
+/// Redis does not answer within 2 s.
+pub async fn redis(args: &[&str]) -> Option<fred::types::Value> {
+    use fred::interfaces::ClientLike as _;
+    use fred::types::{ClusterHash, CustomCommand, Value};
+    let config = fred::types::config::Config::from_url(&redis_url()).ok()?;
+    let client = fred::types::Builder::from_config(config).build().ok()?;
+    let (command, rest) = args.split_first()?;
     let exchange = async {
-        let mut s = tokio::net::TcpStream::connect(&host_port).await.ok()?;
-        s.write_all(req.as_bytes()).await.ok()?;
-        let mut buf = vec![0u8; 512];
-        let n = s.read(&mut buf).await.ok()?;
-        let reply = String::from_utf8_lossy(&buf[..n]).into_owned();
-        Some(reply.lines().next().unwrap_or_default().to_owned())
+        client.init().await.ok()?;
+        client
+            .custom::<Value, _>(
+                CustomCommand::new(command.to_string(), ClusterHash::FirstKey, false),
+                rest.iter().map(|a| Value::from(*a)).collect::<Vec<_>>(),
+            )
+            .await
+            .ok()
     };
-    tokio::time::timeout(Duration::from_secs(2), exchange)
+    let reply = tokio::time::timeout(Duration::from_secs(2), exchange)
         .await
         .ok()
-        .flatten()
+        .flatten();
+    let _ = client.quit().await;
+    reply
 }
 
 /// Copies a pipe into `sink` on a thread of its own, line by line.
