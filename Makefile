@@ -8,7 +8,7 @@ CARGO    ?= cargo
 PYTHON   ?= python3
 FEATURES ?= --all-features
 
-.PHONY: all test demo demo-quickstart services bench fuzz lint fmt fmt-check clippy otel-single py-test registry-check bench-figures screenshots clippy-features nextest doctest rotel clean-demo help \
+.PHONY: all test demo demo-quickstart services bench fuzz lint fmt fmt-check clippy otel-single py-test registry-check bench-figures book screenshots clippy-features nextest doctest rotel clean-demo help \
 	backend backend-static alerts-check alerts-render dashboards-check collector-check backend-check e2e-alerts alert-target
 
 all: test
@@ -16,7 +16,8 @@ all: test
 help:
 	@echo "make demo       wingman (the reference service) under 30 s of load, exporting to rotel; prints a report (.demo/report.md)"
 	@echo "make demo-quickstart  the smallest example (quickstart) against rotel, and what rotel received"
-	@echo "make test       the whole gate: fmt, clippy (every feature set), script tests, alert rules, nextest, doctests, e2e alerting"
+	@echo "make test       the whole gate: fmt, clippy (every feature set), script tests, alert rules, the book, nextest, doctests, e2e alerting"
+	@echo "make book       build the book (docs/, mdBook) into the target dir and check its links, the README's wiring block and SECURITY.md's tests"
 	@echo "make services   make sure Postgres (DATABASE_URL) and Redis (REDIS_URL) answer"
 	@echo "make bench      run the criterion benches and write BENCHMARKS.md"
 	@echo "make fuzz       the fuzz_ property tests (SQL sanitizer, Redis masker) at 1 000 000 cases each"
@@ -31,7 +32,7 @@ help:
 	@echo "make report     the weekly report (wingspan-report) from PROM_URL: Markdown on stdout, HTML and JSON files"
 
 ## test: the whole gate, in order; stops at the first failing step.
-test: fmt-check clippy clippy-features otel-single py-test registry-check bench-figures backend-static nextest doctest backend-check e2e-alerts
+test: fmt-check clippy clippy-features otel-single py-test registry-check bench-figures book backend-static nextest doctest backend-check e2e-alerts
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -57,7 +58,7 @@ otel-single:
 py-test:
 	$(PYTHON) -m unittest discover -s scripts -p 'test_*.py'
 
-# semconv/ (the registry of wingspan's own names) agrees with src/names/ and README.md.
+# semconv/ (the registry of wingspan's own names) agrees with src/names/, README.md and the book.
 registry-check:
 	$(PYTHON) scripts/check_registry.py
 
@@ -97,9 +98,16 @@ bench:
 screenshots:
 	WINGSPAN_UPDATE_SCREENSHOTS=1 $(CARGO) nextest run $(FEATURES) -E 'test(/browser/)'
 
-# The README's performance figures are quoted from BENCHMARKS.md.
+# The book's performance figures are quoted from BENCHMARKS.md.
 bench-figures:
 	$(PYTHON) scripts/check_bench_figures.py
+
+# The book (docs/; mdBook, which .ci/run installs at the version scripts/check_docs.py pins):
+# the README's wiring block is examples/wiring.rs, every setting of src/config/ is documented,
+# every test SECURITY.md names exists, the book builds into the target dir, and every link and
+# anchor in it resolves (external links are listed, not fetched).
+book:
+	$(PYTHON) scripts/check_docs.py all $(TARGET_DIR)/book
 
 # The maskers' fuzz runs: every unit test named fuzz_* reads its case count
 # from WINGSPAN_FUZZ_CASES (make test runs them at their small default).

@@ -15,7 +15,7 @@
 //! it out. Ctrl-C (or SIGTERM) drains the server, then flushes telemetry.
 //!
 //! Settings: `APP_ADDR` (default `127.0.0.1:8080`), the standard `OTEL_*`
-//! variables and `WINGSPAN_*` (see the README).
+//! variables and `WINGSPAN_*` (the book's Configuration chapter, docs/src/configuration.md).
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -26,7 +26,8 @@ DIR = os.path.join(ROOT, "otel-collector")
 COMPONENTS = os.path.join(DIR, "contrib-components.txt")
 KINDS = {"receivers": "receiver", "processors": "processor", "exporters": "exporter",
          "connectors": "connector", "extensions": "extension"}
-# Each deployment the README documents: the files passed as --config, in order.
+# Each deployment the docs describe (otel-collector/README.md, the book's scaling
+# chapter): the files passed as --config, in order.
 # The collector ignores a component no pipeline uses; here that is an error (a forgotten
 # wire), except where an overlay replaces a pipeline's exporter on purpose.
 DEPLOYMENTS = [

@@ -47,7 +47,7 @@ fi
 cpu="$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n1)"
 mem="$(awk '/^MemTotal:/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo 2>/dev/null || true)"
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-# BENCHMARKS.md names the commit it measured, and the README quotes it: a run on
+# BENCHMARKS.md names the commit it measured, and the book quotes it: a run on
 # uncommitted src/ or benches/ would measure code no commit holds.
 if [ -n "$(git status --porcelain --untracked-files=no -- src benches examples scripts/bench_service.py Cargo.toml Cargo.lock 2>/dev/null || true)" ]; then
     if [ "${BENCH_ALLOW_DIRTY:-0}" != 1 ]; then

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Every figure in README.md's "Performance" section is quoted from BENCHMARKS.md.
+"""Every figure of the book's Performance chapter is quoted from BENCHMARKS.md.
 
 A figure is a number with a unit or a ratio (`+1.55 µs`, `7 369 instructions`,
 `×1.12`, `35 ns`): each must appear, as written, in BENCHMARKS.md (goals written
 `≤ 50 ns` are not figures), which
-`make bench` writes from one commit. `make test` runs this so the README cannot
-drift from the measurements. Exit 1 with the figures not found.
+`make bench` writes from one commit. `make test` runs this so the docs cannot
+drift from the measurements. It reads docs/src/performance.md whole, and the
+"## Performance" section of README.md when it has one. Exit 1 with the figures
+not found.
 """
 
 import re
@@ -29,10 +31,15 @@ def normalise(figure):
 
 
 def missing(readme, benchmarks):
+    """Figures of README-style text's "## Performance" section not in BENCHMARKS.md."""
+    return missing_in(section(readme, "Performance"), benchmarks)
+
+
+def missing_in(text, benchmarks):
+    """Figures of `text` (all of it) not in BENCHMARKS.md."""
     bench = normalise(benchmarks)
     bench_compact = bench.replace(" ", "")
     out = []
-    text = section(readme, "Performance")
     for m in FIGURE.finditer(text):
         fig = m.group(0)
         # A goal (`≤ 50 ns`, `≥ 0.97`) is not a measurement.
@@ -52,14 +59,20 @@ def missing(readme, benchmarks):
 
 def main(argv):
     root = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent.parent
-    readme = (root / "README.md").read_text(encoding="utf-8")
     benchmarks = (root / "BENCHMARKS.md").read_text(encoding="utf-8")
-    if not section(readme, "Performance").strip():
-        print("check_bench_figures: README.md has no '## Performance' section")
+    chapter_path = root / "docs" / "src" / "performance.md"
+    if not chapter_path.is_file():
+        print("check_bench_figures: docs/src/performance.md is missing")
         return 1
-    gone = missing(readme, benchmarks)
-    for f in gone:
-        print(f"check_bench_figures: README Performance quotes {f!r}, not in BENCHMARKS.md")
+    chapter = chapter_path.read_text(encoding="utf-8")
+    if not FIGURE.search(chapter):
+        print("check_bench_figures: docs/src/performance.md quotes no figure")
+        return 1
+    gone = [("docs/src/performance.md", f) for f in missing_in(chapter, benchmarks)]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    gone += [("README.md Performance", f) for f in missing(readme, benchmarks)]
+    for where, f in gone:
+        print(f"check_bench_figures: {where} quotes {f!r}, not in BENCHMARKS.md")
     return 1 if gone else 0
 
 

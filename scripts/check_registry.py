@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check the semantic-conventions registry in semconv/ against the code and README.
+"""Check the semantic-conventions registry in semconv/ against the code and the docs.
 
 wingspan declares the names the OpenTelemetry semantic conventions do not define
 (every ``wingspan.*`` attribute and metric, and the redis receiver's ``redis.*``
@@ -12,7 +12,8 @@ conventions' YAML model format (``groups:`` of ``attribute_group``, ``metric``,
   metric when its doc comment starts with an instrument kind and a unit
   (``/// Counter `{request}`: …``), else as an attribute; and every declared
   name is still defined there (a rename or removal fails);
-* README.md: every ``wingspan.*`` / ``redis.*`` name it mentions is declared,
+* the docs (README.md and the book's chapters, docs/src/*.md, read as one
+  text): every ``wingspan.*`` / ``redis.*`` name they mention is declared,
   every declared name is mentioned, and where a table row of a metric states
   its type and unit (``| `redis.memory.used` | gauge, `By` | …``) they agree;
 * the registry itself: the structural rules of the model format that
@@ -402,9 +403,19 @@ def readme_metric_rows(text: str, metrics: set[str]) -> dict[str, list[tuple[str
 class Inputs:
     registry: dict[str, str]  # semconv/*.yaml except the manifest: name -> text
     names: dict[str, str]  # src/names/*.rs: name -> text
-    readme: str
+    readme: str  # the docs, README.md first, as one text
     manifest: str | None = None
     crate_version: str | None = None
+    # Where each file of `readme` starts: (path, first line), in order; empty: README.md alone.
+    sources: list[tuple[str, int]] = dataclasses.field(default_factory=list)
+
+    def where(self, line: int) -> str:
+        """`path:line` of a line of `readme`."""
+        path, first = "README.md", 1
+        for name, start in self.sources:
+            if start <= line:
+                path, first = name, start
+        return f"{path}:{line - first + 1}"
 
 
 def check(inp: Inputs) -> list[str]:
@@ -414,7 +425,7 @@ def check(inp: Inputs) -> list[str]:
     names = parse_names(inp.names)
     errors += _check_names(reg, names)
     values = {name for name, code in names.items() if code.kind == "value"}
-    errors += _check_readme(reg, inp.readme, values)
+    errors += _check_readme(reg, inp.readme, values, inp.where)
     if inp.manifest is not None:
         errors += _check_manifest(inp.manifest, inp.crate_version, inp.readme)
     return errors
@@ -460,27 +471,30 @@ def _compare_instrument(where: str, code: CodeName, reg: Declared) -> list[str]:
     return errors
 
 
-def _check_readme(reg: Registry, readme: str, values: set[str] = frozenset()) -> list[str]:
+def _check_readme(reg: Registry, readme: str, values: set[str] = frozenset(),
+                  where=lambda line: f"README.md:{line}") -> list[str]:
     errors = []
     mentioned = readme_mentions(readme)
     for name in sorted(mentioned - reg.names() - values):
-        errors.append(f"README.md mentions {name}, which semconv/ does not declare "
-                      f"(stale name in the README, or a missing declaration)")
+        at = next((where(no) for no, line in enumerate(readme.splitlines(), 1)
+                   if name in readme_mentions(line)), "README.md").split(":")[0]
+        errors.append(f"{at} mentions {name}, which semconv/ does not declare "
+                      f"(stale name in the docs, or a missing declaration)")
     files = {name: decl.file for (_, name), decl in sorted(reg.declared.items(), reverse=True)}
     for name, file in sorted(files.items()):
         present = name in mentioned if name.startswith(OWN_PREFIXES) else f"`{name}`" in readme
         if not present:
-            errors.append(f"semconv/{file} declares {name}, which README.md's telemetry "
-                          f"reference does not mention")
+            errors.append(f"semconv/{file} declares {name}, which the docs' telemetry "
+                          f"reference (README.md, docs/src/) does not mention")
     metrics = reg.of_kind("metric")
     for name, rows in sorted(readme_metric_rows(readme, set(metrics)).items()):
         reg = metrics[name]
         for instrument, unit, no in rows:
             if instrument != reg.instrument:
-                errors.append(f"README.md:{no}: {name} is {_a(instrument)} there, "
+                errors.append(f"{where(no)}: {name} is {_a(instrument)} there, "
                               f"{_a(str(reg.instrument))} in semconv/{reg.file}")
             if unit is not None and unit != reg.unit:
-                errors.append(f"README.md:{no}: {name} has unit {unit} there, "
+                errors.append(f"{where(no)}: {name} has unit {unit} there, "
                               f"{reg.unit} in semconv/{reg.file}")
     return errors
 
@@ -510,7 +524,7 @@ def _check_manifest(text: str, crate_version: str | None, readme: str) -> list[s
         versions.append(dep["schema_url"].rsplit("/", 1)[-1])
     stated = re.search(r"Semantic conventions v(\d+\.\d+)", readme)
     if stated and not any(v == stated.group(1) or v.startswith(stated.group(1) + ".") for v in versions):
-        errors.append(f"semconv/manifest.yaml: README.md states semantic conventions "
+        errors.append(f"semconv/manifest.yaml: the docs state semantic conventions "
                       f"v{stated.group(1)}, the dependencies are {', '.join(versions)}")
     return errors
 
@@ -534,8 +548,7 @@ def _read_dir(path: str, suffix: str) -> dict[str, str]:
 def read_inputs(root: str) -> Inputs:
     registry = _read_dir(os.path.join(root, "semconv"), ".yaml")
     manifest = registry.pop(MANIFEST, None)
-    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
-        readme = f.read()
+    readme, sources = read_docs(root)
     version = None
     cargo = os.path.join(root, "Cargo.toml")
     if os.path.exists(cargo):
@@ -543,7 +556,25 @@ def read_inputs(root: str) -> Inputs:
             m = re.search(r'(?ms)^\[package\].*?^version\s*=\s*"([^"]+)"', f.read())
             version = m.group(1) if m else None
     return Inputs(registry, _read_dir(os.path.join(root, "src", "names"), ".rs"), readme,
-                  manifest if manifest is not None else "", version)
+                  manifest if manifest is not None else "", version, sources)
+
+
+def read_docs(root: str) -> tuple[str, list[tuple[str, int]]]:
+    """README.md and docs/src/*.md (sorted) as one text, and where each file starts."""
+    paths = ["README.md"]
+    book = os.path.join(root, "docs", "src")
+    if os.path.isdir(book):
+        paths += [f"docs/src/{n}" for n in sorted(os.listdir(book)) if n.endswith(".md")]
+    parts, sources, line = [], [], 1
+    for rel in paths:
+        with open(os.path.join(root, rel), encoding="utf-8") as f:
+            text = f.read()
+        if not text.endswith("\n"):
+            text += "\n"
+        sources.append((rel, line))
+        parts.append(text)
+        line += text.count("\n")
+    return "".join(parts), sources
 
 
 def literals_outside_names(root: str) -> list[str]:
@@ -580,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     reg = load_registry(inp.registry)
     metrics, attributes = len(reg.of_kind("metric")), len(reg.of_kind("attribute"))
     print(f"registry-check: ok: {metrics} metrics and {attributes} attributes declared "
-          f"in semconv/ agree with src/names/ and README.md")
+          f"in semconv/ agree with src/names/, README.md and docs/src/")
     return 0
 
 

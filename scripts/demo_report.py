@@ -193,7 +193,7 @@ def pool_usage(metrics: dict, health: list, seconds: float) -> dict:
 
 
 def alert_states(th: dict, non_llm_p95_s, pool_util, hit_rate, error_ratio) -> list:
-    """The plan's four alerts against alerts/thresholds.json."""
+    """The four alerts of alerts/thresholds.json against their values."""
     rows = [
         ("API P95 latency (non-LLM routes)", non_llm_p95_s, th.get("api_latency_threshold_seconds", 0.3), ">",
          lambda v: f"{v * 1000:.1f} ms", lambda t: f"{t * 1000:.0f} ms"),

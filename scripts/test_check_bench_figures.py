@@ -1,6 +1,6 @@
 import unittest
 
-from check_bench_figures import missing
+from check_bench_figures import missing, missing_in
 
 BENCH = "| wingspan | 1.55 µs | +7 369 | ×1.12 |\n| stats | 35 ns |\n| tower | +18192 | 1.086 |\n"
 
@@ -24,6 +24,9 @@ class Figures(unittest.TestCase):
 
     def test_goals_are_not_figures(self):
         self.assertEqual(missing(self.readme("the target ≤ 50 ns was met"), BENCH), [])
+
+    def test_the_chapter_is_checked_whole(self):
+        self.assertEqual(missing_in("# Performance\nadds 1.55 µs\n## Later\nand 1.4 µs", BENCH), ["1.4 µs"])
 
     def test_ratio_must_match(self):
         self.assertEqual(missing(self.readme("×1.13"), BENCH), ["×1.13"])

@@ -209,24 +209,43 @@ class ReadmeTest(unittest.TestCase):
         readme = README + "\n| `wingspan.telemetry.spans.dropped` | counter, `{span}` | |\n"
         self.assertEqual(run(readme=readme), [
             "README.md mentions wingspan.telemetry.spans.dropped, which semconv/ does not declare "
-            "(stale name in the README, or a missing declaration)"])
+            "(stale name in the docs, or a missing declaration)"])
 
     def test_readme_keeps_an_old_name_after_a_rename(self):
         names = NAMES.replace('"wingspan.cache.requests"', '"wingspan.cache.reads"')
         registry = REGISTRY.replace("wingspan.cache.requests", "wingspan.cache.reads")
         errors = run(names=names, registry=registry)
         self.assertIn("README.md mentions wingspan.cache.requests, which semconv/ does not declare "
-                      "(stale name in the README, or a missing declaration)", errors)
-        self.assertIn("semconv/cache.yaml declares wingspan.cache.reads, which README.md's telemetry "
-                      "reference does not mention", errors)
+                      "(stale name in the docs, or a missing declaration)", errors)
+        self.assertIn("semconv/cache.yaml declares wingspan.cache.reads, which the docs' telemetry "
+                      "reference (README.md, docs/src/) does not mention", errors)
 
     def test_declared_name_missing_from_readme(self):
         readme = README.replace("| `redis.db.keys` | gauge, `{key}` | `db` (`\"0\"`, ...) |\n", "")
         errors = run(readme=readme)
-        self.assertIn("semconv/cache.yaml declares redis.db.keys, which README.md's telemetry "
-                      "reference does not mention", errors)
-        self.assertIn("semconv/cache.yaml declares db, which README.md's telemetry reference does "
-                      "not mention", errors)
+        self.assertIn("semconv/cache.yaml declares redis.db.keys, which the docs' telemetry "
+                      "reference (README.md, docs/src/) does not mention", errors)
+        self.assertIn("semconv/cache.yaml declares db, which the docs' telemetry reference "
+                      "(README.md, docs/src/) does not mention", errors)
+
+    def test_a_chapter_of_the_book_is_named_with_its_own_line(self):
+        readme = "# wingspan\n"
+        chapter = README.replace("| gauge, `{key}` |", "| non-monotonic sum, `{key}` |")
+        inputs = cr.Inputs({"cache.yaml": REGISTRY}, {"cache.rs": NAMES}, readme + chapter, MANIFEST,
+                           "0.1.0", [("README.md", 1), ("docs/src/cache.md", 2)])
+        self.assertEqual(cr.check(inputs), ["docs/src/cache.md:8: redis.db.keys is an updowncounter "
+                                            "there, a gauge in semconv/cache.yaml"])
+
+    def test_the_docs_are_read_from_the_readme_and_the_book(self):
+        import tempfile, os
+        with tempfile.TemporaryDirectory() as root:
+            os.makedirs(os.path.join(root, "docs", "src"))
+            for rel, text in [("README.md", "a\nb"), ("docs/src/b.md", "c\n"), ("docs/src/a.md", "d\n")]:
+                with open(os.path.join(root, rel), "w", encoding="utf-8") as f:
+                    f.write(text)
+            text, sources = cr.read_docs(root)
+            self.assertEqual(text, "a\nb\nd\nc\n")
+            self.assertEqual(sources, [("README.md", 1), ("docs/src/a.md", 3), ("docs/src/b.md", 4)])
 
     def test_readme_instrument_disagrees(self):
         errors = run(readme=README.replace("| gauge, `{key}` |", "| non-monotonic sum, `{key}` |"))
@@ -356,7 +375,7 @@ class ManifestTest(unittest.TestCase):
 
     def test_dependency_must_match_the_readme(self):
         errors = run(manifest=MANIFEST.replace("1.44.0", "1.43.0"))
-        self.assertEqual(errors, ["semconv/manifest.yaml: README.md states semantic conventions "
+        self.assertEqual(errors, ["semconv/manifest.yaml: the docs state semantic conventions "
                                   "v1.44, the dependencies are 1.43.0"])
 
     def test_dependencies_required(self):

@@ -77,14 +77,14 @@ impl Overload {
             return;
         }
         let n = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
-        if n % (self.every * 4) == 0 {
+        if n.is_multiple_of(self.every * 4) {
             // More than WINGSPAN_LLM_MAX_RETRIES (2) allows: the call fails.
             self.fake.fail_next([
                 Failure::Overloaded,
                 Failure::Overloaded,
                 Failure::Overloaded,
             ]);
-        } else if n % self.every == 0 {
+        } else if n.is_multiple_of(self.every) {
             self.fake.fail_next([Failure::Overloaded]);
         }
     }
