@@ -4,7 +4,6 @@
 //! start, and the INFO metrics.
 
 mod flight;
-pub(crate) mod private;
 
 use std::time::{Duration, Instant};
 
@@ -13,8 +12,9 @@ use opentelemetry::Context;
 use wingspan::cache::{BuildError, Cache, CacheError, Value};
 use wingspan::config::{RedisConfig, Secret};
 
-use crate::support::{self, find_point, Kind, MetricKind, Protocol, Receiver, Status};
-use private::PrivateRedis;
+use crate::support::{
+    self, find_point, Kind, MetricKind, PrivateRedis, Protocol, Receiver, Status,
+};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -197,7 +197,7 @@ async fn full_key_display_shows_keys_but_never_values() {
     cache.set(&key, "the-value", None).await.unwrap();
     cache.del(&[&key]).await.unwrap();
     telemetry.force_flush().await.unwrap();
-    let set = receiver.wait_for_span("SET", WAIT).await;
+    let set = receiver.wait_for_span(|s| s.name == "SET").await;
     assert_eq!(
         set.attr_str("db.query.text"),
         Some(format!("SET {key} ?").as_str())

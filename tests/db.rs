@@ -2,7 +2,7 @@
 //! a real OTLP receiver. Each test works in its own schema and sets its own
 //! `application_name`, so parallel runs never touch each other's objects or
 //! backends. Tests that stop the server or need their own certificate run a
-//! private cluster (`db/private.rs`); the submodules hold the acquire bound,
+//! private cluster (`support::PrivatePostgres`); the submodules hold the acquire bound,
 //! the reaper's refill, user sessions, `verify-ca` and the outage.
 
 use std::time::{Duration, Instant};
@@ -15,7 +15,6 @@ use crate::support::{self, find_point, find_points, Kind, Protocol, Receiver, St
 
 mod acquire;
 mod outage;
-pub(crate) mod private;
 mod refill;
 mod rls;
 mod tls;
@@ -432,10 +431,7 @@ async fn secrets_reach_no_span_log_or_metric() {
 
     let failed = db
         .receiver
-        .wait_for_span_where(
-            |s| s.attr_str("db.response.status_code") == Some("23505"),
-            WAIT,
-        )
+        .wait_for_span(|s| s.attr_str("db.response.status_code") == Some("23505"))
         .await;
     assert_eq!(failed.name, format!("INSERT {s}.users"));
     assert_eq!(failed.attr_str("error.type"), Some("23505"));
@@ -964,7 +960,7 @@ async fn a_call_dropped_mid_flight_still_ends_its_span_and_records_its_duration(
 
     let canceled = db
         .receiver
-        .wait_for_span_where(|s| s.attr_str("error.type") == Some("canceled"), WAIT)
+        .wait_for_span(|s| s.attr_str("error.type") == Some("canceled"))
         .await;
     assert_eq!(canceled.name, "SELECT");
     assert_eq!(canceled.status, Status::Error);

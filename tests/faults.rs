@@ -6,7 +6,7 @@
 //! Load inside a test is a fixed-rate, open-loop driver ([`load`]): one
 //! request per tick whatever the previous one is doing (no coordinated
 //! omission), each latency tagged with the time it was sent so a run splits
-//! into phases (healthy baseline, fault, return). goose (`examples/load`)
+//! into phases (healthy baseline, fault, return). goose (`wingman-load`)
 //! drives the soak (`make soak`), where one report per run is what is
 //! wanted; here each test needs its own samples per phase and the status of
 //! every request, which goose's aggregate report does not give.

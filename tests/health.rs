@@ -4,11 +4,6 @@
 
 mod admin;
 mod browser;
-// The cache tests' private redis-server helper, compiled here too: it is
-// private to their module, which this branch does not edit.
-#[allow(clippy::duplicate_mod)]
-#[path = "cache/private.rs"]
-mod private;
 mod proxy;
 mod service;
 mod wired;
@@ -21,8 +16,7 @@ use wingspan::db::Pool;
 use wingspan::health::HealthConfig;
 use wingspan::stats::Stats;
 
-use crate::support::{self, Protocol, Receiver};
-use private::PrivateRedis;
+use crate::support::{self, PrivateRedis, Protocol, Receiver};
 use proxy::Proxy;
 use service::World;
 

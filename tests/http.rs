@@ -121,7 +121,7 @@ impl Server {
 
     async fn span(&self, name: &str) -> SpanRecord {
         self.flush().await;
-        self.receiver.wait_for_span(name, WAIT).await
+        self.receiver.wait_for_span(|s| s.name == name).await
     }
 }
 

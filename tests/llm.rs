@@ -533,7 +533,7 @@ async fn traceparent_reaches_the_server_with_the_attempt_as_parent() {
     }
     cx.span().end();
     let (chat, http) = s.spans(1).await;
-    let spans = s.receiver.wait_for_span("handler", WAIT).await;
+    let spans = s.receiver.wait_for_span(|s| s.name == "handler").await;
     assert!(
         chat.is_child_of(&spans),
         "gen_ai span not under the handler"

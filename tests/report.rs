@@ -17,8 +17,6 @@ use serde_json::Value;
 use crate::support::{self, Browser};
 use series::{known, Plan, DAY, HOSTILE, STEPS_PER_WEEK, WEEK};
 
-const REPORT: &str = env!("CARGO_BIN_EXE_wingspan-report");
-
 /// Prometheus asks for basic auth (its `--web.config.file`), so every query
 /// of the report proves the credentials travel. The hash is bcrypt at cost
 /// 4 of PASSWORD: a test fixture, not a secret.
@@ -143,7 +141,7 @@ fn out_dir() -> PathBuf {
 
 /// The report with only `env` of its credential variables set.
 fn run_report(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(REPORT);
+    let mut c = Command::new(support::paths::require_binary("wingspan-report"));
     c.args(args);
     for k in [
         "PROM_URL",

@@ -49,7 +49,7 @@ async fn delivers_span_with_resource(protocol: Protocol, transport: Transport, g
     span.end();
     telemetry.force_flush().await.unwrap();
 
-    let span = receiver.wait_for_span("probe", WAIT).await;
+    let span = receiver.wait_for_span(|s| s.name == "probe").await;
     assert_eq!(span.transport, transport);
     assert_eq!(span.kind, Kind::Client);
     assert_eq!(span.attr_i64("probe.n"), Some(7));
@@ -325,7 +325,7 @@ async fn telemetry_event_in_otel_context_carries_its_trace_id() {
     cx.span().end();
     telemetry.force_flush().await.unwrap();
 
-    let span = receiver.wait_for_span("otel.only", WAIT).await;
+    let span = receiver.wait_for_span(|s| s.name == "otel.only").await;
     let logs = receiver
         .wait_for_logs(
             |l| {
@@ -865,7 +865,9 @@ async fn telemetry_bad_configuration_fails_cleanly() {
     let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
     tracing::info_span!("after.failed.init").in_scope(|| {});
     telemetry.force_flush().await.unwrap();
-    receiver.wait_for_span("after.failed.init", WAIT).await;
+    receiver
+        .wait_for_span(|s| s.name == "after.failed.init")
+        .await;
 }
 
 async fn shutdown_with_unreachable_collector_is_bounded(protocol: Protocol) {
@@ -934,7 +936,7 @@ async fn headers_reach_the_collector(protocol: Protocol) {
     .await;
     telemetry.tracer().start("with.headers").end();
     telemetry.force_flush().await.unwrap();
-    receiver.wait_for_span("with.headers", WAIT).await;
+    receiver.wait_for_span(|s| s.name == "with.headers").await;
     let headers = receiver.last_headers();
     assert_eq!(headers.get("x-api-key").map(String::as_str), Some("s3cr3t"));
     assert_eq!(headers.get("x-tenant").map(String::as_str), Some("acme"));
@@ -1091,7 +1093,7 @@ async fn telemetry_resource_attributes_add_but_never_override() {
     .await;
     telemetry.tracer().start("with.resource").end();
     telemetry.force_flush().await.unwrap();
-    let span = receiver.wait_for_span("with.resource", WAIT).await;
+    let span = receiver.wait_for_span(|s| s.name == "with.resource").await;
     assert_eq!(span.resource_str("service.name"), Some("checkout"));
     assert_eq!(span.resource_str("service.version"), Some("1.2.3"));
     assert_eq!(span.resource_str("team"), Some("payments"));
@@ -1286,7 +1288,7 @@ async fn telemetry_tracing_layer_composes_into_an_own_subscriber() {
         tracing::info_span!("own.subscriber").in_scope(|| tracing::info!("through my layer"));
     });
     telemetry.force_flush().await.unwrap();
-    let span = receiver.wait_for_span("own.subscriber", WAIT).await;
+    let span = receiver.wait_for_span(|s| s.name == "own.subscriber").await;
     let logs = receiver
         .wait_for_logs(|l| l.iter().any(|l| l.body == "through my layer"), WAIT)
         .await;

@@ -16,12 +16,6 @@ use tokio::net::TcpStream;
 use super::load::mib;
 use crate::support::{Receiver, Wingman};
 
-// The cache tests' private redis-server helper: the random-paths check runs
-// against an empty keyspace, as on a fresh machine.
-#[allow(clippy::duplicate_mod)]
-#[path = "../cache/private.rs"]
-mod private;
-
 const VALID_PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 /// One request with `headers` on the API: its status (0 when the server
@@ -78,7 +72,7 @@ async fn faults_hostile_context_headers_paths_bytes_and_slow_loris() {
     // A Redis of its own, empty: its keyspace series (`redis_db_keys{db="0"}`
     // and the like) appear when the first key does, at any moment of the
     // run, as on a fresh machine. They have nothing to do with paths.
-    let redis = private::PrivateRedis::start(crate::support::closed_port());
+    let redis = crate::support::PrivateRedis::start(crate::support::closed_port());
     let mut wingman = Wingman::builder()
         .otlp(&receiver)
         .var("REDIS_URL", redis.url())
@@ -185,10 +179,9 @@ async fn faults_hostile_context_headers_paths_bytes_and_slow_loris() {
         200
     );
     receiver
-        .wait_for_span_where(
-            |s| s.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736" && s.name.starts_with("GET "),
-            Duration::from_secs(10),
-        )
+        .wait_for_span(|s| {
+            s.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736" && s.name.starts_with("GET ")
+        })
         .await;
 
     // --- huge headers ---

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::load::{self, Load};
-use crate::cache::private::PrivateRedis;
+use crate::support::PrivateRedis;
 use crate::support::{self, Wingman};
 
 const RATE: u32 = 40;

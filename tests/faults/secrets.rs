@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::cache::private::PrivateRedis;
+use crate::support::PrivateRedis;
 use crate::support::{self, dump_logs, dump_metrics, dump_spans, Receiver, Wingman};
 
 /// Literals of wingman's seeding SQL (`'…@wingman.test'`, `'… looking for a

@@ -1,6 +1,7 @@
-//! The wingman example (`examples/wingman/`) as a real process: spawned from
-//! the built binary with its own schema, Redis key prefix and ports, its
-//! stdout and stderr captured in memory, killed when dropped.
+//! The reference service (package `wingman`, examples/wingman/) as a real
+//! process: spawned from the built binary with its own schema, Redis key
+//! prefix and ports, its stdout and stderr captured in memory, killed when
+//! dropped.
 //!
 //! ```ignore
 //! let receiver = Receiver::start().await;
@@ -14,9 +15,8 @@
 //! (`.schema(name)`) leaves it. Either deletes the Redis keys of its own
 //! prefix.
 //!
-//! The binary is `target/<profile>/examples/wingman`, next to the test
-//! binary's `deps/` directory: `make nextest` builds the examples first;
-//! alone, run `cargo build --examples --all-features`.
+//! The binary is `<target>/<profile>/wingman` ([`paths::binary`](super::paths::binary)):
+//! `make nextest` builds it first; alone, run `cargo build -p wingman`.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -45,24 +45,15 @@ const SCRUBBED: &[&str] = &[
     "RUST_LOG",
 ];
 
-/// The path of the built wingman example, or a message saying how to build it.
+/// The path of the built `wingman` binary, or a message saying how to build it.
 pub fn binary() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    // target/<profile>/deps/<test binary> -> target/<profile>/examples/wingman
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .ok_or_else(|| format!("unexpected test binary location {}", exe.display()))?;
-    let bin = profile_dir.join("examples").join("wingman");
-    if bin.is_file() {
-        Ok(bin)
-    } else {
-        Err(format!(
-            "{} is missing: build it first with `cargo build --examples --all-features` \
-             (`make nextest` does)",
-            bin.display()
-        ))
-    }
+    super::paths::binary("wingman")
+}
+
+/// The path of the built `wingman-load` binary (goose), or a message saying
+/// how to build it.
+pub fn load_binary() -> Result<PathBuf, String> {
+    super::paths::binary("wingman-load")
 }
 
 /// Settings of one wingman process.

@@ -1,24 +1,29 @@
-//! Test support shared by every integration-test module: real OTLP
-//! receivers (gRPC and HTTP/protobuf) that collect what the SDK sends over
-//! the wire, a one-call pipeline set-up pointed at them, and service URLs.
+//! What wingspan's integration tests (the library's `tests/`) share: real
+//! OTLP receivers (gRPC and HTTP/protobuf) that collect what the SDK sends
+//! over the wire, a one-call pipeline set-up pointed at them, service URLs,
+//! private Postgres and Redis servers, the wingman process driver, headless
+//! Chromium, and where the workspace's built binaries are.
 //!
 //! ```ignore
 //! let receiver = Receiver::start().await;
 //! let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
 //! // ... exercise ...
 //! telemetry.force_flush().await.unwrap();
-//! let spans = receiver.wait_for_spans(|s| !s.is_empty(), Duration::from_secs(5)).await;
+//! let span = receiver.wait_for_span(|s| s.name == "GET /api/users/{id}").await;
+//! let point = receiver
+//!     .wait_for_point("http.server.request.duration", |p| p.count == 1)
+//!     .await;
 //! ```
-
-// Each test module uses a different part of this API.
-#![allow(dead_code, unused_imports)]
 
 mod app;
 mod browser;
 mod grpc;
 mod http;
 mod model;
+pub mod paths;
+pub mod postgres;
 mod receiver;
+pub mod redis;
 mod silent;
 pub mod wingman;
 
@@ -30,7 +35,9 @@ pub use model::{
     attrs_key, hex, Attributes, EventRecord, Kind, LogRecord, MetricKind, MetricPoint, SpanRecord,
     Status, Transport, Value,
 };
-pub use receiver::{dump_logs, dump_metrics, dump_spans, Receiver};
+pub use postgres::{Certs, PrivatePostgres};
+pub use receiver::{dump_logs, dump_metrics, dump_spans, Receiver, WAIT};
+pub use redis::PrivateRedis;
 pub use silent::{black_hole, resident_bytes, SilentCollector};
 pub use wingman::{Wingman, WingmanBuilder};
 pub use wingspan::config::Protocol;
@@ -192,12 +199,7 @@ pub fn find_points<'a>(
 ) -> Vec<&'a MetricPoint> {
     points
         .iter()
-        .filter(|p| p.name == name)
-        .filter(|p| {
-            attrs
-                .iter()
-                .all(|(k, v)| p.attributes.get(*k).is_some_and(|a| a.to_string() == *v))
-        })
+        .filter(|p| p.name == name && p.matches(attrs))
         .collect()
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::support;
+use crate as support;
 
 /// A test's own cluster.
 pub struct PrivatePostgres {
