@@ -534,16 +534,9 @@ async fn slow_redis_is_bounded_by_the_command_timeout() {
     );
 
     telemetry.force_flush().await.unwrap();
-    let spans = receiver
-        .wait_for_spans(
-            |s| {
-                s.iter()
-                    .any(|s| s.name == "GET" && s.has_attr("error.type"))
-            },
-            WAIT,
-        )
+    let get = receiver
+        .wait_for_span(|s| s.name == "GET" && s.has_attr("error.type"))
         .await;
-    let get = spans.iter().find(|s| s.name == "GET").unwrap();
     assert_eq!(get.attr_str("error.type"), Some("timeout"));
     let name = &key[..key.find(':').unwrap()];
     let points = receiver
@@ -602,16 +595,11 @@ async fn info_metrics_are_exported_with_plausible_values() {
     let _: Option<String> = cache.get(&key).await.unwrap();
 
     // Polls before the GET exported 0 hits; wait for one after it.
-    let points = receiver
-        .wait_for_metrics(
-            |p| {
-                support::find_points(p, "redis.keyspace.hits", &[])
-                    .iter()
-                    .any(|h| h.value == 1.0)
-            },
-            WAIT,
-        )
+    receiver
+        .wait_for_point("redis.keyspace.hits", |h| h.value == 1.0)
         .await;
+    // Every server metric of that export.
+    let points = receiver.metrics();
     let memory = find_point(&points, "redis.memory.used", &[]);
     assert_eq!(memory.unit, "By");
     assert_eq!(memory.kind, MetricKind::Gauge);
@@ -732,26 +720,16 @@ async fn commands_nest_under_tracing_spans_and_the_write_back_under_its_caller()
     cx.span().end();
     telemetry.force_flush().await.unwrap();
 
-    let spans = receiver
-        .wait_for_spans(
-            |s| {
-                s.iter().any(|s| s.name == "SET")
-                    && s.iter().any(|s| s.name == "otel_parent")
-                    && s.iter().any(|s| s.name == "load_profile")
-            },
-            WAIT,
-        )
-        .await;
-    let by_name = |n: &'static str| spans.iter().filter(move |s| s.name == n);
-    let load_profile = by_name("load_profile").next().unwrap();
-    let otel_parent = by_name("otel_parent").next().unwrap();
-    let gets: Vec<_> = by_name("GET").collect();
+    let load_profile = receiver.wait_for_span(|s| s.name == "load_profile").await;
+    let otel_parent = receiver.wait_for_span(|s| s.name == "otel_parent").await;
+    let set = receiver.wait_for_span(|s| s.name == "SET").await;
+    let spans = receiver.spans();
+    let gets: Vec<_> = spans.iter().filter(|s| s.name == "GET").collect();
     assert_eq!(gets.len(), 2, "{}", support::dump_spans(&spans));
-    assert!(gets.iter().any(|g| g.is_child_of(load_profile)));
-    assert!(gets.iter().any(|g| g.is_child_of(otel_parent)));
-    let set = by_name("SET").next().unwrap();
+    assert!(gets.iter().any(|g| g.is_child_of(&load_profile)));
+    assert!(gets.iter().any(|g| g.is_child_of(&otel_parent)));
     assert!(
-        set.is_child_of(otel_parent),
+        set.is_child_of(&otel_parent),
         "{}",
         support::dump_spans(&spans)
     );

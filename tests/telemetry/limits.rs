@@ -4,7 +4,6 @@
 //! resident set bounded.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::{routing::get, Router};
 use opentelemetry::trace::{Span as _, Tracer as _};
