@@ -31,16 +31,10 @@ use std::time::Duration;
 
 use crate::support::Wingman;
 
-/// Installs rustls' ring provider for this process's reqwest clients (the
-/// crate builds reqwest without a default provider), once.
-pub fn tls() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// A reqwest client (after [`tls`]).
+/// A reqwest client (`support::http_client`: with rustls' ring provider
+/// installed for this process).
 pub fn http() -> reqwest::Client {
-    tls();
-    reqwest::Client::new()
+    crate::support::http_client()
 }
 
 /// The resident set of process `pid` in bytes (`VmRSS` of `/proc/PID/status`).

@@ -41,7 +41,7 @@ impl Browser {
         let mut b = Browser {
             child,
             base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
+            http: super::http_client(),
             profile,
         };
         let deadline = Instant::now() + WAIT;

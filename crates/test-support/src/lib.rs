@@ -42,6 +42,21 @@ pub use silent::{black_hole, resident_bytes, SilentCollector};
 pub use wingman::{Wingman, WingmanBuilder};
 pub use wingspan::config::Protocol;
 
+/// Installs rustls' ring provider as this process's default, once. reqwest
+/// is built without a default crypto provider (the library names ring
+/// wherever it builds a TLS config), so a test's own reqwest client needs
+/// one; `wingspan::init` installs it too, but not every test starts a
+/// pipeline.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A reqwest client for a test's own requests (after [`install_crypto_provider`]).
+pub fn http_client() -> reqwest::Client {
+    install_crypto_provider();
+    reqwest::Client::new()
+}
+
 /// The metric export interval `telemetry` configures, in ms.
 pub const METRIC_INTERVAL_MS: u64 = 200;
 /// The batch span/log processor delay `telemetry` configures, in ms.

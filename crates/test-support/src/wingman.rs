@@ -6,7 +6,7 @@
 //! ```ignore
 //! let receiver = Receiver::start().await;
 //! let wingman = Wingman::builder().otlp(&receiver).start().await;
-//! let res = reqwest::get(wingman.url("/api/users/1")).await.unwrap();
+//! let res = support::http_client().get(wingman.url("/api/users/1")).send().await.unwrap();
 //! wingman.stop().await; // SIGTERM: drains and flushes telemetry
 //! ```
 //!
