@@ -437,8 +437,8 @@ async fn wait_connected(cache: &Cache, connected: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_is_served_by_the_loader_and_recovers_after_restart() {
-    let port = support::closed_port();
-    let mut redis = PrivateRedis::start(port);
+    let mut redis = PrivateRedis::spawn();
+    let port = redis.port;
     let (receiver, telemetry) = setup(&[
         ("REDIS_URL", redis.url().as_str()),
         ("REDIS_COMMAND_TIMEOUT", "1000"),
@@ -505,8 +505,8 @@ async fn redis_down_is_served_by_the_loader_and_recovers_after_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_redis_is_bounded_by_the_command_timeout() {
-    let port = support::closed_port();
-    let redis = PrivateRedis::start(port);
+    let redis = PrivateRedis::spawn();
+    let port = redis.port;
     let (receiver, telemetry) = setup(&[
         ("REDIS_URL", redis.url().as_str()),
         ("REDIS_COMMAND_TIMEOUT", "300"),
@@ -583,8 +583,7 @@ async fn info_metrics_are_exported_with_plausible_values() {
     // A private server: this test's key is its only key and its GET its only
     // keyspace hit, so a poll that saw them is recognised exactly (on the
     // shared server other tests' keys satisfy any "at least one").
-    let port = support::closed_port();
-    let redis = PrivateRedis::start(port);
+    let redis = PrivateRedis::spawn();
     let (receiver, telemetry) = setup(&[("REDIS_URL", redis.url().as_str())]).await;
     let cache = cache(&telemetry).await;
     let key = format!("{}:k", support::unique("info"));
@@ -650,8 +649,8 @@ async fn settings_given_in_code_override_the_handle_and_bad_ones_are_named() {
     assert!(!err.to_string().contains("hunter2"), "{err}");
 
     // A private server named only in the override: the cache uses it.
-    let port = support::closed_port();
-    let redis = PrivateRedis::start(port);
+    let redis = PrivateRedis::spawn();
+    let port = redis.port;
     let mut private = telemetry.config().redis.clone();
     private.url = Secret::new(redis.url());
     let cache = build(private).await.unwrap();

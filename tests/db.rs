@@ -803,10 +803,12 @@ async fn statement_timeout_bounds_each_call_and_ready_reports_an_unreachable_ser
     drop(c);
     pool.ready().await.unwrap();
 
-    let port = support::closed_port();
+    let dead = support::DeadPort::new();
     let mut cfg = db.telemetry.config().db.clone();
-    cfg.url =
-        wingspan::config::Secret::new(format!("postgres://postgres@127.0.0.1:{port}/postgres"));
+    cfg.url = wingspan::config::Secret::new(format!(
+        "postgres://postgres@127.0.0.1:{}/postgres",
+        dead.port
+    ));
     cfg.min_connections = 0;
     let down = Pool::builder(&db.telemetry)
         .config(cfg)

@@ -94,7 +94,7 @@ impl Server {
             receiver,
             telemetry,
             addr,
-            client: reqwest::Client::new(),
+            client: crate::support::http_client(),
         }
     }
 

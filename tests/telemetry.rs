@@ -1097,7 +1097,8 @@ mod outage;
 /// so instead of panicking inside tonic.
 #[test]
 fn telemetry_grpc_init_outside_a_runtime_is_an_error() {
-    let endpoint = format!("http://127.0.0.1:{}", support::closed_port());
+    let dead = support::DeadPort::new();
+    let endpoint = dead.http();
     let cfg = wingspan::Config::builder()
         .var("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
         .var("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
@@ -1120,7 +1121,8 @@ fn telemetry_grpc_init_outside_a_runtime_is_an_error() {
 /// http/protobuf needs no runtime: its client owns its thread.
 #[test]
 fn telemetry_http_init_outside_a_runtime_works() {
-    let endpoint = format!("http://127.0.0.1:{}", support::closed_port());
+    let dead = support::DeadPort::new();
+    let endpoint = dead.http();
     let cfg = wingspan::Config::builder()
         .var("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
         .var("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)

@@ -290,7 +290,7 @@ async fn faults_hostile_random_paths_add_no_series_and_reach_no_label() {
     // A Redis of its own, empty: its keyspace series (`redis_db_keys{db="0"}`
     // and the like) appear when the first key does, at any moment of the
     // run, as on a fresh machine. They have nothing to do with paths.
-    let redis = crate::support::PrivateRedis::start(crate::support::DeadPort::new().release());
+    let redis = crate::support::PrivateRedis::spawn();
     let mut wingman = Wingman::builder()
         .var("REDIS_URL", redis.url())
         .var("WINGSPAN_PROMETHEUS", "true") // on the admin listener; no port of its own

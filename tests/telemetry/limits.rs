@@ -43,7 +43,7 @@ async fn telemetry_header_sized_values_are_capped_by_default() {
     let receiver = Receiver::start().await;
     let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
     let addr = serve(&telemetry).await;
-    let client = reqwest::Client::new();
+    let client = crate::support::http_client();
 
     // Header values are visible ASCII (anything else is not recorded);
     // cutting on a character boundary is covered by the unit tests.
@@ -165,7 +165,7 @@ async fn telemetry_huge_user_agents_against_a_silent_collector_keep_memory_bound
     )
     .await;
     let addr = serve(&telemetry).await;
-    let client = reqwest::Client::new();
+    let client = crate::support::http_client();
     let agent = "a".repeat(300_000);
     // A different agent each time: repeated values share one string.
     let request = |i: usize| {

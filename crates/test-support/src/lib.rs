@@ -37,7 +37,7 @@ pub use model::{
 };
 pub use postgres::{Certs, PrivatePostgres};
 pub use receiver::{dump_logs, dump_metrics, dump_spans, Receiver, WAIT};
-pub use redis::PrivateRedis;
+pub use redis::{KeyPrefix, PrivateRedis};
 pub use silent::{black_hole, resident_bytes, SilentCollector};
 pub use wingman::{Wingman, WingmanBuilder};
 pub use wingspan::config::Protocol;
@@ -167,6 +167,44 @@ pub fn database_target() -> Target {
     }
 }
 
+impl Target {
+    /// The server's TCP address (the first its name resolves to).
+    pub fn socket_addr(&self) -> std::net::SocketAddr {
+        use std::net::ToSocketAddrs as _;
+        (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .unwrap_or_else(|| panic!("{}:{} does not resolve", self.host, self.port))
+    }
+}
+
+/// [`database_url`] with its server replaced by `127.0.0.1:port` (a proxy
+/// in front of it): the same role, password, database and parameters.
+pub fn database_url_through(port: u16) -> String {
+    let url = database_url();
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let user = authority
+            .rsplit_once('@')
+            .map(|(user, _)| format!("{user}@"))
+            .unwrap_or_default();
+        format!("{scheme}://{user}127.0.0.1:{port}{tail}")
+    } else {
+        // key=value form: every other pair as it is.
+        let kept: Vec<&str> = url
+            .split_whitespace()
+            .filter(|kv| {
+                !["host=", "hostaddr=", "port="]
+                    .iter()
+                    .any(|k| kv.starts_with(k))
+            })
+            .collect();
+        format!("{} host=127.0.0.1 port={port}", kept.join(" "))
+    }
+}
+
 /// [`redis_url`] through fred's own parser.
 pub fn redis_target() -> Target {
     let cfg = fred::types::config::Config::from_url(&redis_url()).expect("REDIS_URL parses");
@@ -236,18 +274,12 @@ pub fn find_point<'a>(
     }
 }
 
-/// A port on 127.0.0.1 where nothing listens (bound, then released).
-pub fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("local addr").port()
-}
-
 /// A port on 127.0.0.1 held by a socket that is bound but never listens:
 /// a connection is refused at once, and no other test can take the port
-/// while this lives. (A port from [`closed_port`] is free again at once, and
-/// the next `bind(0)` of a test running in parallel may get it: a
-/// "dead" collector or Redis would then answer.) `release` gives the port
-/// up, to start a server on it.
+/// while this lives. (A port bound and released at once is free again, and
+/// the next `bind(0)` of a test running in parallel may get it: a "dead"
+/// collector or Redis would then answer.) `release` gives the port up, to
+/// start a server on it: hold it until the server starts.
 pub struct DeadPort {
     pub port: u16,
     socket: Option<fred::socket2::Socket>,

@@ -372,39 +372,14 @@ pub async fn drop_schema(schema: &str) {
     }
 }
 
-/// Deletes every key starting with `prefix` (one Lua `SCAN` loop in Redis).
+/// Deletes every key starting with `prefix` at `REDIS_URL`.
 pub async fn delete_keys(prefix: &str) {
-    let script = "local c = '0' repeat local r = redis.call('SCAN', c, 'MATCH', ARGV[1], 'COUNT', 1000) \
-                  c = r[1] for _, k in ipairs(r[2]) do redis.call('DEL', k) end until c == '0' return 0";
-    let pattern = format!("{prefix}*");
-    redis(&["EVAL", script, "0", &pattern]).await;
+    super::redis::delete_keys(&redis_url(), prefix).await;
 }
 
-/// One command to `REDIS_URL` over a client of its own (fred's: the URL's
-/// user, password and database index are honoured); its reply. `None` when
-/// Redis does not answer within 2 s.
+/// One command to `REDIS_URL`; its reply ([`super::redis::command`]).
 pub async fn redis(args: &[&str]) -> Option<fred::types::Value> {
-    use fred::interfaces::ClientLike as _;
-    use fred::types::{ClusterHash, CustomCommand, Value};
-    let config = fred::types::config::Config::from_url(&redis_url()).ok()?;
-    let client = fred::types::Builder::from_config(config).build().ok()?;
-    let (command, rest) = args.split_first()?;
-    let exchange = async {
-        client.init().await.ok()?;
-        client
-            .custom::<Value, _>(
-                CustomCommand::new(command.to_string(), ClusterHash::FirstKey, false),
-                rest.iter().map(|a| Value::from(*a)).collect::<Vec<_>>(),
-            )
-            .await
-            .ok()
-    };
-    let reply = tokio::time::timeout(Duration::from_secs(2), exchange)
-        .await
-        .ok()
-        .flatten();
-    let _ = client.quit().await;
-    reply
+    super::redis::command(&redis_url(), args).await
 }
 
 /// Copies a pipe into `sink` on a thread of its own, line by line.
