@@ -448,7 +448,7 @@ fn the_built_in_thresholds_are_the_alerts_ones() {
 /// the tables, a figure; no reference to another origin (plotters' SVG
 /// namespace is a name, not a fetch).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_html_report_draws_its_charts_offline() {
+async fn the_html_report_draws_its_charts_offline_in_the_browser() {
     let w = Weekly::run().await;
     let html = std::fs::read_to_string(&w.html).unwrap();
     let urls = html.matches("http:").count() + html.matches("https:").count();

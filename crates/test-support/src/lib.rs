@@ -285,6 +285,8 @@ pub struct DeadPort {
     socket: Option<fred::socket2::Socket>,
 }
 
+// No Default: making one binds a socket, not a value to take for granted.
+#[allow(clippy::new_without_default)]
 impl DeadPort {
     pub fn new() -> DeadPort {
         use fred::socket2::{Domain, Socket, Type};

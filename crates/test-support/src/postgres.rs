@@ -152,6 +152,8 @@ pub struct Certs {
     dir: PathBuf,
 }
 
+// No Default: making one runs openssl and writes files.
+#[allow(clippy::new_without_default)]
 impl Certs {
     pub fn new() -> Self {
         let dir = std::env::temp_dir().join(support::unique("wingspan_certs"));
