@@ -3,6 +3,10 @@
 # Every cargo step uses the same feature set and the dev/test profile, so clippy,
 # nextest and the demo's wingman build share one dependency build in the
 # target dir (`target/`, or wherever CARGO_TARGET_DIR points).
+#
+# The repository is a workspace: the library at the root (package wingspan),
+# crates/wingspan-report, crates/test-support (wingspan-test-support) and
+# examples/wingman (package wingman: binaries wingman and wingman-load).
 
 CARGO    ?= cargo
 PYTHON   ?= python3
@@ -38,19 +42,21 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 clippy:
-	$(CARGO) clippy --all-targets $(FEATURES) -- -D warnings
+	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
 
-# Every feature set a user can pick: none, each feature alone, and the default set
-# (`clippy` above covers --all-features). Tests, benches and examples that need a
-# feature declare it, so each set builds its own targets without warnings.
-FEATURE_SETS ?= postgres redis llm llm-fake prometheus report
+# Every feature set a user can pick of the library: none, each feature alone, and
+# the default set (`clippy` above covers --all-features, every member). Tests,
+# benches and examples that need a feature declare it, so each set builds its own
+# targets without warnings. Then wingman without its one default feature.
+FEATURE_SETS ?= postgres redis llm llm-fake prometheus
 clippy-features:
-	$(CARGO) clippy --all-targets --no-default-features -- -D warnings
+	$(CARGO) clippy -p wingspan --all-targets --no-default-features -- -D warnings
 	@for f in $(FEATURE_SETS); do \
-		echo "$(CARGO) clippy --all-targets --no-default-features --features $$f -- -D warnings"; \
-		$(CARGO) clippy --all-targets --no-default-features --features $$f -- -D warnings || exit 1; \
+		echo "$(CARGO) clippy -p wingspan --all-targets --no-default-features --features $$f -- -D warnings"; \
+		$(CARGO) clippy -p wingspan --all-targets --no-default-features --features $$f -- -D warnings || exit 1; \
 	done
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy -p wingspan --all-targets -- -D warnings
+	$(CARGO) clippy -p wingman --all-targets --no-default-features -- -D warnings
 
 otel-single:
 	bash scripts/check-otel-single.sh
@@ -64,11 +70,12 @@ registry-check:
 
 # nextest: one process per test, so global OTel providers and tracing
 # subscribers cannot leak between tests.
-# The examples first: tests/wingman.rs spawns the built wingman binary (same profile
-# and features as the tests, so one shared build).
+# The workspace's binaries first: the tests spawn wingman, wingman-load and
+# wingspan-report from the target dir (same profile as the tests).
+BUILD_BINARIES = $(CARGO) build --workspace $(FEATURES)
 nextest:
-	$(CARGO) build --examples $(FEATURES)
-	$(CARGO) nextest run $(FEATURES) --no-fail-fast
+	$(BUILD_BINARIES)
+	$(CARGO) nextest run --workspace $(FEATURES) --no-fail-fast
 
 # The crate docs are README.md: its examples compile here (nextest runs no doctests).
 doctest:
@@ -159,7 +166,7 @@ backend-check: alert-target
 e2e-alerts: alert-target
 	$(PYTHON) scripts/alerts_e2e.py --target $(ALERT_TARGET)
 
-# --- the weekly performance report (src/bin/wingspan-report) ---
+# --- the weekly performance report (crates/wingspan-report) ---
 
 PROM_URL ?= http://127.0.0.1:9090
 REPORT_DIR ?= $(TARGET_DIR)/report
@@ -168,7 +175,7 @@ REPORT_DIR ?= $(TARGET_DIR)/report
 ## REPORT_ARGS for any other option): Markdown on stdout, $(REPORT_DIR)/report.{html,json}
 report:
 	@mkdir -p $(REPORT_DIR)
-	$(CARGO) run --quiet $(FEATURES) --bin wingspan-report -- --prom-url $(PROM_URL) \
+	$(CARGO) run --quiet -p wingspan-report -- --prom-url $(PROM_URL) \
 		$(if $(SELECTOR),--selector '$(SELECTOR)') \
 		--html $(REPORT_DIR)/report.html --json $(REPORT_DIR)/report.json $(REPORT_ARGS)
 
@@ -178,7 +185,7 @@ report:
 # The fault tests of tests/faults/ (in `make test` with 3 s phases) with 10 s
 # phases, one at a time; the figures they print go to RELIABILITY.md.
 faults:
-	$(CARGO) build --examples $(FEATURES)
+	$(BUILD_BINARIES)
 	@mkdir -p $(TARGET_DIR)
 	WINGSPAN_FAULT_PHASE_SECS=10 $(CARGO) nextest run $(FEATURES) --no-capture -E 'test(/^faults::/)' > $(TARGET_DIR)/faults.log 2>&1; \
 		rc=$$?; grep -E '^faults::|^ +(PASS|FAIL)' $(TARGET_DIR)/faults.log; echo "log: $(TARGET_DIR)/faults.log"; exit $$rc
@@ -188,7 +195,7 @@ faults:
 SOAK_SECS ?= 300
 SOAK_RATE ?= 100
 soak:
-	$(CARGO) build --examples $(FEATURES)
+	$(BUILD_BINARIES)
 	@mkdir -p $(TARGET_DIR)
 	WINGSPAN_SOAK_SECS=$(SOAK_SECS) WINGSPAN_SOAK_RATE=$(SOAK_RATE) $(CARGO) nextest run $(FEATURES) --run-ignored only --no-capture -E 'test(/faults::soak::/)' > $(TARGET_DIR)/soak.log 2>&1; \
 		rc=$$?; grep -E '^faults::soak|^ +(PASS|FAIL)' $(TARGET_DIR)/soak.log; echo "log: $(TARGET_DIR)/soak.log"; exit $$rc
@@ -211,7 +218,7 @@ soak:
 PGBOUNCER_EXCLUDED = direct_mode_opens|max_lifetime_replaces|pool_heals_after_its_backends|reaper_closes_idle|reaper_opens_a_new|spans_carry_semconv|statement_timeout_bounds|tls_follows_sslmode|db::outage::|db::tls::|owning_a_table_whose_rls
 PGBOUNCER_RLS_DB = wingspan_rls = host=127.0.0.1 port=5432 dbname=postgres user=wingspan_test_authenticator password=wingspan-test-authenticator
 test-pgbouncer:
-	$(CARGO) build --examples $(FEATURES)
+	$(BUILD_BINARIES)
 	PGBOUNCER_DATABASES="$(PGBOUNCER_RLS_DB)" bash scripts/pgbouncer.sh start
 	DATABASE_URL="$$(bash scripts/pgbouncer.sh url)" DB_STATEMENT_CACHE=off \
 		WINGSPAN_TEST_AUTHENTICATOR_URL="$$(bash scripts/pgbouncer.sh url | sed 's|//[^@]*@|//wingspan_test_authenticator@|; s|/[^/]*$$|/wingspan_rls|')" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Service benches: wingman (examples/wingman) under goose load (examples/load.rs).
+"""Service benches: wingman (examples/wingman) under goose load (wingman-load).
 
 Run by ``make bench`` (scripts/bench.sh) after the criterion benches; appends its
 sections to ``$WINGSPAN_BENCH_OUT``. Everything runs on 127.0.0.1: Postgres and
@@ -503,11 +503,12 @@ def target_dir() -> Path:
 
 
 def build() -> tuple[Path, Path]:
-    log("cargo build --profile bench --all-features --example wingman --example load")
-    subprocess.run(["cargo", "build", "--profile", "bench", "--all-features",
-                    "--example", "wingman", "--example", "load"], cwd=ROOT, check=True)
-    d = target_dir() / "release" / "examples"
-    return d / "wingman", d / "load"
+    log("cargo build --profile bench --all-features -p wingman (wingman, wingman-load)")
+    subprocess.run(["cargo", "build", "--profile", "bench", "--all-features", "-p", "wingman"],
+                   cwd=ROOT, check=True)
+    # The bench profile builds into the release directory.
+    d = target_dir() / "release"
+    return d / "wingman", d / "wingman-load"
 
 
 def report(out: Path, title: str, body: str) -> None:

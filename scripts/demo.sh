@@ -8,7 +8,7 @@
 #  3. builds wingman and the load tool (one cargo build, the features `make test` uses)
 #     and starts wingman exporting to rotel over OTLP/gRPC; the first run migrates and
 #     seeds the `wingman` schema, later runs find it;
-#  4. drives DEMO_SECONDS (30) of load across every endpoint with examples/load.rs
+#  4. drives DEMO_SECONDS (30) of load across every endpoint with wingman-load
 #     (goose: DEMO_USERS users, at most DEMO_RPS requests per second), sampling
 #     /health/detailed meanwhile;
 #  5. screenshots the /observability page when a headless Chromium is present;
@@ -19,7 +19,7 @@
 #   DEMO_SECONDS=30 DEMO_USERS=16 DEMO_RPS=150   the load
 #   DEMO_PROFILE=release   build with --release (default: debug, the build `make test` shares)
 #   DEMO_KEEP=1            keep wingman running after the load, until Ctrl-C (to browse the page)
-#   WINGMAN_*, DB_*, ...   passed on to wingman (examples/wingman/main.rs lists them)
+#   WINGMAN_*, DB_*, ...   passed on to wingman (examples/wingman/src/main.rs lists them)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -74,11 +74,11 @@ bash "$ROOT/scripts/rotel.sh" start "$GRPC_PORT" "$HTTP_PORT" "$DUMP"
 PROFILE_FLAG=()
 PROFILE_DIR=debug
 if [ "${DEMO_PROFILE:-debug}" = release ]; then PROFILE_FLAG=(--release); PROFILE_DIR=release; fi
-log "building: cargo build --all-features ${PROFILE_FLAG[*]} --example wingman --example load"
-cargo build --all-features "${PROFILE_FLAG[@]}" --example wingman --example load
+log "building: cargo build --all-features ${PROFILE_FLAG[*]} -p wingman (binaries wingman and wingman-load)"
+cargo build --all-features "${PROFILE_FLAG[@]}" -p wingman
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-WINGMAN="$TARGET_DIR/$PROFILE_DIR/examples/wingman"
-LOAD="$TARGET_DIR/$PROFILE_DIR/examples/load"
+WINGMAN="$TARGET_DIR/$PROFILE_DIR/wingman"
+LOAD="$TARGET_DIR/$PROFILE_DIR/wingman-load"
 [ -x "$WINGMAN" ] && [ -x "$LOAD" ] || die "built binaries missing: $WINGMAN, $LOAD"
 
 export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$GRPC_PORT"
@@ -122,7 +122,7 @@ echo "[demo] wingman: API $API, admin $ADMIN ($SEEDED)"
     done
 ) &
 SAMPLER_PID=$!
-log "load: $USERS users, ${SECONDS_OF_LOAD} s, at most $RPS req/s, every endpoint (examples/load.rs; goose output in $STATE/load.log)"
+log "load: $USERS users, ${SECONDS_OF_LOAD} s, at most $RPS req/s, every endpoint (wingman-load; goose output in $STATE/load.log)"
 "$LOAD" -H "$API" -u "$USERS" -r "$USERS" -t "${SECONDS_OF_LOAD}s" --throttle-requests "$RPS" \
     --no-reset-metrics --report-file "$LOAD_JSON" --report-file "$STATE/load.html" -q >"$STATE/load.log" 2>&1 \
     || { tail -n 20 "$STATE/load.log" >&2; die "the load tool failed"; }

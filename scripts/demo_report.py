@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The report `make demo` prints: what a person wants to know after driving
-wingman (examples/wingman/) with the load tool (examples/load.rs) while it
+wingman (examples/wingman/) with the load tool (wingman-load) while it
 exported to the rotel collector.
 
 Inputs, all written by scripts/demo.sh:

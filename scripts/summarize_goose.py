@@ -16,7 +16,7 @@ Usage::
     summarize_goose.py REPORT.json [--json] [--llm-route 'POST /api/coach']...
 
 Prints a Markdown table: one row per request name (``GET /api/users/{id}``,
-as examples/load.rs names them: the route template), then ``all non-LLM``
+as wingman-load names them: the route template), then ``all non-LLM``
 (every route but the ``--llm-route`` ones, default ``POST /api/coach``) and
 ``all``, with count, errors (non-2xx or no answer), error %, requests per
 second, P50/P95/P99 and max in milliseconds. ``--json`` prints the same rows

@@ -1,5 +1,5 @@
 """Tests of scripts/summarize_goose.py: against a real goose 0.19 JSON report of
-examples/load.rs driving wingman (scripts/testdata/goose-wingman.json), and against
+wingman-load driving wingman (scripts/testdata/goose-wingman.json), and against
 hand-made buckets whose percentiles are known.
 
 Run from the repository root: python3 -m unittest discover -s scripts -p 'test_*.py'

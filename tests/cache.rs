@@ -4,7 +4,6 @@
 //! start, and the INFO metrics.
 
 mod flight;
-pub(crate) mod private;
 
 use std::time::{Duration, Instant};
 
@@ -13,8 +12,9 @@ use opentelemetry::Context;
 use wingspan::cache::{BuildError, Cache, CacheError, Value};
 use wingspan::config::{RedisConfig, Secret};
 
-use crate::support::{self, find_point, Kind, MetricKind, Protocol, Receiver, Status};
-use private::PrivateRedis;
+use crate::support::{
+    self, find_point, Kind, MetricKind, PrivateRedis, Protocol, Receiver, Status,
+};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -197,7 +197,7 @@ async fn full_key_display_shows_keys_but_never_values() {
     cache.set(&key, "the-value", None).await.unwrap();
     cache.del(&[&key]).await.unwrap();
     telemetry.force_flush().await.unwrap();
-    let set = receiver.wait_for_span("SET", WAIT).await;
+    let set = receiver.wait_for_span(|s| s.name == "SET").await;
     assert_eq!(
         set.attr_str("db.query.text"),
         Some(format!("SET {key} ?").as_str())
@@ -437,8 +437,8 @@ async fn wait_connected(cache: &Cache, connected: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_is_served_by_the_loader_and_recovers_after_restart() {
-    let port = support::closed_port();
-    let mut redis = PrivateRedis::start(port);
+    let mut redis = PrivateRedis::spawn();
+    let port = redis.port;
     let (receiver, telemetry) = setup(&[
         ("REDIS_URL", redis.url().as_str()),
         ("REDIS_COMMAND_TIMEOUT", "1000"),
@@ -505,8 +505,8 @@ async fn redis_down_is_served_by_the_loader_and_recovers_after_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_redis_is_bounded_by_the_command_timeout() {
-    let port = support::closed_port();
-    let redis = PrivateRedis::start(port);
+    let redis = PrivateRedis::spawn();
+    let port = redis.port;
     let (receiver, telemetry) = setup(&[
         ("REDIS_URL", redis.url().as_str()),
         ("REDIS_COMMAND_TIMEOUT", "300"),
@@ -534,16 +534,9 @@ async fn slow_redis_is_bounded_by_the_command_timeout() {
     );
 
     telemetry.force_flush().await.unwrap();
-    let spans = receiver
-        .wait_for_spans(
-            |s| {
-                s.iter()
-                    .any(|s| s.name == "GET" && s.has_attr("error.type"))
-            },
-            WAIT,
-        )
+    let get = receiver
+        .wait_for_span(|s| s.name == "GET" && s.has_attr("error.type"))
         .await;
-    let get = spans.iter().find(|s| s.name == "GET").unwrap();
     assert_eq!(get.attr_str("error.type"), Some("timeout"));
     let name = &key[..key.find(':').unwrap()];
     let points = receiver
@@ -590,8 +583,7 @@ async fn info_metrics_are_exported_with_plausible_values() {
     // A private server: this test's key is its only key and its GET its only
     // keyspace hit, so a poll that saw them is recognised exactly (on the
     // shared server other tests' keys satisfy any "at least one").
-    let port = support::closed_port();
-    let redis = PrivateRedis::start(port);
+    let redis = PrivateRedis::spawn();
     let (receiver, telemetry) = setup(&[("REDIS_URL", redis.url().as_str())]).await;
     let cache = cache(&telemetry).await;
     let key = format!("{}:k", support::unique("info"));
@@ -602,16 +594,11 @@ async fn info_metrics_are_exported_with_plausible_values() {
     let _: Option<String> = cache.get(&key).await.unwrap();
 
     // Polls before the GET exported 0 hits; wait for one after it.
-    let points = receiver
-        .wait_for_metrics(
-            |p| {
-                support::find_points(p, "redis.keyspace.hits", &[])
-                    .iter()
-                    .any(|h| h.value == 1.0)
-            },
-            WAIT,
-        )
+    receiver
+        .wait_for_point("redis.keyspace.hits", |h| h.value == 1.0)
         .await;
+    // Every server metric of that export.
+    let points = receiver.metrics();
     let memory = find_point(&points, "redis.memory.used", &[]);
     assert_eq!(memory.unit, "By");
     assert_eq!(memory.kind, MetricKind::Gauge);
@@ -662,8 +649,8 @@ async fn settings_given_in_code_override_the_handle_and_bad_ones_are_named() {
     assert!(!err.to_string().contains("hunter2"), "{err}");
 
     // A private server named only in the override: the cache uses it.
-    let port = support::closed_port();
-    let redis = PrivateRedis::start(port);
+    let redis = PrivateRedis::spawn();
+    let port = redis.port;
     let mut private = telemetry.config().redis.clone();
     private.url = Secret::new(redis.url());
     let cache = build(private).await.unwrap();
@@ -732,26 +719,16 @@ async fn commands_nest_under_tracing_spans_and_the_write_back_under_its_caller()
     cx.span().end();
     telemetry.force_flush().await.unwrap();
 
-    let spans = receiver
-        .wait_for_spans(
-            |s| {
-                s.iter().any(|s| s.name == "SET")
-                    && s.iter().any(|s| s.name == "otel_parent")
-                    && s.iter().any(|s| s.name == "load_profile")
-            },
-            WAIT,
-        )
-        .await;
-    let by_name = |n: &'static str| spans.iter().filter(move |s| s.name == n);
-    let load_profile = by_name("load_profile").next().unwrap();
-    let otel_parent = by_name("otel_parent").next().unwrap();
-    let gets: Vec<_> = by_name("GET").collect();
+    let load_profile = receiver.wait_for_span(|s| s.name == "load_profile").await;
+    let otel_parent = receiver.wait_for_span(|s| s.name == "otel_parent").await;
+    let set = receiver.wait_for_span(|s| s.name == "SET").await;
+    let spans = receiver.spans();
+    let gets: Vec<_> = spans.iter().filter(|s| s.name == "GET").collect();
     assert_eq!(gets.len(), 2, "{}", support::dump_spans(&spans));
-    assert!(gets.iter().any(|g| g.is_child_of(load_profile)));
-    assert!(gets.iter().any(|g| g.is_child_of(otel_parent)));
-    let set = by_name("SET").next().unwrap();
+    assert!(gets.iter().any(|g| g.is_child_of(&load_profile)));
+    assert!(gets.iter().any(|g| g.is_child_of(&otel_parent)));
     assert!(
-        set.is_child_of(otel_parent),
+        set.is_child_of(&otel_parent),
         "{}",
         support::dump_spans(&spans)
     );
@@ -768,9 +745,7 @@ async fn server_metrics_stop_when_the_cache_is_dropped() {
             .first()
             .map_or(0, |p| p.time_unix_nano)
     };
-    receiver
-        .wait_for_metric("redis.memory.used", |p| !p.is_empty(), WAIT)
-        .await;
+    receiver.wait_for_point("redis.memory.used", |_| true).await;
     drop(cache);
     // Let an export already in flight land; then no newer point may come
     // (exports run every 200 ms, so a live poller would advance the time).

@@ -2,7 +2,7 @@
 //! a real OTLP receiver. Each test works in its own schema and sets its own
 //! `application_name`, so parallel runs never touch each other's objects or
 //! backends. Tests that stop the server or need their own certificate run a
-//! private cluster (`db/private.rs`); the submodules hold the acquire bound,
+//! private cluster (`support::PrivatePostgres`); the submodules hold the acquire bound,
 //! the reaper's refill, user sessions, `verify-ca` and the outage.
 
 use std::time::{Duration, Instant};
@@ -11,11 +11,10 @@ use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
 use opentelemetry::Context;
 use wingspan::db::{BuildError, DbError, Pool, PoolBuilder, Queryable};
 
-use crate::support::{self, find_point, find_points, Kind, Protocol, Receiver, Status};
+use crate::support::{self, find_point, Kind, Protocol, Receiver, Status};
 
 mod acquire;
 mod outage;
-pub(crate) mod private;
 mod refill;
 mod rls;
 mod tls;
@@ -148,21 +147,11 @@ async fn exhaustion_times_out_with_typed_error_and_counts_it() {
     assert_eq!(span.attr_i64("wingspan.pool.size"), Some(2));
     assert_eq!(span.attr_i64("wingspan.pool.available"), Some(0));
 
-    let app = db.app.clone();
+    let pool_attr = [("db.client.connection.pool.name", db.app.as_str())];
     db.receiver
-        .wait_for_metric(
-            "db.client.connection.timeouts",
-            |p| {
-                find_points(
-                    p,
-                    "db.client.connection.timeouts",
-                    &[("db.client.connection.pool.name", &app)],
-                )
-                .first()
-                .is_some_and(|p| p.value == 1.0)
-            },
-            WAIT,
-        )
+        .wait_for_point("db.client.connection.timeouts", |p| {
+            p.matches(&pool_attr) && p.value == 1.0
+        })
         .await;
     db.drop_schema().await;
 }
@@ -178,24 +167,17 @@ async fn leak_is_reported_with_the_callers_location() {
     let file = file!();
     let expect = format!("{file}:{line}");
     db.flush().await;
-    let logs = db
-        .receiver
-        .wait_for_logs(|l| l.iter().any(|l| l.body.contains(&expect)), WAIT)
-        .await;
-    let log = logs.iter().find(|l| l.body.contains(&expect)).unwrap();
+    let log = db.receiver.wait_for_log(|l| l.body.contains(&expect)).await;
     assert_eq!(log.severity_text, "WARN");
     drop(held);
 
     let line_s = line.to_string();
-    let points = db
+    let p = db
         .receiver
-        .wait_for_metric("wingspan.db.connection.leaks", |p| !p.is_empty(), WAIT)
+        .wait_for_point("wingspan.db.connection.leaks", |p| {
+            p.matches(&[("code.line.number", &line_s), ("code.file.path", file)])
+        })
         .await;
-    let p = find_point(
-        &points,
-        "wingspan.db.connection.leaks",
-        &[("code.line.number", &line_s), ("code.file.path", file)],
-    );
     assert_eq!(p.value, 1.0);
     // A connection returned in time is never reported.
     let quick = pool.get().await.unwrap();
@@ -432,10 +414,7 @@ async fn secrets_reach_no_span_log_or_metric() {
 
     let failed = db
         .receiver
-        .wait_for_span_where(
-            |s| s.attr_str("db.response.status_code") == Some("23505"),
-            WAIT,
-        )
+        .wait_for_span(|s| s.attr_str("db.response.status_code") == Some("23505"))
         .await;
     assert_eq!(failed.name, format!("INSERT {s}.users"));
     assert_eq!(failed.attr_str("error.type"), Some("23505"));
@@ -444,9 +423,7 @@ async fn secrets_reach_no_span_log_or_metric() {
         Some("users_email_key")
     );
     assert_eq!(failed.status, Status::Error);
-    db.receiver
-        .wait_for_logs(|l| l.iter().any(|l| l.body.contains("23505")), WAIT)
-        .await;
+    db.receiver.wait_for_log(|l| l.body.contains("23505")).await;
     db.receiver
         .wait_for_metric("db.client.operation.duration", |p| p.len() >= 2, WAIT)
         .await;
@@ -519,30 +496,25 @@ async fn spans_carry_semconv_attributes_and_nest_under_the_current_span() {
     cx.span().end();
     db.flush().await;
 
-    let spans = db
-        .receiver
-        .wait_for_spans(|s| s.iter().any(|s| s.name == "COMMIT"), WAIT)
-        .await;
-    let dump = support::dump_spans(&spans);
-    let handler = spans.iter().find(|s| s.name == "handler").expect(&dump);
+    let handler = db.receiver.wait_for_span(|sp| sp.name == "handler").await;
     assert_eq!(handler.span_id, parent_id);
-    let acquire = spans
-        .iter()
-        .find(|s| s.name == format!("acquire {}", db.app))
-        .expect(&dump);
-    assert!(acquire.is_child_of(handler), "{dump}");
+    let acquire = db
+        .receiver
+        .wait_for_span(|sp| sp.name == format!("acquire {}", db.app))
+        .await;
+    assert!(acquire.is_child_of(&handler));
     assert_eq!(acquire.attr_i64("wingspan.pool.size"), Some(1));
 
-    let select = spans
-        .iter()
-        .find(|sp| {
+    let select = db
+        .receiver
+        .wait_for_span(|sp| {
             sp.name == format!("SELECT {s}.users")
                 && sp.attr_i64("db.response.returned_rows") == Some(3)
         })
-        .expect(&dump);
+        .await;
     assert_eq!(select.kind, Kind::Client);
     assert!(
-        select.is_child_of(handler),
+        select.is_child_of(&handler),
         "query spans are children of the current span"
     );
     assert_eq!(select.attr_str("db.system.name"), Some("postgresql"));
@@ -561,10 +533,10 @@ async fn spans_carry_semconv_attributes_and_nest_under_the_current_span() {
     );
     assert_eq!(select.status, Status::Unset);
 
-    let join = spans
-        .iter()
-        .find(|sp| sp.name == format!("SELECT {s}.users {s}.profiles"))
-        .expect(&dump);
+    let join = db
+        .receiver
+        .wait_for_span(|sp| sp.name == format!("SELECT {s}.users {s}.profiles"))
+        .await;
     assert!(
         !join.has_attr("db.collection.name"),
         "two tables: no collection"
@@ -574,22 +546,27 @@ async fn spans_carry_semconv_attributes_and_nest_under_the_current_span() {
         .unwrap()
         .ends_with("u.id = $1"));
 
-    let missing = spans
-        .iter()
-        .find(|s| s.attr_str("db.response.status_code") == Some("42P01"))
-        .expect(&dump);
+    let missing = db
+        .receiver
+        .wait_for_span(|sp| sp.attr_str("db.response.status_code") == Some("42P01"))
+        .await;
     assert_eq!(missing.status, Status::Error);
     assert_eq!(missing.attr_str("error.type"), Some("42P01"));
 
     for name in ["BEGIN", "COMMIT"] {
-        let span = spans.iter().find(|s| s.name == name).expect(&dump);
-        assert!(span.is_child_of(handler), "{name}");
+        assert!(
+            db.receiver
+                .wait_for_span(|sp| sp.name == name)
+                .await
+                .is_child_of(&handler),
+            "{name}"
+        );
     }
-    let update = spans
-        .iter()
-        .find(|sp| sp.name == format!("UPDATE {s}.users"))
-        .expect(&dump);
-    assert!(update.is_child_of(handler));
+    let update = db
+        .receiver
+        .wait_for_span(|sp| sp.name == format!("UPDATE {s}.users"))
+        .await;
+    assert!(update.is_child_of(&handler));
     db.drop_schema().await;
 }
 
@@ -602,22 +579,16 @@ async fn pool_metrics_report_counts_limits_and_times() {
     db.flush().await;
     let app = db.app.clone();
     let pool_attr = ("db.client.connection.pool.name", app.as_str());
-    let points = db
-        .receiver
-        .wait_for_metrics(
-            |p| {
-                find_points(
-                    p,
-                    "db.client.connection.count",
-                    &[pool_attr, ("db.client.connection.state", "used")],
-                )
-                .first()
-                .is_some_and(|p| p.value == 1.0)
-                    && !find_points(p, "db.client.operation.duration", &[]).is_empty()
-            },
-            WAIT,
-        )
+    db.receiver
+        .wait_for_point("db.client.connection.count", |p| {
+            p.matches(&[pool_attr, ("db.client.connection.state", "used")]) && p.value == 1.0
+        })
         .await;
+    db.receiver
+        .wait_for_point("db.client.operation.duration", |_| true)
+        .await;
+    // Every pool metric of that export.
+    let points = db.receiver.metrics();
     let v = |name: &str, attrs: &[(&str, &str)]| {
         let mut a = vec![pool_attr];
         a.extend_from_slice(attrs);
@@ -650,15 +621,9 @@ async fn pool_metrics_report_counts_limits_and_times() {
     drop(held);
     db.flush().await;
     db.receiver
-        .wait_for_metric(
-            "db.client.connection.use_time",
-            |p| {
-                find_points(p, "db.client.connection.use_time", &[pool_attr])
-                    .first()
-                    .is_some_and(|p| p.count >= 1)
-            },
-            WAIT,
-        )
+        .wait_for_point("db.client.connection.use_time", |p| {
+            p.matches(&[pool_attr]) && p.count >= 1
+        })
         .await;
     db.drop_schema().await;
 }
@@ -700,9 +665,7 @@ async fn direct_mode_opens_a_connection_per_acquire_bounded_by_max() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     db.flush().await;
-    db.receiver
-        .wait_for_spans(|s| s.iter().any(|s| s.name == "SELECT"), WAIT)
-        .await;
+    db.receiver.wait_for_span(|s| s.name == "SELECT").await;
     db.drop_schema().await;
 }
 
@@ -840,10 +803,12 @@ async fn statement_timeout_bounds_each_call_and_ready_reports_an_unreachable_ser
     drop(c);
     pool.ready().await.unwrap();
 
-    let port = support::closed_port();
+    let dead = support::DeadPort::new();
     let mut cfg = db.telemetry.config().db.clone();
-    cfg.url =
-        wingspan::config::Secret::new(format!("postgres://postgres@127.0.0.1:{port}/postgres"));
+    cfg.url = wingspan::config::Secret::new(format!(
+        "postgres://postgres@127.0.0.1:{}/postgres",
+        dead.port
+    ));
     cfg.min_connections = 0;
     let down = Pool::builder(&db.telemetry)
         .config(cfg)
@@ -874,16 +839,16 @@ async fn tracing_spans_parent_queries() {
     .instrument(tracing::info_span!("load_profile"))
     .await;
     db.flush().await;
-    let spans = db
+    let outer = db
         .receiver
-        .wait_for_spans(
-            |s| s.iter().any(|s| s.name == "load_profile") && s.iter().any(|s| s.name == "SELECT"),
-            WAIT,
-        )
+        .wait_for_span(|s| s.name == "load_profile")
         .await;
-    let outer = spans.iter().find(|s| s.name == "load_profile").unwrap();
-    let select = spans.iter().find(|s| s.name == "SELECT").unwrap();
-    assert!(select.is_child_of(outer), "{}", support::dump_spans(&spans));
+    let select = db.receiver.wait_for_span(|s| s.name == "SELECT").await;
+    assert!(
+        select.is_child_of(&outer),
+        "{}",
+        support::dump_spans(&db.receiver.spans())
+    );
     db.drop_schema().await;
 }
 
@@ -964,32 +929,16 @@ async fn a_call_dropped_mid_flight_still_ends_its_span_and_records_its_duration(
 
     let canceled = db
         .receiver
-        .wait_for_span_where(|s| s.attr_str("error.type") == Some("canceled"), WAIT)
+        .wait_for_span(|s| s.attr_str("error.type") == Some("canceled"))
         .await;
     assert_eq!(canceled.name, "SELECT");
     assert_eq!(canceled.status, Status::Error);
-    let points = db
+    let point = db
         .receiver
-        .wait_for_metric(
-            "db.client.operation.duration",
-            |p| {
-                p.iter().any(|p| {
-                    p.attributes
-                        .get("error.type")
-                        .is_some_and(|v| v.to_string().contains("canceled"))
-                })
-            },
-            WAIT,
-        )
-        .await;
-    let point = points
-        .iter()
-        .find(|p| {
-            p.attributes
-                .get("error.type")
-                .is_some_and(|v| v.to_string().contains("canceled"))
+        .wait_for_point("db.client.operation.duration", |p| {
+            p.matches(&[("error.type", "canceled")])
         })
-        .unwrap();
+        .await;
     assert_eq!(point.count, 1);
     db.drop_schema().await;
 }

@@ -6,7 +6,7 @@
 //! Load inside a test is a fixed-rate, open-loop driver ([`load`]): one
 //! request per tick whatever the previous one is doing (no coordinated
 //! omission), each latency tagged with the time it was sent so a run splits
-//! into phases (healthy baseline, fault, return). goose (`examples/load`)
+//! into phases (healthy baseline, fault, return). goose (`wingman-load`)
 //! drives the soak (`make soak`), where one report per run is what is
 //! wanted; here each test needs its own samples per phase and the status of
 //! every request, which goose's aggregate report does not give.
@@ -31,16 +31,10 @@ use std::time::Duration;
 
 use crate::support::Wingman;
 
-/// Installs rustls' ring provider for this process's reqwest clients (the
-/// crate builds reqwest without a default provider), once.
-pub fn tls() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// A reqwest client (after [`tls`]).
+/// A reqwest client (`support::http_client`: with rustls' ring provider
+/// installed for this process).
 pub fn http() -> reqwest::Client {
-    tls();
-    reqwest::Client::new()
+    crate::support::http_client()
 }
 
 /// The resident set of process `pid` in bytes (`VmRSS` of `/proc/PID/status`).

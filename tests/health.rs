@@ -4,11 +4,6 @@
 
 mod admin;
 mod browser;
-// The cache tests' private redis-server helper, compiled here too: it is
-// private to their module, which this branch does not edit.
-#[allow(clippy::duplicate_mod)]
-#[path = "cache/private.rs"]
-mod private;
 mod proxy;
 mod service;
 mod wired;
@@ -21,8 +16,7 @@ use wingspan::db::Pool;
 use wingspan::health::HealthConfig;
 use wingspan::stats::Stats;
 
-use crate::support::{self, Protocol, Receiver};
-use private::PrivateRedis;
+use crate::support::{self, PrivateRedis, Protocol, Receiver};
 use proxy::Proxy;
 use service::World;
 
@@ -32,14 +26,6 @@ pub const TOKEN: &str = "tok-MARKER-7f3a9c-never-serve-me";
 /// A marker the traffic carries in headers, bodies, SQL parameters and
 /// cached values.
 pub const MARKER: &str = "MARKER-SECRET-5b1e77";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn health_config(extra: &[(&str, &str)]) -> HealthConfig {
     let mut vars: Vec<(String, String)> = vec![
@@ -90,12 +76,13 @@ async fn world_with(
         .build()
         .await
         .expect("cache builds");
-    let world = World::start(stats, pool, cache, health_config(&[]), MARKER).await;
+    let keys = support::KeyPrefix::at(&redis_url, "wshealth");
+    let world = World::start(stats, pool, cache, health_config(&[]), MARKER, keys).await;
     (telemetry, world)
 }
 
 async fn get(url: &str, token: Option<&str>) -> (u16, String) {
-    let mut rb = reqwest::Client::new().get(url);
+    let mut rb = crate::support::http_client().get(url);
     if let Some(t) = token {
         rb = rb.bearer_auth(t);
     }
@@ -129,10 +116,9 @@ async fn ready_becomes(w: &World, status: u16, failing: &[&str]) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_turns_503_naming_postgres_or_redis_and_back_to_200() {
     let receiver = Receiver::start().await;
-    let mut redis = PrivateRedis::start(free_port());
-    let pg: std::net::SocketAddr = "127.0.0.1:5432".parse().unwrap();
-    let mut proxy = Proxy::start(pg).await;
-    let db_url = format!("postgres://postgres@127.0.0.1:{}/postgres", proxy.port);
+    let mut redis = PrivateRedis::spawn();
+    let mut proxy = Proxy::start(support::database_target().socket_addr()).await;
+    let db_url = support::database_url_through(proxy.port);
     let (_telemetry, w) = world(&receiver, db_url, redis.url()).await;
 
     let v = ready_becomes(&w, 200, &[]).await;
@@ -338,7 +324,7 @@ async fn token_guards_the_data_and_no_payload_carries_a_secret() {
         401
     );
     assert_eq!(get(&detailed, Some(&TOKEN[..TOKEN.len() - 1])).await.0, 401);
-    let basic = reqwest::Client::new()
+    let basic = crate::support::http_client()
         .get(&detailed)
         .header("authorization", format!("Basic {TOKEN}"))
         .send()

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http_body::Frame;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{self, find_points, Kind, Protocol, Receiver, SpanRecord, Status};
+use crate::support::{self, Kind, Protocol, Receiver, SpanRecord, Status};
 use wingspan::http::HttpLayer;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -94,7 +94,7 @@ impl Server {
             receiver,
             telemetry,
             addr,
-            client: reqwest::Client::new(),
+            client: crate::support::http_client(),
         }
     }
 
@@ -121,7 +121,7 @@ impl Server {
 
     async fn span(&self, name: &str) -> SpanRecord {
         self.flush().await;
-        self.receiver.wait_for_span(name, WAIT).await
+        self.receiver.wait_for_span(|s| s.name == name).await
     }
 }
 
@@ -175,22 +175,15 @@ async fn server_span_is_named_by_route_with_semconv_attributes() {
     // event carries the trace.
     let child = s.span("load_user").await;
     assert!(child.is_child_of(&span), "{child:?}");
-    let logs = s
-        .receiver
-        .wait_for_logs(|l| l.iter().any(|r| r.body == "loading user"), WAIT)
-        .await;
-    let log = logs.iter().find(|r| r.body == "loading user").unwrap();
+    let log = s.receiver.wait_for_log(|r| r.body == "loading user").await;
     assert_eq!(log.trace_id, span.trace_id);
 
-    let points = s
+    let p = s
         .receiver
-        .wait_for_metric(
-            DURATION,
-            |p| !find_points(p, DURATION, &[("http.route", "/api/users/{id}")]).is_empty(),
-            WAIT,
-        )
+        .wait_for_point(DURATION, |p| {
+            p.matches(&[("http.route", "/api/users/{id}")])
+        })
         .await;
-    let p = support::find_point(&points, DURATION, &[("http.route", "/api/users/{id}")]);
     assert_eq!(p.unit, "s");
     assert_eq!(p.count, 1);
     assert!(p.bounds.contains(&0.3), "{:?}", p.bounds);
@@ -202,15 +195,12 @@ async fn server_span_is_named_by_route_with_semconv_attributes() {
     assert!(!p.has_attr("error.type"));
     assert!(!p.has_attr("url.path"));
 
-    let active = s
+    let a = s
         .receiver
-        .wait_for_metric(ACTIVE, |p| !p.is_empty(), WAIT)
+        .wait_for_point(ACTIVE, |p| {
+            p.matches(&[("http.request.method", "GET"), ("url.scheme", "http")])
+        })
         .await;
-    let a = support::find_point(
-        &active,
-        ACTIVE,
-        &[("http.request.method", "GET"), ("url.scheme", "http")],
-    );
     assert_eq!(a.value, 0.0);
     assert_eq!(a.unit, "{request}");
     assert_eq!(a.attr_str("url.scheme"), Some("http"));
@@ -221,13 +211,11 @@ async fn unknown_paths_add_no_series_and_no_path_span_names() {
     let s = Server::start(|l| l).await;
     assert_eq!(s.get("/nope/warmup").await.status(), 404);
     s.flush().await;
-    let before = s
+    let p404 = s
         .receiver
-        .wait_for_metric(
-            DURATION,
-            |p| !find_points(p, DURATION, &[("http.response.status_code", "404")]).is_empty(),
-            WAIT,
-        )
+        .wait_for_point(DURATION, |p| {
+            p.matches(&[("http.response.status_code", "404")])
+        })
         .await;
     let http_series = |r: &Receiver| {
         r.metrics()
@@ -236,7 +224,6 @@ async fn unknown_paths_add_no_series_and_no_path_span_names() {
             .count()
     };
     let series_before = http_series(&s.receiver);
-    let p404 = support::find_point(&before, DURATION, &[("http.response.status_code", "404")]);
     assert!(!p404.has_attr("http.route"));
 
     for i in 0..1000 {
@@ -244,20 +231,13 @@ async fn unknown_paths_add_no_series_and_no_path_span_names() {
         assert_eq!(res.status(), 404);
     }
     s.flush().await;
-    let points = s
-        .receiver
-        .wait_for_metric(
-            DURATION,
-            |p| {
-                find_points(p, DURATION, &[("http.response.status_code", "404")])
-                    .first()
-                    .is_some_and(|p| p.count == 1001)
-            },
-            WAIT,
-        )
+    s.receiver
+        .wait_for_point(DURATION, |p| {
+            p.matches(&[("http.response.status_code", "404")]) && p.count == 1001
+        })
         .await;
     assert_eq!(
-        find_points(&points, DURATION, &[]).len(),
+        s.receiver.metric(DURATION).len(),
         1,
         "one series for every unmatched GET"
     );
@@ -379,14 +359,12 @@ async fn server_errors_are_errors_and_client_errors_are_not() {
     assert!(!bad.has_attr("error.type"));
     assert_eq!(bad.attr_i64("http.response.status_code"), Some(400));
 
-    let points = s
-        .receiver
-        .wait_for_metric(DURATION, |p| find_points(p, DURATION, &[]).len() >= 2, WAIT)
-        .await;
-    let p = support::find_point(&points, DURATION, &[("http.route", "/fail")]);
-    assert_eq!(p.attr_str("error.type"), Some("500"));
-    let p = support::find_point(&points, DURATION, &[("http.route", "/bad")]);
-    assert!(!p.has_attr("error.type"));
+    let route = |r: &'static str| {
+        s.receiver
+            .wait_for_point(DURATION, move |p| p.matches(&[("http.route", r)]))
+    };
+    assert_eq!(route("/fail").await.attr_str("error.type"), Some("500"));
+    assert!(!route("/bad").await.has_attr("error.type"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -402,15 +380,10 @@ async fn llm_routes_are_classed_llm() {
     assert_eq!(coach.attr_str("wingspan.route.class"), Some("llm"));
     let user = s.span("GET /api/users/{id}").await;
     assert_eq!(user.attr_str("wingspan.route.class"), Some("standard"));
-    let points = s
+    let p = s
         .receiver
-        .wait_for_metric(
-            DURATION,
-            |p| !find_points(p, DURATION, &[("http.route", "/api/coach")]).is_empty(),
-            WAIT,
-        )
+        .wait_for_point(DURATION, |p| p.matches(&[("http.route", "/api/coach")]))
         .await;
-    let p = support::find_point(&points, DURATION, &[("http.route", "/api/coach")]);
     assert_eq!(p.attr_str("wingspan.route.class"), Some("llm"));
     assert_eq!(p.attr_str("http.request.method"), Some("POST"));
 }
@@ -470,40 +443,17 @@ async fn client_disconnect_mid_body_ends_the_span() {
     assert!(span.end_time_unix_nano > span.start_time_unix_nano);
 
     s.flush().await;
-    let active = s
-        .receiver
-        .wait_for_metric(
-            ACTIVE,
-            |p| {
-                find_points(
-                    p,
-                    ACTIVE,
-                    &[("http.request.method", "GET"), ("url.scheme", "http")],
-                )
-                .first()
-                .is_some_and(|p| p.value == 0.0)
-            },
-            WAIT,
-        )
+    // The stream's request is active until its body ends.
+    s.receiver
+        .wait_for_point(ACTIVE, |p| {
+            p.matches(&[("http.request.method", "GET"), ("url.scheme", "http")]) && p.value == 0.0
+        })
         .await;
-    let a = support::find_point(
-        &active,
-        ACTIVE,
-        &[("http.request.method", "GET"), ("url.scheme", "http")],
-    );
-    assert_eq!(a.value, 0.0);
-    let points = s
+    let p = s
         .receiver
-        .wait_for_metric(
-            DURATION,
-            |p| !find_points(p, DURATION, &[("http.route", "/stream")]).is_empty(),
-            WAIT,
-        )
+        .wait_for_point(DURATION, |p| p.matches(&[("http.route", "/stream")]))
         .await;
-    assert_eq!(
-        support::find_point(&points, DURATION, &[("http.route", "/stream")]).count,
-        1
-    );
+    assert_eq!(p.count, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -519,11 +469,7 @@ async fn unknown_methods_are_other() {
     // axum answers 405 for a method the route does not have.
     assert_eq!(res.status(), 405);
     s.flush().await;
-    let spans = s
-        .receiver
-        .wait_for_spans(|s| s.iter().any(|s| s.kind == Kind::Server), WAIT)
-        .await;
-    let span = spans.iter().find(|s| s.kind == Kind::Server).unwrap();
+    let span = s.receiver.wait_for_span(|s| s.kind == Kind::Server).await;
     assert!(
         span.name == "HTTP" || span.name == "HTTP /api/users/{id}",
         "{span:?}"

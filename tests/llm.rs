@@ -14,7 +14,7 @@ use wingspan::llm::anthropic::{Anthropic, AnthropicError, MessagesRequest};
 use wingspan::llm::fake::{Behaviour, Failure, FakeAnthropic, Latency};
 use wingspan::llm::Usage;
 
-use crate::support::{self, find_point, find_points, Kind, Protocol, Receiver, SpanRecord, Status};
+use crate::support::{self, Kind, Protocol, Receiver, SpanRecord, Status};
 
 const WAIT: Duration = Duration::from_secs(10);
 const MODEL: &str = "claude-sonnet-4-5";
@@ -56,21 +56,17 @@ impl Setup {
     /// Flushes and waits for the gen_ai span and `n_http` attempt spans.
     async fn spans(&self, n_http: usize) -> (SpanRecord, Vec<SpanRecord>) {
         self.telemetry.force_flush().await.unwrap();
+        let chat = self
+            .receiver
+            .wait_for_span(|s| s.name.starts_with("chat "))
+            .await;
         let spans = self
             .receiver
             .wait_for_spans(
-                |s| {
-                    s.iter().any(|s| s.name.starts_with("chat "))
-                        && s.iter().filter(|s| s.name == POST).count() >= n_http
-                },
+                |s| s.iter().filter(|s| s.name == POST).count() >= n_http,
                 WAIT,
             )
             .await;
-        let chat = spans
-            .iter()
-            .find(|s| s.name.starts_with("chat "))
-            .unwrap()
-            .clone();
         let mut http: Vec<SpanRecord> = spans.into_iter().filter(|s| s.name == POST).collect();
         http.sort_by_key(|s| s.attr_i64("http.request.resend_count").unwrap_or(0));
         assert_eq!(
@@ -87,11 +83,9 @@ impl Setup {
     }
 
     async fn metric(&self, name: &str, attrs: &[(&str, &str)]) -> support::MetricPoint {
-        let points = self
-            .receiver
-            .wait_for_metric(name, |p| !find_points(p, name, attrs).is_empty(), WAIT)
-            .await;
-        find_point(&points, name, attrs).clone()
+        self.receiver
+            .wait_for_point(name, |p| p.matches(attrs))
+            .await
     }
 }
 
@@ -533,9 +527,9 @@ async fn traceparent_reaches_the_server_with_the_attempt_as_parent() {
     }
     cx.span().end();
     let (chat, http) = s.spans(1).await;
-    let spans = s.receiver.wait_for_span("handler", WAIT).await;
+    let handler = s.receiver.wait_for_span(|s| s.name == "handler").await;
     assert!(
-        chat.is_child_of(&spans),
+        chat.is_child_of(&handler),
         "gen_ai span not under the handler"
     );
     let tp = s.fake.received()[0]
@@ -628,13 +622,10 @@ async fn marker_run(capture: bool) -> (String, SpanRecord) {
         .wait_for_spans(|s| s.iter().filter(|s| s.name == CHAT).count() >= 3, WAIT)
         .await;
     s.receiver
-        .wait_for_logs(
-            |l| l.iter().any(|l| l.body.contains("llm call failed")),
-            WAIT,
-        )
+        .wait_for_log(|l| l.body.contains("llm call failed"))
         .await;
     s.receiver
-        .wait_for_metric("wingspan.gen_ai.cost", |_| true, WAIT)
+        .wait_for_point("wingspan.gen_ai.cost", |_| true)
         .await;
     let chat = s.receiver.spans_named(CHAT)[0].clone();
     (exported_text(&s.receiver), chat)
@@ -711,28 +702,18 @@ async fn another_client_gets_the_same_span_through_instrument() {
         .await;
     assert!(failed.is_err());
     s.telemetry.force_flush().await.unwrap();
-    let spans = s
+    let ok = s
         .receiver
-        .wait_for_spans(
-            |s| {
-                s.iter().filter(|s| s.name == "chat gpt-4o").count() == 2
-                    && s.iter().any(|s| s.name == "client work")
-            },
-            WAIT,
-        )
+        .wait_for_span(|s| s.name == "chat gpt-4o" && !s.has_attr("error.type"))
         .await;
-    let ok = spans
-        .iter()
-        .find(|s| s.name == "chat gpt-4o" && !s.has_attr("error.type"))
-        .unwrap();
     assert_eq!(ok.attr_str("gen_ai.provider.name"), Some("openai"));
     assert_eq!(ok.attr_bool("wingspan.gen_ai.unpriced"), Some(true));
-    let child = spans.iter().find(|s| s.name == "client work").unwrap();
-    assert!(child.is_child_of(ok));
-    let bad = spans
-        .iter()
-        .find(|s| s.name == "chat gpt-4o" && s.has_attr("error.type"))
-        .unwrap();
+    let child = s.receiver.wait_for_span(|s| s.name == "client work").await;
+    assert!(child.is_child_of(&ok));
+    let bad = s
+        .receiver
+        .wait_for_span(|s| s.name == "chat gpt-4o" && s.has_attr("error.type"))
+        .await;
     assert_eq!(bad.attr_str("error.type"), Some("rate_limited"));
 }
 

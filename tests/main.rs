@@ -1,4 +1,8 @@
-//! Integration tests.
+//! Integration tests: one binary, one module per concern. What they share
+//! (OTLP receivers, private Postgres and Redis, the wingman and browser
+//! drivers) is the `wingspan-test-support` crate (crates/test-support).
+
+use wingspan_test_support as support;
 
 mod cache;
 mod db;
@@ -8,6 +12,5 @@ mod http;
 mod llm;
 mod prometheus;
 mod report;
-mod support;
 mod telemetry;
 mod wingman;

@@ -26,8 +26,11 @@ fn routes(telemetry: &wingspan::Telemetry) -> Router {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_endpoint_serves_the_collector_path_names() {
     let receiver = Receiver::start().await;
-    let port = support::closed_port();
+    // The pull endpoint listens there: held until the pipeline starts.
+    let mut reserved = support::DeadPort::new();
+    let port = reserved.port;
     let addr = format!("127.0.0.1:{port}");
+    reserved.release();
     let telemetry = support::telemetry(
         &receiver,
         Protocol::Grpc,
@@ -36,7 +39,7 @@ async fn prometheus_endpoint_serves_the_collector_path_names() {
     .await;
 
     let base = serve(routes(&telemetry)).await;
-    let client = reqwest::Client::new();
+    let client = crate::support::http_client();
     for path in ["/api/users/1", "/api/users/2", "/api/coach", "/nope"] {
         client.get(format!("{base}{path}")).send().await.unwrap();
     }
@@ -118,7 +121,7 @@ async fn prometheus_endpoint_is_off_by_default() {
     let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
     assert!(telemetry.prometheus_text().is_none());
     let base = serve(telemetry.prometheus_router()).await;
-    let status = reqwest::Client::new()
+    let status = crate::support::http_client()
         .get(format!("{base}/metrics"))
         .send()
         .await
@@ -132,7 +135,9 @@ async fn prometheus_endpoint_is_off_by_default() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_endpoint_is_off_when_the_sdk_is_disabled() {
     let receiver = Receiver::start().await;
-    let port = support::closed_port();
+    // Free for the endpoint to take, were it wrongly started: held by a
+    // dead socket, its bind would fail and nothing would answer either way.
+    let port = support::DeadPort::new().release();
     let addr = format!("127.0.0.1:{port}");
     let telemetry = support::telemetry(
         &receiver,
@@ -144,7 +149,7 @@ async fn prometheus_endpoint_is_off_when_the_sdk_is_disabled() {
     )
     .await;
     assert!(telemetry.prometheus_text().is_none());
-    let refused = reqwest::Client::new()
+    let refused = crate::support::http_client()
         .get(format!("http://{addr}/metrics"))
         .timeout(Duration::from_secs(5))
         .send()
@@ -168,7 +173,7 @@ async fn prometheus_metrics_follow_the_admin_rule() {
         ],
     )
     .await;
-    let client = reqwest::Client::new();
+    let client = crate::support::http_client();
     let base = serve(telemetry.prometheus_router()).await;
     let status = |auth: Option<String>| {
         let mut r = client.get(format!("{base}/metrics"));
@@ -199,7 +204,7 @@ async fn prometheus_metrics_without_a_token_answer_loopback_clients_only() {
         &[("WINGSPAN_PROMETHEUS", "true")],
     )
     .await;
-    let client = reqwest::Client::new();
+    let client = crate::support::http_client();
     let get = |base: String| {
         let r = client.get(format!("{base}/metrics"));
         async move { r.send().await.unwrap().status().as_u16() }

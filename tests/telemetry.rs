@@ -49,7 +49,7 @@ async fn delivers_span_with_resource(protocol: Protocol, transport: Transport, g
     span.end();
     telemetry.force_flush().await.unwrap();
 
-    let span = receiver.wait_for_span("probe", WAIT).await;
+    let span = receiver.wait_for_span(|s| s.name == "probe").await;
     assert_eq!(span.transport, transport);
     assert_eq!(span.kind, Kind::Client);
     assert_eq!(span.attr_i64("probe.n"), Some(7));
@@ -129,20 +129,12 @@ async fn telemetry_instrumented_fn_nests_under_otel_api_span() {
     cx.span().end();
     telemetry.force_flush().await.unwrap();
 
-    let spans = receiver
-        .wait_for_spans(
-            |s| {
-                s.iter().any(|s| s.name == "otel.outer")
-                    && s.iter().any(|s| s.name == "load_profile")
-            },
-            WAIT,
-        )
-        .await;
-    let outer = spans.iter().find(|s| s.name == "otel.outer").unwrap();
-    let inner = spans.iter().find(|s| s.name == "load_profile").unwrap();
+    let outer = receiver.wait_for_span(|s| s.name == "otel.outer").await;
+    let inner = receiver.wait_for_span(|s| s.name == "load_profile").await;
+    let spans = receiver.spans();
     assert!(outer.is_root(), "{}", support::dump_spans(&spans));
     assert!(
-        inner.is_child_of(outer),
+        inner.is_child_of(&outer),
         "the #[instrument] span must nest under the OTel span:\n{}",
         support::dump_spans(&spans)
     );
@@ -182,20 +174,12 @@ async fn telemetry_otel_api_span_nests_under_entered_tracing_span() {
     drop(app);
     telemetry.force_flush().await.unwrap();
 
-    let spans = receiver
-        .wait_for_spans(
-            |s| {
-                s.iter().any(|s| s.name == "app.handler")
-                    && s.iter().any(|s| s.name == "otel.inner")
-            },
-            WAIT,
-        )
-        .await;
-    let app = spans.iter().find(|s| s.name == "app.handler").unwrap();
-    let inner = spans.iter().find(|s| s.name == "otel.inner").unwrap();
+    let app = receiver.wait_for_span(|s| s.name == "app.handler").await;
+    let inner = receiver.wait_for_span(|s| s.name == "otel.inner").await;
+    let spans = receiver.spans();
     assert!(app.is_root(), "{}", support::dump_spans(&spans));
     assert!(
-        inner.is_child_of(app),
+        inner.is_child_of(&app),
         "the OTel span must nest under the entered tracing span:\n{}",
         support::dump_spans(&spans)
     );
@@ -276,14 +260,9 @@ async fn telemetry_event_in_tracing_span_becomes_log_with_its_ids() {
     drop(span);
     telemetry.force_flush().await.unwrap();
 
-    let spans = receiver
-        .wait_for_spans(|s| s.iter().any(|s| s.name == "with.log"), WAIT)
-        .await;
-    let span = spans.iter().find(|s| s.name == "with.log").unwrap();
-    let logs = receiver
-        .wait_for_logs(|l| l.iter().any(|l| l.body == "inside the span"), WAIT)
-        .await;
-    let log = logs.iter().find(|l| l.body == "inside the span").unwrap();
+    let span = receiver.wait_for_span(|s| s.name == "with.log").await;
+    let log = receiver.wait_for_log(|l| l.body == "inside the span").await;
+    let logs = receiver.logs();
     assert_eq!(log.severity_text, "INFO");
     assert_eq!(log.attr_i64("answer"), Some(42));
     assert_eq!(log.trace_id, span.trace_id, "{}", support::dump_logs(&logs));
@@ -304,10 +283,9 @@ async fn telemetry_event_in_tracing_span_becomes_log_with_its_ids() {
     assert_eq!(log.event_name, "", "{}", support::dump_logs(&logs));
     assert_eq!(log.scope, module_path!());
     // An event named on purpose keeps its name.
-    let logs = receiver
-        .wait_for_logs(|l| l.iter().any(|l| l.body == "an event by name"), WAIT)
+    let named = receiver
+        .wait_for_log(|l| l.body == "an event by name")
         .await;
-    let named = logs.iter().find(|l| l.body == "an event by name").unwrap();
     assert_eq!(named.event_name, "test.named_event");
 }
 
@@ -325,20 +303,14 @@ async fn telemetry_event_in_otel_context_carries_its_trace_id() {
     cx.span().end();
     telemetry.force_flush().await.unwrap();
 
-    let span = receiver.wait_for_span("otel.only", WAIT).await;
-    let logs = receiver
-        .wait_for_logs(
-            |l| {
-                l.iter().any(|l| l.body == "no tracing span here")
-                    && l.iter().any(|l| l.body == "outside any span")
-            },
-            WAIT,
-        )
+    let span = receiver.wait_for_span(|s| s.name == "otel.only").await;
+    let inside = receiver
+        .wait_for_log(|l| l.body == "no tracing span here")
         .await;
-    let inside = logs
-        .iter()
-        .find(|l| l.body == "no tracing span here")
-        .unwrap();
+    let outside = receiver
+        .wait_for_log(|l| l.body == "outside any span")
+        .await;
+    let logs = receiver.logs();
     assert_eq!(inside.severity_text, "WARN");
     assert_eq!(
         inside.trace_id,
@@ -352,7 +324,6 @@ async fn telemetry_event_in_otel_context_carries_its_trace_id() {
         "{}",
         support::dump_logs(&logs)
     );
-    let outside = logs.iter().find(|l| l.body == "outside any span").unwrap();
     assert_eq!(outside.trace_id, "", "{}", support::dump_logs(&logs));
 }
 
@@ -375,9 +346,7 @@ async fn noisy_targets_stay_out(protocol: Protocol) {
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     receiver.wait_for_spans(|s| s.len() >= 3, WAIT).await;
-    receiver
-        .wait_for_logs(|l| l.iter().any(|l| l.body == "mine.log"), WAIT)
-        .await;
+    receiver.wait_for_log(|l| l.body == "mine.log").await;
     telemetry.force_flush().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     telemetry.force_flush().await.unwrap();
@@ -446,14 +415,11 @@ async fn telemetry_http_duration_histogram_has_wingspan_buckets() {
     histogram.record(0.31, &attrs);
     telemetry.force_flush().await.unwrap();
 
-    let points = receiver
-        .wait_for_metric("http.server.request.duration", |p| p[0].count == 2, WAIT)
+    let p = receiver
+        .wait_for_point("http.server.request.duration", |p| {
+            p.matches(&[("http.route", "/api/users/{id}")]) && p.count == 2
+        })
         .await;
-    let p = find_point(
-        &points,
-        "http.server.request.duration",
-        &[("http.route", "/api/users/{id}")],
-    );
     assert_eq!(p.kind, MetricKind::Histogram);
     assert_eq!(p.unit, "s");
     assert_eq!(p.bounds, wingspan::telemetry::buckets::HTTP_SERVER_DURATION);
@@ -472,33 +438,24 @@ async fn telemetry_process_metrics_arrive() {
     let receiver = Receiver::start().await;
     let _telemetry = support::telemetry(&receiver, Protocol::HttpProtobuf, &[]).await;
 
-    let all = receiver
-        .wait_for_metrics(
-            |p| {
-                support::find_points(p, "process.cpu.time", &[("cpu.mode", "user")]).len() == 1
-                    && !support::find_points(p, "process.memory.usage", &[]).is_empty()
-            },
-            WAIT,
-        )
+    let cpu = receiver
+        .wait_for_point("process.cpu.time", |p| p.matches(&[("cpu.mode", "user")]))
         .await;
-    let cpu = find_point(&all, "process.cpu.time", &[("cpu.mode", "user")]);
     assert_eq!(cpu.kind, MetricKind::Sum { monotonic: true });
     assert_eq!(cpu.unit, "s");
     assert!(cpu.value >= 0.0);
-    find_point(&all, "process.cpu.time", &[("cpu.mode", "system")]);
-    // The convention requires cpu.mode on the utilization too.
-    let all = receiver
-        .wait_for_metrics(
-            |p| {
-                support::find_points(p, "process.cpu.utilization", &[("cpu.mode", "user")]).len()
-                    == 1
-                    && support::find_points(p, "process.cpu.utilization", &[("cpu.mode", "system")])
-                        .len()
-                        == 1
-            },
-            WAIT,
-        )
+    receiver
+        .wait_for_point("process.cpu.time", |p| p.matches(&[("cpu.mode", "system")]))
         .await;
+    // The convention requires cpu.mode on the utilization too.
+    for mode in ["user", "system"] {
+        receiver
+            .wait_for_point("process.cpu.utilization", |p| {
+                p.matches(&[("cpu.mode", mode)])
+            })
+            .await;
+    }
+    let all = receiver.metrics();
     assert!(
         support::find_points(&all, "process.cpu.utilization", &[])
             .iter()
@@ -611,14 +568,11 @@ async fn telemetry_parent_based_sampler_honors_remote_parent() {
         .end();
     telemetry.force_flush().await.unwrap();
 
-    let spans = receiver
-        .wait_for_spans(
-            |s| {
-                s.iter().any(|s| s.name == "child.of.sampled")
-                    && s.iter().any(|s| s.name == "child.of.manual")
-            },
-            WAIT,
-        )
+    let child = receiver
+        .wait_for_span(|s| s.name == "child.of.sampled")
+        .await;
+    let manual = receiver
+        .wait_for_span(|s| s.name == "child.of.manual")
         .await;
     telemetry.force_flush().await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -629,11 +583,9 @@ async fn telemetry_parent_based_sampler_honors_remote_parent() {
         "{}",
         support::dump_spans(&spans_after)
     );
-    let child = spans.iter().find(|s| s.name == "child.of.sampled").unwrap();
     assert_eq!(child.trace_id, sampled_trace);
     assert_eq!(child.parent_span_id, "00f067aa0ba902b7");
     assert_eq!(child.kind, Kind::Server);
-    let manual = spans.iter().find(|s| s.name == "child.of.manual").unwrap();
     assert_eq!(manual.trace_id, "11111111111111111111111111111111");
     assert_eq!(manual.parent_span_id, "2222222222222222");
 }
@@ -728,20 +680,17 @@ async fn telemetry_full_queue_drops_are_counted_and_exported() {
 
     // The conventions' SDK self-observability metrics.
     let processed = "otel.sdk.processor.span.processed";
-    let points = receiver
-        .wait_for_metrics(
-            |p| {
-                support::find_points(p, processed, &[("error.type", "queue_full")])
-                    .first()
-                    .is_some_and(|p| p.value == losses.spans_queue_full as f64)
-                    && support::find_points(p, "otel.sdk.exporter.span.exported", &[])
-                        .iter()
-                        .any(|p| p.value == delivered as f64)
-            },
-            WAIT,
-        )
+    let p = receiver
+        .wait_for_point(processed, |p| {
+            p.matches(&[("error.type", "queue_full")]) && p.value == losses.spans_queue_full as f64
+        })
         .await;
-    let p = find_point(&points, processed, &[("error.type", "queue_full")]);
+    receiver
+        .wait_for_point("otel.sdk.exporter.span.exported", |p| {
+            p.value == delivered as f64
+        })
+        .await;
+    let points = receiver.metrics();
     assert_eq!(p.kind, MetricKind::Sum { monotonic: true });
     assert_eq!(p.unit, "{span}");
     assert_eq!(
@@ -780,17 +729,11 @@ async fn telemetry_full_queue_drops_are_counted_and_exported() {
         );
     }
     // Metric data points and log records are counted too.
-    let points = receiver
-        .wait_for_metrics(
-            |p| {
-                support::find_points(p, "otel.sdk.exporter.metric_data_point.exported", &[])
-                    .iter()
-                    .any(|p| p.value > 0.0)
-            },
-            WAIT,
-        )
+    let p = receiver
+        .wait_for_point("otel.sdk.exporter.metric_data_point.exported", |p| {
+            p.value > 0.0
+        })
         .await;
-    let p = &support::find_points(&points, "otel.sdk.exporter.metric_data_point.exported", &[])[0];
     assert_eq!(p.unit, "{data_point}");
 }
 
@@ -865,7 +808,9 @@ async fn telemetry_bad_configuration_fails_cleanly() {
     let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
     tracing::info_span!("after.failed.init").in_scope(|| {});
     telemetry.force_flush().await.unwrap();
-    receiver.wait_for_span("after.failed.init", WAIT).await;
+    receiver
+        .wait_for_span(|s| s.name == "after.failed.init")
+        .await;
 }
 
 async fn shutdown_with_unreachable_collector_is_bounded(protocol: Protocol) {
@@ -934,7 +879,7 @@ async fn headers_reach_the_collector(protocol: Protocol) {
     .await;
     telemetry.tracer().start("with.headers").end();
     telemetry.force_flush().await.unwrap();
-    receiver.wait_for_span("with.headers", WAIT).await;
+    receiver.wait_for_span(|s| s.name == "with.headers").await;
     let headers = receiver.last_headers();
     assert_eq!(headers.get("x-api-key").map(String::as_str), Some("s3cr3t"));
     assert_eq!(headers.get("x-tenant").map(String::as_str), Some("acme"));
@@ -972,10 +917,8 @@ async fn refusing_collector_counts_losses_then_recovers(protocol: Protocol) {
     receiver.set_failing(false);
     telemetry.tracer().start("accepted").end();
     telemetry.force_flush().await.unwrap();
-    let spans = receiver
-        .wait_for_spans(|s| s.iter().any(|s| s.name == "accepted"), WAIT)
-        .await;
-    assert!(spans.iter().all(|s| s.name != "refused"));
+    receiver.wait_for_span(|s| s.name == "accepted").await;
+    assert!(receiver.spans().iter().all(|s| s.name != "refused"));
     assert_eq!(telemetry.loss_counts().spans_exported, 1);
     // The failures are also exported as a metric once the collector is back:
     // the conventions' exporter counter, with `error.type` on failures.
@@ -1066,7 +1009,7 @@ async fn telemetry_signal_exporters_can_be_switched_off() {
     counter.add(2, &[]);
     telemetry.force_flush().await.unwrap();
     receiver
-        .wait_for_metric("still.counted", |p| p[0].value == 2.0, WAIT)
+        .wait_for_point("still.counted", |p| p.value == 2.0)
         .await;
     telemetry.force_flush().await.unwrap();
     assert!(receiver.spans().is_empty());
@@ -1091,7 +1034,7 @@ async fn telemetry_resource_attributes_add_but_never_override() {
     .await;
     telemetry.tracer().start("with.resource").end();
     telemetry.force_flush().await.unwrap();
-    let span = receiver.wait_for_span("with.resource", WAIT).await;
+    let span = receiver.wait_for_span(|s| s.name == "with.resource").await;
     assert_eq!(span.resource_str("service.name"), Some("checkout"));
     assert_eq!(span.resource_str("service.version"), Some("1.2.3"));
     assert_eq!(span.resource_str("team"), Some("payments"));
@@ -1132,21 +1075,12 @@ async fn telemetry_every_wingspan_histogram_gets_its_buckets() {
         .record(0.2, &[]);
     telemetry.force_flush().await.unwrap();
 
-    let all = receiver
-        .wait_for_metrics(
-            |p| {
-                cases.iter().all(|(n, _)| p.iter().any(|p| p.name == *n))
-                    && p.iter().any(|p| p.name == "app.other")
-            },
-            WAIT,
-        )
-        .await;
     for (name, bounds) in cases {
-        let p = find_point(&all, name, &[]);
+        let p = receiver.wait_for_point(name, |_| true).await;
         assert_eq!(p.bounds, *bounds, "{name}");
         assert_eq!(p.count, 1, "{name}");
     }
-    let other = find_point(&all, "app.other", &[]);
+    let other = receiver.wait_for_point("app.other", |_| true).await;
     assert_ne!(other.bounds, buckets::HTTP_SERVER_DURATION);
     assert!(!other.bounds.is_empty());
 }
@@ -1163,7 +1097,8 @@ mod outage;
 /// so instead of panicking inside tonic.
 #[test]
 fn telemetry_grpc_init_outside_a_runtime_is_an_error() {
-    let endpoint = format!("http://127.0.0.1:{}", support::closed_port());
+    let dead = support::DeadPort::new();
+    let endpoint = dead.http();
     let cfg = wingspan::Config::builder()
         .var("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
         .var("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
@@ -1186,7 +1121,8 @@ fn telemetry_grpc_init_outside_a_runtime_is_an_error() {
 /// http/protobuf needs no runtime: its client owns its thread.
 #[test]
 fn telemetry_http_init_outside_a_runtime_works() {
-    let endpoint = format!("http://127.0.0.1:{}", support::closed_port());
+    let dead = support::DeadPort::new();
+    let endpoint = dead.http();
     let cfg = wingspan::Config::builder()
         .var("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
         .var("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
@@ -1257,15 +1193,10 @@ async fn telemetry_full_log_queue_drops_are_counted() {
     assert_eq!(arrived, delivered, "{losses:?}");
     let processed = "otel.sdk.processor.log.processed";
     receiver
-        .wait_for_metric(
-            processed,
-            |p| {
-                support::find_points(p, processed, &[("error.type", "queue_full")])
-                    .first()
-                    .is_some_and(|p| p.value == losses.log_records_queue_full as f64)
-            },
-            WAIT,
-        )
+        .wait_for_point(processed, |p| {
+            p.matches(&[("error.type", "queue_full")])
+                && p.value == losses.log_records_queue_full as f64
+        })
         .await;
 }
 
@@ -1286,10 +1217,9 @@ async fn telemetry_tracing_layer_composes_into_an_own_subscriber() {
         tracing::info_span!("own.subscriber").in_scope(|| tracing::info!("through my layer"));
     });
     telemetry.force_flush().await.unwrap();
-    let span = receiver.wait_for_span("own.subscriber", WAIT).await;
-    let logs = receiver
-        .wait_for_logs(|l| l.iter().any(|l| l.body == "through my layer"), WAIT)
+    let span = receiver.wait_for_span(|s| s.name == "own.subscriber").await;
+    let log = receiver
+        .wait_for_log(|l| l.body == "through my layer")
         .await;
-    let log = logs.iter().find(|l| l.body == "through my layer").unwrap();
     assert_eq!(log.trace_id, span.trace_id);
 }

@@ -1,44 +1,125 @@
 //! The wingman example as a real process (the built binary) against real
-//! Postgres, Redis and the OTLP receiver: every endpoint's status codes, the
-//! traces they export (HTTP → acquire → query, cache, LLM), graceful
-//! shutdown, settings validation and concurrent start-up on one schema.
+//! Postgres, Redis and the OTLP receiver: each part of the API answers with
+//! its status codes and exports its trace (HTTP → acquire → query, cache,
+//! LLM), the admin listener serves, every process exits cleanly on SIGTERM,
+//! settings are validated and concurrent start-ups on one schema agree.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::{self, Kind, Receiver, SpanRecord, Wingman};
+use crate::support::{self, Kind, Receiver, SpanRecord, Wingman, WingmanBuilder};
 
-const WAIT: Duration = Duration::from_secs(15);
-
-async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
-    let res = req
-        .timeout(Duration::from_secs(20))
-        .send()
-        .await
-        .expect("wingman answers");
-    let status = res.status().as_u16();
-    let body = res.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+/// One wingman exporting to a receiver of its own, and a client.
+struct Service {
+    receiver: Receiver,
+    wingman: Wingman,
+    http: reqwest::Client,
 }
 
-/// The first SERVER span named `name`, and the spans of its trace.
-fn trace_of<'a>(spans: &'a [SpanRecord], name: &str) -> (&'a SpanRecord, Vec<&'a SpanRecord>) {
-    let root = spans
-        .iter()
-        .find(|s| s.name == name && s.kind == Kind::Server)
-        .unwrap_or_else(|| panic!("no SERVER span {name:?}"));
-    let trace = spans
-        .iter()
-        .filter(|s| s.trace_id == root.trace_id)
-        .collect();
-    (root, trace)
+impl Service {
+    /// A wingman with the test's settings on top of `configure`'s.
+    async fn start(configure: impl FnOnce(WingmanBuilder) -> WingmanBuilder) -> Service {
+        let receiver = Receiver::start().await;
+        let wingman = configure(Wingman::builder().otlp(&receiver)).start().await;
+        Service {
+            receiver,
+            wingman,
+            http: support::http_client(),
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        let res = req
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("wingman answers: {e}\n{}", self.wingman.output()));
+        let status = res.status().as_u16();
+        let body = res.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(self.http.get(self.wingman.url(path))).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.http.post(self.wingman.url(path)).json(&body))
+            .await
+    }
+
+    /// The status of each `(what, request)`, asserted together against
+    /// `want`: one failure lists every wrong answer, with wingman's output.
+    async fn statuses(&self, cases: Vec<(&str, Call, u16)>) {
+        let mut wrong = Vec::new();
+        for (what, call, want) in cases {
+            let got = match call {
+                Call::Get(path) => self.get(&path).await.0,
+                Call::Post(path, body) => self.post(&path, body).await.0,
+            };
+            if got != want {
+                wrong.push((what, want, got));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "unexpected statuses (what, want, got): {wrong:?}\n{}",
+            self.wingman.output()
+        );
+    }
+
+    /// The first SERVER span named `name`, once it arrived, and the spans
+    /// of its trace so far.
+    async fn trace_of(&self, name: &str) -> (SpanRecord, Vec<SpanRecord>) {
+        let root = self
+            .receiver
+            .wait_for_span(|s| s.name == name && s.kind == Kind::Server)
+            .await;
+        let trace = self.trace(&root);
+        (root, trace)
+    }
+
+    /// The spans of `root`'s trace received so far.
+    fn trace(&self, root: &SpanRecord) -> Vec<SpanRecord> {
+        self.receiver
+            .spans()
+            .into_iter()
+            .filter(|s| s.trace_id == root.trace_id)
+            .collect()
+    }
+
+    /// SIGTERM: a clean exit, and the output says nothing went wrong.
+    async fn stop(mut self) {
+        let status = self
+            .wingman
+            .stop()
+            .await
+            .expect("exits within 15 s of SIGTERM");
+        let output = self.wingman.output();
+        assert!(status.success(), "{status}\n{output}");
+        assert!(!output.contains("panicked"), "{output}");
+    }
 }
 
-fn child<'a>(trace: &[&'a SpanRecord], parent: &SpanRecord, name: &str) -> &'a SpanRecord {
+/// A request of a status check.
+enum Call {
+    Get(String),
+    Post(String, Value),
+}
+
+fn get(path: impl Into<String>) -> Call {
+    Call::Get(path.into())
+}
+
+fn post(path: impl Into<String>, body: Value) -> Call {
+    Call::Post(path.into(), body)
+}
+
+/// The child of `parent` named `name` in `trace`.
+fn child<'a>(trace: &'a [SpanRecord], parent: &SpanRecord, name: &str) -> &'a SpanRecord {
     trace
         .iter()
-        .copied()
         .find(|s| s.name == name && s.is_child_of(parent))
         .unwrap_or_else(|| {
             let names: Vec<_> = trace.iter().map(|s| (&s.name, &s.parent_span_id)).collect();
@@ -46,380 +127,321 @@ fn child<'a>(trace: &[&'a SpanRecord], parent: &SpanRecord, name: &str) -> &'a S
         })
 }
 
+/// Users and profiles answer with their statuses; a read traces HTTP →
+/// acquire → query; a handler's log record carries its request's trace.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_endpoint_answers_and_its_trace_reaches_the_collector() {
-    let receiver = Receiver::start().await;
-    let mut wingman = Wingman::builder()
-        .otlp(&receiver)
-        // Every coach call meets a 529: three are retried, the fourth degrades.
-        .var("WINGMAN_LLM_OVERLOAD_EVERY", "1")
-        .var("WINGSPAN_PROMETHEUS", "true")
-        .start()
-        .await;
-    let http = reqwest::Client::new();
-    let get = |path: &str| send(http.get(wingman.url(path)));
-    let post = |path: &str, body: Value| send(http.post(wingman.url(path)).json(&body));
-    let mut checks: Vec<(String, u16, u16)> = Vec::new();
-    let mut expect = |what: &str, want: u16, got: u16| checks.push((what.to_owned(), want, got));
-
-    // Users and profiles.
-    let (s, user) = get("/api/users/1").await;
-    expect("GET user", 200, s);
-    assert_eq!(user["id"], 1, "{user}");
-    expect("GET unknown user", 404, get("/api/users/99999999").await.0);
-    expect("GET user abc", 400, get("/api/users/abc").await.0);
-    expect("GET user 0", 400, get("/api/users/0").await.0);
-    let (s, profile) = get("/api/users/1/profile").await;
-    expect("GET profile", 200, s);
+async fn users_and_profiles_answer_and_trace_through_the_pool() {
+    let s = Service::start(|b| b).await;
+    let (status, user) = s.get("/api/users/1").await;
+    assert_eq!((status, &user["id"]), (200, &json!(1)), "{user}");
+    let (status, profile) = s.get("/api/users/1/profile").await;
+    assert_eq!(status, 200, "{profile}");
     assert!(
         profile["matches_played"].as_i64().unwrap_or(0) > 0,
         "{profile}"
     );
-    expect(
-        "GET unknown profile",
-        404,
-        get("/api/users/99999999/profile").await.0,
-    );
-    let email = format!("{}@example.test", wingman.schema);
-    let (s, created) = post("/api/users", json!({"name": "Ada", "email": email})).await;
-    expect("POST user", 201, s);
+    let email = format!("{}@example.test", s.wingman.schema);
+    let (status, created) = s
+        .post("/api/users", json!({"name": "Ada", "email": email}))
+        .await;
+    assert_eq!(status, 201, "{created}");
     assert!(created["id"].as_i64().unwrap_or(0) > 1000, "{created}");
-    expect(
-        "POST user, email taken",
-        409,
-        post("/api/users", json!({"name": "Ada", "email": email}))
-            .await
-            .0,
-    );
-    expect(
-        "POST user, bad body",
-        400,
-        post("/api/users", json!({"name": 3})).await.0,
-    );
-
-    // Matches: the RLS read and the transaction.
-    let (s, matches) = get("/api/users/1/matches").await;
-    expect("GET matches", 200, s);
-    let list = matches["matches"].as_array().cloned().unwrap_or_default();
-    assert!(!list.is_empty(), "{matches}");
-    expect(
-        "GET matches, unknown user",
-        404,
-        get("/api/users/99999999/matches").await.0,
-    );
-    let (s, m) = post(
-        "/api/matches",
-        json!({"user_id": 1, "partner_id": 2, "challenge_id": 3, "score": 80}),
-    )
+    s.statuses(vec![
+        ("GET unknown user", get("/api/users/99999999"), 404),
+        ("GET user abc", get("/api/users/abc"), 400),
+        ("GET user 0", get("/api/users/0"), 400),
+        (
+            "GET unknown profile",
+            get("/api/users/99999999/profile"),
+            404,
+        ),
+        (
+            "POST user, email taken",
+            post("/api/users", json!({"name": "Ada", "email": email})),
+            409,
+        ),
+        (
+            "POST user, bad body",
+            post("/api/users", json!({"name": 3})),
+            400,
+        ),
+        ("GET unknown route", get("/nope"), 404),
+    ])
     .await;
-    expect("POST match", 201, s);
-    assert_eq!(m["elo_change"], 6, "{m}");
-    expect(
-        "POST match, unknown challenge",
-        404,
-        post(
-            "/api/matches",
-            json!({"user_id": 1, "partner_id": 2, "challenge_id": 999999, "score": 1}),
-        )
-        .await
-        .0,
-    );
-    expect(
-        "POST match against oneself",
-        400,
-        post(
-            "/api/matches",
-            json!({"user_id": 1, "partner_id": 1, "challenge_id": 1, "score": 1}),
-        )
-        .await
-        .0,
-    );
 
-    // Challenges through the cache: a miss, then (once the write-back has
-    // landed in Redis) hits.
-    let (s, c) = get("/api/challenges/7").await;
-    expect("GET challenge", 200, s);
-    assert_eq!(c["id"], 7, "{c}");
-    let key = format!("{}challenges/7", wingman.key_prefix);
-    let deadline = std::time::Instant::now() + WAIT;
+    let (root, trace) = s.trace_of("GET /api/users/{id}").await;
+    assert_eq!(child(&trace, &root, "acquire wingman").kind, Kind::Internal);
+    let query = child(&trace, &root, "SELECT users");
+    assert_eq!(query.kind, Kind::Client);
+    assert_eq!(query.attr_str("db.system.name"), Some("postgresql"));
+
+    let (created, _) = s.trace_of("POST /api/users").await;
+    let log = s.receiver.wait_for_log(|l| l.body == "user created").await;
+    assert_eq!(log.trace_id, created.trace_id);
+    s.stop().await;
+}
+
+/// Matches answer with their statuses; the list is read as the user in a
+/// transaction, and a new match is one transaction of an insert and an
+/// update.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matches_answer_and_trace_their_transactions() {
+    let s = Service::start(|b| b).await;
+    let (status, matches) = s.get("/api/users/1/matches").await;
+    assert_eq!(status, 200, "{matches}");
+    assert!(
+        matches["matches"].as_array().is_some_and(|l| !l.is_empty()),
+        "{matches}"
+    );
+    let (status, m) = s
+        .post(
+            "/api/matches",
+            json!({"user_id": 1, "partner_id": 2, "challenge_id": 3, "score": 80}),
+        )
+        .await;
+    assert_eq!((status, &m["elo_change"]), (201, &json!(6)), "{m}");
+    s.statuses(vec![
+        (
+            "GET matches, unknown user",
+            get("/api/users/99999999/matches"),
+            404,
+        ),
+        (
+            "POST match, unknown challenge",
+            post(
+                "/api/matches",
+                json!({"user_id": 1, "partner_id": 2, "challenge_id": 999999, "score": 1}),
+            ),
+            404,
+        ),
+        (
+            "POST match against oneself",
+            post(
+                "/api/matches",
+                json!({"user_id": 1, "partner_id": 1, "challenge_id": 1, "score": 1}),
+            ),
+            400,
+        ),
+    ])
+    .await;
+
+    let (root, trace) = s.trace_of("GET /api/users/{id}/matches").await;
+    for name in [
+        "acquire wingman",
+        "BEGIN",
+        "SELECT matches users challenges",
+        "COMMIT",
+    ] {
+        child(&trace, &root, name);
+    }
+    let (root, trace) = s.trace_of("POST /api/matches").await;
+    child(&trace, &root, "INSERT matches");
+    child(&trace, &root, "UPDATE profiles");
+    s.stop().await;
+}
+
+/// A challenge is read through the cache: a miss loads it from Postgres and
+/// writes it back, later reads hit Redis, counted per cache name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenges_are_read_through_the_cache() {
+    let s = Service::start(|b| b).await;
+    let (status, c) = s.get("/api/challenges/7").await;
+    assert_eq!((status, &c["id"]), (200, &json!(7)), "{c}");
+    let key = format!("{}challenges/7", s.wingman.key_prefix);
+    let deadline = Instant::now() + support::WAIT;
     while support::wingman::redis(&["EXISTS", &key]).await
         != Some(wingspan::cache::Value::Integer(1))
     {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{key} never written back"
-        );
+        assert!(Instant::now() < deadline, "{key} never written back");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The flight stays registered a moment after the SET lands (a caller then
     // takes the shared value without a GET): read until a GET hits.
-    let hit_text = format!("GET {}challenges/?", wingman.key_prefix);
+    let hit_text = format!("GET {}challenges/?", s.wingman.key_prefix);
     let is_hit = |s: &SpanRecord| {
         s.attr_str("db.query.text") == Some(hit_text.as_str())
             && s.attr_bool("wingspan.cache.hit") == Some(true)
     };
-    while !receiver.spans().iter().any(is_hit) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no cache hit on {key}"
-        );
-        let (s, c) = get("/api/challenges/7").await;
-        expect("GET challenge, cached", 200, s);
-        assert_eq!(c["id"], 7, "{c}");
+    while !s.receiver.spans().iter().any(is_hit) {
+        assert!(Instant::now() < deadline, "no cache hit on {key}");
+        let (status, c) = s.get("/api/challenges/7").await;
+        assert_eq!((status, &c["id"]), (200, &json!(7)), "{c}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    expect(
-        "GET unknown challenge",
-        404,
-        get("/api/challenges/999999").await.0,
+    let (status, hard) = s.get("/api/challenges?difficulty=hard").await;
+    assert_eq!(status, 200, "{hard}");
+    assert!(
+        hard["challenges"].as_array().is_some_and(|l| !l.is_empty()),
+        "{hard}"
     );
-    expect("GET challenge x", 400, get("/api/challenges/x").await.0);
-    let (s, hard) = get("/api/challenges?difficulty=hard").await;
-    expect("GET challenges hard", 200, s);
-    assert!(!hard["challenges"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .is_empty());
-    expect(
-        "GET challenges, bad difficulty",
-        400,
-        get("/api/challenges?difficulty=brutal").await.0,
-    );
-    expect("GET challenges, none", 400, get("/api/challenges").await.0);
+    s.statuses(vec![
+        ("GET unknown challenge", get("/api/challenges/999999"), 404),
+        ("GET challenge x", get("/api/challenges/x"), 400),
+        (
+            "GET challenges, bad difficulty",
+            get("/api/challenges?difficulty=brutal"),
+            400,
+        ),
+        ("GET challenges, none", get("/api/challenges"), 400),
+    ])
+    .await;
 
-    // Sessions in Redis.
-    let (s, session) = post("/api/sessions", json!({"user_id": 5})).await;
-    expect("POST session", 201, s);
+    let (root, trace) = s.trace_of("GET /api/challenges/{id}").await;
+    let cache_get = child(&trace, &root, "GET");
+    assert_eq!(cache_get.attr_str("db.system.name"), Some("redis"));
+    assert_eq!(cache_get.attr_str("db.query.text"), Some(hit_text.as_str()));
+    let name = format!("{}challenges", s.wingman.key_prefix);
+    s.receiver
+        .wait_for_point("wingspan.cache.requests", |p| {
+            p.matches(&[
+                ("wingspan.cache.name", &name),
+                ("wingspan.cache.result", "hit"),
+            ]) && p.value >= 1.0
+        })
+        .await;
+    s.stop().await;
+}
+
+/// Sessions live in Redis; the token is a credential: the span's path says
+/// REDACTED and no span carries it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_answer_and_their_token_reaches_no_span() {
+    let s = Service::start(|b| b).await;
+    let (status, session) = s.post("/api/sessions", json!({"user_id": 5})).await;
+    assert_eq!(status, 201, "{session}");
     let token = session["token"].as_str().unwrap_or_default().to_owned();
     assert_eq!(token.len(), 32, "{session}");
-    let (s, read) = get(&format!("/api/sessions/{token}")).await;
-    expect("GET session", 200, s);
-    assert_eq!(read["user_id"], 5, "{read}");
-    expect(
-        "GET unknown session",
-        404,
-        get(&format!("/api/sessions/{}", "0".repeat(32))).await.0,
-    );
-    expect(
-        "GET session, bad token",
-        400,
-        get("/api/sessions/short").await.0,
-    );
-    expect(
-        "POST session, unknown user",
-        404,
-        post("/api/sessions", json!({"user_id": 99999999})).await.0,
-    );
+    let (status, read) = s.get(&format!("/api/sessions/{token}")).await;
+    assert_eq!((status, &read["user_id"]), (200, &json!(5)), "{read}");
+    s.statuses(vec![
+        (
+            "GET unknown session",
+            get(format!("/api/sessions/{}", "0".repeat(32))),
+            404,
+        ),
+        ("GET session, bad token", get("/api/sessions/short"), 400),
+        (
+            "POST session, unknown user",
+            post("/api/sessions", json!({"user_id": 99999999})),
+            404,
+        ),
+    ])
+    .await;
 
-    // The coach: 529s retried three times, then degraded past the retries.
+    let (span, _) = s.trace_of("GET /api/sessions/{token}").await;
+    assert_eq!(span.attr_str("url.path"), Some("/api/sessions/REDACTED"));
+    let leaked: Vec<_> = s
+        .receiver
+        .spans()
+        .into_iter()
+        .filter(|s| format!("{:?}", s.attributes).contains(&token))
+        .map(|s| s.name)
+        .collect();
+    assert!(leaked.is_empty(), "token in spans {leaked:?}");
+    s.stop().await;
+}
+
+/// The coach calls the (fake) Messages API under an LLM-class span: a 529
+/// is retried three times, then the answer degrades; the chat span holds
+/// the usage, with the HTTP attempts under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coach_retries_overloads_then_degrades_under_an_llm_span() {
+    // Every coach call meets a 529: three are retried, the fourth degrades.
+    let s = Service::start(|b| b.var("WINGMAN_LLM_OVERLOAD_EVERY", "1")).await;
     let mut degraded = Vec::new();
     for _ in 0..4 {
-        let (s, advice) = post(
-            "/api/coach",
-            json!({"user_id": 9, "question": "How do I serve?"}),
-        )
-        .await;
-        expect("POST coach", 200, s);
+        let (status, advice) = s
+            .post(
+                "/api/coach",
+                json!({"user_id": 9, "question": "How do I serve?"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{advice}");
         degraded.push(advice["degraded"].as_bool());
     }
     assert_eq!(
         degraded,
         [Some(false), Some(false), Some(false), Some(true)],
         "{}",
-        wingman.output()
+        s.wingman.output()
     );
-    expect(
-        "POST coach, unknown user",
-        404,
-        post("/api/coach", json!({"user_id": 99999999, "question": "?"}))
-            .await
-            .0,
-    );
-    expect(
-        "POST coach, empty question",
-        400,
-        post("/api/coach", json!({"user_id": 1, "question": " "}))
-            .await
-            .0,
-    );
-    expect("GET unknown route", 404, get("/nope").await.0);
+    s.statuses(vec![
+        (
+            "POST coach, unknown user",
+            post("/api/coach", json!({"user_id": 99999999, "question": "?"})),
+            404,
+        ),
+        (
+            "POST coach, empty question",
+            post("/api/coach", json!({"user_id": 1, "question": " "})),
+            400,
+        ),
+    ])
+    .await;
 
-    // The admin listener.
-    let admin = |path: &str| http.get(wingman.admin_url(path)).send();
-    expect(
-        "GET /health",
-        200,
-        admin("/health").await.unwrap().status().as_u16(),
-    );
-    expect(
-        "GET /health/ready",
-        200,
-        admin("/health/ready").await.unwrap().status().as_u16(),
-    );
-    let page = admin("/observability").await.unwrap();
-    expect("GET /observability", 200, page.status().as_u16());
+    let coach = s
+        .receiver
+        .wait_for_span(|s| {
+            s.name == "POST /api/coach" && s.attr_str("wingspan.route.class") == Some("llm")
+        })
+        .await;
+    let chat = s
+        .receiver
+        .wait_for_span(|s| s.name == "chat claude-sonnet-4-5" && s.is_child_of(&coach))
+        .await;
+    assert_eq!(chat.kind, Kind::Client);
+    assert!(chat.attr_i64("gen_ai.usage.output_tokens").unwrap_or(0) > 0);
+    s.receiver
+        .wait_for_span(|s| s.is_child_of(&chat) && s.kind == Kind::Client)
+        .await;
+    s.receiver
+        .wait_for_point("gen_ai.client.token.usage", |p| p.count > 0)
+        .await;
+    s.stop().await;
+}
+
+/// The admin listener serves liveness, readiness (Postgres and Redis up),
+/// the page and, with the pull endpoint on, `/metrics`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_listener_serves_health_the_page_and_metrics() {
+    let s = Service::start(|b| b.var("WINGSPAN_PROMETHEUS", "true")).await;
+    assert_eq!(s.get("/api/users/1").await.0, 200);
+    let admin = |path: &str| s.http.get(s.wingman.admin_url(path)).send();
+    for path in ["/health", "/health/ready", "/observability"] {
+        let res = admin(path).await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+    }
     let metrics = admin("/metrics").await.unwrap().text().await.unwrap();
     assert!(
         metrics.contains("http_server_request_duration_seconds_bucket"),
         "{metrics}"
     );
-
-    let wrong: Vec<_> = checks.iter().filter(|(_, want, got)| want != got).collect();
-    assert!(
-        wrong.is_empty(),
-        "unexpected statuses (what, want, got): {wrong:?}\n{}",
-        wingman.output()
-    );
-
-    // Spans: HTTP -> acquire + query; HTTP -> cache GET; HTTP -> chat -> POST.
-    let spans = receiver
-        .wait_for_spans(
-            |s| {
-                s.iter().any(|s| s.name == "POST /api/coach")
-                    && s.iter().any(|s| s.name.starts_with("chat "))
-                    && s.iter().any(|s| s.name == "GET /api/sessions/{token}")
-            },
-            WAIT,
-        )
-        .await;
-    let (root, trace) = trace_of(&spans, "GET /api/users/{id}");
-    let acquire = child(&trace, root, "acquire wingman");
-    assert_eq!(acquire.kind, Kind::Internal);
-    let query = child(&trace, root, "SELECT users");
-    assert_eq!(query.kind, Kind::Client);
-    assert_eq!(query.attr_str("db.system.name"), Some("postgresql"));
-
-    let (root, trace) = trace_of(&spans, "GET /api/users/{id}/matches");
-    child(&trace, root, "acquire wingman");
-    child(&trace, root, "BEGIN");
-    child(&trace, root, "SELECT matches users challenges");
-    child(&trace, root, "COMMIT");
-
-    let (root, trace) = trace_of(&spans, "POST /api/matches");
-    child(&trace, root, "INSERT matches");
-    child(&trace, root, "UPDATE profiles");
-
-    let (root, trace) = trace_of(&spans, "GET /api/challenges/{id}");
-    let cache_get = child(&trace, root, "GET");
-    assert_eq!(cache_get.attr_str("db.system.name"), Some("redis"));
-    assert_eq!(
-        cache_get.attr_str("db.query.text"),
-        Some(format!("GET {}challenges/?", wingman.key_prefix).as_str())
-    );
-
-    let coach = spans
-        .iter()
-        .find(|s| s.name == "POST /api/coach" && s.attr_str("wingspan.route.class") == Some("llm"))
-        .expect("an llm-class coach span");
-    let trace: Vec<&SpanRecord> = spans
-        .iter()
-        .filter(|s| s.trace_id == coach.trace_id)
-        .collect();
-    let chat = child(&trace, coach, "chat claude-sonnet-4-5");
-    assert_eq!(chat.kind, Kind::Client);
-    assert!(chat.attr_i64("gen_ai.usage.output_tokens").unwrap_or(0) > 0);
-    assert!(trace
-        .iter()
-        .any(|s| s.is_child_of(chat) && s.kind == Kind::Client));
-
-    // The session token is a credential: in no span.
-    let (session_span, _) = trace_of(&spans, "GET /api/sessions/{token}");
-    assert_eq!(
-        session_span.attr_str("url.path"),
-        Some("/api/sessions/REDACTED")
-    );
-    let leaked: Vec<_> = spans
-        .iter()
-        .filter(|s| format!("{:?}", s.attributes).contains(&token))
-        .map(|s| s.name.clone())
-        .collect();
-    assert!(leaked.is_empty(), "token in spans {leaked:?}");
-
-    // Logs: the handlers' events carry the request's trace.
-    let (created, _) = trace_of(&spans, "POST /api/users");
-    let logs = receiver
-        .wait_for_logs(|l| l.iter().any(|l| l.body == "user created"), WAIT)
-        .await;
-    let log = logs
-        .iter()
-        .find(|l| l.body == "user created")
-        .expect("present");
-    assert_eq!(log.trace_id, created.trace_id);
-
-    // Metrics: cache hits by cache name, LLM tokens.
-    let name = format!("{}challenges", wingman.key_prefix);
-    receiver
-        .wait_for_metric(
-            "wingspan.cache.requests",
-            |p| {
-                p.iter().any(|p| {
-                    p.attributes
-                        .get("wingspan.cache.name")
-                        .map(|v| v.to_string())
-                        == Some(name.clone())
-                        && p.attributes
-                            .get("wingspan.cache.result")
-                            .map(|v| v.to_string())
-                            == Some("hit".into())
-                        && p.value >= 1.0
-                })
-            },
-            WAIT,
-        )
-        .await;
-    receiver
-        .wait_for_metric(
-            "gen_ai.client.token.usage",
-            |p| p.iter().any(|p| p.count > 0),
-            WAIT,
-        )
-        .await;
-
-    // SIGTERM: a clean exit, and the output says nothing went wrong.
-    let status = wingman.stop().await.expect("exits within 15 s of SIGTERM");
-    assert!(status.success(), "{status}\n{}", wingman.output());
-    assert!(
-        !wingman.output().contains("panicked"),
-        "{}",
-        wingman.output()
-    );
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_connection_per_request_serves_the_same_api() {
-    let receiver = Receiver::start().await;
-    let wingman = Wingman::builder()
-        .otlp(&receiver)
-        .var("DB_POOL_ENABLED", "false")
-        .start()
-        .await;
-    let http = reqwest::Client::new();
+    let s = Service::start(|b| b.var("DB_POOL_ENABLED", "false")).await;
     for path in [
         "/api/users/3",
         "/api/users/3/profile",
         "/api/users/3/matches",
         "/api/challenges/3",
     ] {
-        let (s, body) = send(http.get(wingman.url(path))).await;
-        assert_eq!(s, 200, "{path}: {body}\n{}", wingman.output());
+        let (status, body) = s.get(path).await;
+        assert_eq!(status, 200, "{path}: {body}\n{}", s.wingman.output());
     }
+    let (root, trace) = s.trace_of("GET /api/users/{id}/profile").await;
+    child(&trace, &root, "SELECT matches users profiles");
     // Each acquire opened a connection of its own (`db.client.connection.create_time`).
-    let spans = receiver
-        .wait_for_spans(
-            |s| s.iter().filter(|s| s.name == "acquire wingman").count() >= 4,
-            WAIT,
-        )
-        .await;
-    let (root, trace) = trace_of(&spans, "GET /api/users/{id}/profile");
-    child(&trace, root, "SELECT matches users profiles");
-    receiver
+    s.receiver
         .wait_for_metric(
             "db.client.connection.create_time",
             |p| p.iter().map(|p| p.count).sum::<u64>() >= 4,
-            WAIT,
+            support::WAIT,
         )
         .await;
+    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -430,10 +452,10 @@ async fn two_instances_starting_together_migrate_and_seed_once() {
         .schema(&schema)
         .var("WINGMAN_SEED_USERS", "2000");
     let (a, b) = tokio::join!(first.start(), second.start());
-    let http = reqwest::Client::new();
+    let http = support::http_client();
     for w in [&a, &b] {
-        let (s, _) = send(http.get(w.url("/api/users/2000"))).await;
-        assert_eq!(s, 200, "{}", w.output());
+        let res = http.get(w.url("/api/users/2000")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{}", w.output());
     }
     // A third start finds the seed and skips it.
     let c = Wingman::builder()
@@ -441,10 +463,9 @@ async fn two_instances_starting_together_migrate_and_seed_once() {
         .var("WINGMAN_SEED_USERS", "2000")
         .start()
         .await;
-    let (client, conn) =
-        tokio_postgres::connect(&crate::support::database_url(), tokio_postgres::NoTls)
-            .await
-            .unwrap();
+    let (client, conn) = tokio_postgres::connect(&support::database_url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
     tokio::spawn(conn);
     let count = |table: &'static str| {
         let client = &client;
@@ -503,4 +524,25 @@ async fn a_bad_setting_stops_start_up_naming_the_variable() {
         let want = format!("invalid {name}={value:?}: expected {expected}");
         assert!(err.contains(&want), "{name}: want {want:?} in:\n{err}");
     }
+}
+
+/// SIGTERM ends a connection that has sent nothing yet (as a client's
+/// spare pooled connection is) at once: it does not hold the drain.
+/// Fails today: wingspan::http::serve waits for a connection's first bytes
+/// (up to the header read timeout, 10 s) before it listens for the stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "known bug in src/http/serve.rs (first_bytes is awaited before the stop signal): un-ignore with its fix"]
+async fn sigterm_does_not_wait_for_a_connection_that_sent_nothing() {
+    let mut wingman = Wingman::builder().start().await;
+    let _silent = tokio::net::TcpStream::connect(wingman.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t = Instant::now();
+    let status = wingman.stop().await.expect("exits within 15 s");
+    assert!(status.success(), "{}", wingman.output());
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "SIGTERM took {:?}: the drain waited for a connection that sent nothing\n{}",
+        t.elapsed(),
+        wingman.output()
+    );
 }

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use wingspan::db::{DbError, Pool, Queryable};
 
-use super::private::PrivatePostgres;
 use super::Db;
+use crate::support::PrivatePostgres;
 
 async fn select_one(pool: &Pool) -> Result<(), DbError> {
     let c = pool.get().await?;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use wingspan::db::{Pool, Queryable};
 
-use super::private::{Certs, PrivatePostgres};
 use super::Db;
+use crate::support::{Certs, PrivatePostgres};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_ca_checks_the_chain_but_not_the_host_name() {

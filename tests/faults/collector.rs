@@ -121,14 +121,9 @@ async fn collector_faults_leave_the_service_alone(protocol: Protocol) {
             // Spans of requests sent after the return arrive.
             let after = from_ns;
             receiver
-                .wait_for_spans(
-                    |s| {
-                        s.iter().any(|s| {
-                            s.start_time_unix_nano > after && s.name.starts_with("GET /api/")
-                        })
-                    },
-                    Duration::from_secs(15),
-                )
+                .wait_for_span(|s| {
+                    s.start_time_unix_nano > after && s.name.starts_with("GET /api/")
+                })
                 .await;
         }
         phases.push((*fault, from, to));
@@ -186,15 +181,9 @@ async fn collector_faults_leave_the_service_alone(protocol: Protocol) {
     );
     // After the last return the receiver holds the same counters.
     receiver
-        .wait_for_metric(
-            "otel.sdk.exporter.span.exported",
-            |points| {
-                points
-                    .iter()
-                    .any(|p| p.attributes.contains_key("error.type") && p.value > 0.0)
-            },
-            Duration::from_secs(15),
-        )
+        .wait_for_point("otel.sdk.exporter.span.exported", |p| {
+            p.has_attr("error.type") && p.value > 0.0
+        })
         .await;
 
     // The loss warning: at most one line per 10 s (plus the first).

@@ -8,6 +8,7 @@
 //! body, the connection limit) and the cost of connections that stop inside
 //! the HTTP/2 preface.
 
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -15,12 +16,6 @@ use tokio::net::TcpStream;
 
 use super::load::mib;
 use crate::support::{Receiver, Wingman};
-
-// The cache tests' private redis-server helper: the random-paths check runs
-// against an empty keyspace, as on a fresh machine.
-#[allow(clippy::duplicate_mod)]
-#[path = "../cache/private.rs"]
-mod private;
 
 const VALID_PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -72,27 +67,20 @@ async fn still_up(wingman: &Wingman) {
     assert_eq!(res.status(), 200, "the service stopped serving");
 }
 
+/// `traceparent`, `tracestate` and `baggage` that are malformed, oversized
+/// or repeated: each answered (2xx, or 400/431), and a valid parent is still
+/// honoured after them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn faults_hostile_context_headers_paths_bytes_and_slow_loris() {
+async fn faults_hostile_trace_context_headers_are_answered_and_a_valid_parent_still_holds() {
     let receiver = Receiver::start().await;
-    // A Redis of its own, empty: its keyspace series (`redis_db_keys{db="0"}`
-    // and the like) appear when the first key does, at any moment of the
-    // run, as on a fresh machine. They have nothing to do with paths.
-    let redis = private::PrivateRedis::start(crate::support::closed_port());
-    let mut wingman = Wingman::builder()
-        .otlp(&receiver)
-        .var("REDIS_URL", redis.url())
-        .var("WINGSPAN_PROMETHEUS", "true") // on the admin listener; no port of its own
-        .start()
-        .await;
+    let mut wingman = Wingman::builder().otlp(&receiver).start().await;
     let client = super::http();
     let url = wingman.url("/api/users/7");
-    still_up(&wingman).await;
-    let rss_start = super::rss_of(wingman.pid()).unwrap();
-
-    // --- trace context: malformed, oversized, repeated ---
     let big = "a".repeat(16 * 1024);
     let members: Vec<String> = (0..200).map(|i| format!("k{i}=v{i}")).collect();
+    let with_parent = |name: &'static str, value: String| {
+        vec![("traceparent", VALID_PARENT.to_owned()), (name, value)]
+    };
     let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
         (
             "traceparent garbage",
@@ -129,24 +117,15 @@ async fn faults_hostile_context_headers_paths_bytes_and_slow_loris() {
         ),
         (
             "tracestate 200 members",
-            vec![
-                ("traceparent", VALID_PARENT.into()),
-                ("tracestate", members.join(",")),
-            ],
+            with_parent("tracestate", members.join(",")),
         ),
         (
             "tracestate garbage",
-            vec![
-                ("traceparent", VALID_PARENT.into()),
-                ("tracestate", "===,,,\t;;;".into()),
-            ],
+            with_parent("tracestate", "===,,,\t;;;".into()),
         ),
         (
             "tracestate 16 KiB value",
-            vec![
-                ("traceparent", VALID_PARENT.into()),
-                ("tracestate", format!("k={big}")),
-            ],
+            with_parent("tracestate", format!("k={big}")),
         ),
         (
             "tracestate repeated",
@@ -185,13 +164,20 @@ async fn faults_hostile_context_headers_paths_bytes_and_slow_loris() {
         200
     );
     receiver
-        .wait_for_span_where(
-            |s| s.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736" && s.name.starts_with("GET "),
-            Duration::from_secs(10),
-        )
+        .wait_for_span(|s| {
+            s.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736" && s.name.starts_with("GET ")
+        })
         .await;
+    wingman.terminate();
+}
 
-    // --- huge headers ---
+/// One header of 1 MiB is refused (431, or the connection closed); 500
+/// headers are served or refused; the service stays up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_hostile_huge_headers_are_refused_and_the_service_stays_up() {
+    let mut wingman = Wingman::builder().start().await;
+    let client = super::http();
+    let url = wingman.url("/api/users/7");
     let huge = "h".repeat(1024 * 1024);
     let status = get_with(&client, &url, &[("x-huge", huge)]).await;
     eprintln!("faults::hostile one 1 MiB header: {status}");
@@ -207,8 +193,14 @@ async fn faults_hostile_context_headers_paths_bytes_and_slow_loris() {
         "500 headers answered {status}"
     );
     still_up(&wingman).await;
+    wingman.terminate();
+}
 
-    // --- bytes that are not UTF-8 (raw TCP) ---
+/// Query strings, paths and header values that are not UTF-8 (sent over
+/// raw TCP): a client error or a close, never a 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_hostile_bytes_that_are_not_utf8_get_no_server_error() {
+    let mut wingman = Wingman::builder().start().await;
     let raw_cases: [(&str, &[u8]); 5] = [
         (
             "query \\xff\\xfe",
@@ -237,78 +229,99 @@ async fn faults_hostile_context_headers_paths_bytes_and_slow_loris() {
         not_5xx(what, status);
     }
     still_up(&wingman).await;
+    wingman.terminate();
+}
 
-    // --- 10 000 random paths: the series on /metrics do not change ---
-    let random_paths = |n: usize, salt: u64| {
-        (0..n)
-            .map(|i| {
-                let x = (i as u64 + salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                match i % 4 {
-                    0 => format!("/{x:x}/{}", x >> 7),
-                    1 => format!("/api/users/{x:x}"),
-                    2 => format!("/api/{x:x}?q={}", x % 997),
-                    _ => format!("/static/{x:x}.js"),
-                }
-            })
-            .collect::<Vec<_>>()
-    };
-    let hammer = |paths: Vec<String>| {
-        let client = client.clone();
-        let base = wingman.url("");
-        async move {
-            let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
-            let mut set = tokio::task::JoinSet::new();
-            for chunk in paths.chunks(paths.len().div_ceil(16)) {
-                let (client, base, chunk) = (client.clone(), base.clone(), chunk.to_vec());
-                set.spawn(async move {
-                    let mut out = Vec::new();
-                    for p in chunk {
-                        let s = match client.get(format!("{base}{p}")).send().await {
-                            Ok(r) => r.status().as_u16(),
-                            Err(_) => 0,
-                        };
-                        out.push(s);
-                    }
-                    out
-                });
+/// `count` paths no route has, in four shapes, from `salt` on.
+fn random_paths(count: usize, salt: u64) -> Vec<String> {
+    (0..count)
+        .map(|i| {
+            let x = (i as u64 + salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            match i % 4 {
+                0 => format!("/{x:x}/{}", x >> 7),
+                1 => format!("/api/users/{x:x}"),
+                2 => format!("/api/{x:x}?q={}", x % 997),
+                _ => format!("/static/{x:x}.js"),
             }
-            while let Some(r) = set.join_next().await {
-                for s in r.unwrap() {
-                    *statuses.entry(s).or_default() += 1;
-                }
+        })
+        .collect()
+}
+
+/// `GET`s `paths` on `base` over 16 connections at once; how many got each
+/// status (0: no answer).
+async fn hammer(client: &reqwest::Client, base: &str, paths: &[String]) -> BTreeMap<u16, usize> {
+    let mut statuses = BTreeMap::<u16, usize>::new();
+    let mut set = tokio::task::JoinSet::new();
+    for chunk in paths.chunks(paths.len().div_ceil(16)) {
+        let (client, base, chunk) = (client.clone(), base.to_owned(), chunk.to_vec());
+        set.spawn(async move {
+            let mut out = Vec::new();
+            for p in chunk {
+                let s = match client.get(format!("{base}{p}")).send().await {
+                    Ok(r) => r.status().as_u16(),
+                    Err(_) => 0,
+                };
+                out.push(s);
             }
-            statuses
+            out
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        for s in r.unwrap() {
+            *statuses.entry(s).or_default() += 1;
         }
-    };
+    }
+    statuses
+}
+
+/// The words of 8 characters or more of `text` (what a piece of a random
+/// path looks like: its hex and decimal words).
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| w.len() >= 8)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// 10 000 random paths: each a 4xx, no new HTTP series on `/metrics`, no
+/// piece of a path in any series, and the resident set stays bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_hostile_random_paths_add_no_series_and_reach_no_label() {
+    // A Redis of its own, empty: its keyspace series (`redis_db_keys{db="0"}`
+    // and the like) appear when the first key does, at any moment of the
+    // run, as on a fresh machine. They have nothing to do with paths.
+    let redis = crate::support::PrivateRedis::spawn();
+    let mut wingman = Wingman::builder()
+        .var("REDIS_URL", redis.url())
+        .var("WINGSPAN_PROMETHEUS", "true") // on the admin listener; no port of its own
+        .start()
+        .await;
+    let client = super::http();
+    let base = wingman.url("");
+    still_up(&wingman).await;
+    let rss_start = super::rss_of(wingman.pid()).unwrap();
     // A warm-up creates the series a 404 and a 400 have; then 10 000 more.
-    hammer(random_paths(200, 1_000_000)).await;
+    hammer(&client, &base, &random_paths(200, 1_000_000)).await;
     let (_, before) = super::admin_get(&wingman, "/metrics").await;
     let t = Instant::now();
     let paths = random_paths(10_000, 0);
-    let statuses = hammer(paths.clone()).await;
+    let statuses = hammer(&client, &base, &paths).await;
     let took = t.elapsed();
     let (_, after) = super::admin_get(&wingman, "/metrics").await;
     let (b, a) = (super::series(&before), super::series(&after));
     // What a path can reach: the HTTP server's series (route, method and
     // status labels). Other series come and go for reasons of their own
     // (Redis's keyspace gauges appear with its first key).
-    let http = |set: &std::collections::BTreeSet<String>| {
+    let http = |set: &BTreeSet<String>| {
         set.iter()
             .filter(|s| s.starts_with("http_server_"))
             .cloned()
-            .collect::<std::collections::BTreeSet<_>>()
+            .collect::<BTreeSet<_>>()
     };
     let (hb, ha) = (http(&b), http(&a));
     let new: Vec<&String> = ha.difference(&hb).collect();
-    // And no series at all carries a piece of a path (the hex and decimal
-    // words of 8 characters or more the paths are made of).
-    let words = |text: &str| {
-        text.split(|c: char| !c.is_ascii_alphanumeric())
-            .filter(|w| w.len() >= 8)
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-    };
-    let pieces: std::collections::HashSet<String> = paths.iter().flat_map(|p| words(p)).collect();
+    // And no series at all carries a piece of a path.
+    let pieces: HashSet<String> = paths.iter().flat_map(|p| words(p)).collect();
     // The detector itself finds a path put in a label.
     let planted = format!("http_server_x{{http_route=\"{}\"}}", paths[1]);
     assert!(
@@ -343,8 +356,25 @@ async fn faults_hostile_context_headers_paths_bytes_and_slow_loris() {
         leaked.is_empty(),
         "a piece of a random path in a series: {leaked:#?}"
     );
+    still_up(&wingman).await;
+    let rss_end = super::rss_of(wingman.pid()).unwrap();
+    eprintln!(
+        "faults::hostile RSS {:.1} MiB at start, {:.1} MiB at the end",
+        mib(rss_start),
+        mib(rss_end)
+    );
+    assert!(
+        rss_end < rss_start + 64 * 1024 * 1024,
+        "RSS grew by more than 64 MiB"
+    );
+    wingman.terminate();
+}
 
-    // --- slow loris: headers one byte at a time; and a silent connection ---
+/// A slow-loris client (headers one byte at a time) and a silent connection
+/// are dropped within twice the header read timeout; the service stays up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_hostile_slow_loris_and_silent_connections_are_dropped() {
+    let mut wingman = Wingman::builder().start().await;
     let bound = wingspan::http::HEADER_READ_TIMEOUT * 2;
     let addr = wingman.addr;
     let loris = async move {
@@ -388,19 +418,7 @@ async fn faults_hostile_context_headers_paths_bytes_and_slow_loris() {
         "a silent connection is held past {bound:?}"
     );
     still_up(&wingman).await;
-
-    let rss_end = super::rss_of(wingman.pid()).unwrap();
-    eprintln!(
-        "faults::hostile RSS {:.1} MiB at start, {:.1} MiB at the end",
-        mib(rss_start),
-        mib(rss_end)
-    );
-    assert!(
-        rss_end < rss_start + 64 * 1024 * 1024,
-        "RSS grew by more than 64 MiB"
-    );
     wingman.terminate();
-    wingman.cleanup().await;
 }
 
 /// The HTTP/2 connection preface and an empty SETTINGS frame: what a client

@@ -22,7 +22,8 @@ pub struct Bouncer {
 impl Bouncer {
     /// Starts one on a free port; `databases` are extra `[databases]` lines.
     pub fn start(databases: &str) -> Bouncer {
-        let port = support::closed_port();
+        // pgbouncer binds it: given up as it starts.
+        let port = support::DeadPort::new().release();
         let dir = std::env::temp_dir().join(support::unique("wingspan_pgbouncer"));
         let b = Bouncer { port, dir };
         let out = b

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::load::{self, Load, Sample};
-use crate::db::private::PrivatePostgres;
+use crate::support::PrivatePostgres;
 use crate::support::{self, Wingman};
 
 const RATE: u32 = 40;

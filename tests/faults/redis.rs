@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use super::load::{self, Load};
-use crate::cache::private::PrivateRedis;
-use crate::support::{self, Wingman};
+use crate::support::PrivateRedis;
+use crate::support::Wingman;
 
 const RATE: u32 = 40;
 
@@ -29,8 +29,8 @@ async fn metrics(wingman: &Wingman) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_redis_killed_and_restarted_under_load_reads_keep_being_served() {
-    let port = support::closed_port();
-    let mut redis = PrivateRedis::start(port);
+    let mut redis = PrivateRedis::spawn();
+    let port = redis.port;
     let url = redis.url();
     let mut wingman = Wingman::builder()
         .var("REDIS_URL", &url)

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::cache::private::PrivateRedis;
+use crate::support::PrivateRedis;
 use crate::support::{self, dump_logs, dump_metrics, dump_spans, Receiver, Wingman};
 
 /// Literals of wingman's seeding SQL (`'…@wingman.test'`, `'… looking for a
@@ -52,8 +52,8 @@ async fn secrets_never_leave(rust_log: Option<&str>) {
     ))
     .await
     .unwrap();
-    let redis_port = support::closed_port();
-    let redis = PrivateRedis::start_with(redis_port, &["--requirepass", &redis_password]);
+    let redis = PrivateRedis::spawn_with(&["--requirepass", &redis_password]);
+    let redis_port = redis.port;
     let receiver = Receiver::start().await;
     let mut builder = Wingman::builder()
         .otlp(&receiver)

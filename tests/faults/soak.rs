@@ -1,5 +1,5 @@
 //! The soak (`make soak`, ignored by `make test`): wingman under goose
-//! (`examples/load`, the whole mix, coach included) at a fixed rate for
+//! (`wingman-load`, the whole mix, coach included) at a fixed rate for
 //! `WINGSPAN_SOAK_SECS` (300 by default), exporting to a real receiver.
 //! Every request succeeds, the resident set sampled every 5 s stays flat,
 //! and the series on `/metrics` at the end are those of the start.
@@ -62,9 +62,7 @@ async fn faults_soak_whole_mix_at_a_fixed_rate() {
         .var("OTEL_METRIC_EXPORT_INTERVAL", "5000")
         .start()
         .await;
-    let load_bin = crate::support::wingman::binary()
-        .expect("wingman built")
-        .with_file_name("load");
+    let load_bin = crate::support::wingman::load_binary().unwrap_or_else(|e| panic!("{e}"));
     let report = std::env::temp_dir().join(format!("{}-soak.json", wingman.schema));
     let mut goose = Command::new(&load_bin);
     goose
@@ -78,7 +76,7 @@ async fn faults_soak_whole_mix_at_a_fixed_rate() {
         .arg(&report)
         .env("WINGMAN_SEED_USERS", "1000");
     let started = Instant::now();
-    let goose = tokio::task::spawn_blocking(move || goose.output().expect("run examples/load"));
+    let goose = tokio::task::spawn_blocking(move || goose.output().expect("run wingman-load"));
     let rss = RssSampler::start(wingman.pid(), Duration::from_secs(5));
 
     tokio::time::sleep(warmup).await;

@@ -53,7 +53,7 @@ async fn serve(router: Router, peer: Option<SocketAddr>) -> SocketAddr {
 
 /// `GET path` with these headers: status and body.
 async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    let mut r = reqwest::Client::new().get(format!("http://{addr}{path}"));
+    let mut r = crate::support::http_client().get(format!("http://{addr}{path}"));
     for (k, v) in headers {
         r = r.header(*k, *v);
     }
@@ -178,7 +178,7 @@ async fn wingman_admin_listener_guards_metrics_with_the_token() {
         .var("WINGSPAN_PROMETHEUS", "true")
         .start()
         .await;
-    let http = reqwest::Client::new();
+    let http = crate::support::http_client();
     for path in ["/metrics", "/health/detailed"] {
         let res = http.get(wingman.admin_url(path)).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 401, "{path} without the token");
@@ -267,7 +267,8 @@ fn listening_on(port: u16) -> Vec<String> {
 /// admin listener's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_pull_endpoint_binds_loopback_and_asks_for_the_token() {
-    let port = support::closed_port();
+    // wingman binds it: given up as it starts.
+    let port = support::DeadPort::new().release();
     let wingman = Wingman::builder()
         .var("ENABLE_METRICS", "true")
         .var("METRICS_PORT", port.to_string())
@@ -275,7 +276,7 @@ async fn prometheus_pull_endpoint_binds_loopback_and_asks_for_the_token() {
         .start()
         .await;
     assert_eq!(listening_on(port), vec!["0100007F".to_owned()]);
-    let http = reqwest::Client::new();
+    let http = crate::support::http_client();
     let url = format!("http://127.0.0.1:{port}/metrics");
     assert_eq!(http.get(&url).send().await.unwrap().status().as_u16(), 401);
     let res = http.get(&url).bearer_auth(TOKEN).send().await.unwrap();

@@ -20,6 +20,8 @@ use wingspan::stats::{
     PoolGauge, PoolStats, QueryStats, RouteClass, RouteStats, Stats,
 };
 
+use crate::support::KeyPrefix;
+
 /// Readiness of the pool: `SELECT 1` within the check's timeout.
 pub struct PgCheck(pub Pool);
 
@@ -190,6 +192,8 @@ pub struct World {
     pub base: String,
     pub marker: String,
     _server: tokio::task::JoinHandle<()>,
+    /// The cache keys' prefix: its keys go with the world.
+    _keys: KeyPrefix,
 }
 
 impl World {
@@ -199,6 +203,7 @@ impl World {
         cache: Cache,
         config: HealthConfig,
         marker: &str,
+        keys: KeyPrefix,
     ) -> World {
         let gauge_pool = pool.clone();
         stats.set_pool_gauge(move || {
@@ -227,7 +232,7 @@ impl World {
             c_users: stats.cache("users"),
             c_sessions: stats.cache("sessions"),
             model: stats.model("gpt-4o-mini"),
-            prefix: crate::support::unique("wshealth"),
+            prefix: keys.prefix.clone(),
             marker: marker.to_owned(),
             traces: Arc::new(AtomicU64::new(0)),
             pool: pool.clone(),
@@ -259,6 +264,7 @@ impl World {
             base,
             marker: marker.to_owned(),
             _server: server,
+            _keys: keys,
         }
     }
 
@@ -270,7 +276,7 @@ impl World {
     /// lookups over 5 ids (15 cache hits), 3 slow requests, 2 failures and
     /// 4 chat calls. Every request carries the marker in a header.
     pub async fn drive(&self) {
-        let http = reqwest::Client::new();
+        let http = crate::support::http_client();
         let send = |rb: reqwest::RequestBuilder| async move {
             rb.header("x-secret", self.marker.as_str())
                 .send()
@@ -309,7 +315,7 @@ impl World {
     /// concurrently (so the pool fills and callers wait), with a sample of
     /// the pool taken while the slow statements hold their connections.
     pub async fn drive_round(&self, round: u64) {
-        let http = reqwest::Client::new();
+        let http = crate::support::http_client();
         let mut set = tokio::task::JoinSet::new();
         let mut send = |url: String, post: bool| {
             let http = http.clone();

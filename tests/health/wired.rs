@@ -73,7 +73,9 @@ async fn detailed_json_is_fed_by_the_hot_paths() {
         .check(pool.clone())
         .check(cache.clone())
         .build();
-    let prefix = support::unique("wired");
+    // Its keys are deleted when `keys` drops, at the end of the test.
+    let keys = support::KeyPrefix::new("wired");
+    let prefix = keys.prefix.clone();
     let app = Router::new()
         .route("/api/items/{id}", get(item))
         .route("/api/boom", get(boom))

@@ -161,23 +161,14 @@ async fn llm_client_refused_redirect_is_recorded_on_both_spans() {
         .await
         .unwrap_err();
     telemetry.force_flush().await.unwrap();
-    let spans = receiver
-        .wait_for_spans(
-            |s| {
-                s.iter().any(|s| s.name.starts_with("chat "))
-                    && s.iter().any(|s| s.name.starts_with("POST"))
-            },
-            WAIT,
-        )
+    let chat = receiver
+        .wait_for_span(|s| s.name.starts_with("chat "))
         .await;
-    let chat = spans.iter().find(|s| s.name.starts_with("chat ")).unwrap();
-    let attempts: Vec<&SpanRecord> = spans
-        .iter()
-        .filter(|s| s.name.starts_with("POST"))
-        .collect();
-    assert_eq!(attempts.len(), 1, "{}", support::dump_spans(&spans));
-    let hop = attempts[0];
-    assert!(hop.is_child_of(chat));
+    let hop = receiver.wait_for_span(|s| s.name.starts_with("POST")).await;
+    let spans = receiver.spans();
+    let attempts = spans.iter().filter(|s| s.name.starts_with("POST")).count();
+    assert_eq!(attempts, 1, "{}", support::dump_spans(&spans));
+    assert!(hop.is_child_of(&chat));
     assert_eq!(hop.kind, Kind::Client);
     assert_eq!(hop.attr_i64("http.response.status_code"), Some(307));
     assert_eq!(hop.attr_str("error.type"), Some("redirect"));
@@ -263,17 +254,16 @@ async fn llm_client_same_origin_redirect_is_followed_hop_by_hop() {
     }
 
     telemetry.force_flush().await.unwrap();
+    let chat = receiver
+        .wait_for_span(|s| s.name.starts_with("chat "))
+        .await;
+    assert_eq!(chat.status, Status::Unset);
     let spans = receiver
         .wait_for_spans(
-            |s| {
-                s.iter().any(|s| s.name.starts_with("chat "))
-                    && s.iter().filter(|s| s.name.starts_with("POST")).count() >= 2
-            },
+            |s| s.iter().filter(|s| s.name.starts_with("POST")).count() >= 2,
             WAIT,
         )
         .await;
-    let chat = spans.iter().find(|s| s.name.starts_with("chat ")).unwrap();
-    assert_eq!(chat.status, Status::Unset);
     let mut hops: Vec<&SpanRecord> = spans
         .iter()
         .filter(|s| s.name.starts_with("POST"))
@@ -289,7 +279,7 @@ async fn llm_client_same_origin_redirect_is_followed_hop_by_hop() {
     assert!(hops[1].attr_str("url.full").unwrap().ends_with("/v1/moved"));
     assert!(!hops[1].has_attr("url.template"));
     for h in &hops {
-        assert!(h.is_child_of(chat));
+        assert!(h.is_child_of(&chat));
     }
 }
 

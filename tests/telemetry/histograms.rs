@@ -4,17 +4,13 @@
 //! reaches the collector as an exponential histogram whose buckets hold the
 //! recorded values.
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::http::Request;
 use axum::{routing::get, Router};
 use opentelemetry::KeyValue;
 use tower::ServiceExt as _;
 
-use crate::support::{self, find_point, MetricKind, MetricPoint, Protocol, Receiver};
-
-const WAIT: Duration = Duration::from_secs(10);
+use crate::support::{self, MetricKind, MetricPoint, Protocol, Receiver};
 
 /// The index of the exponential bucket holding `v` at `scale`: bucket `i`
 /// is `(2^(i/2^scale), 2^((i+1)/2^scale)]`.
@@ -68,40 +64,32 @@ async fn telemetry_exponential_histograms_reach_the_collector() {
     }
     telemetry.force_flush().await.unwrap();
 
-    let points = receiver
-        .wait_for_metrics(
-            |all| {
-                all.iter().any(|p| p.name == "app.latency" && p.count == 3)
-                    && all
-                        .iter()
-                        .any(|p| p.name == "http.server.request.duration" && p.count == 3)
-            },
-            WAIT,
-        )
+    let http = receiver
+        .wait_for_point("http.server.request.duration", |p| {
+            p.matches(&[("http.route", "/api/items/{id}")]) && p.count == 3
+        })
         .await;
-
-    let http = find_point(
-        &points,
-        "http.server.request.duration",
-        &[("http.route", "/api/items/{id}")],
-    );
     assert_eq!(http.kind, MetricKind::ExponentialHistogram);
     assert!(http.bounds.is_empty(), "{:?}", http.bounds);
     assert_eq!(http.bucket_counts.iter().sum::<u64>(), 3);
     assert!(http.min.is_some() && http.max.is_some());
 
-    let app = find_point(&points, "app.latency", &[("k", "v")]);
+    let app = receiver
+        .wait_for_point("app.latency", |p| p.matches(&[("k", "v")]) && p.count == 3)
+        .await;
     assert_eq!(app.kind, MetricKind::ExponentialHistogram);
     let scale = app.exp_scale.unwrap();
     assert!((0..=20).contains(&scale), "scale {scale}");
     assert!(app.bucket_counts.len() <= 160);
     for v in values {
-        assert_eq!(count_at(app, v), 1, "{v} at scale {scale}: {app:?}");
+        assert_eq!(count_at(&app, v), 1, "{v} at scale {scale}: {app:?}");
     }
     assert_eq!(app.min, Some(0.0003));
     assert_eq!(app.max, Some(0.029));
     // Other instruments are untouched by the view.
-    let active = find_point(&points, "http.server.active_requests", &[]);
+    let active = receiver
+        .wait_for_point("http.server.active_requests", |_| true)
+        .await;
     assert_eq!(active.kind, MetricKind::Sum { monotonic: false });
 }
 
@@ -118,10 +106,9 @@ async fn telemetry_explicit_histograms_resolve_below_five_ms() {
     h.record(0.0004, &[]);
     h.record(0.002, &[]);
     telemetry.force_flush().await.unwrap();
-    let points = receiver
-        .wait_for_metric("db.client.operation.duration", |p| p[0].count == 2, WAIT)
+    let p = receiver
+        .wait_for_point("db.client.operation.duration", |p| p.count == 2)
         .await;
-    let p = find_point(&points, "db.client.operation.duration", &[]);
     assert_eq!(p.kind, MetricKind::Histogram);
     assert_eq!(p.bounds, wingspan::telemetry::buckets::DB_CLIENT_DURATION);
     assert_eq!(

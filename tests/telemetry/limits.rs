@@ -4,15 +4,12 @@
 //! resident set bounded.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::{routing::get, Router};
 use opentelemetry::trace::{Span as _, Tracer as _};
 use opentelemetry::KeyValue;
 
 use crate::support::{self, Protocol, Receiver, SilentCollector};
-
-const WAIT: Duration = Duration::from_secs(10);
 
 async fn serve(telemetry: &wingspan::Telemetry) -> SocketAddr {
     let app = Router::new()
@@ -46,7 +43,7 @@ async fn telemetry_header_sized_values_are_capped_by_default() {
     let receiver = Receiver::start().await;
     let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
     let addr = serve(&telemetry).await;
-    let client = reqwest::Client::new();
+    let client = crate::support::http_client();
 
     // Header values are visible ASCII (anything else is not recorded);
     // cutting on a character boundary is covered by the unit tests.
@@ -86,25 +83,22 @@ async fn telemetry_header_sized_values_are_capped_by_default() {
     let cap = wingspan::http::HEADER_VALUE_LIMIT;
     assert_eq!(cap, 1024);
     let s = receiver
-        .wait_for_span_where(|s| s.attr_str("url.path") == Some("/api/items/1"), WAIT)
+        .wait_for_span(|s| s.attr_str("url.path") == Some("/api/items/1"))
         .await;
     assert_capped(&s, "user_agent.original", &agent, cap);
     let s = receiver
-        .wait_for_span_where(|s| s.attr_str("url.path") == Some("/api/items/2"), WAIT)
+        .wait_for_span(|s| s.attr_str("url.path") == Some("/api/items/2"))
         .await;
     assert_capped(&s, "server.address", &host, cap);
     let s = receiver
-        .wait_for_span_where(
-            |s| {
-                s.attr_str("url.path")
-                    .is_some_and(|p| p.starts_with("/unknown/"))
-            },
-            WAIT,
-        )
+        .wait_for_span(|s| {
+            s.attr_str("url.path")
+                .is_some_and(|p| p.starts_with("/unknown/"))
+        })
         .await;
     assert_capped(&s, "url.path", &path, cap);
     let s = receiver
-        .wait_for_span_where(|s| s.attr_str("url.path") == Some("/api/items/3"), WAIT)
+        .wait_for_span(|s| s.attr_str("url.path") == Some("/api/items/3"))
         .await;
     assert_capped(&s, "http.request.method_original", &method, cap);
 }
@@ -119,7 +113,7 @@ async fn span_attribute_after(vars: &[(&str, &str)]) -> String {
     span.add_event("with.long", vec![KeyValue::new("test.long", long)]);
     span.end();
     telemetry.force_flush().await.unwrap();
-    let s = receiver.wait_for_span("long.values", WAIT).await;
+    let s = receiver.wait_for_span(|s| s.name == "long.values").await;
     assert_eq!(s.attr_str("test.short"), Some("short"));
     let value = s.attr_str("test.long").unwrap().to_owned();
     let event = s.events.iter().find(|e| e.name == "with.long").unwrap();
@@ -171,7 +165,7 @@ async fn telemetry_huge_user_agents_against_a_silent_collector_keep_memory_bound
     )
     .await;
     let addr = serve(&telemetry).await;
-    let client = reqwest::Client::new();
+    let client = crate::support::http_client();
     let agent = "a".repeat(300_000);
     // A different agent each time: repeated values share one string.
     let request = |i: usize| {

@@ -53,7 +53,7 @@ async fn silent_collector_leaves_requests_alone(protocol: Protocol) {
     let outage = pipeline(&support::config_vars(&receiver, protocol, &vars));
     let healthy_addr = serve(&healthy).await;
     let outage_addr = serve(&outage).await;
-    let client = reqwest::Client::new();
+    let client = crate::support::http_client();
 
     let mut times = [Vec::new(), Vec::new()];
     for i in 0..REQUESTS {

@@ -7,8 +7,8 @@
 //! reference service of `make demo` and of the benches.
 //!
 //! ```text
-//! cargo build --examples --all-features
-//! target/debug/examples/wingman            # or: cargo run --example wingman --all-features
+//! cargo build -p wingman
+//! target/debug/wingman            # or: cargo run -p wingman --bin wingman
 //! ```
 //!
 //! # The API (a stable contract: the load tool, benches and fault tests use it)
@@ -34,7 +34,7 @@
 //!
 //! The admin listener serves `/health`, `/health/ready` (Postgres and Redis
 //! checks), `/health/detailed`, `/observability` and, when the pull endpoint
-//! is on (feature `prometheus` with `ENABLE_METRICS=true` or
+//! is on (this package's default feature `prometheus`, with `ENABLE_METRICS=true` or
 //! `WINGSPAN_PROMETHEUS=true`), `/metrics`. `/health/detailed` and
 //! `/metrics` follow wingspan's admin rule: the `WINGSPAN_ADMIN_TOKEN`
 //! bearer token when set, else loopback clients only (unless

@@ -14,6 +14,12 @@ use super::model::{LogRecord, MetricPoint, SpanRecord};
 /// How often `wait_for_*` looks at the store.
 const POLL: Duration = Duration::from_millis(20);
 
+/// How long [`Receiver::wait_for_span`], [`Receiver::wait_for_point`] and
+/// [`Receiver::wait_for_log`] wait before they fail: far longer than an
+/// export takes (the test pipelines export every 50 to 200 ms), so only a
+/// missing item reaches it.
+pub const WAIT: Duration = Duration::from_secs(15);
+
 /// What the receivers collected, plus knobs for failure injection.
 #[derive(Default)]
 pub(crate) struct Store {
@@ -235,21 +241,43 @@ impl Receiver {
         }
     }
 
-    /// Waits until a span named `name` arrived and returns it.
-    pub async fn wait_for_span(&self, name: &str, timeout: Duration) -> SpanRecord {
-        self.wait_for_span_where(|s| s.name == name, timeout).await
-    }
-
-    /// Polls until a span matching `pred` arrived, and returns the first one;
-    /// panics with a dump of every span after `timeout`.
-    pub async fn wait_for_span_where<F>(&self, pred: F, timeout: Duration) -> SpanRecord
+    /// Waits until a span matching `pred` arrived, and returns the first
+    /// one; panics with a dump of every span after [`WAIT`].
+    pub async fn wait_for_span<F>(&self, pred: F) -> SpanRecord
     where
         F: Fn(&SpanRecord) -> bool,
     {
-        self.wait_for_spans(|s| s.iter().any(&pred), timeout)
+        self.wait_for_spans(|s| s.iter().any(&pred), WAIT)
             .await
             .into_iter()
             .find(|s| pred(s))
+            .expect("present: the predicate held")
+    }
+
+    /// Waits until the latest point of a series of metric `name` matches
+    /// `pred`, and returns that point; panics with a dump of every series
+    /// after [`WAIT`]. Attributes: `|p| p.matches(&[("http.route", "/x")])`.
+    pub async fn wait_for_point<F>(&self, name: &str, pred: F) -> MetricPoint
+    where
+        F: Fn(&MetricPoint) -> bool,
+    {
+        self.wait_for_metric(name, |points| points.iter().any(&pred), WAIT)
+            .await
+            .into_iter()
+            .find(|p| pred(p))
+            .expect("present: the predicate held")
+    }
+
+    /// Waits until a log record matching `pred` arrived, and returns the
+    /// first one; panics with a dump of every record after [`WAIT`].
+    pub async fn wait_for_log<F>(&self, pred: F) -> LogRecord
+    where
+        F: Fn(&LogRecord) -> bool,
+    {
+        self.wait_for_logs(|l| l.iter().any(&pred), WAIT)
+            .await
+            .into_iter()
+            .find(|l| pred(l))
             .expect("present: the predicate held")
     }
 

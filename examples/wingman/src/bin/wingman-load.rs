@@ -1,12 +1,12 @@
-//! Load against a running wingman (`examples/wingman/`), with
+//! `wingman-load`: load against a running wingman (`examples/wingman/`), with
 //! [goose](https://book.goose.rs) 0.19: weighted scenarios, per-request
 //! percentiles from goose's histograms, HTML/JSON/Markdown reports,
 //! `--throttle-requests`, users ramped at `-r` per second.
 //!
 //! ```text
-//! cargo build --examples --all-features
-//! target/debug/examples/load -H http://127.0.0.1:8080 -u 16 -r 16 -t 30s --report-file load.json
-//! WINGMAN_MIX=nonllm target/debug/examples/load -H http://127.0.0.1:8080 -u 64 -r 64 -t 20s
+//! cargo build -p wingman
+//! target/debug/wingman-load -H http://127.0.0.1:8080 -u 16 -r 16 -t 30s --report-file load.json
+//! WINGMAN_MIX=nonllm target/debug/wingman-load -H http://127.0.0.1:8080 -u 64 -r 64 -t 20s
 //! python3 scripts/summarize_goose.py load.json      # per route P50/P95/P99, count, errors
 //! ```
 //!

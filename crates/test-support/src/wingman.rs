@@ -1,11 +1,12 @@
-//! The wingman example (`examples/wingman/`) as a real process: spawned from
-//! the built binary with its own schema, Redis key prefix and ports, its
-//! stdout and stderr captured in memory, killed when dropped.
+//! The reference service (package `wingman`, examples/wingman/) as a real
+//! process: spawned from the built binary with its own schema, Redis key
+//! prefix and ports, its stdout and stderr captured in memory, killed when
+//! dropped.
 //!
 //! ```ignore
 //! let receiver = Receiver::start().await;
 //! let wingman = Wingman::builder().otlp(&receiver).start().await;
-//! let res = reqwest::get(wingman.url("/api/users/1")).await.unwrap();
+//! let res = support::http_client().get(wingman.url("/api/users/1")).send().await.unwrap();
 //! wingman.stop().await; // SIGTERM: drains and flushes telemetry
 //! ```
 //!
@@ -14,9 +15,8 @@
 //! (`.schema(name)`) leaves it. Either deletes the Redis keys of its own
 //! prefix.
 //!
-//! The binary is `target/<profile>/examples/wingman`, next to the test
-//! binary's `deps/` directory: `make nextest` builds the examples first;
-//! alone, run `cargo build --examples --all-features`.
+//! The binary is `<target>/<profile>/wingman` ([`paths::binary`](super::paths::binary)):
+//! `make nextest` builds it first; alone, run `cargo build -p wingman`.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -45,24 +45,15 @@ const SCRUBBED: &[&str] = &[
     "RUST_LOG",
 ];
 
-/// The path of the built wingman example, or a message saying how to build it.
+/// The path of the built `wingman` binary, or a message saying how to build it.
 pub fn binary() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    // target/<profile>/deps/<test binary> -> target/<profile>/examples/wingman
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .ok_or_else(|| format!("unexpected test binary location {}", exe.display()))?;
-    let bin = profile_dir.join("examples").join("wingman");
-    if bin.is_file() {
-        Ok(bin)
-    } else {
-        Err(format!(
-            "{} is missing: build it first with `cargo build --examples --all-features` \
-             (`make nextest` does)",
-            bin.display()
-        ))
-    }
+    super::paths::binary("wingman")
+}
+
+/// The path of the built `wingman-load` binary (goose), or a message saying
+/// how to build it.
+pub fn load_binary() -> Result<PathBuf, String> {
+    super::paths::binary("wingman-load")
 }
 
 /// Settings of one wingman process.
@@ -381,39 +372,14 @@ pub async fn drop_schema(schema: &str) {
     }
 }
 
-/// Deletes every key starting with `prefix` (one Lua `SCAN` loop in Redis).
+/// Deletes every key starting with `prefix` at `REDIS_URL`.
 pub async fn delete_keys(prefix: &str) {
-    let script = "local c = '0' repeat local r = redis.call('SCAN', c, 'MATCH', ARGV[1], 'COUNT', 1000) \
-                  c = r[1] for _, k in ipairs(r[2]) do redis.call('DEL', k) end until c == '0' return 0";
-    let pattern = format!("{prefix}*");
-    redis(&["EVAL", script, "0", &pattern]).await;
+    super::redis::delete_keys(&redis_url(), prefix).await;
 }
 
-/// One command to `REDIS_URL` over a client of its own (fred's: the URL's
-/// user, password and database index are honoured); its reply. `None` when
-/// Redis does not answer within 2 s.
+/// One command to `REDIS_URL`; its reply ([`super::redis::command`]).
 pub async fn redis(args: &[&str]) -> Option<fred::types::Value> {
-    use fred::interfaces::ClientLike as _;
-    use fred::types::{ClusterHash, CustomCommand, Value};
-    let config = fred::types::config::Config::from_url(&redis_url()).ok()?;
-    let client = fred::types::Builder::from_config(config).build().ok()?;
-    let (command, rest) = args.split_first()?;
-    let exchange = async {
-        client.init().await.ok()?;
-        client
-            .custom::<Value, _>(
-                CustomCommand::new(command.to_string(), ClusterHash::FirstKey, false),
-                rest.iter().map(|a| Value::from(*a)).collect::<Vec<_>>(),
-            )
-            .await
-            .ok()
-    };
-    let reply = tokio::time::timeout(Duration::from_secs(2), exchange)
-        .await
-        .ok()
-        .flatten();
-    let _ = client.quit().await;
-    reply
+    super::redis::command(&redis_url(), args).await
 }
 
 /// Copies a pipe into `sink` on a thread of its own, line by line.

@@ -329,6 +329,15 @@ pub struct MetricPoint {
 impl MetricPoint {
     attr_accessors!();
 
+    /// Whether the point's attributes include every `(key, value)` of
+    /// `attrs`, values compared as text (so `("http.response.status_code",
+    /// "200")` matches the integer 200).
+    pub fn matches(&self, attrs: &[(&str, &str)]) -> bool {
+        attrs
+            .iter()
+            .all(|(k, v)| self.attributes.get(*k).is_some_and(|a| a.to_string() == *v))
+    }
+
     /// The series key: name plus the attribute set.
     pub fn series_key(&self) -> String {
         format!("{} {}", self.name, attrs_key(&self.attributes))

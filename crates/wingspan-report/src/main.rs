@@ -1,11 +1,13 @@
 //! `wingspan-report`: the weekly performance report of a wingspan service,
-//! computed from any Prometheus-compatible HTTP API (feature `report`).
+//! computed from any Prometheus-compatible HTTP API (`cargo install wingspan-report`;
+//! in this repository, `make report`).
 //!
 //! Exit codes: 0 the report was written; 1 usage or configuration error;
 //! 2 Prometheus unreachable or a query failed; 3 figures over their
 //! thresholds, with `--fail-on-findings`.
 //!
-//! A binary, not a library module: nothing in the crate's API needs it, and
+//! A crate of its own, not a library module: its dependencies (clap,
+//! plotters, pulldown-cmark) stay out of services that use the library, and
 //! the test drives the built binary the way cron or CI would.
 
 mod args;

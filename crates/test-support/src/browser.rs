@@ -41,7 +41,7 @@ impl Browser {
         let mut b = Browser {
             child,
             base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
+            http: super::http_client(),
             profile,
         };
         let deadline = Instant::now() + WAIT;
@@ -135,9 +135,9 @@ impl Browser {
         // when asked: a plain test run writes beside the build, so it leaves
         // the working tree clean.
         let dir = if std::env::var_os("WINGSPAN_UPDATE_SCREENSHOTS").is_some() {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs")
+            super::paths::workspace_root().join("docs")
         } else {
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+            super::paths::target_tmp().join("screenshots")
         };
         let path = dir.join(file);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::support;
+use crate as support;
 
 /// A test's own cluster.
 pub struct PrivatePostgres {
@@ -53,8 +53,11 @@ impl PrivatePostgres {
         let dir = std::env::temp_dir().join(support::unique("wingspan_pg"));
         std::fs::create_dir_all(&dir).unwrap();
         run(Command::new("chown").arg("postgres:").arg(&dir));
+        // Held through initdb (seconds), so that no other test's bind(0)
+        // takes the port meanwhile; given up just before the server starts.
+        let mut reserved = support::DeadPort::new();
         let me = Self {
-            port: support::closed_port(),
+            port: reserved.port,
             bin: server_bin(),
             dir,
         };
@@ -88,6 +91,7 @@ impl PrivatePostgres {
         let mut auto = std::fs::read_to_string(&path).unwrap_or_default();
         auto.push_str(&conf);
         std::fs::write(&path, auto).unwrap();
+        reserved.release();
         me.pg_ctl_start();
         me
     }
@@ -148,6 +152,8 @@ pub struct Certs {
     dir: PathBuf,
 }
 
+// No Default: making one runs openssl and writes files.
+#[allow(clippy::new_without_default)]
 impl Certs {
     pub fn new() -> Self {
         let dir = std::env::temp_dir().join(support::unique("wingspan_certs"));

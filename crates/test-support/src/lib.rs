@@ -1,24 +1,29 @@
-//! Test support shared by every integration-test module: real OTLP
-//! receivers (gRPC and HTTP/protobuf) that collect what the SDK sends over
-//! the wire, a one-call pipeline set-up pointed at them, and service URLs.
+//! What wingspan's integration tests (the library's `tests/`) share: real
+//! OTLP receivers (gRPC and HTTP/protobuf) that collect what the SDK sends
+//! over the wire, a one-call pipeline set-up pointed at them, service URLs,
+//! private Postgres and Redis servers, the wingman process driver, headless
+//! Chromium, and where the workspace's built binaries are.
 //!
 //! ```ignore
 //! let receiver = Receiver::start().await;
 //! let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
 //! // ... exercise ...
 //! telemetry.force_flush().await.unwrap();
-//! let spans = receiver.wait_for_spans(|s| !s.is_empty(), Duration::from_secs(5)).await;
+//! let span = receiver.wait_for_span(|s| s.name == "GET /api/users/{id}").await;
+//! let point = receiver
+//!     .wait_for_point("http.server.request.duration", |p| p.count == 1)
+//!     .await;
 //! ```
-
-// Each test module uses a different part of this API.
-#![allow(dead_code, unused_imports)]
 
 mod app;
 mod browser;
 mod grpc;
 mod http;
 mod model;
+pub mod paths;
+pub mod postgres;
 mod receiver;
+pub mod redis;
 mod silent;
 pub mod wingman;
 
@@ -30,10 +35,27 @@ pub use model::{
     attrs_key, hex, Attributes, EventRecord, Kind, LogRecord, MetricKind, MetricPoint, SpanRecord,
     Status, Transport, Value,
 };
-pub use receiver::{dump_logs, dump_metrics, dump_spans, Receiver};
+pub use postgres::{Certs, PrivatePostgres};
+pub use receiver::{dump_logs, dump_metrics, dump_spans, Receiver, WAIT};
+pub use redis::{KeyPrefix, PrivateRedis};
 pub use silent::{black_hole, resident_bytes, SilentCollector};
 pub use wingman::{Wingman, WingmanBuilder};
 pub use wingspan::config::Protocol;
+
+/// Installs rustls' ring provider as this process's default, once. reqwest
+/// is built without a default crypto provider (the library names ring
+/// wherever it builds a TLS config), so a test's own reqwest client needs
+/// one; `wingspan::init` installs it too, but not every test starts a
+/// pipeline.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A reqwest client for a test's own requests (after [`install_crypto_provider`]).
+pub fn http_client() -> reqwest::Client {
+    install_crypto_provider();
+    reqwest::Client::new()
+}
 
 /// The metric export interval `telemetry` configures, in ms.
 pub const METRIC_INTERVAL_MS: u64 = 200;
@@ -145,6 +167,44 @@ pub fn database_target() -> Target {
     }
 }
 
+impl Target {
+    /// The server's TCP address (the first its name resolves to).
+    pub fn socket_addr(&self) -> std::net::SocketAddr {
+        use std::net::ToSocketAddrs as _;
+        (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .unwrap_or_else(|| panic!("{}:{} does not resolve", self.host, self.port))
+    }
+}
+
+/// [`database_url`] with its server replaced by `127.0.0.1:port` (a proxy
+/// in front of it): the same role, password, database and parameters.
+pub fn database_url_through(port: u16) -> String {
+    let url = database_url();
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let user = authority
+            .rsplit_once('@')
+            .map(|(user, _)| format!("{user}@"))
+            .unwrap_or_default();
+        format!("{scheme}://{user}127.0.0.1:{port}{tail}")
+    } else {
+        // key=value form: every other pair as it is.
+        let kept: Vec<&str> = url
+            .split_whitespace()
+            .filter(|kv| {
+                !["host=", "hostaddr=", "port="]
+                    .iter()
+                    .any(|k| kv.starts_with(k))
+            })
+            .collect();
+        format!("{} host=127.0.0.1 port={port}", kept.join(" "))
+    }
+}
+
 /// [`redis_url`] through fred's own parser.
 pub fn redis_target() -> Target {
     let cfg = fred::types::config::Config::from_url(&redis_url()).expect("REDIS_URL parses");
@@ -192,12 +252,7 @@ pub fn find_points<'a>(
 ) -> Vec<&'a MetricPoint> {
     points
         .iter()
-        .filter(|p| p.name == name)
-        .filter(|p| {
-            attrs
-                .iter()
-                .all(|(k, v)| p.attributes.get(*k).is_some_and(|a| a.to_string() == *v))
-        })
+        .filter(|p| p.name == name && p.matches(attrs))
         .collect()
 }
 
@@ -219,23 +274,19 @@ pub fn find_point<'a>(
     }
 }
 
-/// A port on 127.0.0.1 where nothing listens (bound, then released).
-pub fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("local addr").port()
-}
-
 /// A port on 127.0.0.1 held by a socket that is bound but never listens:
 /// a connection is refused at once, and no other test can take the port
-/// while this lives. (A port from [`closed_port`] is free again at once, and
-/// the next `bind(0)` of a test running in parallel may get it: a
-/// "dead" collector or Redis would then answer.) `release` gives the port
-/// up, to start a server on it.
+/// while this lives. (A port bound and released at once is free again, and
+/// the next `bind(0)` of a test running in parallel may get it: a "dead"
+/// collector or Redis would then answer.) `release` gives the port up, to
+/// start a server on it: hold it until the server starts.
 pub struct DeadPort {
     pub port: u16,
     socket: Option<fred::socket2::Socket>,
 }
 
+// No Default: making one binds a socket, not a value to take for granted.
+#[allow(clippy::new_without_default)]
 impl DeadPort {
     pub fn new() -> DeadPort {
         use fred::socket2::{Domain, Socket, Type};
