@@ -19,6 +19,8 @@ pub mod llm;
 pub mod names;
 pub mod stats;
 pub mod telemetry;
+mod text;
+mod tls;
 
 pub use config::{Config, ConfigError};
 pub use telemetry::{init, Telemetry, TelemetryError};

@@ -26,7 +26,6 @@
 mod attempt;
 mod redirect;
 mod retry;
-mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -248,7 +247,10 @@ impl HttpClientBuilder {
             .connect_timeout(self.timeout.min(Duration::from_secs(10)))
             // Followed by `retry::send`, hop by hop (see `redirect`).
             .redirect(reqwest::redirect::Policy::none())
-            .use_preconfigured_tls(tls::config()?)
+            .use_preconfigured_tls(
+                crate::tls::client_config(crate::tls::system_roots())
+                    .map_err(|e| HttpError::Build(format!("TLS: {e}")))?,
+            )
             .build()
             .map_err(|e| HttpError::Build(e.without_url().to_string()))?;
         let duration = self

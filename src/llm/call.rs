@@ -8,10 +8,10 @@ use opentelemetry::trace::{SpanKind, Tracer as _};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 
 use super::bound::{CostSet, Shape};
-use super::instruments::cut;
 use super::{Response, Shared};
 use crate::instrument::{CallError, CallMetrics, ClientCall};
 use crate::names;
+use crate::text::prefix_bytes;
 
 /// Where a call's duration goes: the attributes every gen_ai metric of this
 /// call shares, the response model once known, and the task.
@@ -228,7 +228,7 @@ impl Call {
         let json: Vec<serde_json::Value> = messages
             .iter()
             .map(|(role, text)| {
-                serde_json::json!({"role": role, "parts": [{"type": "text", "content": cut(text, max)}]})
+                serde_json::json!({"role": role, "parts": [{"type": "text", "content": prefix_bytes(text, max)}]})
             })
             .collect();
         let text = serde_json::Value::Array(json).to_string();
@@ -244,7 +244,8 @@ impl Call {
         }
         let max = self.call.metrics().shared.content_max_bytes;
         let text =
-            serde_json::json!([{"type": "text", "content": cut(instructions, max)}]).to_string();
+            serde_json::json!([{"type": "text", "content": prefix_bytes(instructions, max)}])
+                .to_string();
         self.call
             .set_attribute(KeyValue::new(names::GEN_AI_SYSTEM_INSTRUCTIONS, text));
     }
@@ -258,7 +259,7 @@ impl Call {
         let max = self.call.metrics().shared.content_max_bytes;
         let json = serde_json::json!([{
             "role": "assistant",
-            "parts": [{"type": "text", "content": cut(text, max)}],
+            "parts": [{"type": "text", "content": prefix_bytes(text, max)}],
             "finish_reason": finish_reason.unwrap_or(""),
         }])
         .to_string();

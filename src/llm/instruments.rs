@@ -10,6 +10,7 @@ use opentelemetry::StringValue;
 use super::bound::{BoundCache, CostSet, Shape};
 use crate::names;
 use crate::telemetry::buckets;
+use crate::text::prefix_bytes;
 
 /// The label used once `max` distinct tasks have been seen.
 const OTHER: &str = "other";
@@ -91,7 +92,7 @@ impl Tasks {
 
     /// The label to record for `task`.
     pub(crate) fn label(&self, task: &str) -> StringValue {
-        let task = cut(task.trim(), TASK_MAX_LEN);
+        let task = prefix_bytes(task.trim(), TASK_MAX_LEN);
         {
             let seen = self.seen.read().unwrap_or_else(|p| p.into_inner());
             if let Some(v) = seen.get(task) {
@@ -111,18 +112,6 @@ impl Tasks {
     }
 }
 
-/// `s` cut to at most `max` bytes on a character boundary.
-pub(crate) fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,11 +123,5 @@ mod tests {
         assert_eq!(t.label("summary").as_str(), "summary");
         assert_eq!(t.label("coach").as_str(), "coach");
         assert_eq!(t.label("third").as_str(), "other");
-    }
-
-    #[test]
-    fn cut_respects_char_boundaries() {
-        assert_eq!(cut("héllo", 2), "h");
-        assert_eq!(cut("abc", 5), "abc");
     }
 }

@@ -11,18 +11,6 @@
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
-/// `s` cut to at most `max_bytes` bytes, on a character boundary.
-pub(crate) fn prefix_bytes(s: &str, max_bytes: usize) -> &str {
-    if s.len() <= max_bytes {
-        return s;
-    }
-    let mut end = max_bytes;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
-
 /// `s` cut to at most `max_chars` characters (the specification counts
 /// characters), or `None` when it is not longer than that.
 pub(crate) fn prefix_chars(s: &str, max_chars: usize) -> Option<&str> {
@@ -72,14 +60,6 @@ pub(crate) fn limit_span(span: &mut SpanData, max_chars: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bytes_cut_on_a_char_boundary() {
-        assert_eq!(prefix_bytes("héllo", 2), "h");
-        assert_eq!(prefix_bytes("héllo", 3), "hé");
-        assert_eq!(prefix_bytes("abc", 10), "abc");
-        assert_eq!(prefix_bytes("ééé", 5), "éé");
-    }
 
     #[test]
     fn chars_are_counted_as_the_specification_says() {
