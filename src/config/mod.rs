@@ -38,7 +38,7 @@ use std::fmt;
 #[cfg(feature = "postgres")]
 pub use db::{DbConfig, SslMode};
 pub(crate) use env::Env;
-pub use health::{prometheus_switch, AdminToken, HealthConfig, PrometheusSwitch};
+pub use health::{AdminToken, HealthConfig};
 pub use http::{HttpConfig, ServeConfig};
 #[cfg(feature = "llm")]
 pub use llm::LlmConfig;
@@ -166,7 +166,7 @@ impl Config {
             profile,
             telemetry: TelemetryConfig::from_env(&env, profile)?,
             http: HttpConfig::from_env(&env)?,
-            health: HealthConfig::from_lookup(&lookup)?,
+            health: HealthConfig::read(&env)?,
             #[cfg(feature = "postgres")]
             db: DbConfig::from_env(&env, profile)?,
             #[cfg(feature = "redis")]
@@ -327,7 +327,7 @@ pub(crate) fn url_secrets(url: &str) -> Vec<String> {
     }
     let decoded: Vec<String> = secrets
         .iter()
-        .map(|s| percent_decode(s))
+        .map(|s| percent_decode(s).unwrap_or_else(|lenient| lenient))
         .filter(|d| !secrets.contains(d))
         .collect();
     secrets.extend(decoded);
@@ -335,10 +335,13 @@ pub(crate) fn url_secrets(url: &str) -> Vec<String> {
     secrets
 }
 
-/// `%XX` escapes decoded (invalid ones and non-UTF-8 results kept as written).
-fn percent_decode(s: &str) -> String {
+/// `%XX` escapes decoded. `Err` when an escape is invalid or the result is
+/// not UTF-8, with the lenient reading: invalid escapes kept as written, and
+/// `s` itself when the bytes are not UTF-8.
+fn percent_decode(s: &str) -> Result<String, String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
+    let mut valid = true;
     let mut i = 0;
     while i < b.len() {
         let hex = |c: u8| (c as char).to_digit(16);
@@ -352,12 +355,17 @@ fn percent_decode(s: &str) -> String {
                 i += 3;
             }
             (c, _, _) => {
+                valid &= c != b'%';
                 out.push(c);
                 i += 1;
             }
         }
     }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
+    match String::from_utf8(out) {
+        Ok(decoded) if valid => Ok(decoded),
+        Ok(lenient) => Err(lenient),
+        Err(_) => Err(s.to_owned()),
+    }
 }
 
 /// A string that never shows in `Debug` or `Display`.

@@ -53,7 +53,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::config::ServeConfig;
-pub use crate::config::{prometheus_switch, AdminToken, HealthConfig, PrometheusSwitch};
+pub use crate::config::{AdminToken, HealthConfig};
 /// The admin rule, for `/metrics` outside this module.
 #[cfg_attr(not(feature = "prometheus"), allow(unused_imports))]
 pub(crate) use access::{admit, log_exposure};
