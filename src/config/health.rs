@@ -7,22 +7,27 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::{ConfigError, Env};
+use super::{AlertThresholds, ConfigError, Env};
 
-/// The plan's alert thresholds and the admin surface.
+/// The alert thresholds and the admin surface.
+///
+/// The four thresholds default to `alerts/thresholds.json`
+/// ([`AlertThresholds::built_in`]), the file the alert rules are rendered
+/// from.
 #[derive(Clone, PartialEq)]
 pub struct HealthConfig {
     /// `P95_LATENCY_THRESHOLD_MS`: the API's P95 (LLM routes excluded) above
-    /// which the latency alert fires. Defaults to 300.
+    /// which the latency alert fires. Defaults to
+    /// `api_latency_threshold_seconds` (300 ms).
     pub p95_latency_threshold_ms: f64,
     /// `DB_POOL_ALERT_THRESHOLD`: pool utilization (0 to 1) above which the
-    /// pool alert fires. Defaults to 0.8.
+    /// pool alert fires. Defaults to `pool_utilization_threshold` (0.8).
     pub db_pool_alert_threshold: f64,
     /// `CACHE_HIT_RATE_THRESHOLD`: cache hit rate (0 to 1) below which the
-    /// cache alert fires. Defaults to 0.7.
+    /// cache alert fires. Defaults to `cache_hit_ratio_threshold` (0.7).
     pub cache_hit_rate_threshold: f64,
     /// `ERROR_RATE_THRESHOLD`: share of 5xx answers (0 to 1) above which the
-    /// error alert fires. Defaults to 0.05.
+    /// error alert fires. Defaults to `error_ratio_threshold` (0.05).
     pub error_rate_threshold: f64,
     /// `WINGSPAN_ADMIN_ADDR`: a separate listener for the health router.
     /// Defaults to unset (the service mounts the router itself).
@@ -147,7 +152,13 @@ impl HealthConfig {
     }
 
     pub(crate) fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
-        let p95 = env.u64_in("P95_LATENCY_THRESHOLD_MS", 300, 1, 3_600_000)?;
+        let defaults = AlertThresholds::built_in();
+        let p95 = env.u64_in(
+            "P95_LATENCY_THRESHOLD_MS",
+            defaults.api_latency_threshold_ms(),
+            1,
+            3_600_000,
+        )?;
         let window_minutes = env.u64_in("WINGSPAN_HEALTH_WINDOW_MINUTES", 5, 1, 15)?;
         if ![1, 5, 15].contains(&window_minutes) {
             return Err(ConfigError::invalid(
@@ -182,9 +193,24 @@ impl HealthConfig {
         }
         Ok(Self {
             p95_latency_threshold_ms: p95 as f64,
-            db_pool_alert_threshold: env.f64_in("DB_POOL_ALERT_THRESHOLD", 0.8, 0.0, 1.0)?,
-            cache_hit_rate_threshold: env.f64_in("CACHE_HIT_RATE_THRESHOLD", 0.7, 0.0, 1.0)?,
-            error_rate_threshold: env.f64_in("ERROR_RATE_THRESHOLD", 0.05, 0.0, 1.0)?,
+            db_pool_alert_threshold: env.f64_in(
+                "DB_POOL_ALERT_THRESHOLD",
+                defaults.pool_utilization_threshold,
+                0.0,
+                1.0,
+            )?,
+            cache_hit_rate_threshold: env.f64_in(
+                "CACHE_HIT_RATE_THRESHOLD",
+                defaults.cache_hit_ratio_threshold,
+                0.0,
+                1.0,
+            )?,
+            error_rate_threshold: env.f64_in(
+                "ERROR_RATE_THRESHOLD",
+                defaults.error_ratio_threshold,
+                0.0,
+                1.0,
+            )?,
             admin_addr: env.socket("WINGSPAN_ADMIN_ADDR")?,
             admin_token,
             admin_open,

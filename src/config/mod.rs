@@ -31,6 +31,7 @@ mod llm;
 mod otel;
 #[cfg(feature = "redis")]
 mod redis;
+mod thresholds;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -49,6 +50,7 @@ pub use otel::{
 };
 #[cfg(feature = "redis")]
 pub use redis::{KeyDisplay, RedisConfig};
+pub use thresholds::{AlertThresholds, THRESHOLDS_JSON};
 
 /// The deployment profile chosen by `WINGSPAN_ENV`; it picks the defaults of
 /// the settings whose good value depends on the environment (pool sizes,
