@@ -83,6 +83,7 @@ impl Llm {
         LlmBuilder {
             telemetry: telemetry.clone(),
             config: telemetry.config().llm.clone(),
+            pricing: None,
         }
     }
 
@@ -140,6 +141,7 @@ impl Llm {
 pub struct LlmBuilder {
     telemetry: Telemetry,
     config: LlmConfig,
+    pricing: Option<Pricing>,
 }
 
 impl LlmBuilder {
@@ -150,10 +152,11 @@ impl LlmBuilder {
         self
     }
 
-    /// The pricing table. Defaults to the shipped prices with the
-    /// environment's overrides.
+    /// The pricing table, in place of the configuration's. Defaults to
+    /// [`Pricing::from_config`]: the shipped prices with the overrides of
+    /// `WINGSPAN_LLM_PRICING_FILE` and `WINGSPAN_LLM_PRICES`.
     pub fn pricing(mut self, pricing: Pricing) -> Self {
-        self.config.pricing = pricing;
+        self.pricing = Some(pricing);
         self
     }
 
@@ -187,11 +190,15 @@ impl LlmBuilder {
                 "a whole number from 1 to 1000",
             ));
         }
+        let pricing = match self.pricing {
+            Some(pricing) => pricing,
+            None => Pricing::from_config(&self.config)?,
+        };
         Ok(Llm {
             shared: Arc::new(Shared {
                 tracer: self.telemetry.tracer().clone(),
                 instruments: Instruments::new(self.telemetry.meter()),
-                pricing: self.config.pricing,
+                pricing,
                 tasks: Tasks::new(self.config.max_tasks),
                 capture_content: self.config.capture_content,
                 content_max_bytes: self.config.content_max_bytes,
