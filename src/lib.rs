@@ -17,6 +17,7 @@ pub(crate) mod instrument;
 #[cfg(feature = "llm")]
 pub mod llm;
 pub mod names;
+mod server;
 pub mod stats;
 pub mod telemetry;
 mod text;

@@ -36,7 +36,6 @@
 //! # drop((app, admin)); Ok(()) }
 //! ```
 
-mod access;
 mod advice;
 mod detailed;
 mod page;
@@ -54,9 +53,7 @@ use axum::Router;
 
 use crate::config::ServeConfig;
 pub use crate::config::{AdminToken, HealthConfig};
-/// The admin rule, for `/metrics` outside this module.
-#[cfg_attr(not(feature = "prometheus"), allow(unused_imports))]
-pub(crate) use access::{admit, log_exposure};
+use crate::server::access;
 pub use advice::{Alert, Recommendation};
 pub use ready::{CheckResult, ReadyReport};
 
@@ -236,7 +233,7 @@ impl Health {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         self.log_exposure(addr);
-        let serve = crate::http::Serve::new(listener, self.router()).config(&self.0.serve);
+        let serve = crate::server::Serve::new(listener, self.router()).config(&self.0.serve);
         let task = tokio::spawn(async move {
             if let Err(e) = serve.run().await {
                 tracing::warn!("admin listener stopped: {e}");

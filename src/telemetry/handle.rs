@@ -117,7 +117,7 @@ impl Telemetry {
 
     /// An axum router serving `GET /metrics` in the Prometheus text format
     /// (feature `prometheus`); 404 unless the pull endpoint was enabled. It
-    /// follows the admin rule of [`crate::health`]: the bearer token when
+    /// follows the admin rule of `wingspan::health`: the bearer token when
     /// `WINGSPAN_ADMIN_TOKEN` is set, else loopback clients only (from
     /// `ConnectInfo`) unless `WINGSPAN_ADMIN_OPEN=true`.
     #[cfg(feature = "prometheus")]

@@ -5,7 +5,7 @@
 //! `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` when a span ends, before it is
 //! queued: a queue of 2048 spans then holds at most 2048 capped spans,
 //! whatever the clients sent. The HTTP layer also caps header-derived values
-//! at the source ([`crate::http::HEADER_VALUE_LIMIT`]), so a 300 KB header
+//! at the source (`wingspan::http::HEADER_VALUE_LIMIT`), so a 300 KB header
 //! is never copied at all.
 
 use opentelemetry::{Array, KeyValue, StringValue, Value};
