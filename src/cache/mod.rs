@@ -110,11 +110,6 @@ impl Cache {
         CacheBuilder::new(telemetry)
     }
 
-    /// Whether at least one pooled connection is up (for readiness checks).
-    pub fn is_connected(&self) -> bool {
-        self.shared.clients.iter().any(|c| c.is_connected())
-    }
-
     /// The underlying fred pool, for what the cache does not wrap. Commands
     /// sent through it are not instrumented.
     pub fn pool(&self) -> &Pool {

@@ -1,9 +1,9 @@
-//! [`Pool`]: borrowing connections (the acquire span), status, readiness.
+//! [`Pool`]: borrowing connections (the acquire span), status.
 
 use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
 use opentelemetry::{Context, KeyValue};
@@ -90,32 +90,6 @@ impl Pool {
             waiting: s.waiting,
             max: s.max_size,
         }
-    }
-
-    /// Readiness: a connection answers `SELECT 1` within `DB_CONNECT_TIMEOUT`.
-    /// Makes no span, so health probes do not flood traces.
-    pub async fn ready(&self) -> Result<(), DbError> {
-        self.ready_within(self.shared.cfg.connect_timeout).await
-    }
-
-    /// Readiness within `timeout`.
-    pub async fn ready_within(&self, timeout: Duration) -> Result<(), DbError> {
-        let check = async {
-            let obj = self
-                .shared
-                .pool
-                .get()
-                .await
-                .map_err(|e| self.shared.map_pool_error(e))?;
-            let r = obj.client.simple_query("SELECT 1").await;
-            if !self.shared.cfg.pool_enabled {
-                drop(deadpool::managed::Object::take(obj));
-            }
-            r.map(|_| ()).map_err(DbError::from_pg)
-        };
-        tokio::time::timeout(timeout, check)
-            .await
-            .unwrap_or(Err(DbError::PoolTimeout(timeout)))
     }
 
     /// Closes the pool: waiting and future `get()`s fail with

@@ -37,6 +37,7 @@
 //! ```
 
 mod advice;
+mod check;
 mod detailed;
 mod page;
 mod ready;
@@ -55,9 +56,10 @@ use crate::config::ServeConfig;
 pub use crate::config::{AdminToken, HealthConfig};
 use crate::server::access;
 pub use advice::{Alert, Recommendation};
+pub use check::{Check, CheckError, CheckFuture};
 pub use ready::{CheckResult, ReadyReport};
 
-use crate::stats::{Check, Stats};
+use crate::stats::Stats;
 
 struct Shared {
     stats: Stats,

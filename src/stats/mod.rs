@@ -24,7 +24,6 @@
 //! ```
 
 pub mod buckets;
-mod check;
 mod clock;
 mod handles;
 mod registry;
@@ -33,7 +32,6 @@ mod snapshot;
 
 use std::sync::{Arc, Mutex};
 
-pub use check::{Check, CheckError, CheckFuture};
 pub use clock::{Clock, ManualClock};
 pub use handles::{
     CacheOutcome, CacheStats, LlmUsage, ModelStats, PoolStats, QueryStats, RouteClass, RouteStats,

@@ -14,10 +14,10 @@ use axum::Router;
 use opentelemetry::trace::TraceId;
 use wingspan::cache::Cache;
 use wingspan::db::{Pool, Queryable as _};
-use wingspan::health::{AdminServer, Health, HealthConfig};
+use wingspan::health::{AdminServer, Check, CheckError, CheckFuture, Health, HealthConfig};
 use wingspan::stats::{
-    CacheGauge, CacheOutcome, CacheStats, Check, CheckError, CheckFuture, LlmUsage, ModelStats,
-    PoolGauge, PoolStats, QueryStats, RouteClass, RouteStats, Stats,
+    CacheGauge, CacheOutcome, CacheStats, LlmUsage, ModelStats, PoolGauge, PoolStats, QueryStats,
+    RouteClass, RouteStats, Stats,
 };
 
 /// Readiness of the pool: `SELECT 1` within the check's timeout.
