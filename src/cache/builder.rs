@@ -205,8 +205,8 @@ impl CacheBuilder {
                 info_task,
             }),
         };
-        if let Some(view) = self.telemetry.stats() {
-            register_gauge(view, &cache, &latest);
+        if let Some(stats) = self.telemetry.stats() {
+            register_gauge(stats, &cache, &latest);
         }
         Ok(cache)
     }
@@ -214,10 +214,10 @@ impl CacheBuilder {
 
 /// The cache server's state for the in-process view: connected now, and the
 /// memory of the last INFO poll. Weak, so the view keeps no cache alive.
-fn register_gauge(view: &crate::stats::Stats, cache: &Cache, latest: &info::Latest) {
+fn register_gauge(stats: &crate::stats::Stats, cache: &Cache, latest: &info::Latest) {
     let shared = Arc::downgrade(&cache.shared);
     let latest = Arc::downgrade(latest);
-    view.set_cache_gauge(move || crate::stats::CacheGauge {
+    stats.set_cache_gauge(move || crate::stats::CacheGauge {
         connected: shared
             .upgrade()
             .is_some_and(|s| s.clients.iter().any(|c| c.is_connected())),

@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::query::OTHER_NAME;
 use crate::instrument;
 use crate::names;
-use crate::stats::{CacheOutcome, CacheStats, Stats};
+use crate::stats::{CacheStats, Stats};
 
 /// The commands with a typed operation: their bound duration histograms are
 /// made at build time.
@@ -87,27 +87,26 @@ struct Bound {
     name: Box<str>,
     results: [OnceLock<BoundCounter<u64>>; 3],
     /// This name's row in the in-process view, when on.
-    view: Option<CacheStats>,
+    stats: Option<CacheStats>,
 }
 
 impl Bound {
-    fn new(name: &str, view: Option<&Stats>) -> Self {
+    fn new(name: &str, stats: Option<&Stats>) -> Self {
         Self {
             name: name.into(),
             results: Default::default(),
-            view: view.map(|v| v.cache(name)),
+            stats: stats.map(|s| s.cache(name)),
         }
     }
 
     fn add(&self, counter: &Counter<u64>, outcome: Outcome, n: u64, elapsed: Duration) {
-        if let Some(view) = &self.view {
-            let o = match outcome {
-                Outcome::Hit => CacheOutcome::Hit,
-                Outcome::Miss => CacheOutcome::Miss,
-                Outcome::Error => CacheOutcome::Error,
-            };
+        if let Some(stats) = &self.stats {
             for _ in 0..n {
-                view.record(o, elapsed);
+                match outcome {
+                    Outcome::Hit => stats.record_hit(elapsed),
+                    Outcome::Miss => stats.record_miss(elapsed),
+                    Outcome::Error => stats.record_error(elapsed),
+                }
             }
         }
         let (i, result) = match outcome {
@@ -146,7 +145,7 @@ pub(crate) struct Instruments {
     names: Names,
     /// Bound on first overflow, so no `other` series exists until needed.
     other: OnceLock<Bound>,
-    view: Option<Stats>,
+    stats: Option<Stats>,
 }
 
 impl Instruments {
@@ -156,7 +155,7 @@ impl Instruments {
         meter: &Meter,
         max_names: usize,
         listed: Option<&HashSet<Box<str>>>,
-        view: Option<Stats>,
+        stats: Option<Stats>,
     ) -> Self {
         let duration = instrument::db_operation_duration(meter);
         let requests = meter
@@ -181,7 +180,7 @@ impl Instruments {
                 },
             },
             other: OnceLock::new(),
-            view,
+            stats,
         }
     }
 
@@ -222,7 +221,7 @@ impl Instruments {
 
     fn other(&self) -> &Bound {
         self.other
-            .get_or_init(|| Bound::new(OTHER_NAME, self.view.as_ref()))
+            .get_or_init(|| Bound::new(OTHER_NAME, self.stats.as_ref()))
     }
 
     /// Counts `n` reads of one cache name. The first use of a name binds its
@@ -236,7 +235,7 @@ impl Instruments {
         let (names, max) = match &self.names {
             Names::Listed(listed) => {
                 let bound = match listed.get(name) {
-                    Some(cell) => cell.get_or_init(|| Bound::new(name, self.view.as_ref())),
+                    Some(cell) => cell.get_or_init(|| Bound::new(name, self.stats.as_ref())),
                     None => self.other(),
                 };
                 bound.add(&self.requests, outcome, n, elapsed);
@@ -262,7 +261,7 @@ impl Instruments {
         }
         names
             .entry(name.into())
-            .or_insert_with(|| Bound::new(name, self.view.as_ref()))
+            .or_insert_with(|| Bound::new(name, self.stats.as_ref()))
             .add(&self.requests, outcome, n, elapsed);
     }
 }

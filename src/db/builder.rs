@@ -238,8 +238,8 @@ impl PoolBuilder {
             leak_detection: !cfg.leak_threshold.is_zero(),
             call_bound: call_bound(&cfg),
             cfg,
-            pool_view: self.telemetry.stats().map(|v| v.pool()),
-            view: self.telemetry.stats().cloned(),
+            pool_stats: self.telemetry.stats().map(|v| v.pool()),
+            stats: self.telemetry.stats().cloned(),
         });
         start(meter, shared).await
     }
@@ -258,22 +258,10 @@ async fn start(
         shared.cfg.max_connections,
         metrics::downgrade(&shared),
     );
-    if let Some(view) = &shared.view {
+    if let Some(stats) = &shared.stats {
         // Weak: the view outlives no pool, and a dropped pool reports empty.
         let weak = Arc::downgrade(&shared);
-        view.set_pool_gauge(move || {
-            weak.upgrade()
-                .map(|s| {
-                    let st = s.pool.status();
-                    crate::stats::PoolGauge {
-                        size: st.size,
-                        idle: st.available,
-                        waiting: st.waiting,
-                        max: st.max_size,
-                    }
-                })
-                .unwrap_or_default()
-        });
+        stats.set_pool_status(move || weak.upgrade().map(|s| s.status()).unwrap_or_default());
     }
     let min = shared.cfg.min_connections;
     shared

@@ -314,8 +314,8 @@ impl Drop for Client {
         let shared = &self.shared;
         let held = self.checkout.elapsed();
         shared.instruments.use_time.record(held.as_secs_f64());
-        if let Some(view) = &shared.pool_view {
-            view.record_hold(held);
+        if let Some(stats) = &shared.pool_stats {
+            stats.record_hold(held);
         }
         if let Some(slot) = self.leak_slot.take() {
             shared.leaks.remove(slot);

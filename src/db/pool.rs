@@ -10,7 +10,7 @@ use opentelemetry::{Context, KeyValue};
 
 use super::client::Client;
 use super::shared::Shared;
-use super::DbError;
+use super::{DbError, PoolStatus};
 use crate::config::DbConfig;
 use crate::instrument::within;
 use crate::names;
@@ -38,20 +38,6 @@ impl std::fmt::Debug for Pool {
             .field("status", &self.status())
             .finish_non_exhaustive()
     }
-}
-
-/// What the pool holds right now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PoolStatus {
-    /// Connections open (idle + used).
-    pub size: usize,
-    /// Idle connections.
-    pub idle: usize,
-    /// Callers waiting for a connection.
-    pub waiting: usize,
-    /// `DB_MAX_CONNECTIONS`.
-    pub max: usize,
 }
 
 impl Pool {
@@ -83,13 +69,7 @@ impl Pool {
 
     /// What the pool holds right now.
     pub fn status(&self) -> PoolStatus {
-        let s = self.shared.pool.status();
-        PoolStatus {
-            size: s.size,
-            idle: s.available,
-            waiting: s.waiting,
-            max: s.max_size,
-        }
+        self.shared.status()
     }
 
     /// Closes the pool: waiting and future `get()`s fail with
@@ -135,8 +115,8 @@ async fn acquire(
     };
     let waited = start.elapsed();
     shared.instruments.wait_time.record(waited.as_secs_f64());
-    if let Some(view) = &shared.pool_view {
-        view.record_acquire(waited, matches!(&got, Err(e) if e.is_timeout()));
+    if let Some(stats) = &shared.pool_stats {
+        stats.record_acquire(waited, matches!(&got, Err(e) if e.is_timeout()));
     }
     match got {
         Ok(obj) => {

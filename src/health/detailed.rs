@@ -4,7 +4,8 @@ use serde_json::{json, Value};
 
 use super::advice;
 use crate::config::HealthConfig;
-use crate::stats::{Figures, QueryFigures, RouteClass, Snapshot, Stats};
+use crate::http::RouteClass;
+use crate::stats::{Figures, QueryFigures, Snapshot, Stats};
 
 /// How many statements each slow-query table lists.
 const SLOW_QUERIES: usize = 10;
@@ -157,7 +158,7 @@ pub(crate) fn document(stats: &Stats, c: &HealthConfig, uptime_s: f64) -> Value 
         "5m": figures(&stats.snapshot(5).api),
         "15m": figures(&stats.snapshot(15).api),
     });
-    api["routes"] = json!(routes(&s, RouteClass::Api));
+    api["routes"] = json!(routes(&s, RouteClass::Standard));
     let mut llm = figures(&s.llm);
     llm["routes"] = json!(routes(&s, RouteClass::Llm));
     api["llm"] = llm;

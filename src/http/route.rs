@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use opentelemetry::metrics::{BoundHistogram, Histogram};
 use opentelemetry::KeyValue;
 
+use super::RouteClass;
 use crate::stats::{RouteStats, Stats};
 
 use super::attributes::{
@@ -25,26 +26,6 @@ use super::attributes::{
 pub(crate) const MAX_ROUTES: usize = 1024;
 /// At most this many strings are interned process-wide (they live forever).
 const MAX_INTERNED: usize = 4096;
-
-/// `wingspan.route.class`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RouteClass {
-    /// Every route not configured as an LLM route.
-    Standard,
-    /// A route listed in `llm_routes`: slow by design, so latency alerts
-    /// leave it out.
-    Llm,
-}
-
-impl RouteClass {
-    /// The attribute value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Standard => "standard",
-            Self::Llm => "llm",
-        }
-    }
-}
 
 /// Makes `s` `&'static`, at most [`MAX_INTERNED`] times per process; `None`
 /// past the bound.
@@ -153,11 +134,7 @@ impl RouteEntry {
             // its own cap; unmatched requests get one row of their own.
             let stats = self.stats.as_ref().map(|stats| {
                 let template = self.route.as_deref().unwrap_or(UNMATCHED_ROW);
-                let class = match self.class {
-                    RouteClass::Standard => crate::stats::RouteClass::Api,
-                    RouteClass::Llm => crate::stats::RouteClass::Llm,
-                };
-                stats.route(verb, template, class)
+                stats.route(verb, template, self.class)
             });
             MethodEntry {
                 span_name,

@@ -289,16 +289,21 @@ impl Call {
             ));
         }
         self.call.metrics_mut().bind();
-        let mut view = crate::stats::LlmUsage::default();
-        if let Some(usage) = &response.usage {
-            view.input_tokens = usage.total_input_tokens();
-            view.output_tokens = usage.output_tokens;
-            view.cost_usd = self.record_usage(usage, response.model.as_deref());
-        }
+        let used = match &response.usage {
+            Some(usage) => {
+                let cost_usd = self.record_usage(usage, response.model.as_deref());
+                Used {
+                    input_tokens: usage.total_input_tokens(),
+                    output_tokens: usage.output_tokens,
+                    cost_usd,
+                }
+            }
+            None => Used::default(),
+        };
         let shared = self.call.metrics().shared.clone();
         let model = std::mem::take(&mut self.request_model);
         let seconds = self.call.ok();
-        record_view(&shared, &model, seconds, false, view);
+        record_stats(&shared, &model, seconds, false, used);
         seconds
     }
 
@@ -307,13 +312,7 @@ impl Call {
     pub fn fail(self, error_type: &str) -> f64 {
         let shared = self.call.metrics().shared.clone();
         let seconds = self.call.fail(&ErrorType(error_type));
-        record_view(
-            &shared,
-            &self.request_model,
-            seconds,
-            true,
-            crate::stats::LlmUsage::default(),
-        );
+        record_stats(&shared, &self.request_model, seconds, true, Used::default());
         seconds
     }
 
@@ -425,18 +424,27 @@ impl Call {
     }
 }
 
+/// What the in-process view keeps of a call's usage: every input token
+/// (cached ones included), output tokens, and the cost.
+#[derive(Clone, Copy, Default)]
+struct Used {
+    input_tokens: u64,
+    output_tokens: u64,
+    cost_usd: f64,
+}
+
 /// Feeds the in-process view's row of `model` (LLM calls are seconds long:
 /// resolving the row per call costs nothing next to them).
-fn record_view(
-    shared: &Shared,
-    model: &str,
-    seconds: f64,
-    error: bool,
-    usage: crate::stats::LlmUsage,
-) {
+fn record_stats(shared: &Shared, model: &str, seconds: f64, error: bool, used: Used) {
     if let Some(stats) = &shared.stats {
         let duration = std::time::Duration::try_from_secs_f64(seconds).unwrap_or_default();
-        stats.model(model).record(duration, error, usage);
+        stats.model(model).record(
+            duration,
+            error,
+            used.input_tokens,
+            used.output_tokens,
+            used.cost_usd,
+        );
     }
 }
 

@@ -16,9 +16,10 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use wingspan::stats::{RouteClass, Stats};
+//! use wingspan::http::RouteClass;
+//! use wingspan::stats::Stats;
 //! let stats = Stats::builder().build();
-//! let users = stats.route("GET", "/users/{id}", RouteClass::Api);
+//! let users = stats.route("GET", "/users/{id}", RouteClass::Standard);
 //! users.record(200, Duration::from_millis(12), opentelemetry::trace::TraceId::INVALID);
 //! assert_eq!(stats.snapshot(5).api.count, 1);
 //! ```
@@ -29,13 +30,12 @@ mod handles;
 mod registry;
 mod series;
 mod snapshot;
+pub(crate) mod vocabulary;
 
 use std::sync::{Arc, Mutex};
 
 pub use clock::{Clock, ManualClock};
-pub use handles::{
-    CacheOutcome, CacheStats, LlmUsage, ModelStats, PoolStats, QueryStats, RouteClass, RouteStats,
-};
+pub use handles::{CacheStats, ModelStats, PoolStats, QueryStats, RouteStats};
 pub use registry::OTHER;
 pub use snapshot::{
     CacheFigures, Figures, History, ModelFigures, QueryFigures, RouteFigures, RouteHistory,
@@ -44,35 +44,7 @@ pub use snapshot::{
 
 use registry::Registry;
 use series::{lock, Series};
-
-/// What the pool holds right now, as a provider reports it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct PoolGauge {
-    /// Open connections.
-    pub size: usize,
-    /// Open connections not lent out.
-    pub idle: usize,
-    /// Callers waiting for a connection.
-    pub waiting: usize,
-    /// The pool's maximum size.
-    pub max: usize,
-}
-
-impl PoolGauge {
-    /// Connections lent out.
-    pub fn active(&self) -> usize {
-        self.size.saturating_sub(self.idle)
-    }
-
-    /// Lent-out connections over the maximum (0 for an empty pool).
-    pub fn utilization(&self) -> f64 {
-        if self.max == 0 {
-            0.0
-        } else {
-            self.active() as f64 / self.max as f64
-        }
-    }
-}
+use vocabulary::{PoolStatus, RouteClass};
 
 /// What the cache server reports (from its last INFO poll).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -94,7 +66,7 @@ pub(crate) struct Inner {
     models: Registry<()>,
     acquire: Arc<Series>,
     hold: Arc<Series>,
-    pool_gauge: Provider<PoolGauge>,
+    pool_status: Provider<PoolStatus>,
     cache_gauge: Provider<CacheGauge>,
     /// Highest pool utilization sampled in each minute (by `minute % 60`).
     utilization: Mutex<Vec<(u64, f64)>>,
@@ -165,7 +137,7 @@ impl StatsBuilder {
             models: Registry::new(self.max_models),
             acquire: Arc::new(Series::new()),
             hold: Arc::new(Series::new()),
-            pool_gauge: Mutex::new(None),
+            pool_status: Mutex::new(None),
             cache_gauge: Mutex::new(None),
             utilization: Mutex::new(vec![(u64::MAX, 0.0); series::HISTORY as usize]),
         }))
@@ -230,8 +202,8 @@ impl Stats {
     }
 
     /// Registers what reports the pool's state (read at each snapshot).
-    pub fn set_pool_gauge(&self, provider: impl Fn() -> PoolGauge + Send + Sync + 'static) {
-        *lock(&self.0.pool_gauge) = Some(Arc::new(provider));
+    pub fn set_pool_status(&self, provider: impl Fn() -> PoolStatus + Send + Sync + 'static) {
+        *lock(&self.0.pool_status) = Some(Arc::new(provider));
     }
 
     /// Registers what reports the cache server's state (read at each snapshot).
@@ -244,8 +216,8 @@ impl Stats {
         &self.0.clock
     }
 
-    fn pool_gauge(&self) -> Option<PoolGauge> {
-        let provider = lock(&self.0.pool_gauge).clone();
+    fn pool_status(&self) -> Option<PoolStatus> {
+        let provider = lock(&self.0.pool_status).clone();
         let gauge = provider.map(|p| p())?;
         let minute = self.0.clock.minute();
         let mut u = lock(&self.0.utilization);
