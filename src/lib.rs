@@ -5,6 +5,7 @@
 
 #[cfg(feature = "redis")]
 pub mod cache;
+mod capped;
 #[cfg(feature = "llm")]
 pub mod client;
 pub mod config;

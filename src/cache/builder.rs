@@ -15,11 +15,12 @@ use opentelemetry::{KeyValue, StringValue};
 use super::error::BuildError;
 use super::flight::Flights;
 use super::instruments::Instruments;
-use super::query::{Naming, OTHER_NAME};
+use super::query::Naming;
 use super::{info, tls};
 use super::{Cache, Shared};
 use crate::config::{ConfigError, RedisConfig};
-use crate::{names, Telemetry};
+use crate::names::{self, OTHER};
+use crate::Telemetry;
 
 /// Bounds on the `INFO` poll period: the metric export interval, but never
 /// a poll per second or more, nor less than one a minute.
@@ -239,13 +240,13 @@ impl CacheBuilder {
         };
         let mut listed = HashSet::with_capacity(names.len());
         for name in names {
-            if name.is_empty() || name.contains(self.separator) || name == OTHER_NAME {
+            if name.is_empty() || name.contains(self.separator) || name == OTHER {
                 return Err(ConfigError::invalid(
                     "CacheBuilder::cache_names",
                     name,
                     &format!(
                         "non-empty key prefixes without the separator {:?}, other than \
-                         `{OTHER_NAME}` (where every key without a listed prefix counts)",
+                         `{OTHER}` (where every key without a listed prefix counts)",
                         self.separator
                     ),
                 ));

@@ -5,7 +5,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::config::HealthConfig;
-use crate::stats::{Snapshot, OTHER};
+use crate::names::OTHER;
+use crate::stats::Snapshot;
 
 /// One threshold of the plan against its current value.
 #[derive(Debug, Clone, PartialEq, Serialize)]

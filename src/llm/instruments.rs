@@ -1,19 +1,15 @@
 //! The gen_ai instruments, created once per [`Llm`](super::Llm), and the
 //! bounded set of task labels.
 
-use std::collections::HashMap;
-use std::sync::RwLock;
-
 use opentelemetry::metrics::{Counter, Histogram, Meter};
 use opentelemetry::StringValue;
 
 use super::bound::{BoundCache, CostSet, Shape};
+use crate::capped::Capped;
 use crate::names;
 use crate::telemetry::buckets;
 use crate::text::prefix_bytes;
 
-/// The label used once `max` distinct tasks have been seen.
-const OTHER: &str = "other";
 /// Longer task labels are cut: they are meant to be words like `coach`.
 const TASK_MAX_LEN: usize = 64;
 
@@ -77,38 +73,21 @@ impl Instruments {
 
 /// The caller-chosen task labels, bounded like the cache names: the first
 /// `max` distinct labels are kept, later ones become `other`.
-pub(crate) struct Tasks {
-    max: usize,
-    seen: RwLock<HashMap<Box<str>, StringValue>>,
-}
+pub(crate) struct Tasks(Capped<StringValue>);
 
 impl Tasks {
     pub(crate) fn new(max: usize) -> Self {
-        Self {
-            max,
-            seen: RwLock::new(HashMap::new()),
-        }
+        Self(Capped::new(max))
     }
 
     /// The label to record for `task`.
     pub(crate) fn label(&self, task: &str) -> StringValue {
         let task = prefix_bytes(task.trim(), TASK_MAX_LEN);
-        {
-            let seen = self.seen.read().unwrap_or_else(|p| p.into_inner());
-            if let Some(v) = seen.get(task) {
-                return v.clone();
-            }
-            if seen.len() >= self.max {
-                return StringValue::from(OTHER);
-            }
-        }
-        let mut seen = self.seen.write().unwrap_or_else(|p| p.into_inner());
-        if seen.len() >= self.max && !seen.contains_key(task) {
-            return StringValue::from(OTHER);
-        }
-        seen.entry(task.into())
-            .or_insert_with(|| StringValue::from(task.to_owned()))
-            .clone()
+        self.0.with(
+            task,
+            |label| StringValue::from(label.to_owned()),
+            |label| StringValue::clone(label),
+        )
     }
 }
 

@@ -11,8 +11,10 @@
 //!
 //! Percentiles come from log-linear buckets ([`buckets`]) reported within
 //! [`buckets::RELATIVE_ERROR`] (1/128 ≈ 0.78 %) from 128 µs up, and to the
-//! microsecond below. Memory is bounded: each kind of name has a cap
-//! ([`StatsBuilder`]) with an `other` row past it.
+//! microsecond below. Memory is bounded: each kind of name has one cap with
+//! an `other` row past it, the view's ([`StatsBuilder`]) for routes,
+//! statements and models, and each cache's for cache names (the same
+//! registry decides the name's exported label, so the two never disagree).
 //!
 //! ```
 //! use std::time::Duration;
@@ -36,7 +38,6 @@ use std::sync::{Arc, Mutex};
 
 pub use clock::{Clock, ManualClock};
 pub use handles::{CacheStats, ModelStats, PoolStats, QueryStats, RouteStats};
-pub use registry::OTHER;
 pub use snapshot::{
     CacheFigures, Figures, History, ModelFigures, QueryFigures, RouteFigures, RouteHistory,
     SlowTrace, Snapshot,
@@ -91,7 +92,6 @@ pub struct StatsBuilder {
     clock: Clock,
     max_routes: usize,
     max_queries: usize,
-    max_caches: usize,
     max_models: usize,
 }
 
@@ -114,12 +114,6 @@ impl StatsBuilder {
         self
     }
 
-    /// Cache names with a row of their own. Defaults to 16.
-    pub fn max_caches(mut self, n: usize) -> Self {
-        self.max_caches = n;
-        self
-    }
-
     /// Models with a row of their own. Defaults to 8.
     pub fn max_models(mut self, n: usize) -> Self {
         self.max_models = n;
@@ -133,7 +127,10 @@ impl StatsBuilder {
             clock: self.clock,
             routes: Registry::new(self.max_routes),
             queries: Registry::new(self.max_queries),
-            caches: Registry::new(self.max_caches),
+            // Capped where the names are made: each cache's one registry
+            // (`CacheBuilder::max_cache_names`, or its listed names) decides
+            // a name's row here and its exported label alike.
+            caches: Registry::new(usize::MAX),
             models: Registry::new(self.max_models),
             acquire: Arc::new(Series::new()),
             hold: Arc::new(Series::new()),
@@ -151,7 +148,6 @@ impl Stats {
             clock: Clock::system(),
             max_routes: 32,
             max_queries: 32,
-            max_caches: 16,
             max_models: 8,
         }
     }
@@ -185,7 +181,12 @@ impl Stats {
         }
     }
 
-    /// The handle of one cache name.
+    /// The handle of one cache name. The view does not cap cache names
+    /// itself: the cache feeds it the names its registry admitted
+    /// (`CacheBuilder::max_cache_names`, or the listed names, then
+    /// `other`), so a name is `other` in the view exactly when it is in
+    /// `wingspan.cache.requests`. A caller that records cache names itself
+    /// must bound them the same way.
     pub fn cache(&self, name: &str) -> CacheStats {
         CacheStats {
             series: self.0.caches.resolve(name, ()),

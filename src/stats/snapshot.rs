@@ -257,7 +257,7 @@ impl Stats {
                 let m = r.series.window(now, minutes);
                 queries.merge(&m);
                 QueryFigures {
-                    summary: r.name,
+                    summary: r.name.clone(),
                     figures: Figures::of(&m, seconds),
                 }
             })
@@ -284,7 +284,7 @@ impl Stats {
             .map(|r| {
                 let m = r.series.window(now, minutes);
                 ModelFigures {
-                    model: r.name,
+                    model: r.name.clone(),
                     calls: m.count(),
                     errors: m.errors,
                     p95_ms: m.percentile_ms(0.95),
@@ -342,7 +342,7 @@ impl Stats {
                     })
                     .collect();
                 RouteFigures {
-                    route: r.name,
+                    route: r.name.clone(),
                     class: r.meta,
                     figures: Figures::of(&m, seconds),
                     client_errors: m.extra[CLIENT_ERRORS],

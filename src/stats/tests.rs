@@ -7,6 +7,7 @@ use opentelemetry::trace::TraceId;
 use super::buckets::RELATIVE_ERROR;
 use super::vocabulary::RouteClass;
 use super::*;
+use crate::names::OTHER;
 
 const T0: u64 = 1_800_000_000_000; // a minute boundary: 2027-01-15T08:00Z
 
