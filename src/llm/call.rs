@@ -456,17 +456,18 @@ fn request_attributes(request: &super::Request, out: &mut Vec<KeyValue>) {
             i64::try_from(n).unwrap_or(i64::MAX),
         ));
     }
-    if let Some(t) = request.temperature {
+    let sampling = &request.sampling;
+    if let Some(t) = sampling.temperature {
         out.push(KeyValue::new(names::GEN_AI_REQUEST_TEMPERATURE, t));
     }
-    if let Some(p) = request.top_p {
+    if let Some(p) = sampling.top_p {
         out.push(KeyValue::new(names::GEN_AI_REQUEST_TOP_P, p));
     }
-    if let Some(k) = request.top_k {
-        out.push(KeyValue::new(names::GEN_AI_REQUEST_TOP_K, k));
+    if let Some(k) = sampling.top_k {
+        out.push(KeyValue::new(names::GEN_AI_REQUEST_TOP_K, k as f64));
     }
-    if !request.stop_sequences.is_empty() {
-        let stops: Vec<StringValue> = request
+    if !sampling.stop_sequences.is_empty() {
+        let stops: Vec<StringValue> = sampling
             .stop_sequences
             .iter()
             .map(|s| StringValue::from(s.clone()))
