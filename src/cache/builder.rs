@@ -73,9 +73,9 @@ impl CacheBuilder {
         self
     }
 
-    /// How many distinct cache names `wingspan.cache.requests` keeps before
-    /// counting new ones as `other`. Defaults to 64. Not used with
-    /// [`cache_names`](Self::cache_names).
+    /// How many distinct cache names `wingspan.cache.requests` and the
+    /// in-process view keep before counting new ones as `other`. Not used
+    /// with [`cache_names`](Self::cache_names). Defaults to 64.
     pub fn max_cache_names(mut self, max: usize) -> Self {
         self.max_names = max;
         self

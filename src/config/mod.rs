@@ -208,7 +208,9 @@ impl fmt::Debug for ConfigBuilder {
 
 impl ConfigBuilder {
     /// Sets any variable of the configuration table by name, such as
-    /// `("DB_POOL_SIZE", "8")`.
+    /// `("DB_POOL_SIZE", "8")`. Defaults to the variable's default (or,
+    /// after [`with_process_env`](Self::with_process_env), the process
+    /// environment's value).
     pub fn var(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.vars.insert(name.into(), value.into());
         self

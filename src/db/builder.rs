@@ -11,14 +11,14 @@ use deadpool::Runtime;
 use opentelemetry::{KeyValue, StringValue};
 
 use super::error::BuildError;
+use super::instruments::{self, Instruments, POOL_NAME};
 use super::leak::Registry;
 use super::manager::{new_manager, DeadPool, PgManager};
-use super::metrics::{self, Instruments, POOL_NAME};
-use super::pool::Pool;
 use super::reaper;
 use super::sanitize::StatementCache;
 use super::shared::Shared;
 use super::tls;
+use super::Pool;
 use crate::config::{DbConfig, SslMode};
 use crate::names;
 use crate::telemetry::Telemetry;
@@ -256,7 +256,7 @@ async fn start(
         &shared.name,
         shared.cfg.min_connections,
         shared.cfg.max_connections,
-        metrics::downgrade(&shared),
+        instruments::downgrade(&shared),
     );
     if let Some(stats) = &shared.stats {
         // Weak: the view outlives no pool, and a dropped pool reports empty.

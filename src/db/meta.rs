@@ -6,7 +6,7 @@ use std::sync::Arc;
 use opentelemetry::metrics::BoundHistogram;
 use opentelemetry::{KeyValue, StringValue};
 
-use super::metrics::Instruments;
+use super::instruments::Instruments;
 use super::sanitize::{sanitize, Sanitized};
 use crate::names;
 

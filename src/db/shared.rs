@@ -10,10 +10,10 @@ use deadpool::managed::{PoolError, TimeoutType, Timeouts};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SdkTracer;
 
+use super::instruments::{Instruments, PoolState};
 use super::leak::Registry;
 use super::manager::{DeadPool, Object};
 use super::meta::Meta;
-use super::metrics::{Instruments, PoolState};
 use super::sanitize::StatementCache;
 use super::{DbError, PoolStatus};
 use crate::config::DbConfig;

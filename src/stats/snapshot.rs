@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::handles::{CLIENT_ERRORS, COST_MICRO_USD, HITS, INPUT_TOKENS, MISSES, OUTPUT_TOKENS};
+use super::recorders::{CLIENT_ERRORS, COST_MICRO_USD, HITS, INPUT_TOKENS, MISSES, OUTPUT_TOKENS};
 use super::series::{lock, Merged, MinuteSummary, HISTORY};
 use super::vocabulary::{PoolStatus, RouteClass};
 use super::{CacheGauge, Stats};

@@ -37,7 +37,7 @@ impl MessagesRequest {
         self
     }
 
-    /// Adds a `user` message.
+    /// Adds a `user` message. Defaults to no messages.
     pub fn user(mut self, text: impl Into<String>) -> Self {
         self.messages.push(InputMessage {
             role: "user".to_owned(),
@@ -46,7 +46,8 @@ impl MessagesRequest {
         self
     }
 
-    /// Adds an `assistant` message (a previous turn).
+    /// Adds an `assistant` message (a previous turn). Defaults to no
+    /// messages.
     pub fn assistant(mut self, text: impl Into<String>) -> Self {
         self.messages.push(InputMessage {
             role: "assistant".to_owned(),
