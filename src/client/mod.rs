@@ -21,7 +21,7 @@
 //! Redirects are followed here, not by reqwest, so each hop is an attempt
 //! span too, and by a rule that keeps credentials with their origin: a hop
 //! to another origin is refused unless allowed, and then carries only
-//! [`CROSS_ORIGIN_HEADERS`] (see [`RedirectRefused`] and the README).
+//! [`CROSS_ORIGIN_HEADERS`] (see [`RedirectRefused`]).
 
 mod attempt;
 mod builder;

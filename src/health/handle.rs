@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::{detailed, page, ready, HealthBuilder, HealthConfig, ReadyReport};
+use super::{page, ready, Detailed, HealthBuilder, HealthConfig, ReadyReport};
 use crate::config::ServeConfig;
 use crate::server::access;
 use crate::stats::Stats;
@@ -107,9 +107,9 @@ impl Health {
     }
 
     /// The detailed document (what `GET /health/detailed` serves).
-    pub fn detailed(&self) -> serde_json::Value {
+    pub fn detailed(&self) -> Detailed {
         let uptime = self.0.started.elapsed().as_secs_f64();
-        detailed::document(&self.0.stats, &self.0.config, uptime)
+        Detailed::of(&self.0.stats, &self.0.config, uptime)
     }
 
     /// Serves [`Health::router`] on `WINGSPAN_ADMIN_ADDR`; `None` when unset.

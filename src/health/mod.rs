@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `GET /health` | liveness: always 200, touches nothing | anyone |
 //! | `GET /health/ready` | every [`Check`] under a short timeout, cached for a moment; 503 naming the failing ones | anyone |
-//! | `GET /health/detailed` | the JSON document (schema in the README) | the admin rule below |
+//! | `GET /health/detailed` | the JSON document, [`Detailed`] (each field documented there) | the admin rule below |
 //! | `GET /observability` | the dashboard page (static: it holds no data, and fetches the JSON with the token) | anyone |
 //!
 //! The admin rule, for `/health/detailed` here and `/metrics` wherever
@@ -45,8 +45,12 @@ mod page;
 mod ready;
 
 pub use crate::config::{AdminToken, HealthConfig};
-pub use advice::{Alert, Recommendation};
+pub use advice::{AdviceFigures, Alert, CacheNameRate, Recommendation};
 pub use builder::HealthBuilder;
 pub use check::{Check, CheckError, CheckFuture};
+pub use detailed::{
+    ApiPerformance, CacheSummary, Database, Detailed, GenAi, LlmPerformance, Performance,
+    RoutePerformance, RouteTraces, SlowQueries, StatementRow, TraceLink, Window, Windows,
+};
 pub use handle::{AdminServer, Health};
 pub use ready::{CheckResult, ReadyReport};
