@@ -12,6 +12,13 @@ use super::error::CacheError;
 use super::instruments::{Op, Outcome};
 use super::{Cache, Shared};
 
+/// Starts the span of a command over `keys` (DEL, MGET, EXISTS).
+fn keys_call<'s>(shared: &'s Shared, op: Op, keys: &[&str]) -> Call<'s> {
+    Call::start(shared, Command::Typed(op), |q| {
+        q.keys(keys.iter().copied(), 0);
+    })
+}
+
 fn convert<V: FromValue>(value: Value) -> Result<V, CacheError> {
     V::from_value(value).map_err(CacheError::from)
 }
@@ -103,9 +110,7 @@ impl Cache {
     /// `DEL key [key ...]`: the number of keys removed. Not counted.
     pub async fn del(&self, keys: &[&str]) -> Result<u64, CacheError> {
         let shared = &*self.shared;
-        let call = Call::start(shared, Command::Typed(Op::Del), |q| {
-            q.keys(keys.iter().copied(), 0);
-        });
+        let call = keys_call(shared, Op::Del, keys);
         let reply = shared.send(|c| c.del::<u64, _>(keys.to_vec())).await;
         finish(call, reply)
     }
@@ -115,9 +120,7 @@ impl Cache {
     /// every key hit.
     pub async fn mget<V: FromValue>(&self, keys: &[&str]) -> Result<Vec<Option<V>>, CacheError> {
         let shared = &*self.shared;
-        let call = Call::start(shared, Command::Typed(Op::MGet), |q| {
-            q.keys(keys.iter().copied(), 0);
-        });
+        let call = keys_call(shared, Op::MGet, keys);
         let reply = shared
             .send(|c| c.mget::<Vec<Value>, _>(keys.to_vec()))
             .await;
@@ -188,9 +191,7 @@ impl Cache {
     /// `EXISTS key [key ...]`: how many of the keys exist. Not counted.
     pub async fn exists(&self, keys: &[&str]) -> Result<u64, CacheError> {
         let shared = &*self.shared;
-        let call = Call::start(shared, Command::Typed(Op::Exists), |q| {
-            q.keys(keys.iter().copied(), 0);
-        });
+        let call = keys_call(shared, Op::Exists, keys);
         let reply = shared.send(|c| c.exists::<u64, _>(keys.to_vec())).await;
         finish(call, reply)
     }
