@@ -22,6 +22,19 @@
 //! span too, and by a rule that keeps credentials with their origin: a hop
 //! to another origin is refused unless allowed, and then carries only
 //! [`CROSS_ORIGIN_HEADERS`] (see [`RedirectRefused`]).
+//!
+//! ```no_run
+//! # async fn f(telemetry: &wingspan::Telemetry) -> Result<(), Box<dyn std::error::Error>> {
+//! use wingspan::client::{HttpClient, RetryPolicy};
+//! let client = HttpClient::builder(telemetry)
+//!     .retry(RetryPolicy::retries(3))
+//!     .build()?;
+//! let request = client.reqwest().get("https://api.example.com/v1/items").build()?;
+//! // One CLIENT span per attempt, named `GET` (a template names the route).
+//! let response = client.send(request).await?;
+//! assert!(response.status().is_success());
+//! # Ok(()) }
+//! ```
 
 mod attempt;
 mod builder;

@@ -37,11 +37,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use db::{DbConfig, SslMode};
 pub(crate) use env::Env;
 pub use health::{AdminToken, HealthConfig};
 pub use http::{HttpConfig, ServeConfig};
 #[cfg(feature = "llm")]
+#[cfg_attr(docsrs, doc(cfg(feature = "llm")))]
 pub use llm::LlmConfig;
 pub use otel::{
     AttributeLimits, BatchConfig, Compression, ExporterKind, HistogramAggregation, OtlpConfig,
@@ -49,6 +51,7 @@ pub use otel::{
     MIN_SCHEDULE_DELAY_MS,
 };
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{KeyDisplay, RedisConfig};
 pub use thresholds::{AlertThresholds, THRESHOLDS_JSON};
 
@@ -130,12 +133,15 @@ pub struct Config {
     pub health: HealthConfig,
     /// The PostgreSQL pool.
     #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub db: DbConfig,
     /// The Redis cache.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub redis: RedisConfig,
     /// LLM calls and the Anthropic adapter.
     #[cfg(feature = "llm")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "llm")))]
     pub llm: LlmConfig,
 }
 

@@ -22,8 +22,9 @@
 //! So the router is safe to mount on any listener: with neither setting the
 //! data stays on the machine, and liveness and readiness stay open to probes.
 //!
-//! This module sits above `db`, `cache` and `llm` but names none of their
-//! types: they reach it through [`Check`] and the [`Stats`] handles.
+//! This module is the top layer: it reads the view the resources feed
+//! ([`Stats`](crate::stats::Stats)) and implements [`Check`] for the pool
+//! and the cache over their own readiness methods.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

@@ -111,6 +111,7 @@ impl Telemetry {
     /// as the OTLP→Prometheus translation (feature `prometheus`).
     /// `None` unless the pull endpoint was enabled.
     #[cfg(feature = "prometheus")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
     pub fn prometheus_text(&self) -> Option<String> {
         self.inner.prometheus.as_ref().map(|p| p.render())
     }
@@ -121,6 +122,7 @@ impl Telemetry {
     /// `WINGSPAN_ADMIN_TOKEN` is set, else loopback clients only (from
     /// `ConnectInfo`) unless `WINGSPAN_ADMIN_OPEN=true`.
     #[cfg(feature = "prometheus")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
     pub fn prometheus_router(&self) -> axum::Router {
         super::prometheus::router(self.clone())
     }

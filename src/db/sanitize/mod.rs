@@ -7,6 +7,12 @@
 //! strings) becomes `?`; `$n` parameters stay. Whatever it cannot close (an
 //! unterminated quote, dollar quote or comment) masks the rest of the text,
 //! because a literal it failed to end would otherwise leak verbatim.
+//!
+//! ```
+//! let s = wingspan::db::sanitize::sanitize("SELECT name FROM users WHERE email = 'ada@example.com'");
+//! assert_eq!(s.text, "SELECT name FROM users WHERE email = ?");
+//! assert_eq!(s.summary, "SELECT users");
+//! ```
 
 mod cache;
 mod lexer;
