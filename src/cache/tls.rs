@@ -22,8 +22,7 @@ pub(crate) fn split_scheme(url: &str) -> (String, bool) {
 
 /// A rustls connector on the `ring` provider, trusting the system roots.
 pub(crate) fn connector() -> Result<TlsConnector, BuildError> {
-    let config = crate::tls::client_config(crate::tls::system_roots())
-        .map_err(|e| BuildError::Tls(format!("rustls: {e}")))?;
+    let config = crate::tls::client_config(crate::tls::system_roots()).map_err(BuildError::Tls)?;
     Ok(TlsConnector::from(config))
 }
 

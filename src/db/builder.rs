@@ -220,7 +220,7 @@ impl PoolBuilder {
                 recycle: Some(cfg.connect_timeout),
             })
             .build()
-            .map_err(|e| BuildError::Pool(e.to_string()))?;
+            .map_err(BuildError::Pool)?;
         let shared = Arc::new(Shared {
             pool,
             acquire_name: Cow::Owned(format!("acquire {name}")),

@@ -30,7 +30,7 @@ pub(crate) fn connector(
     root_cert: Option<&str>,
 ) -> Result<Option<MakeRustlsConnect>, BuildError> {
     let provider = crate::tls::provider();
-    let builder = crate::tls::builder().map_err(|e| BuildError::Tls(e.to_string()))?;
+    let builder = crate::tls::builder().map_err(BuildError::Tls)?;
     let config = match mode {
         SslMode::Disable => return Ok(None),
         SslMode::Prefer | SslMode::Require => builder
