@@ -236,7 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_the_plans() {
+    fn defaults_come_from_the_thresholds_file() {
         let c = HealthConfig::default();
         assert_eq!(c.p95_latency_threshold_ms, 300.0);
         assert_eq!(c.db_pool_alert_threshold, 0.8);

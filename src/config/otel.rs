@@ -283,12 +283,12 @@ pub struct TelemetryConfig {
     /// Defaults to true in development, false otherwise.
     pub console_log: bool,
     /// `WINGSPAN_PROMETHEUS_ADDR`: where the optional pull endpoint listens
-    /// (feature `prometheus`); the plan's `METRICS_PORT` is an alias
+    /// (feature `prometheus`); `METRICS_PORT` is an alias
     /// (`0.0.0.0:<port>`). Defaults to unset (no endpoint).
     pub prometheus_addr: Option<SocketAddr>,
     /// `WINGSPAN_PROMETHEUS`: keep a Prometheus registry for
     /// `Telemetry::prometheus_router` even without a listener of its own
-    /// (feature `prometheus`); the plan's `ENABLE_METRICS` is an alias
+    /// (feature `prometheus`); `ENABLE_METRICS` is an alias
     /// (`true` alone listens on `0.0.0.0:9464`). Defaults to false (true
     /// when an address is set).
     pub prometheus_enabled: bool,
@@ -334,7 +334,7 @@ impl TelemetryConfig {
             ));
         }
 
-        // The plan's ENABLE_METRICS / METRICS_PORT are aliases of these two.
+        // ENABLE_METRICS / METRICS_PORT are aliases of these two.
         let prometheus = PrometheusSwitch::read(env)?;
         let log_filter = log_filter(env)?;
         let histogram_aggregation = histogram_aggregation(env, prometheus.enabled)?;
@@ -529,7 +529,7 @@ fn default_service_name() -> String {
     format!("unknown_service:{exe}")
 }
 
-/// The Prometheus pull endpoint's settings once the plan's aliases are
+/// The Prometheus pull endpoint's settings once the aliases are
 /// applied: what `WINGSPAN_PROMETHEUS` and `WINGSPAN_PROMETHEUS_ADDR` become.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct PrometheusSwitch {
@@ -540,7 +540,7 @@ struct PrometheusSwitch {
 }
 
 impl PrometheusSwitch {
-    /// Resolves the plan's `ENABLE_METRICS` and `METRICS_PORT` into the
+    /// Resolves the aliases `ENABLE_METRICS` and `METRICS_PORT` into the
     /// pull endpoint's settings:
     ///
     /// - `WINGSPAN_PROMETHEUS_ADDR` wins when set; `METRICS_PORT=p`

@@ -1,4 +1,4 @@
-//! Alerts (the plan's thresholds against the window) and recommendations,
+//! Alerts (the alert thresholds against the window) and recommendations,
 //! each with the figures it rests on.
 
 use serde::Serialize;
@@ -7,7 +7,7 @@ use crate::config::HealthConfig;
 use crate::names::OTHER;
 use crate::stats::Snapshot;
 
-/// One threshold of the plan against its current value.
+/// One alert threshold against its current value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
     /// `p95_latency`, `db_pool_utilization`, `cache_hit_rate` or `error_rate`.
@@ -46,7 +46,7 @@ fn alert(
     }
 }
 
-/// The four thresholds of the plan.
+/// The four alert thresholds.
 pub(crate) fn alerts(s: &Snapshot, c: &HealthConfig) -> Vec<Alert> {
     let requests = s.api.count + s.llm.count;
     let errors = s.api.errors + s.llm.errors;

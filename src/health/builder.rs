@@ -38,7 +38,7 @@ impl HealthBuilder {
     }
 
     /// Thresholds, token, trace links, timeouts. Defaults to
-    /// [`HealthConfig::default`] (the plan's thresholds, no token).
+    /// [`HealthConfig::default`] (alerts/thresholds.json's thresholds, no token).
     pub fn config(mut self, config: HealthConfig) -> Self {
         self.config = config;
         self
