@@ -15,10 +15,8 @@ use std::time::Duration;
 
 use opentelemetry::trace::TraceId;
 use support::{fmt_ns, Variant};
-use wingspan::stats::{
-    CacheOutcome, CacheStats, LlmUsage, ModelStats, PoolStats, QueryStats, RouteClass, RouteStats,
-    Stats,
-};
+use wingspan::http::RouteClass;
+use wingspan::stats::{CacheStats, ModelStats, PoolStats, QueryStats, RouteStats, Stats};
 
 const ITERS: u64 = 200_000;
 const ROUNDS: usize = 15;
@@ -47,7 +45,7 @@ struct Handles {
 
 fn handles(stats: &Stats) -> Handles {
     Handles {
-        route: stats.route("GET", "/users/{id}", RouteClass::Api),
+        route: stats.route("GET", "/users/{id}", RouteClass::Standard),
         query: stats.query("SELECT users"),
         cache: stats.cache("users"),
         pool: stats.pool(),
@@ -70,11 +68,6 @@ const KINDS: [&str; 7] = [
 /// counts (`--toggle-collect=stats::drive`).
 #[inline(never)]
 fn drive(h: &Handles, d: &[Duration], trace: TraceId, k: usize, n: u64) {
-    let usage = LlmUsage {
-        input_tokens: 120,
-        output_tokens: 30,
-        cost_usd: 0.0021,
-    };
     for i in 0..n as usize {
         let dur = black_box(d[i & 4095]);
         match k {
@@ -83,12 +76,12 @@ fn drive(h: &Handles, d: &[Duration], trace: TraceId, k: usize, n: u64) {
             }
             1 => h.route.record(200, dur, trace),
             2 => h.query.record(dur, false),
-            3 => h.cache.record(CacheOutcome::Hit, dur),
+            3 => h.cache.record_hit(dur),
             4 => {
                 h.pool.record_acquire(dur / 100, false);
                 h.pool.record_hold(dur);
             }
-            5 => h.model.record(dur, false, usage),
+            5 => h.model.record(dur, false, 120, 30, 0.0021),
             _ => {
                 if let Some(r) = black_box(&h.off) {
                     r.record(200, dur, trace);
@@ -176,7 +169,7 @@ fn main() {
 /// Two threads recording on the same route: the shared counters' cache
 /// lines bounce between cores, the worst case of a lock-free record.
 fn two_threads(stats: &Stats, d: &[Duration]) -> f64 {
-    let route = stats.route("GET", "/contended", RouteClass::Api);
+    let route = stats.route("GET", "/contended", RouteClass::Standard);
     let trace = TraceId::from_bytes([9; 16]);
     let mut per = Vec::new();
     for _ in 0..5 {

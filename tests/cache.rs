@@ -773,7 +773,7 @@ async fn reads_and_server_state_feed_the_in_process_view() {
         .build()
         .await
         .unwrap();
-    use wingspan::stats::Check as _;
+    use wingspan::health::Check as _;
     assert_eq!(cache.name(), "redis");
     assert!(cache.check().await.is_err(), "down: not ready");
     let name = support::unique("view");

@@ -344,7 +344,10 @@ async fn token_guards_the_data_and_no_payload_carries_a_secret() {
         assert_eq!(status, 200, "{path}: {body}");
         payloads.push((path, body));
     }
-    payloads.push(("Health::detailed", w.health.detailed().to_string()));
+    payloads.push((
+        "Health::detailed",
+        serde_json::to_string(&w.health.detailed()).unwrap(),
+    ));
     payloads.push(("Debug", format!("{:?}", w.health)));
     for (path, body) in &payloads {
         for secret in [MARKER, TOKEN, "MARKER"] {

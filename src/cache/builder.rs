@@ -15,11 +15,12 @@ use opentelemetry::{KeyValue, StringValue};
 use super::error::BuildError;
 use super::flight::Flights;
 use super::instruments::Instruments;
-use super::query::{Naming, OTHER_NAME};
+use super::query::Naming;
 use super::{info, tls};
 use super::{Cache, Shared};
 use crate::config::{ConfigError, RedisConfig};
-use crate::{names, Telemetry};
+use crate::names::{self, OTHER};
+use crate::Telemetry;
 
 /// Bounds on the `INFO` poll period: the metric export interval, but never
 /// a poll per second or more, nor less than one a minute.
@@ -72,9 +73,9 @@ impl CacheBuilder {
         self
     }
 
-    /// How many distinct cache names `wingspan.cache.requests` keeps before
-    /// counting new ones as `other`. Defaults to 64. Not used with
-    /// [`cache_names`](Self::cache_names).
+    /// How many distinct cache names `wingspan.cache.requests` and the
+    /// in-process view keep before counting new ones as `other`. Not used
+    /// with [`cache_names`](Self::cache_names). Defaults to 64.
     pub fn max_cache_names(mut self, max: usize) -> Self {
         self.max_names = max;
         self
@@ -205,8 +206,8 @@ impl CacheBuilder {
                 info_task,
             }),
         };
-        if let Some(view) = self.telemetry.stats() {
-            register_gauge(view, &cache, &latest);
+        if let Some(stats) = self.telemetry.stats() {
+            register_gauge(stats, &cache, &latest);
         }
         Ok(cache)
     }
@@ -214,10 +215,10 @@ impl CacheBuilder {
 
 /// The cache server's state for the in-process view: connected now, and the
 /// memory of the last INFO poll. Weak, so the view keeps no cache alive.
-fn register_gauge(view: &crate::stats::Stats, cache: &Cache, latest: &info::Latest) {
+fn register_gauge(stats: &crate::stats::Stats, cache: &Cache, latest: &info::Latest) {
     let shared = Arc::downgrade(&cache.shared);
     let latest = Arc::downgrade(latest);
-    view.set_cache_gauge(move || crate::stats::CacheGauge {
+    stats.set_cache_gauge(move || crate::stats::CacheGauge {
         connected: shared
             .upgrade()
             .is_some_and(|s| s.clients.iter().any(|c| c.is_connected())),
@@ -239,13 +240,13 @@ impl CacheBuilder {
         };
         let mut listed = HashSet::with_capacity(names.len());
         for name in names {
-            if name.is_empty() || name.contains(self.separator) || name == OTHER_NAME {
+            if name.is_empty() || name.contains(self.separator) || name == OTHER {
                 return Err(ConfigError::invalid(
                     "CacheBuilder::cache_names",
                     name,
                     &format!(
                         "non-empty key prefixes without the separator {:?}, other than \
-                         `{OTHER_NAME}` (where every key without a listed prefix counts)",
+                         `{OTHER}` (where every key without a listed prefix counts)",
                         self.separator
                     ),
                 ));

@@ -1,24 +1,13 @@
-//! The cache as a readiness check of `wingspan::health`.
+//! Readiness of the cache, which `wingspan::health` serves as the `redis`
+//! check.
+
+use fred::interfaces::ClientLike as _;
 
 use super::Cache;
-use crate::stats::{Check, CheckError, CheckFuture};
 
-impl Check for Cache {
-    fn name(&self) -> &str {
-        "redis"
-    }
-
-    /// Ready while a connection is up (the cache answers misses from the
-    /// loader when it is not, so a service may choose to leave this check
-    /// out of readiness). No command is sent: a probe costs nothing.
-    fn check(&self) -> CheckFuture<'_> {
-        let connected = self.is_connected();
-        Box::pin(async move {
-            if connected {
-                Ok(())
-            } else {
-                Err(CheckError::new("not connected"))
-            }
-        })
+impl Cache {
+    /// Whether at least one pooled connection is up (for readiness checks).
+    pub fn is_connected(&self) -> bool {
+        self.shared.clients.iter().any(|c| c.is_connected())
     }
 }

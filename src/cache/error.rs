@@ -49,7 +49,7 @@ pub enum BuildError {
     Config(#[from] ConfigError),
     /// The TLS client for a `rediss://` URL could not be set up.
     #[error("cannot set up TLS for redis: {0}")]
-    Tls(String),
+    Tls(#[source] rustls::Error),
 }
 
 impl CacheError {

@@ -2,18 +2,18 @@
 //! `db.client.operation.duration` (bound per command for the success path)
 //! and `wingspan.cache.requests` (bound per cache name and result).
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{OnceLock, RwLock};
+use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, Histogram, Meter};
 use opentelemetry::KeyValue;
 
 use std::time::Duration;
 
-use super::query::OTHER_NAME;
+use crate::capped::Capped;
 use crate::instrument;
 use crate::names;
-use crate::stats::{CacheOutcome, CacheStats, Stats};
+use crate::stats::{CacheStats, Stats};
 
 /// The commands with a typed operation: their bound duration histograms are
 /// made at build time.
@@ -87,27 +87,26 @@ struct Bound {
     name: Box<str>,
     results: [OnceLock<BoundCounter<u64>>; 3],
     /// This name's row in the in-process view, when on.
-    view: Option<CacheStats>,
+    stats: Option<CacheStats>,
 }
 
 impl Bound {
-    fn new(name: &str, view: Option<&Stats>) -> Self {
+    fn new(name: &str, stats: Option<&Stats>) -> Self {
         Self {
             name: name.into(),
             results: Default::default(),
-            view: view.map(|v| v.cache(name)),
+            stats: stats.map(|s| s.cache(name)),
         }
     }
 
     fn add(&self, counter: &Counter<u64>, outcome: Outcome, n: u64, elapsed: Duration) {
-        if let Some(view) = &self.view {
-            let o = match outcome {
-                Outcome::Hit => CacheOutcome::Hit,
-                Outcome::Miss => CacheOutcome::Miss,
-                Outcome::Error => CacheOutcome::Error,
-            };
+        if let Some(stats) = &self.stats {
             for _ in 0..n {
-                view.record(o, elapsed);
+                match outcome {
+                    Outcome::Hit => stats.record_hit(elapsed),
+                    Outcome::Miss => stats.record_miss(elapsed),
+                    Outcome::Error => stats.record_error(elapsed),
+                }
             }
         }
         let (i, result) = match outcome {
@@ -126,27 +125,15 @@ impl Bound {
     }
 }
 
-/// The cache names `wingspan.cache.requests` counts by.
-enum Names {
-    /// Every name met, up to `max`; later ones count as `other`.
-    Met {
-        names: RwLock<HashMap<Box<str>, Bound>>,
-        max: usize,
-    },
-    /// Only these (`CacheBuilder::cache_names`): fixed at build, so read
-    /// without a lock; each bound on first use.
-    Listed(HashMap<Box<str>, OnceLock<Bound>>),
-}
-
 pub(crate) struct Instruments {
     duration: Histogram<f64>,
     /// Bound per typed command on first success.
     ok: [OnceLock<BoundHistogram<f64>>; Op::ALL.len()],
     requests: Counter<u64>,
-    names: Names,
-    /// Bound on first overflow, so no `other` series exists until needed.
-    other: OnceLock<Bound>,
-    view: Option<Stats>,
+    /// The one registry of cache names: a name's counters and its row in
+    /// the in-process view come from the same entry.
+    names: Capped<Bound>,
+    stats: Option<Stats>,
 }
 
 impl Instruments {
@@ -156,7 +143,7 @@ impl Instruments {
         meter: &Meter,
         max_names: usize,
         listed: Option<&HashSet<Box<str>>>,
-        view: Option<Stats>,
+        stats: Option<Stats>,
     ) -> Self {
         let duration = instrument::db_operation_duration(meter);
         let requests = meter
@@ -169,19 +156,10 @@ impl Instruments {
             ok: Default::default(),
             requests,
             names: match listed {
-                Some(listed) => Names::Listed(
-                    listed
-                        .iter()
-                        .map(|n| (n.clone(), OnceLock::new()))
-                        .collect(),
-                ),
-                None => Names::Met {
-                    names: RwLock::new(HashMap::new()),
-                    max: max_names,
-                },
+                Some(listed) => Capped::listed(listed.iter().cloned()),
+                None => Capped::new(max_names),
             },
-            other: OnceLock::new(),
-            view,
+            stats,
         }
     }
 
@@ -220,11 +198,6 @@ impl Instruments {
         }
     }
 
-    fn other(&self) -> &Bound {
-        self.other
-            .get_or_init(|| Bound::new(OTHER_NAME, self.view.as_ref()))
-    }
-
     /// Counts `n` reads of one cache name. The first use of a name binds its
     /// three counters; after `max_names` names (or, with listed names, for
     /// any name not listed) they count as `other`. `elapsed` is the
@@ -233,36 +206,10 @@ impl Instruments {
         if n == 0 {
             return;
         }
-        let (names, max) = match &self.names {
-            Names::Listed(listed) => {
-                let bound = match listed.get(name) {
-                    Some(cell) => cell.get_or_init(|| Bound::new(name, self.view.as_ref())),
-                    None => self.other(),
-                };
-                bound.add(&self.requests, outcome, n, elapsed);
-                return;
-            }
-            Names::Met { names, max } => (names, *max),
-        };
-        {
-            let names = names.read().unwrap_or_else(|p| p.into_inner());
-            if let Some(b) = names.get(name) {
-                b.add(&self.requests, outcome, n, elapsed);
-                return;
-            }
-            if names.len() >= max {
-                self.other().add(&self.requests, outcome, n, elapsed);
-                return;
-            }
-        }
-        let mut names = names.write().unwrap_or_else(|p| p.into_inner());
-        if names.len() >= max && !names.contains_key(name) {
-            self.other().add(&self.requests, outcome, n, elapsed);
-            return;
-        }
-        names
-            .entry(name.into())
-            .or_insert_with(|| Bound::new(name, self.view.as_ref()))
-            .add(&self.requests, outcome, n, elapsed);
+        self.names.with(
+            name,
+            |name| Bound::new(name, self.stats.as_ref()),
+            |bound| bound.add(&self.requests, outcome, n, elapsed),
+        );
     }
 }

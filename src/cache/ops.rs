@@ -2,15 +2,37 @@
 //! also count `wingspan.cache.requests`.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
+use fred::clients::{Client, WithOptions};
 use fred::interfaces::{ClientLike as _, HashesInterface as _, KeysInterface as _};
 use fred::types::{ClusterHash, CustomCommand, Expiration, FromValue, Value};
 
 use super::call::{Call, Command};
 use super::error::CacheError;
 use super::instruments::{Op, Outcome};
+use super::query::CommandText;
 use super::{Cache, Shared};
+
+/// Starts the span of a command over `keys` (DEL, MGET, EXISTS).
+fn keys_call<'s>(shared: &'s Shared, op: Op, keys: &[&str]) -> Call<'s> {
+    Call::start(shared, Command::Typed(op), |q| {
+        q.keys(keys.iter().copied(), 0);
+    })
+}
+
+/// `first` (a key), then each pair's name and value: the arguments of MSET
+/// and HSET.
+fn pair_args<V: Into<Value> + Clone>(first: Option<&str>, pairs: &[(&str, V)]) -> Vec<Value> {
+    let mut args = Vec::with_capacity(usize::from(first.is_some()) + pairs.len() * 2);
+    args.extend(first.map(Value::from));
+    for (name, value) in pairs {
+        args.push(Value::from(*name));
+        args.push(value.clone().into());
+    }
+    args
+}
 
 fn convert<V: FromValue>(value: Value) -> Result<V, CacheError> {
     V::from_value(value).map_err(CacheError::from)
@@ -79,15 +101,15 @@ impl Cache {
         ttl: Option<Duration>,
     ) -> Result<(), CacheError> {
         let value = value.into();
-        let shared = &*self.shared;
-        let call = Call::start(shared, Command::Typed(Op::Set), |q| {
-            q.key(key).value();
-            if ttl.is_some() {
-                q.token("PX").value();
-            }
-        });
-        let reply = shared
-            .send(|c| {
+        self.command(
+            Op::Set,
+            |q| {
+                q.key(key).value();
+                if ttl.is_some() {
+                    q.token("PX").value();
+                }
+            },
+            |c| {
                 c.set::<Value, _, _>(
                     key,
                     value,
@@ -95,19 +117,22 @@ impl Cache {
                     None,
                     false,
                 )
-            })
-            .await;
-        finish(call, reply.map(drop))
+            },
+        )
+        .await
+        .map(drop)
     }
 
     /// `DEL key [key ...]`: the number of keys removed. Not counted.
     pub async fn del(&self, keys: &[&str]) -> Result<u64, CacheError> {
-        let shared = &*self.shared;
-        let call = Call::start(shared, Command::Typed(Op::Del), |q| {
-            q.keys(keys.iter().copied(), 0);
-        });
-        let reply = shared.send(|c| c.del::<u64, _>(keys.to_vec())).await;
-        finish(call, reply)
+        self.command(
+            Op::Del,
+            |q| {
+                q.keys(keys.iter().copied(), 0);
+            },
+            |c| c.del::<u64, _>(keys.to_vec()),
+        )
+        .await
     }
 
     /// `MGET key [key ...]`: one entry per key, `None` for a miss. Each key
@@ -115,9 +140,7 @@ impl Cache {
     /// every key hit.
     pub async fn mget<V: FromValue>(&self, keys: &[&str]) -> Result<Vec<Option<V>>, CacheError> {
         let shared = &*self.shared;
-        let call = Call::start(shared, Command::Typed(Op::MGet), |q| {
-            q.keys(keys.iter().copied(), 0);
-        });
+        let call = keys_call(shared, Op::MGet, keys);
         let reply = shared
             .send(|c| c.mget::<Vec<Value>, _>(keys.to_vec()))
             .await;
@@ -164,83 +187,87 @@ impl Cache {
         &self,
         pairs: &[(&str, V)],
     ) -> Result<(), CacheError> {
-        let shared = &*self.shared;
-        let call = Call::start(shared, Command::Typed(Op::MSet), |q| {
-            q.keys(pairs.iter().map(|(k, _)| *k), 1);
-        });
         // The arguments are built only when a connection is up.
-        let reply = shared
-            .send(|c| {
-                let mut args = Vec::with_capacity(pairs.len() * 2);
-                for (k, v) in pairs {
-                    args.push(Value::from(*k));
-                    args.push(v.clone().into());
-                }
+        self.command(
+            Op::MSet,
+            |q| {
+                q.keys(pairs.iter().map(|(k, _)| *k), 1);
+            },
+            |c| {
                 c.custom::<Value, Value>(
                     CustomCommand::new_static("MSET", ClusterHash::FirstKey, false),
-                    args,
+                    pair_args(None, pairs),
                 )
-            })
-            .await;
-        finish(call, reply.map(drop))
+            },
+        )
+        .await
+        .map(drop)
     }
 
     /// `EXISTS key [key ...]`: how many of the keys exist. Not counted.
     pub async fn exists(&self, keys: &[&str]) -> Result<u64, CacheError> {
-        let shared = &*self.shared;
-        let call = Call::start(shared, Command::Typed(Op::Exists), |q| {
-            q.keys(keys.iter().copied(), 0);
-        });
-        let reply = shared.send(|c| c.exists::<u64, _>(keys.to_vec())).await;
-        finish(call, reply)
+        self.command(
+            Op::Exists,
+            |q| {
+                q.keys(keys.iter().copied(), 0);
+            },
+            |c| c.exists::<u64, _>(keys.to_vec()),
+        )
+        .await
     }
 
     /// `PEXPIRE key ttl` (span `EXPIRE`): false when the key does not exist.
     pub async fn expire(&self, key: &str, ttl: Duration) -> Result<bool, CacheError> {
-        let shared = &*self.shared;
-        let call = Call::start(shared, Command::Typed(Op::Expire), |q| {
-            q.key(key).value();
-        });
-        let reply = shared
-            .send(|c| {
+        self.command(
+            Op::Expire,
+            |q| {
+                q.key(key).value();
+            },
+            |c| {
                 c.custom::<bool, Value>(
                     CustomCommand::new_static("PEXPIRE", ClusterHash::FirstKey, false),
                     vec![Value::from(key), Value::from(millis(ttl))],
                 )
-            })
-            .await;
-        finish(call, reply)
+            },
+        )
+        .await
     }
 
     /// `TTL key` in seconds, as Redis answers it: -2 when the key does not
     /// exist, -1 when it has no expiry. Not counted.
     pub async fn ttl(&self, key: &str) -> Result<i64, CacheError> {
-        let shared = &*self.shared;
-        let call = Call::start(shared, Command::Typed(Op::Ttl), |q| {
-            q.key(key);
-        });
-        let reply = shared.send(|c| c.ttl::<i64, _>(key)).await;
-        finish(call, reply)
+        self.command(
+            Op::Ttl,
+            |q| {
+                q.key(key);
+            },
+            |c| c.ttl::<i64, _>(key),
+        )
+        .await
     }
 
     /// `INCR key`: the new value. Not counted.
     pub async fn incr(&self, key: &str) -> Result<i64, CacheError> {
-        let shared = &*self.shared;
-        let call = Call::start(shared, Command::Typed(Op::Incr), |q| {
-            q.key(key);
-        });
-        let reply = shared.send(|c| c.incr::<i64, _>(key)).await;
-        finish(call, reply)
+        self.command(
+            Op::Incr,
+            |q| {
+                q.key(key);
+            },
+            |c| c.incr::<i64, _>(key),
+        )
+        .await
     }
 
     /// `INCRBY key delta`: the new value. Not counted.
     pub async fn incr_by(&self, key: &str, delta: i64) -> Result<i64, CacheError> {
-        let shared = &*self.shared;
-        let call = Call::start(shared, Command::Typed(Op::IncrBy), |q| {
-            q.key(key).value();
-        });
-        let reply = shared.send(|c| c.incr_by::<i64, _>(key, delta)).await;
-        finish(call, reply)
+        self.command(
+            Op::IncrBy,
+            |q| {
+                q.key(key).value();
+            },
+            |c| c.incr_by::<i64, _>(key, delta),
+        )
+        .await
     }
 
     /// `HGET key field`. `Ok(None)` is a miss. Counted.
@@ -265,28 +292,22 @@ impl Cache {
         key: &str,
         fields: &[(&str, V)],
     ) -> Result<u64, CacheError> {
-        let shared = &*self.shared;
-        let call = Call::start(shared, Command::Typed(Op::HSet), |q| {
-            q.key(key);
-            for (f, _) in fields {
-                q.field(f).value();
-            }
-        });
-        let reply = shared
-            .send(|c| {
-                let mut args = Vec::with_capacity(1 + fields.len() * 2);
-                args.push(Value::from(key));
-                for (f, v) in fields {
-                    args.push(Value::from(*f));
-                    args.push(v.clone().into());
+        self.command(
+            Op::HSet,
+            |q| {
+                q.key(key);
+                for (f, _) in fields {
+                    q.field(f).value();
                 }
+            },
+            |c| {
                 c.custom::<u64, Value>(
                     CustomCommand::new_static("HSET", ClusterHash::FirstKey, false),
-                    args,
+                    pair_args(Some(key), fields),
                 )
-            })
-            .await;
-        finish(call, reply)
+            },
+        )
+        .await
     }
 
     /// `HGETALL key`. An empty hash counts as a miss.
@@ -341,6 +362,23 @@ impl Cache {
             })
             .await;
         finish(call, reply)
+    }
+
+    /// A command that is not a read (not counted in
+    /// `wingspan.cache.requests`): its span over `text`, sent with
+    /// `command`.
+    async fn command<'a, T, Fut>(
+        &'a self,
+        op: Op,
+        text: impl FnOnce(&mut CommandText),
+        command: impl FnOnce(&'a WithOptions<Client>) -> Fut,
+    ) -> Result<T, CacheError>
+    where
+        Fut: Future<Output = Result<T, fred::error::Error>>,
+    {
+        let shared = &*self.shared;
+        let call = Call::start(shared, Command::Typed(op), text);
+        finish(call, shared.send(command).await)
     }
 }
 

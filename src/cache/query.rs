@@ -6,11 +6,10 @@ use std::collections::HashSet;
 use fred::types::Value;
 
 use crate::config::KeyDisplay;
+use crate::names::OTHER;
 
 /// The cache name of keys without a separator (without listed names).
 const DEFAULT_NAME: &str = "default";
-/// The cache name of keys past `max_cache_names`, or not listed.
-pub(crate) const OTHER_NAME: &str = "other";
 
 /// How a key's cache name is found. By default the name is the key's prefix
 /// before the first separator (`users:42` → `users`, none → `default`); with
@@ -45,7 +44,7 @@ impl Naming {
             (None, Some(p)) => p,
             (None, None) => DEFAULT_NAME,
             (Some(listed), Some(p)) if listed.contains(p) => p,
-            (Some(_), _) => OTHER_NAME,
+            (Some(_), _) => OTHER,
         }
     }
 

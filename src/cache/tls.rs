@@ -6,9 +6,6 @@
 //! application installed no process default. So wingspan parses the URL as
 //! `redis://` and adds its own connector, pinned to `ring`.
 
-use std::sync::Arc;
-
-use fred::rustls::{ClientConfig, RootCertStore};
 use fred::types::config::TlsConnector;
 
 use super::error::BuildError;
@@ -25,18 +22,7 @@ pub(crate) fn split_scheme(url: &str) -> (String, bool) {
 
 /// A rustls connector on the `ring` provider, trusting the system roots.
 pub(crate) fn connector() -> Result<TlsConnector, BuildError> {
-    let mut roots = RootCertStore::empty();
-    for cert in fred::rustls_native_certs::load_native_certs().certs {
-        // An unparsable system certificate is skipped, as rustls-native-certs
-        // users do; the others still verify the server.
-        let _ = roots.add(cert);
-    }
-    let provider = Arc::new(fred::rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| BuildError::Tls(format!("rustls: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = crate::tls::client_config(crate::tls::system_roots()).map_err(BuildError::Tls)?;
     Ok(TlsConnector::from(config))
 }
 

@@ -124,13 +124,9 @@ pub(super) async fn send(
     let redirects = shared.redirect;
     let origin = Origin::of(request.url());
     let mut template = url_template;
-    let mut next = Some(request);
+    let mut request = request;
     let (mut resend, mut retries, mut hops) = (0u32, 0u32, 0u32);
     loop {
-        let Some(request) = next.take() else {
-            // Unreachable: `next` is refilled before every further turn.
-            return Err(HttpError::Build("request consumed".to_owned()));
-        };
         // A copy for a resend or the next hop; a body that cannot be
         // cloned (a stream) can be neither resent nor repeated by a 307.
         let mut spare = (retries < policy.max_retries || hops < redirects.max_redirects)
@@ -151,7 +147,7 @@ pub(super) async fn send(
         resend += 1;
         let outcome = match outcome {
             Ok(Attempt::Redirect(hop)) => {
-                next = Some(hop);
+                request = hop;
                 hops += 1;
                 // The template named the first URL's route, not the hop's.
                 template = None;
@@ -181,7 +177,7 @@ pub(super) async fn send(
         // The answer being retried is dropped (its connection is released).
         drop(outcome);
         tokio::time::sleep(wait).await;
-        next = Some(spare);
+        request = spare;
         retries += 1;
     }
 }

@@ -21,10 +21,10 @@ pub enum SslMode {
     VerifyFull,
 }
 
-/// The roles [`crate::db::Pool::as_user`] accepts by default (Supabase's).
+/// The roles `wingspan::db::Pool::as_user` accepts by default (Supabase's).
 pub(crate) const DEFAULT_RLS_ROLES: &[&str] = &["authenticated", "anon"];
 
-/// Settings of [`crate::db`].
+/// Settings of `wingspan::db`.
 #[derive(Clone)]
 pub struct DbConfig {
     /// `DATABASE_URL`. Defaults to `postgres://postgres@127.0.0.1:5432/postgres`.

@@ -4,9 +4,10 @@
 //! value found and what would have been accepted, so a bad deployment stops
 //! at start-up with a message an operator can act on.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::ConfigError;
+use super::{percent_decode, ConfigError};
 
 /// A view over the variables, through whatever lookup the caller supplied
 /// (the process environment, a map in a test, a builder's overrides).
@@ -27,19 +28,52 @@ impl<'a> Env<'a> {
             .filter(|v| !v.is_empty())
     }
 
+    /// The value exactly as set, blank included: for a secret where "set but
+    /// blank" must be an error rather than "unset".
+    pub(crate) fn raw(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+    }
+
     pub(crate) fn string(&self, name: &str, default: &str) -> String {
         self.get(name).unwrap_or_else(|| default.to_owned())
     }
 
     pub(crate) fn bool(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        Ok(self.flag(name)?.unwrap_or(default))
+    }
+
+    /// A boolean, or `None` when unset (for settings whose default depends
+    /// on another one).
+    pub(crate) fn flag(&self, name: &str) -> Result<Option<bool>, ConfigError> {
         match self.get(name) {
-            None => Ok(default),
+            None => Ok(None),
             Some(v) => match v.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" => Ok(true),
-                "false" | "0" | "no" | "off" => Ok(false),
+                "true" | "1" | "yes" | "on" => Ok(Some(true)),
+                "false" | "0" | "no" | "off" => Ok(Some(false)),
                 _ => Err(ConfigError::invalid(name, &v, "true or false")),
             },
         }
+    }
+
+    /// A socket address such as `127.0.0.1:9000`, or `None` when unset.
+    pub(crate) fn socket(&self, name: &str) -> Result<Option<SocketAddr>, ConfigError> {
+        self.get(name)
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    ConfigError::invalid(name, &v, "a socket address such as 127.0.0.1:9000")
+                })
+            })
+            .transpose()
+    }
+
+    /// A TCP port from 1 to 65535, or `None` when unset.
+    pub(crate) fn port(&self, name: &str) -> Result<Option<u16>, ConfigError> {
+        self.get(name)
+            .map(|v| match v.parse::<u16>() {
+                Ok(p) if p > 0 => Ok(p),
+                _ => Err(ConfigError::invalid(name, &v, "a port from 1 to 65535")),
+            })
+            .transpose()
     }
 
     /// An unsigned integer within `min..=max`.
@@ -177,31 +211,13 @@ impl<'a> Env<'a> {
                     "comma-separated key=value pairs with non-empty keys",
                 ));
             }
-            let val = percent_decode(val.trim()).ok_or_else(|| {
+            let val = percent_decode(val.trim()).map_err(|_| {
                 ConfigError::invalid(name, shown, "key=value pairs with valid percent-encoding")
             })?;
             out.push((k.to_owned(), val));
         }
         Ok(out)
     }
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

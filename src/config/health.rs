@@ -7,22 +7,27 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::config::ConfigError;
+use super::{AlertThresholds, ConfigError, Env};
 
-/// The plan's alert thresholds and the admin surface.
+/// The alert thresholds and the admin surface.
+///
+/// The four thresholds default to `alerts/thresholds.json`
+/// ([`AlertThresholds::built_in`]), the file the alert rules are rendered
+/// from.
 #[derive(Clone, PartialEq)]
 pub struct HealthConfig {
     /// `P95_LATENCY_THRESHOLD_MS`: the API's P95 (LLM routes excluded) above
-    /// which the latency alert fires. Defaults to 300.
+    /// which the latency alert fires. Defaults to
+    /// `api_latency_threshold_seconds` (300 ms).
     pub p95_latency_threshold_ms: f64,
     /// `DB_POOL_ALERT_THRESHOLD`: pool utilization (0 to 1) above which the
-    /// pool alert fires. Defaults to 0.8.
+    /// pool alert fires. Defaults to `pool_utilization_threshold` (0.8).
     pub db_pool_alert_threshold: f64,
     /// `CACHE_HIT_RATE_THRESHOLD`: cache hit rate (0 to 1) below which the
-    /// cache alert fires. Defaults to 0.7.
+    /// cache alert fires. Defaults to `cache_hit_ratio_threshold` (0.7).
     pub cache_hit_rate_threshold: f64,
     /// `ERROR_RATE_THRESHOLD`: share of 5xx answers (0 to 1) above which the
-    /// error alert fires. Defaults to 0.05.
+    /// error alert fires. Defaults to `error_ratio_threshold` (0.05).
     pub error_rate_threshold: f64,
     /// `WINGSPAN_ADMIN_ADDR`: a separate listener for the health router.
     /// Defaults to unset (the service mounts the router itself).
@@ -132,73 +137,6 @@ impl Default for HealthConfig {
     }
 }
 
-/// Trimmed value; empty counts as unset.
-fn get(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
-    lookup(name)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
-fn fraction(
-    lookup: &dyn Fn(&str) -> Option<String>,
-    name: &str,
-    default: f64,
-) -> Result<f64, ConfigError> {
-    match get(lookup, name) {
-        None => Ok(default),
-        Some(v) => match v.parse::<f64>() {
-            Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
-            _ => Err(ConfigError::invalid(name, &v, "a number from 0 to 1")),
-        },
-    }
-}
-
-fn whole(
-    lookup: &dyn Fn(&str) -> Option<String>,
-    name: &str,
-    default: u64,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<u64, ConfigError> {
-    match get(lookup, name) {
-        None => Ok(default),
-        Some(v) => match v.parse::<u64>() {
-            Ok(n) if range.contains(&n) => Ok(n),
-            _ => Err(ConfigError::invalid(
-                name,
-                &v,
-                &format!("a whole number from {} to {}", range.start(), range.end()),
-            )),
-        },
-    }
-}
-
-fn boolean(
-    lookup: &dyn Fn(&str) -> Option<String>,
-    name: &str,
-) -> Result<Option<bool>, ConfigError> {
-    match get(lookup, name) {
-        None => Ok(None),
-        Some(v) => match v.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Ok(Some(true)),
-            "false" | "0" | "no" | "off" => Ok(Some(false)),
-            _ => Err(ConfigError::invalid(name, &v, "true or false")),
-        },
-    }
-}
-
-fn socket(
-    lookup: &dyn Fn(&str) -> Option<String>,
-    name: &str,
-) -> Result<Option<SocketAddr>, ConfigError> {
-    get(lookup, name)
-        .map(|v| {
-            v.parse().map_err(|_| {
-                ConfigError::invalid(name, &v, "a socket address such as 127.0.0.1:9000")
-            })
-        })
-        .transpose()
-}
-
 impl HealthConfig {
     /// Reads the settings from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -210,9 +148,18 @@ impl HealthConfig {
     where
         F: Fn(&str) -> Option<String>,
     {
-        let l: &dyn Fn(&str) -> Option<String> = &lookup;
-        let p95 = whole(l, "P95_LATENCY_THRESHOLD_MS", 300, 1..=3_600_000)?;
-        let window_minutes = whole(l, "WINGSPAN_HEALTH_WINDOW_MINUTES", 5, 1..=15)?;
+        Self::read(&Env::new(&lookup))
+    }
+
+    pub(crate) fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let defaults = AlertThresholds::built_in();
+        let p95 = env.u64_in(
+            "P95_LATENCY_THRESHOLD_MS",
+            defaults.api_latency_threshold_ms(),
+            1,
+            3_600_000,
+        )?;
+        let window_minutes = env.u64_in("WINGSPAN_HEALTH_WINDOW_MINUTES", 5, 1, 15)?;
         if ![1, 5, 15].contains(&window_minutes) {
             return Err(ConfigError::invalid(
                 "WINGSPAN_HEALTH_WINDOW_MINUTES",
@@ -220,7 +167,7 @@ impl HealthConfig {
                 "1, 5 or 15",
             ));
         }
-        let trace_url = get(l, "WINGSPAN_TRACE_URL");
+        let trace_url = env.get("WINGSPAN_TRACE_URL");
         if let Some(url) = &trace_url {
             let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
             if !scheme_ok || !url.contains("{trace_id}") {
@@ -232,10 +179,11 @@ impl HealthConfig {
             }
         }
         // Read raw: a set but blank token is an error, not "unset".
-        let admin_token = lookup("WINGSPAN_ADMIN_TOKEN")
+        let admin_token = env
+            .raw("WINGSPAN_ADMIN_TOKEN")
             .map(AdminToken::new)
             .transpose()?;
-        let admin_open = boolean(l, "WINGSPAN_ADMIN_OPEN")?.unwrap_or(false);
+        let admin_open = env.bool("WINGSPAN_ADMIN_OPEN", false)?;
         if admin_open && admin_token.is_some() {
             return Err(ConfigError::invalid(
                 "WINGSPAN_ADMIN_OPEN",
@@ -245,98 +193,34 @@ impl HealthConfig {
         }
         Ok(Self {
             p95_latency_threshold_ms: p95 as f64,
-            db_pool_alert_threshold: fraction(l, "DB_POOL_ALERT_THRESHOLD", 0.8)?,
-            cache_hit_rate_threshold: fraction(l, "CACHE_HIT_RATE_THRESHOLD", 0.7)?,
-            error_rate_threshold: fraction(l, "ERROR_RATE_THRESHOLD", 0.05)?,
-            admin_addr: socket(l, "WINGSPAN_ADMIN_ADDR")?,
+            db_pool_alert_threshold: env.f64_in(
+                "DB_POOL_ALERT_THRESHOLD",
+                defaults.pool_utilization_threshold,
+                0.0,
+                1.0,
+            )?,
+            cache_hit_rate_threshold: env.f64_in(
+                "CACHE_HIT_RATE_THRESHOLD",
+                defaults.cache_hit_ratio_threshold,
+                0.0,
+                1.0,
+            )?,
+            error_rate_threshold: env.f64_in(
+                "ERROR_RATE_THRESHOLD",
+                defaults.error_ratio_threshold,
+                0.0,
+                1.0,
+            )?,
+            admin_addr: env.socket("WINGSPAN_ADMIN_ADDR")?,
             admin_token,
             admin_open,
             trace_url,
             window_minutes,
-            check_timeout: Duration::from_millis(whole(
-                l,
-                "WINGSPAN_HEALTH_CHECK_TIMEOUT_MS",
-                1000,
-                1..=60_000,
-            )?),
-            ready_cache: Duration::from_millis(whole(
-                l,
-                "WINGSPAN_HEALTH_READY_CACHE_MS",
-                1000,
-                0..=60_000,
-            )?),
-            stats: boolean(l, "WINGSPAN_STATS")?.unwrap_or(true),
+            check_timeout: env.millis_in("WINGSPAN_HEALTH_CHECK_TIMEOUT_MS", 1000, 1, 60_000)?,
+            ready_cache: env.millis("WINGSPAN_HEALTH_READY_CACHE_MS", 1000, 60_000)?,
+            stats: env.bool("WINGSPAN_STATS", true)?,
         })
     }
-}
-
-/// The Prometheus pull endpoint's settings once the plan's aliases are
-/// applied: what `WINGSPAN_PROMETHEUS` and `WINGSPAN_PROMETHEUS_ADDR` become.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PrometheusSwitch {
-    /// Keep a Prometheus registry.
-    pub enabled: bool,
-    /// Where the pull endpoint listens, if anywhere.
-    pub addr: Option<SocketAddr>,
-}
-
-/// Resolves the plan's `ENABLE_METRICS` and `METRICS_PORT` into the pull
-/// endpoint's settings:
-///
-/// - `WINGSPAN_PROMETHEUS_ADDR` wins when set; `METRICS_PORT=p` otherwise
-///   means `127.0.0.1:p`: loopback, like the admin listener, so the
-///   exposition (route names, pool sizes, statement summaries) is not on
-///   the network by default. A scraper on another host or container needs
-///   `WINGSPAN_PROMETHEUS_ADDR=0.0.0.0:p`, and then the admin token (or
-///   `WINGSPAN_ADMIN_OPEN=true`): `/metrics` follows the admin rules. Both
-///   set with different ports is an error naming `METRICS_PORT`.
-/// - `WINGSPAN_PROMETHEUS` wins when set; `ENABLE_METRICS` otherwise; with
-///   neither, the endpoint is on when it has an address.
-/// - `ENABLE_METRICS=true` with no address and no port listens on
-///   `127.0.0.1:9464` (the Prometheus exporter's registered port);
-///   `ENABLE_METRICS=false` turns the endpoint off even with a port.
-pub fn prometheus_switch<F>(lookup: F) -> Result<PrometheusSwitch, ConfigError>
-where
-    F: Fn(&str) -> Option<String>,
-{
-    let l: &dyn Fn(&str) -> Option<String> = &lookup;
-    let canonical = socket(l, "WINGSPAN_PROMETHEUS_ADDR")?;
-    let port = get(l, "METRICS_PORT")
-        .map(|v| match v.parse::<u16>() {
-            Ok(p) if p > 0 => Ok(p),
-            _ => Err(ConfigError::invalid(
-                "METRICS_PORT",
-                &v,
-                "a port from 1 to 65535",
-            )),
-        })
-        .transpose()?;
-    if let (Some(addr), Some(p)) = (canonical, port) {
-        if addr.port() != p {
-            return Err(ConfigError::invalid(
-                "METRICS_PORT",
-                &p.to_string(),
-                &format!(
-                    "unset, or the port of WINGSPAN_PROMETHEUS_ADDR ({})",
-                    addr.port()
-                ),
-            ));
-        }
-    }
-    let enabled = match boolean(l, "WINGSPAN_PROMETHEUS")? {
-        Some(b) => Some(b),
-        None => boolean(l, "ENABLE_METRICS")?,
-    };
-    let loopback = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
-    let mut addr = canonical.or_else(|| port.map(loopback));
-    if enabled == Some(true) && addr.is_none() && get(l, "ENABLE_METRICS").is_some() {
-        addr = Some(loopback(9464));
-    }
-    let enabled = enabled.unwrap_or(addr.is_some());
-    Ok(PrometheusSwitch {
-        enabled,
-        addr: if enabled { addr } else { None },
-    })
 }
 
 #[cfg(test)]
@@ -352,7 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_the_plans() {
+    fn defaults_come_from_the_thresholds_file() {
         let c = HealthConfig::default();
         assert_eq!(c.p95_latency_threshold_ms, 300.0);
         assert_eq!(c.db_pool_alert_threshold, 0.8);
@@ -418,57 +302,5 @@ mod tests {
         assert!(!t.matches(b"0123456789abcde"));
         assert!(!t.matches(b"0123456789abcdef0"));
         assert!(!t.matches(b""));
-    }
-
-    #[test]
-    fn metrics_aliases() {
-        let s = |vars| prometheus_switch(env(vars)).unwrap();
-        assert_eq!(
-            s(&[]),
-            PrometheusSwitch {
-                enabled: false,
-                addr: None
-            }
-        );
-        assert_eq!(
-            s(&[("ENABLE_METRICS", "true"), ("METRICS_PORT", "9090")]),
-            PrometheusSwitch {
-                enabled: true,
-                addr: Some("127.0.0.1:9090".parse().unwrap())
-            }
-        );
-        assert_eq!(
-            s(&[("ENABLE_METRICS", "true")]).addr,
-            Some("127.0.0.1:9464".parse().unwrap())
-        );
-        assert!(!s(&[("ENABLE_METRICS", "false"), ("METRICS_PORT", "9090")]).enabled);
-        assert_eq!(
-            s(&[
-                ("WINGSPAN_PROMETHEUS_ADDR", "127.0.0.1:9090"),
-                ("METRICS_PORT", "9090")
-            ])
-            .addr,
-            Some("127.0.0.1:9090".parse().unwrap())
-        );
-        assert_eq!(
-            s(&[("WINGSPAN_PROMETHEUS", "false"), ("ENABLE_METRICS", "true")]),
-            PrometheusSwitch {
-                enabled: false,
-                addr: None
-            }
-        );
-        let e = prometheus_switch(env(&[
-            ("WINGSPAN_PROMETHEUS_ADDR", "127.0.0.1:1"),
-            ("METRICS_PORT", "2"),
-        ]))
-        .unwrap_err();
-        assert_eq!(e.variable, "METRICS_PORT");
-        let e = prometheus_switch(env(&[("METRICS_PORT", "http")])).unwrap_err();
-        assert_eq!(
-            (e.value.as_str(), e.expected.as_str()),
-            ("http", "a port from 1 to 65535")
-        );
-        let e = prometheus_switch(env(&[("ENABLE_METRICS", "yes please")])).unwrap_err();
-        assert_eq!(e.variable, "ENABLE_METRICS");
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{ConfigError, Env};
 
-/// Settings of [`crate::http`]; the layer's builder can override each.
+/// Settings of `wingspan::http`; the layer's builder can override each.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
     /// `WINGSPAN_LLM_ROUTES`: comma-separated route templates (as written in

@@ -1,11 +1,11 @@
 //! Settings of the LLM instrumentation and the Anthropic adapter.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{ConfigError, Env, Secret};
-use crate::llm::Pricing;
 
-/// Settings of [`crate::llm`]; each builder can override them.
+/// Settings of `wingspan::llm`; each builder can override them.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LlmConfig {
@@ -19,9 +19,13 @@ pub struct LlmConfig {
     /// `WINGSPAN_LLM_MAX_TASKS`: distinct `wingspan.gen_ai.task` values kept
     /// before new ones count as `other`. Defaults to 32.
     pub max_tasks: usize,
-    /// The shipped prices, then `WINGSPAN_LLM_PRICING_FILE` (JSON), then
-    /// `WINGSPAN_LLM_PRICES` (`model=input/output/cache_read/cache_write,...`).
-    pub pricing: Pricing,
+    /// `WINGSPAN_LLM_PRICING_FILE`: a JSON pricing file layered over the
+    /// shipped prices (`llm::Pricing::from_config` reads it). Defaults to
+    /// none.
+    pub pricing_file: Option<PathBuf>,
+    /// `WINGSPAN_LLM_PRICES`: `model=input/output/cache_read/cache_write,...`
+    /// in USD per million tokens, layered over the file. Defaults to none.
+    pub prices: Option<String>,
     /// `ANTHROPIC_BASE_URL`. Defaults to `https://api.anthropic.com`.
     pub anthropic_base_url: String,
     /// `ANTHROPIC_API_KEY`. Defaults to none (the adapter then sends no key).
@@ -46,36 +50,6 @@ pub struct LlmConfig {
 
 impl LlmConfig {
     pub(crate) fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
-        let mut pricing = Pricing::shipped();
-        if let Some(path) = env.get("WINGSPAN_LLM_PRICING_FILE") {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                ConfigError::invalid(
-                    "WINGSPAN_LLM_PRICING_FILE",
-                    &path,
-                    &format!("a readable JSON pricing file ({e})"),
-                )
-            })?;
-            pricing.merge_json(&text).map_err(|e| {
-                ConfigError::invalid(
-                    "WINGSPAN_LLM_PRICING_FILE",
-                    &path,
-                    &format!(
-                        "JSON {{\"models\": {{\"<model>\": {{\"input\": 3, \"output\": 15, \"cache_read\": 0.3, \"cache_write\": 3.75, \"aliases\": []}}}}}} in USD per million tokens ({e})"
-                    ),
-                )
-            })?;
-        }
-        if let Some(list) = env.get("WINGSPAN_LLM_PRICES") {
-            pricing.merge_list(&list).map_err(|e| {
-                ConfigError::invalid(
-                    "WINGSPAN_LLM_PRICES",
-                    &list,
-                    &format!(
-                        "comma-separated model=input/output/cache_read/cache_write in USD per million tokens, each 0 to 10000 ({e})"
-                    ),
-                )
-            })?;
-        }
         let base_url = env.string("ANTHROPIC_BASE_URL", "https://api.anthropic.com");
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(ConfigError::invalid(
@@ -89,7 +63,8 @@ impl LlmConfig {
             content_max_bytes: env.u64_in("WINGSPAN_LLM_CONTENT_MAX_BYTES", 2048, 0, 1 << 20)?
                 as usize,
             max_tasks: env.u64_in("WINGSPAN_LLM_MAX_TASKS", 32, 1, 1000)? as usize,
-            pricing,
+            pricing_file: env.get("WINGSPAN_LLM_PRICING_FILE").map(PathBuf::from),
+            prices: env.get("WINGSPAN_LLM_PRICES"),
             anthropic_base_url: base_url.trim_end_matches('/').to_owned(),
             anthropic_api_key: env.get("ANTHROPIC_API_KEY").map(Secret::new),
             timeout: Duration::from_secs(env.u64_in("WINGSPAN_LLM_TIMEOUT", 60, 1, 3600)?),
@@ -117,7 +92,7 @@ mod tests {
     fn defaults() {
         let c = from(&[]).unwrap();
         assert!(!c.capture_content);
-        assert_eq!(c.pricing, Pricing::shipped());
+        assert_eq!((c.pricing_file, c.prices), (None, None));
         assert_eq!(c.max_retries, 2);
         assert_eq!(c.anthropic_base_url, "https://api.anthropic.com");
         assert!(c.anthropic_api_key.is_none());
@@ -125,65 +100,12 @@ mod tests {
     }
 
     #[test]
-    fn prices_from_the_environment_override_the_shipped_ones() {
-        let c = from(&[(
-            "WINGSPAN_LLM_PRICES",
-            "claude-sonnet-4-5=1/2/0.1/1.5,mine=4/8/0/0",
-        )])
-        .unwrap();
-        assert_eq!(
-            c.pricing
-                .resolve("claude-sonnet-4-5-20250929")
-                .unwrap()
-                .1
-                .output,
-            2.0
-        );
-        assert!(c.pricing.resolve("mine").is_some());
-        assert!(c.pricing.resolve("claude-haiku-4-5").is_some());
-    }
-
-    #[test]
     fn bad_values_name_variable_value_and_what_is_accepted() {
-        let e = from(&[("WINGSPAN_LLM_PRICES", "sonnet=3/15")]).unwrap_err();
-        assert_eq!(e.variable, "WINGSPAN_LLM_PRICES");
-        assert_eq!(e.value, "sonnet=3/15");
-        assert!(
-            e.expected
-                .contains("model=input/output/cache_read/cache_write"),
-            "{e}"
-        );
-
-        let e = from(&[("WINGSPAN_LLM_PRICING_FILE", "/nonexistent/prices.json")]).unwrap_err();
-        assert_eq!(e.variable, "WINGSPAN_LLM_PRICING_FILE");
-        assert_eq!(e.value, "/nonexistent/prices.json");
-        assert!(e.expected.contains("readable JSON"), "{e}");
-
         let e = from(&[("WINGSPAN_LLM_CAPTURE_CONTENT", "sometimes")]).unwrap_err();
         assert_eq!(e.variable, "WINGSPAN_LLM_CAPTURE_CONTENT");
 
         let e = from(&[("ANTHROPIC_BASE_URL", "api.anthropic.com")]).unwrap_err();
         assert_eq!(e.variable, "ANTHROPIC_BASE_URL");
-    }
-
-    #[test]
-    fn pricing_file_is_read_and_validated() {
-        let dir = std::env::temp_dir().join(format!("wingspan-prices-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let good = dir.join("good.json");
-        std::fs::write(
-            &good,
-            r#"{"models": {"house-model": {"input": 1, "output": 2, "cache_read": 0, "cache_write": 0, "aliases": ["house"]}}}"#,
-        )
-        .unwrap();
-        let c = from(&[("WINGSPAN_LLM_PRICING_FILE", good.to_str().unwrap())]).unwrap();
-        assert_eq!(c.pricing.resolve("house").unwrap().0, "house-model");
-
-        let bad = dir.join("bad.json");
-        std::fs::write(&bad, r#"{"models": {"m": {"input": "three"}}}"#).unwrap();
-        let e = from(&[("WINGSPAN_LLM_PRICING_FILE", bad.to_str().unwrap())]).unwrap_err();
-        assert!(e.expected.contains("USD per million tokens"), "{e}");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

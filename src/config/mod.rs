@@ -31,16 +31,19 @@ mod llm;
 mod otel;
 #[cfg(feature = "redis")]
 mod redis;
+mod thresholds;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use db::{DbConfig, SslMode};
 pub(crate) use env::Env;
-pub use health::{prometheus_switch, AdminToken, HealthConfig, PrometheusSwitch};
+pub use health::{AdminToken, HealthConfig};
 pub use http::{HttpConfig, ServeConfig};
 #[cfg(feature = "llm")]
+#[cfg_attr(docsrs, doc(cfg(feature = "llm")))]
 pub use llm::LlmConfig;
 pub use otel::{
     AttributeLimits, BatchConfig, Compression, ExporterKind, HistogramAggregation, OtlpConfig,
@@ -48,7 +51,9 @@ pub use otel::{
     MIN_SCHEDULE_DELAY_MS,
 };
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{KeyDisplay, RedisConfig};
+pub use thresholds::{AlertThresholds, THRESHOLDS_JSON};
 
 /// The deployment profile chosen by `WINGSPAN_ENV`; it picks the defaults of
 /// the settings whose good value depends on the environment (pool sizes,
@@ -128,12 +133,15 @@ pub struct Config {
     pub health: HealthConfig,
     /// The PostgreSQL pool.
     #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub db: DbConfig,
     /// The Redis cache.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub redis: RedisConfig,
     /// LLM calls and the Anthropic adapter.
     #[cfg(feature = "llm")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "llm")))]
     pub llm: LlmConfig,
 }
 
@@ -166,7 +174,7 @@ impl Config {
             profile,
             telemetry: TelemetryConfig::from_env(&env, profile)?,
             http: HttpConfig::from_env(&env)?,
-            health: HealthConfig::from_lookup(&lookup)?,
+            health: HealthConfig::read(&env)?,
             #[cfg(feature = "postgres")]
             db: DbConfig::from_env(&env, profile)?,
             #[cfg(feature = "redis")]
@@ -206,7 +214,9 @@ impl fmt::Debug for ConfigBuilder {
 
 impl ConfigBuilder {
     /// Sets any variable of the configuration table by name, such as
-    /// `("DB_POOL_SIZE", "8")`.
+    /// `("DB_POOL_SIZE", "8")`. Defaults to the variable's default (or,
+    /// after [`with_process_env`](Self::with_process_env), the process
+    /// environment's value).
     pub fn var(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.vars.insert(name.into(), value.into());
         self
@@ -327,7 +337,7 @@ pub(crate) fn url_secrets(url: &str) -> Vec<String> {
     }
     let decoded: Vec<String> = secrets
         .iter()
-        .map(|s| percent_decode(s))
+        .map(|s| percent_decode(s).unwrap_or_else(|lenient| lenient))
         .filter(|d| !secrets.contains(d))
         .collect();
     secrets.extend(decoded);
@@ -335,10 +345,13 @@ pub(crate) fn url_secrets(url: &str) -> Vec<String> {
     secrets
 }
 
-/// `%XX` escapes decoded (invalid ones and non-UTF-8 results kept as written).
-fn percent_decode(s: &str) -> String {
+/// `%XX` escapes decoded. `Err` when an escape is invalid or the result is
+/// not UTF-8, with the lenient reading: invalid escapes kept as written, and
+/// `s` itself when the bytes are not UTF-8.
+fn percent_decode(s: &str) -> Result<String, String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
+    let mut valid = true;
     let mut i = 0;
     while i < b.len() {
         let hex = |c: u8| (c as char).to_digit(16);
@@ -352,12 +365,17 @@ fn percent_decode(s: &str) -> String {
                 i += 3;
             }
             (c, _, _) => {
+                valid &= c != b'%';
                 out.push(c);
                 i += 1;
             }
         }
     }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
+    match String::from_utf8(out) {
+        Ok(decoded) if valid => Ok(decoded),
+        Ok(lenient) => Err(lenient),
+        Err(_) => Err(s.to_owned()),
+    }
 }
 
 /// A string that never shows in `Debug` or `Display`.

@@ -2,6 +2,7 @@
 //! defines them, validated before the SDK sees them.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -282,12 +283,12 @@ pub struct TelemetryConfig {
     /// Defaults to true in development, false otherwise.
     pub console_log: bool,
     /// `WINGSPAN_PROMETHEUS_ADDR`: where the optional pull endpoint listens
-    /// (feature `prometheus`); the plan's `METRICS_PORT` is an alias
+    /// (feature `prometheus`); `METRICS_PORT` is an alias
     /// (`0.0.0.0:<port>`). Defaults to unset (no endpoint).
-    pub prometheus_addr: Option<std::net::SocketAddr>,
+    pub prometheus_addr: Option<SocketAddr>,
     /// `WINGSPAN_PROMETHEUS`: keep a Prometheus registry for
     /// `Telemetry::prometheus_router` even without a listener of its own
-    /// (feature `prometheus`); the plan's `ENABLE_METRICS` is an alias
+    /// (feature `prometheus`); `ENABLE_METRICS` is an alias
     /// (`true` alone listens on `0.0.0.0:9464`). Defaults to false (true
     /// when an address is set).
     pub prometheus_enabled: bool,
@@ -333,8 +334,8 @@ impl TelemetryConfig {
             ));
         }
 
-        // The plan's ENABLE_METRICS / METRICS_PORT are aliases of these two.
-        let prometheus = super::health::prometheus_switch(|name| env.get(name))?;
+        // ENABLE_METRICS / METRICS_PORT are aliases of these two.
+        let prometheus = PrometheusSwitch::read(env)?;
         let log_filter = log_filter(env)?;
         let histogram_aggregation = histogram_aggregation(env, prometheus.enabled)?;
 
@@ -526,6 +527,65 @@ fn default_service_name() -> String {
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_default();
     format!("unknown_service:{exe}")
+}
+
+/// The Prometheus pull endpoint's settings once the aliases are
+/// applied: what `WINGSPAN_PROMETHEUS` and `WINGSPAN_PROMETHEUS_ADDR` become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PrometheusSwitch {
+    /// Keep a Prometheus registry.
+    enabled: bool,
+    /// Where the pull endpoint listens, if anywhere.
+    addr: Option<SocketAddr>,
+}
+
+impl PrometheusSwitch {
+    /// Resolves the aliases `ENABLE_METRICS` and `METRICS_PORT` into the
+    /// pull endpoint's settings:
+    ///
+    /// - `WINGSPAN_PROMETHEUS_ADDR` wins when set; `METRICS_PORT=p`
+    ///   otherwise means `127.0.0.1:p`: loopback, like the admin listener,
+    ///   so the exposition (route names, pool sizes, statement summaries) is
+    ///   not on the network by default. A scraper on another host or
+    ///   container needs `WINGSPAN_PROMETHEUS_ADDR=0.0.0.0:p`, and then the
+    ///   admin token (or `WINGSPAN_ADMIN_OPEN=true`): `/metrics` follows the
+    ///   admin rules. Both set with different ports is an error naming
+    ///   `METRICS_PORT`.
+    /// - `WINGSPAN_PROMETHEUS` wins when set; `ENABLE_METRICS` otherwise;
+    ///   with neither, the endpoint is on when it has an address.
+    /// - `ENABLE_METRICS=true` with no address and no port listens on
+    ///   `127.0.0.1:9464` (the Prometheus exporter's registered port);
+    ///   `ENABLE_METRICS=false` turns the endpoint off even with a port.
+    fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let canonical = env.socket("WINGSPAN_PROMETHEUS_ADDR")?;
+        let port = env.port("METRICS_PORT")?;
+        if let (Some(addr), Some(p)) = (canonical, port) {
+            if addr.port() != p {
+                return Err(ConfigError::invalid(
+                    "METRICS_PORT",
+                    &p.to_string(),
+                    &format!(
+                        "unset, or the port of WINGSPAN_PROMETHEUS_ADDR ({})",
+                        addr.port()
+                    ),
+                ));
+            }
+        }
+        let enabled = match env.flag("WINGSPAN_PROMETHEUS")? {
+            Some(b) => Some(b),
+            None => env.flag("ENABLE_METRICS")?,
+        };
+        let loopback = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
+        let mut addr = canonical.or_else(|| port.map(loopback));
+        if enabled == Some(true) && addr.is_none() && env.get("ENABLE_METRICS").is_some() {
+            addr = Some(loopback(9464));
+        }
+        let enabled = enabled.unwrap_or(addr.is_some());
+        Ok(Self {
+            enabled,
+            addr: if enabled { addr } else { None },
+        })
+    }
 }
 
 #[cfg(test)]
@@ -762,5 +822,65 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.sampler, Sampler::ParentBasedTraceIdRatio(0.5));
+    }
+
+    #[test]
+    fn metrics_aliases() {
+        let switch = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect();
+            let lookup = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            PrometheusSwitch::read(&Env::new(&lookup))
+        };
+        let s = |vars| switch(vars).unwrap();
+        assert_eq!(
+            s(&[]),
+            PrometheusSwitch {
+                enabled: false,
+                addr: None
+            }
+        );
+        assert_eq!(
+            s(&[("ENABLE_METRICS", "true"), ("METRICS_PORT", "9090")]),
+            PrometheusSwitch {
+                enabled: true,
+                addr: Some("127.0.0.1:9090".parse().unwrap())
+            }
+        );
+        assert_eq!(
+            s(&[("ENABLE_METRICS", "true")]).addr,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        assert!(!s(&[("ENABLE_METRICS", "false"), ("METRICS_PORT", "9090")]).enabled);
+        assert_eq!(
+            s(&[
+                ("WINGSPAN_PROMETHEUS_ADDR", "127.0.0.1:9090"),
+                ("METRICS_PORT", "9090")
+            ])
+            .addr,
+            Some("127.0.0.1:9090".parse().unwrap())
+        );
+        assert_eq!(
+            s(&[("WINGSPAN_PROMETHEUS", "false"), ("ENABLE_METRICS", "true")]),
+            PrometheusSwitch {
+                enabled: false,
+                addr: None
+            }
+        );
+        let e = switch(&[
+            ("WINGSPAN_PROMETHEUS_ADDR", "127.0.0.1:1"),
+            ("METRICS_PORT", "2"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "METRICS_PORT");
+        let e = switch(&[("METRICS_PORT", "http")]).unwrap_err();
+        assert_eq!(
+            (e.value.as_str(), e.expected.as_str()),
+            ("http", "a port from 1 to 65535")
+        );
+        let e = switch(&[("ENABLE_METRICS", "yes please")]).unwrap_err();
+        assert_eq!(e.variable, "ENABLE_METRICS");
     }
 }

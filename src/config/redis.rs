@@ -15,7 +15,7 @@ pub enum KeyDisplay {
     Full,
 }
 
-/// Settings of [`crate::cache`].
+/// Settings of `wingspan::cache`.
 #[derive(Clone)]
 pub struct RedisConfig {
     /// `REDIS_URL`: `redis://` or `rediss://`. Defaults to `redis://127.0.0.1:6379`.

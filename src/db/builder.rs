@@ -11,14 +11,14 @@ use deadpool::Runtime;
 use opentelemetry::{KeyValue, StringValue};
 
 use super::error::BuildError;
+use super::instruments::{self, Instruments, POOL_NAME};
 use super::leak::Registry;
 use super::manager::{new_manager, DeadPool, PgManager};
-use super::metrics::{self, Instruments, POOL_NAME};
-use super::pool::Pool;
 use super::reaper;
 use super::sanitize::StatementCache;
 use super::shared::Shared;
 use super::tls;
+use super::Pool;
 use crate::config::{DbConfig, SslMode};
 use crate::names;
 use crate::telemetry::Telemetry;
@@ -220,7 +220,7 @@ impl PoolBuilder {
                 recycle: Some(cfg.connect_timeout),
             })
             .build()
-            .map_err(|e| BuildError::Pool(e.to_string()))?;
+            .map_err(BuildError::Pool)?;
         let shared = Arc::new(Shared {
             pool,
             acquire_name: Cow::Owned(format!("acquire {name}")),
@@ -238,8 +238,8 @@ impl PoolBuilder {
             leak_detection: !cfg.leak_threshold.is_zero(),
             call_bound: call_bound(&cfg),
             cfg,
-            pool_view: self.telemetry.stats().map(|v| v.pool()),
-            view: self.telemetry.stats().cloned(),
+            pool_stats: self.telemetry.stats().map(|v| v.pool()),
+            stats: self.telemetry.stats().cloned(),
         });
         start(meter, shared).await
     }
@@ -256,24 +256,12 @@ async fn start(
         &shared.name,
         shared.cfg.min_connections,
         shared.cfg.max_connections,
-        metrics::downgrade(&shared),
+        instruments::downgrade(&shared),
     );
-    if let Some(view) = &shared.view {
+    if let Some(stats) = &shared.stats {
         // Weak: the view outlives no pool, and a dropped pool reports empty.
         let weak = Arc::downgrade(&shared);
-        view.set_pool_gauge(move || {
-            weak.upgrade()
-                .map(|s| {
-                    let st = s.pool.status();
-                    crate::stats::PoolGauge {
-                        size: st.size,
-                        idle: st.available,
-                        waiting: st.waiting,
-                        max: st.max_size,
-                    }
-                })
-                .unwrap_or_default()
-        });
+        stats.set_pool_status(move || weak.upgrade().map(|s| s.status()).unwrap_or_default());
     }
     let min = shared.cfg.min_connections;
     shared

@@ -1,20 +1,34 @@
-//! The pool as a readiness check of `wingspan::health`.
+//! Readiness of the pool, which `wingspan::health` serves as the `postgres`
+//! check.
 
-use super::Pool;
-use crate::stats::{Check, CheckError, CheckFuture};
+use std::time::Duration;
 
-impl Check for Pool {
-    fn name(&self) -> &str {
-        "postgres"
+use super::{DbError, Pool};
+
+impl Pool {
+    /// Readiness: a connection answers `SELECT 1` within `DB_CONNECT_TIMEOUT`.
+    /// Makes no span, so health probes do not flood traces.
+    pub async fn ready(&self) -> Result<(), DbError> {
+        self.ready_within(self.shared.cfg.connect_timeout).await
     }
 
-    /// [`Pool::ready`]: a connection answers `SELECT 1`. The reason served is
-    /// the error's class (`timeout`, `connect`, ...), never the driver's text.
-    fn check(&self) -> CheckFuture<'_> {
-        Box::pin(async move {
-            self.ready()
+    /// Readiness within `timeout`.
+    pub async fn ready_within(&self, timeout: Duration) -> Result<(), DbError> {
+        let check = async {
+            let obj = self
+                .shared
+                .pool
+                .get()
                 .await
-                .map_err(|e| CheckError::new(e.error_type()))
-        })
+                .map_err(|e| self.shared.map_pool_error(e))?;
+            let r = obj.client.simple_query("SELECT 1").await;
+            if !self.shared.cfg.pool_enabled {
+                drop(deadpool::managed::Object::take(obj));
+            }
+            r.map(|_| ()).map_err(DbError::from_pg)
+        };
+        tokio::time::timeout(timeout, check)
+            .await
+            .unwrap_or(Err(DbError::PoolTimeout(timeout)))
     }
 }

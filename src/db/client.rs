@@ -83,6 +83,28 @@ fn none<T>(_: &T) -> Option<i64> {
     None
 }
 
+/// The one row of `rows`, or [`DbError::RowCount`].
+fn exactly_one(mut rows: Vec<Row>) -> Result<Row, DbError> {
+    match (rows.len(), rows.pop()) {
+        (1, Some(row)) => Ok(row),
+        (got, _) => Err(DbError::RowCount {
+            expected: "exactly one",
+            got,
+        }),
+    }
+}
+
+/// The row of `rows` if there is one, or [`DbError::RowCount`] past one.
+fn at_most_one(mut rows: Vec<Row>) -> Result<Option<Row>, DbError> {
+    match rows.len() {
+        0 | 1 => Ok(rows.pop()),
+        got => Err(DbError::RowCount {
+            expected: "at most one",
+            got,
+        }),
+    }
+}
+
 macro_rules! impl_queryable {
     ($ty:ty) => {
         impl Queryable for $ty {
@@ -111,16 +133,7 @@ macro_rules! impl_queryable {
                     let exec = self.exec()?;
                     let q = query.as_query().0;
                     let meta = exec.meta(&q);
-                    let fut = async {
-                        let mut rows = exec.rows(&q, params).await?;
-                        match (rows.len(), rows.pop()) {
-                            (1, Some(row)) => Ok(row),
-                            (got, _) => Err(DbError::RowCount {
-                                expected: "exactly one",
-                                got,
-                            }),
-                        }
-                    };
+                    let fut = async { exactly_one(exec.rows(&q, params).await?) };
                     exec.instrumented(&meta, &cx, fut, one).await
                 }
             }
@@ -135,16 +148,7 @@ macro_rules! impl_queryable {
                     let exec = self.exec()?;
                     let q = query.as_query().0;
                     let meta = exec.meta(&q);
-                    let fut = async {
-                        let mut rows = exec.rows(&q, params).await?;
-                        match rows.len() {
-                            0 | 1 => Ok(rows.pop()),
-                            got => Err(DbError::RowCount {
-                                expected: "at most one",
-                                got,
-                            }),
-                        }
-                    };
+                    let fut = async { at_most_one(exec.rows(&q, params).await?) };
                     exec.instrumented(&meta, &cx, fut, opt).await
                 }
             }
@@ -314,8 +318,8 @@ impl Drop for Client {
         let shared = &self.shared;
         let held = self.checkout.elapsed();
         shared.instruments.use_time.record(held.as_secs_f64());
-        if let Some(view) = &shared.pool_view {
-            view.record_hold(held);
+        if let Some(stats) = &shared.pool_stats {
+            stats.record_hold(held);
         }
         if let Some(slot) = self.leak_slot.take() {
             shared.leaks.remove(slot);

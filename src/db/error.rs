@@ -138,10 +138,10 @@ pub enum BuildError {
     },
     /// deadpool refused the pool's settings.
     #[error("the connection pool could not be created: {0}")]
-    Pool(String),
+    Pool(#[source] deadpool::managed::BuildError),
     /// rustls refused the TLS set-up.
     #[error("TLS set-up failed: {0}")]
-    Tls(String),
+    Tls(#[source] rustls::Error),
     /// The minimum number of connections could not be opened.
     #[error("cannot open the pool's minimum of {min} connection(s): {source}")]
     Connect {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
 
-use super::metrics::Instruments;
+use super::instruments::Instruments;
 use crate::names;
 
 struct Entry {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use opentelemetry::metrics::BoundHistogram;
 use opentelemetry::{KeyValue, StringValue};
 
-use super::metrics::Instruments;
+use super::instruments::Instruments;
 use super::sanitize::{sanitize, Sanitized};
 use crate::names;
 
@@ -18,7 +18,7 @@ pub(crate) struct Meta {
     pub(crate) metric_attrs: Vec<KeyValue>,
     pub(crate) ok_duration: BoundHistogram<f64>,
     /// Its row in the in-process view, by `db.query.summary` (never text).
-    pub(crate) view: Option<crate::stats::QueryStats>,
+    pub(crate) stats: Option<crate::stats::QueryStats>,
 }
 
 fn arc_str(s: &str) -> StringValue {
@@ -31,7 +31,7 @@ impl Meta {
     pub(crate) fn new(
         base_attrs: &[KeyValue],
         instruments: &Instruments,
-        view: Option<&crate::stats::Stats>,
+        stats: Option<&crate::stats::Stats>,
         sql: &str,
     ) -> Self {
         let sanitized = sanitize(sql);
@@ -58,7 +58,7 @@ impl Meta {
         }
         let ok_duration = instruments.operation_duration.bind(&metric_attrs);
         Self {
-            view: view.map(|v| v.query(&sanitized.summary)),
+            stats: stats.map(|s| s.query(&sanitized.summary)),
             span_name: Cow::Owned(sanitized.summary.clone()),
             sanitized,
             span_attrs,

@@ -22,11 +22,11 @@ mod builder;
 mod check;
 mod client;
 mod error;
+mod handle;
+mod instruments;
 mod leak;
 mod manager;
 mod meta;
-mod metrics;
-mod pool;
 mod query;
 mod reaper;
 mod rls;
@@ -35,10 +35,11 @@ mod shared;
 mod statement;
 mod tls;
 
+pub use crate::stats::vocabulary::PoolStatus;
 pub use builder::{PoolBuilder, DEFAULT_STATEMENT_CACHE};
 pub use client::{Client, Queryable, Transaction};
 pub use error::{BuildError, DbError};
-pub use pool::{Pool, PoolStatus};
+pub use handle::Pool;
 pub use rls::{UserSession, DEFAULT_ROLE};
 pub use statement::{AsQuery, Query, Statement};
 /// The driver, re-exported so applications name its types (`Row`,

@@ -236,14 +236,14 @@ fn secs(seconds: f64) -> std::time::Duration {
 impl CallMetrics for StatementMetrics<'_> {
     fn ok(&self, seconds: f64) {
         self.meta.ok_duration.record(seconds);
-        if let Some(view) = &self.meta.view {
-            view.record(secs(seconds), false);
+        if let Some(stats) = &self.meta.stats {
+            stats.record(secs(seconds), false);
         }
     }
 
     fn failed(&self, seconds: f64, error_type: &str, status_code: Option<&str>) {
-        if let Some(view) = &self.meta.view {
-            view.record(secs(seconds), true);
+        if let Some(stats) = &self.meta.stats {
+            stats.record(secs(seconds), true);
         }
         let mut attrs = Vec::with_capacity(self.meta.metric_attrs.len() + 2);
         attrs.extend_from_slice(&self.meta.metric_attrs);

@@ -10,12 +10,12 @@ use deadpool::managed::{PoolError, TimeoutType, Timeouts};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SdkTracer;
 
+use super::instruments::{Instruments, PoolState};
 use super::leak::Registry;
 use super::manager::{DeadPool, Object};
 use super::meta::Meta;
-use super::metrics::{Instruments, PoolState};
 use super::sanitize::StatementCache;
-use super::DbError;
+use super::{DbError, PoolStatus};
 use crate::config::DbConfig;
 
 pub(crate) struct Shared {
@@ -39,23 +39,28 @@ pub(crate) struct Shared {
     pub(crate) acquire_attrs: [KeyValue; 2],
     /// The in-process view (`wingspan::stats`), when on: statements resolve
     /// their row from it once, acquires and holds feed the pool's rows.
-    pub(crate) view: Option<crate::stats::Stats>,
-    pub(crate) pool_view: Option<crate::stats::PoolStats>,
+    pub(crate) stats: Option<crate::stats::Stats>,
+    pub(crate) pool_stats: Option<crate::stats::PoolStats>,
 }
 
 impl PoolState for Shared {
     fn counts(&self) -> (i64, i64, i64) {
-        let s = self.pool.status();
-        let idle = s.available as i64;
-        (idle, s.size as i64 - idle, s.waiting as i64)
+        let s = self.status();
+        (s.idle as i64, s.active() as i64, s.waiting as i64)
     }
 }
 
 impl Shared {
+    /// What deadpool holds right now.
+    pub(crate) fn status(&self) -> PoolStatus {
+        let s = self.pool.status();
+        PoolStatus::new(s.size, s.available, s.waiting, s.max_size)
+    }
+
     /// The telemetry of `sql`, from the pool's statement cache.
     pub(crate) fn meta(&self, sql: &str) -> Arc<Meta> {
         self.statements.get_or_insert(sql, |s| {
-            Meta::new(&self.base_attrs, &self.instruments, self.view.as_ref(), s)
+            Meta::new(&self.base_attrs, &self.instruments, self.stats.as_ref(), s)
         })
     }
 

@@ -18,7 +18,7 @@ use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvi
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::error::BuildError;
@@ -29,10 +29,8 @@ pub(crate) fn connector(
     mode: SslMode,
     root_cert: Option<&str>,
 ) -> Result<Option<MakeRustlsConnect>, BuildError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| BuildError::Tls(e.to_string()))?;
+    let provider = crate::tls::provider();
+    let builder = crate::tls::builder().map_err(BuildError::Tls)?;
     let config = match mode {
         SslMode::Disable => return Ok(None),
         SslMode::Prefer | SslMode::Require => builder
@@ -78,7 +76,7 @@ fn roots(mode: &'static str, root_cert: Option<&str>) -> Result<RootCertStore, B
             }
         }
         _ => {
-            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            roots = crate::tls::system_roots();
             if roots.is_empty() {
                 return Err(BuildError::NoSystemRoots { mode });
             }

@@ -1,13 +1,13 @@
-//! Alerts (the plan's thresholds against the window) and recommendations,
+//! Alerts (the alert thresholds against the window) and recommendations,
 //! each with the figures it rests on.
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use crate::config::HealthConfig;
-use crate::stats::{Snapshot, OTHER};
+use crate::names::OTHER;
+use crate::stats::Snapshot;
 
-/// One threshold of the plan against its current value.
+/// One alert threshold against its current value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
     /// `p95_latency`, `db_pool_utilization`, `cache_hit_rate` or `error_rate`.
@@ -46,7 +46,7 @@ fn alert(
     }
 }
 
-/// The four thresholds of the plan.
+/// The four alert thresholds.
 pub(crate) fn alerts(s: &Snapshot, c: &HealthConfig) -> Vec<Alert> {
     let requests = s.api.count + s.llm.count;
     let errors = s.api.errors + s.llm.errors;
@@ -94,7 +94,71 @@ pub struct Recommendation {
     /// What to do, in a sentence.
     pub message: String,
     /// The numbers the advice rests on.
-    pub figures: Value,
+    pub figures: AdviceFigures,
+}
+
+/// The numbers behind a [`Recommendation`], by its kind (serialised as
+/// the variant's fields alone).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum AdviceFigures {
+    /// `pool_too_small`, `pool_oversized`: Little's law over the window.
+    Pool {
+        /// Acquisitions per second.
+        acquires_per_s: f64,
+        /// Mean time a connection was held.
+        hold_mean_ms: f64,
+        /// P95 of the time a connection was held.
+        hold_p95_ms: f64,
+        /// Connections busy on average (acquires/s × mean hold).
+        busy_connections_mean: f64,
+        /// Acquires/s × P95 hold, rounded up.
+        recommended_max: usize,
+        /// `DB_MAX_CONNECTIONS`.
+        max_connections: usize,
+        /// P95 of the wait for a connection.
+        acquire_wait_p95_ms: f64,
+        /// Acquisitions that timed out.
+        acquire_timeouts: u64,
+        /// Callers waiting now.
+        waiting: usize,
+    },
+    /// `cache_hit_rate`: the rate, its limit and the worst names.
+    Cache {
+        /// The hit rate, every name merged.
+        hit_rate: f64,
+        /// `CACHE_HIT_RATE_THRESHOLD`.
+        limit: f64,
+        /// Up to three names, lowest hit rate first.
+        worst: Vec<CacheNameRate>,
+    },
+    /// `slow_statement`: one statement and its share of database time.
+    Statement {
+        /// Its `db.query.summary`.
+        summary: String,
+        /// Calls in the window.
+        calls: u64,
+        /// P95 duration.
+        p95_ms: f64,
+        /// Time spent in it.
+        total_ms: f64,
+        /// Its share of the time spent in every statement.
+        share_of_db_time: f64,
+    },
+}
+
+/// One cache name's hit rate, in a `cache_hit_rate` recommendation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CacheNameRate {
+    /// The cache name.
+    pub name: String,
+    /// Its hit rate.
+    pub hit_rate: f64,
+    /// Its hits.
+    pub hits: u64,
+    /// Its misses.
+    pub misses: u64,
 }
 
 /// Statements slower than this at P95 are worth a recommendation.
@@ -120,17 +184,17 @@ fn pool(s: &Snapshot, out: &mut Vec<Recommendation>) {
     let rate = s.acquire.rate_per_s;
     let busy_mean = rate * s.hold.mean_ms / 1000.0;
     let needed = (rate * s.hold.p95_ms / 1000.0).ceil().max(1.0) as usize;
-    let figures = json!({
-        "acquires_per_s": rate,
-        "hold_mean_ms": s.hold.mean_ms,
-        "hold_p95_ms": s.hold.p95_ms,
-        "busy_connections_mean": busy_mean,
-        "recommended_max": needed,
-        "max_connections": gauge.max,
-        "acquire_wait_p95_ms": s.acquire.p95_ms,
-        "acquire_timeouts": s.acquire.errors,
-        "waiting": gauge.waiting,
-    });
+    let figures = AdviceFigures::Pool {
+        acquires_per_s: rate,
+        hold_mean_ms: s.hold.mean_ms,
+        hold_p95_ms: s.hold.p95_ms,
+        busy_connections_mean: busy_mean,
+        recommended_max: needed,
+        max_connections: gauge.max,
+        acquire_wait_p95_ms: s.acquire.p95_ms,
+        acquire_timeouts: s.acquire.errors,
+        waiting: gauge.waiting,
+    };
     if needed > gauge.max || s.acquire.errors > 0 {
         out.push(Recommendation {
             kind: "pool_too_small",
@@ -174,9 +238,14 @@ fn cache(s: &Snapshot, c: &HealthConfig, out: &mut Vec<Recommendation>) {
         .collect();
     worst.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.misses.cmp(&a.0.misses)));
     worst.truncate(3);
-    let names: Vec<Value> = worst
+    let names: Vec<CacheNameRate> = worst
         .iter()
-        .map(|(n, r)| json!({"name": n.name, "hit_rate": r, "hits": n.hits, "misses": n.misses}))
+        .map(|(n, r)| CacheNameRate {
+            name: n.name.clone(),
+            hit_rate: *r,
+            hits: n.hits,
+            misses: n.misses,
+        })
         .collect();
     let listed: Vec<String> = worst
         .iter()
@@ -191,7 +260,11 @@ fn cache(s: &Snapshot, c: &HealthConfig, out: &mut Vec<Recommendation>) {
             c.cache_hit_rate_threshold * 100.0,
             listed.join(", ")
         ),
-        figures: json!({"hit_rate": rate, "limit": c.cache_hit_rate_threshold, "worst": names}),
+        figures: AdviceFigures::Cache {
+            hit_rate: rate,
+            limit: c.cache_hit_rate_threshold,
+            worst: names,
+        },
     });
 }
 
@@ -219,13 +292,13 @@ fn statements(s: &Snapshot, out: &mut Vec<Recommendation>) {
                 q.figures.count,
                 share * 100.0
             ),
-            figures: json!({
-                "summary": q.summary,
-                "calls": q.figures.count,
-                "p95_ms": q.figures.p95_ms,
-                "total_ms": q.figures.total_ms,
-                "share_of_db_time": share,
-            }),
+            figures: AdviceFigures::Statement {
+                summary: q.summary.clone(),
+                calls: q.figures.count,
+                p95_ms: q.figures.p95_ms,
+                total_ms: q.figures.total_ms,
+                share_of_db_time: share,
+            },
         });
     }
 }

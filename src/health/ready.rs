@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
-use crate::stats::Check;
+use super::Check;
 
 /// One check's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -138,7 +138,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::stats::{CheckError, CheckFuture};
+    use crate::health::{CheckError, CheckFuture};
 
     /// Counts its runs; fails, passes or never answers.
     struct Probe {

@@ -45,7 +45,7 @@ pub const HEADER_VALUE_LIMIT: usize = 1024;
 
 /// `value` cut to [`HEADER_VALUE_LIMIT`] bytes.
 pub(crate) fn capped(value: &str) -> &str {
-    crate::telemetry::limits::prefix_bytes(value, HEADER_VALUE_LIMIT)
+    crate::text::prefix_bytes(value, HEADER_VALUE_LIMIT)
 }
 
 /// The methods semconv knows, in the order of their index; anything else is

@@ -42,16 +42,16 @@ mod layer;
 mod metrics;
 mod propagation;
 mod route;
-mod serve;
 mod service;
 
+pub use crate::config::ServeConfig;
+pub use crate::server::{serve, serve_until, Serve, HEADER_READ_TIMEOUT};
+pub use crate::stats::vocabulary::RouteClass;
 pub use attributes::HEADER_VALUE_LIMIT;
 pub use body::ResponseBody;
 pub use future::ResponseFuture;
 pub use layer::{HttpLayer, RedactPath};
 pub use metrics::{ACTIVE_REQUESTS, REQUEST_DURATION};
-pub use route::RouteClass;
-pub use serve::{serve, serve_until, Serve, ServeConfig, HEADER_READ_TIMEOUT};
 pub use service::HttpService;
 
 /// The HTTP layer for `telemetry`'s pipeline, with its defaults from

@@ -70,19 +70,25 @@ mod tests {
         h
     }
 
+    /// [`extract`] over these headers, as the layer calls it.
+    fn extract_from(
+        pairs: &[(&'static str, &'static str)],
+        trusted: bool,
+    ) -> (Context, Option<Link>) {
+        let h = headers(pairs);
+        extract(
+            &h,
+            h.contains_key("traceparent"),
+            h.contains_key("baggage"),
+            trusted,
+        )
+    }
+
     const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
     #[test]
     fn trusted_parent_and_baggage() {
-        let (cx, link) = {
-            let h = headers(&[("traceparent", TP), ("baggage", "tenant=acme")]);
-            extract(
-                &h,
-                h.contains_key("traceparent"),
-                h.contains_key("baggage"),
-                true,
-            )
-        };
+        let (cx, link) = extract_from(&[("traceparent", TP), ("baggage", "tenant=acme")], true);
         assert!(link.is_none());
         let sc = cx.span().span_context().clone();
         assert_eq!(
@@ -98,15 +104,7 @@ mod tests {
 
     #[test]
     fn untrusted_becomes_a_link() {
-        let (cx, link) = {
-            let h = headers(&[("traceparent", TP), ("baggage", "tenant=acme")]);
-            extract(
-                &h,
-                h.contains_key("traceparent"),
-                h.contains_key("baggage"),
-                false,
-            )
-        };
+        let (cx, link) = extract_from(&[("traceparent", TP), ("baggage", "tenant=acme")], false);
         assert!(!cx.span().span_context().is_valid());
         assert_eq!(cx.baggage().len(), 0);
         let link = link.expect("a link");
@@ -120,15 +118,7 @@ mod tests {
             "00-zz-00-01",
             "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
         ] {
-            let (cx, link) = {
-                let h = headers(&[("traceparent", bad)]);
-                extract(
-                    &h,
-                    h.contains_key("traceparent"),
-                    h.contains_key("baggage"),
-                    true,
-                )
-            };
+            let (cx, link) = extract_from(&[("traceparent", bad)], true);
             assert!(!cx.span().span_context().is_valid(), "{bad}");
             assert!(link.is_none());
             let (_, link) = {

@@ -8,12 +8,14 @@
 //! unbound instruments), still correct, only slower.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use opentelemetry::metrics::{BoundHistogram, Histogram};
 use opentelemetry::KeyValue;
 
+use super::RouteClass;
+use crate::capped::Capped;
 use crate::stats::{RouteStats, Stats};
 
 use super::attributes::{
@@ -21,30 +23,14 @@ use super::attributes::{
     METHODS, METHOD_SLOTS, OTHER_METHOD, ROUTE_CLASS, SCHEMES, URL_SCHEME,
 };
 
-/// At most this many route templates per layer get a cached entry.
+/// At most this many route templates per layer get a cached entry
+/// (interned names, bound histograms). Not a cap on names: past it the
+/// template is still exported as `http.route`, which the conventions ask
+/// for and the application's router bounds; the in-process view caps its
+/// route rows itself (`StatsBuilder::max_routes`).
 pub(crate) const MAX_ROUTES: usize = 1024;
 /// At most this many strings are interned process-wide (they live forever).
 const MAX_INTERNED: usize = 4096;
-
-/// `wingspan.route.class`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RouteClass {
-    /// Every route not configured as an LLM route.
-    Standard,
-    /// A route listed in `llm_routes`: slow by design, so latency alerts
-    /// leave it out.
-    Llm,
-}
-
-impl RouteClass {
-    /// The attribute value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Standard => "standard",
-            Self::Llm => "llm",
-        }
-    }
-}
 
 /// Makes `s` `&'static`, at most [`MAX_INTERNED`] times per process; `None`
 /// past the bound.
@@ -153,11 +139,7 @@ impl RouteEntry {
             // its own cap; unmatched requests get one row of their own.
             let stats = self.stats.as_ref().map(|stats| {
                 let template = self.route.as_deref().unwrap_or(UNMATCHED_ROW);
-                let class = match self.class {
-                    RouteClass::Standard => crate::stats::RouteClass::Api,
-                    RouteClass::Llm => crate::stats::RouteClass::Llm,
-                };
-                stats.route(verb, template, class)
+                stats.route(verb, template, self.class)
             });
             MethodEntry {
                 span_name,
@@ -229,7 +211,10 @@ pub(crate) struct Routes {
     llm: HashSet<String>,
     unmatched: Arc<RouteEntry>,
     stats: Option<Stats>,
-    by_template: RwLock<HashMap<Box<str>, Arc<RouteEntry>>>,
+    /// Past [`MAX_ROUTES`] templates, an entry is made per request and not
+    /// kept: `http.route` is still the template (the conventions ask for
+    /// it), only the binding is skipped.
+    by_template: Capped<RouteEntry>,
 }
 
 impl Routes {
@@ -243,7 +228,7 @@ impl Routes {
                 stats.clone(),
             )),
             stats,
-            by_template: RwLock::default(),
+            by_template: Capped::new(MAX_ROUTES),
         }
     }
 
@@ -263,39 +248,23 @@ impl Routes {
 
     /// The entry of a route template, created on first use.
     pub(crate) fn get(&self, template: &str) -> Arc<RouteEntry> {
-        if let Some(e) = self
-            .by_template
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(template)
-        {
-            return e.clone();
-        }
-        let mut map = self.by_template.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(e) = map.get(template) {
-            return e.clone();
-        }
         let class = self.class(template);
-        if map.len() >= MAX_ROUTES {
-            return Arc::new(RouteEntry::new(
-                Some(Cow::Owned(template.to_owned())),
-                class,
-                false,
-                self.stats.clone(),
-            ));
-        }
-        let route = match intern(template) {
-            Some(r) => Cow::Borrowed(r),
-            None => Cow::Owned(template.to_owned()),
-        };
-        let entry = Arc::new(RouteEntry::new(
-            Some(route),
-            class,
-            true,
-            self.stats.clone(),
-        ));
-        map.insert(template.into(), entry.clone());
-        entry
+        self.by_template
+            .get(template, |template| {
+                let route = match intern(template) {
+                    Some(r) => Cow::Borrowed(r),
+                    None => Cow::Owned(template.to_owned()),
+                };
+                RouteEntry::new(Some(route), class, true, self.stats.clone())
+            })
+            .unwrap_or_else(|| {
+                Arc::new(RouteEntry::new(
+                    Some(Cow::Owned(template.to_owned())),
+                    class,
+                    false,
+                    self.stats.clone(),
+                ))
+            })
     }
 }
 
@@ -328,7 +297,7 @@ mod tests {
         for i in 0..MAX_ROUTES + 10 {
             routes.get(&format!("/r{i}"));
         }
-        assert_eq!(routes.by_template.read().unwrap().len(), MAX_ROUTES);
+        assert_eq!(routes.by_template.len(), MAX_ROUTES);
         let overflow = routes.get("/overflow");
         assert!(!overflow.cached);
         assert_eq!(overflow.method(0).span_name, "GET /overflow");

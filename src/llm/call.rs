@@ -8,10 +8,10 @@ use opentelemetry::trace::{SpanKind, Tracer as _};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 
 use super::bound::{CostSet, Shape};
-use super::instruments::cut;
 use super::{Response, Shared};
 use crate::instrument::{CallError, CallMetrics, ClientCall};
 use crate::names;
+use crate::text::prefix_bytes;
 
 /// Where a call's duration goes: the attributes every gen_ai metric of this
 /// call shares, the response model once known, and the task.
@@ -228,7 +228,7 @@ impl Call {
         let json: Vec<serde_json::Value> = messages
             .iter()
             .map(|(role, text)| {
-                serde_json::json!({"role": role, "parts": [{"type": "text", "content": cut(text, max)}]})
+                serde_json::json!({"role": role, "parts": [{"type": "text", "content": prefix_bytes(text, max)}]})
             })
             .collect();
         let text = serde_json::Value::Array(json).to_string();
@@ -244,7 +244,8 @@ impl Call {
         }
         let max = self.call.metrics().shared.content_max_bytes;
         let text =
-            serde_json::json!([{"type": "text", "content": cut(instructions, max)}]).to_string();
+            serde_json::json!([{"type": "text", "content": prefix_bytes(instructions, max)}])
+                .to_string();
         self.call
             .set_attribute(KeyValue::new(names::GEN_AI_SYSTEM_INSTRUCTIONS, text));
     }
@@ -258,7 +259,7 @@ impl Call {
         let max = self.call.metrics().shared.content_max_bytes;
         let json = serde_json::json!([{
             "role": "assistant",
-            "parts": [{"type": "text", "content": cut(text, max)}],
+            "parts": [{"type": "text", "content": prefix_bytes(text, max)}],
             "finish_reason": finish_reason.unwrap_or(""),
         }])
         .to_string();
@@ -288,16 +289,21 @@ impl Call {
             ));
         }
         self.call.metrics_mut().bind();
-        let mut view = crate::stats::LlmUsage::default();
-        if let Some(usage) = &response.usage {
-            view.input_tokens = usage.total_input_tokens();
-            view.output_tokens = usage.output_tokens;
-            view.cost_usd = self.record_usage(usage, response.model.as_deref());
-        }
+        let used = match &response.usage {
+            Some(usage) => {
+                let cost_usd = self.record_usage(usage, response.model.as_deref());
+                Used {
+                    input_tokens: usage.total_input_tokens(),
+                    output_tokens: usage.output_tokens,
+                    cost_usd,
+                }
+            }
+            None => Used::default(),
+        };
         let shared = self.call.metrics().shared.clone();
         let model = std::mem::take(&mut self.request_model);
         let seconds = self.call.ok();
-        record_view(&shared, &model, seconds, false, view);
+        record_stats(&shared, &model, seconds, false, used);
         seconds
     }
 
@@ -306,13 +312,7 @@ impl Call {
     pub fn fail(self, error_type: &str) -> f64 {
         let shared = self.call.metrics().shared.clone();
         let seconds = self.call.fail(&ErrorType(error_type));
-        record_view(
-            &shared,
-            &self.request_model,
-            seconds,
-            true,
-            crate::stats::LlmUsage::default(),
-        );
+        record_stats(&shared, &self.request_model, seconds, true, Used::default());
         seconds
     }
 
@@ -424,18 +424,27 @@ impl Call {
     }
 }
 
+/// What the in-process view keeps of a call's usage: every input token
+/// (cached ones included), output tokens, and the cost.
+#[derive(Clone, Copy, Default)]
+struct Used {
+    input_tokens: u64,
+    output_tokens: u64,
+    cost_usd: f64,
+}
+
 /// Feeds the in-process view's row of `model` (LLM calls are seconds long:
 /// resolving the row per call costs nothing next to them).
-fn record_view(
-    shared: &Shared,
-    model: &str,
-    seconds: f64,
-    error: bool,
-    usage: crate::stats::LlmUsage,
-) {
+fn record_stats(shared: &Shared, model: &str, seconds: f64, error: bool, used: Used) {
     if let Some(stats) = &shared.stats {
         let duration = std::time::Duration::try_from_secs_f64(seconds).unwrap_or_default();
-        stats.model(model).record(duration, error, usage);
+        stats.model(model).record(
+            duration,
+            error,
+            used.input_tokens,
+            used.output_tokens,
+            used.cost_usd,
+        );
     }
 }
 
@@ -447,17 +456,18 @@ fn request_attributes(request: &super::Request, out: &mut Vec<KeyValue>) {
             i64::try_from(n).unwrap_or(i64::MAX),
         ));
     }
-    if let Some(t) = request.temperature {
+    let sampling = &request.sampling;
+    if let Some(t) = sampling.temperature {
         out.push(KeyValue::new(names::GEN_AI_REQUEST_TEMPERATURE, t));
     }
-    if let Some(p) = request.top_p {
+    if let Some(p) = sampling.top_p {
         out.push(KeyValue::new(names::GEN_AI_REQUEST_TOP_P, p));
     }
-    if let Some(k) = request.top_k {
-        out.push(KeyValue::new(names::GEN_AI_REQUEST_TOP_K, k));
+    if let Some(k) = sampling.top_k {
+        out.push(KeyValue::new(names::GEN_AI_REQUEST_TOP_K, k as f64));
     }
-    if !request.stop_sequences.is_empty() {
-        let stops: Vec<StringValue> = request
+    if !sampling.stop_sequences.is_empty() {
+        let stops: Vec<StringValue> = sampling
             .stop_sequences
             .iter()
             .map(|s| StringValue::from(s.clone()))

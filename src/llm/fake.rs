@@ -24,6 +24,19 @@
 //! every request is counted ([`FakeAnthropic::received_count`]): a fake
 //! serving a long-running process (wingman runs one in-process) holds a
 //! bounded log.
+//!
+//! ```no_run
+//! # async fn f(telemetry: &wingspan::Telemetry) -> Result<(), Box<dyn std::error::Error>> {
+//! use wingspan::llm::anthropic::{Anthropic, MessagesRequest};
+//! use wingspan::llm::fake::{Behaviour, FakeAnthropic};
+//! let fake = FakeAnthropic::start(Behaviour::default()).await?;
+//! let claude = Anthropic::builder(telemetry).base_url(fake.base_url()).build()?;
+//! let message = claude
+//!     .messages(&MessagesRequest::new("claude-sonnet-4-5", 64).user("hi"))
+//!     .await?;
+//! assert!(!message.text().is_empty());
+//! # Ok(()) }
+//! ```
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

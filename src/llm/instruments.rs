@@ -1,18 +1,15 @@
 //! The gen_ai instruments, created once per [`Llm`](super::Llm), and the
 //! bounded set of task labels.
 
-use std::collections::HashMap;
-use std::sync::RwLock;
-
 use opentelemetry::metrics::{Counter, Histogram, Meter};
 use opentelemetry::StringValue;
 
 use super::bound::{BoundCache, CostSet, Shape};
+use crate::capped::Capped;
 use crate::names;
 use crate::telemetry::buckets;
+use crate::text::prefix_bytes;
 
-/// The label used once `max` distinct tasks have been seen.
-const OTHER: &str = "other";
 /// Longer task labels are cut: they are meant to be words like `coach`.
 const TASK_MAX_LEN: usize = 64;
 
@@ -76,51 +73,22 @@ impl Instruments {
 
 /// The caller-chosen task labels, bounded like the cache names: the first
 /// `max` distinct labels are kept, later ones become `other`.
-pub(crate) struct Tasks {
-    max: usize,
-    seen: RwLock<HashMap<Box<str>, StringValue>>,
-}
+pub(crate) struct Tasks(Capped<StringValue>);
 
 impl Tasks {
     pub(crate) fn new(max: usize) -> Self {
-        Self {
-            max,
-            seen: RwLock::new(HashMap::new()),
-        }
+        Self(Capped::new(max))
     }
 
     /// The label to record for `task`.
     pub(crate) fn label(&self, task: &str) -> StringValue {
-        let task = cut(task.trim(), TASK_MAX_LEN);
-        {
-            let seen = self.seen.read().unwrap_or_else(|p| p.into_inner());
-            if let Some(v) = seen.get(task) {
-                return v.clone();
-            }
-            if seen.len() >= self.max {
-                return StringValue::from(OTHER);
-            }
-        }
-        let mut seen = self.seen.write().unwrap_or_else(|p| p.into_inner());
-        if seen.len() >= self.max && !seen.contains_key(task) {
-            return StringValue::from(OTHER);
-        }
-        seen.entry(task.into())
-            .or_insert_with(|| StringValue::from(task.to_owned()))
-            .clone()
+        let task = prefix_bytes(task.trim(), TASK_MAX_LEN);
+        self.0.with(
+            task,
+            |label| StringValue::from(label.to_owned()),
+            |label| StringValue::clone(label),
+        )
     }
-}
-
-/// `s` cut to at most `max` bytes on a character boundary.
-pub(crate) fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]
@@ -134,11 +102,5 @@ mod tests {
         assert_eq!(t.label("summary").as_str(), "summary");
         assert_eq!(t.label("coach").as_str(), "coach");
         assert_eq!(t.label("third").as_str(), "other");
-    }
-
-    #[test]
-    fn cut_respects_char_boundaries() {
-        assert_eq!(cut("héllo", 2), "h");
-        assert_eq!(cut("abc", 5), "abc");
     }
 }

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::Usage;
+use crate::config::{ConfigError, LlmConfig};
 
 /// Prices of one model in USD per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -117,8 +118,8 @@ const SHIPPED_ALIASES: &[(&str, &str)] = &[
     ("claude-sonnet-4-0", "claude-sonnet-4"),
 ];
 
-/// A table of model prices. [`Pricing::shipped`] holds the defaults; the
-/// `llm` configuration layers `WINGSPAN_LLM_PRICING_FILE` and
+/// A table of model prices. [`Pricing::shipped`] holds the defaults;
+/// [`Pricing::from_config`] layers `WINGSPAN_LLM_PRICING_FILE` and
 /// `WINGSPAN_LLM_PRICES` on top.
 ///
 /// Lookups resolve spellings of one model to its entry: date suffixes
@@ -163,6 +164,45 @@ impl Pricing {
             p.alias(*alias, *model);
         }
         p
+    }
+
+    /// The shipped prices, then the pricing file of
+    /// [`LlmConfig::pricing_file`] (`WINGSPAN_LLM_PRICING_FILE`), then the
+    /// list of [`LlmConfig::prices`] (`WINGSPAN_LLM_PRICES`). An unreadable
+    /// or malformed source is a [`ConfigError`] naming its variable.
+    pub fn from_config(config: &LlmConfig) -> Result<Self, ConfigError> {
+        let mut pricing = Pricing::shipped();
+        if let Some(path) = &config.pricing_file {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::invalid(
+                    "WINGSPAN_LLM_PRICING_FILE",
+                    &shown,
+                    &format!("a readable JSON pricing file ({e})"),
+                )
+            })?;
+            pricing.merge_json(&text).map_err(|e| {
+                ConfigError::invalid(
+                    "WINGSPAN_LLM_PRICING_FILE",
+                    &shown,
+                    &format!(
+                        "JSON {{\"models\": {{\"<model>\": {{\"input\": 3, \"output\": 15, \"cache_read\": 0.3, \"cache_write\": 3.75, \"aliases\": []}}}}}} in USD per million tokens ({e})"
+                    ),
+                )
+            })?;
+        }
+        if let Some(list) = &config.prices {
+            pricing.merge_list(list).map_err(|e| {
+                ConfigError::invalid(
+                    "WINGSPAN_LLM_PRICES",
+                    list,
+                    &format!(
+                        "comma-separated model=input/output/cache_read/cache_write in USD per million tokens, each 0 to 10000 ({e})"
+                    ),
+                )
+            })?;
+        }
+        Ok(pricing)
     }
 
     /// Adds or replaces a model's prices.
@@ -450,5 +490,73 @@ mod tests {
         ] {
             assert!(Pricing::empty().merge_list(bad).is_err(), "{bad}");
         }
+    }
+
+    fn from(vars: &[(&str, &str)]) -> Result<Pricing, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let config = crate::config::Config::from_lookup(move |k: &str| {
+            vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        })?;
+        Pricing::from_config(&config.llm)
+    }
+
+    #[test]
+    fn prices_from_the_environment_override_the_shipped_ones() {
+        let pricing = from(&[(
+            "WINGSPAN_LLM_PRICES",
+            "claude-sonnet-4-5=1/2/0.1/1.5,mine=4/8/0/0",
+        )])
+        .unwrap();
+        assert_eq!(
+            pricing
+                .resolve("claude-sonnet-4-5-20250929")
+                .unwrap()
+                .1
+                .output,
+            2.0
+        );
+        assert!(pricing.resolve("mine").is_some());
+        assert!(pricing.resolve("claude-haiku-4-5").is_some());
+        assert_eq!(from(&[]).unwrap(), Pricing::shipped());
+    }
+
+    #[test]
+    fn bad_sources_name_variable_value_and_what_is_accepted() {
+        let e = from(&[("WINGSPAN_LLM_PRICES", "sonnet=3/15")]).unwrap_err();
+        assert_eq!(e.variable, "WINGSPAN_LLM_PRICES");
+        assert_eq!(e.value, "sonnet=3/15");
+        assert!(
+            e.expected
+                .contains("model=input/output/cache_read/cache_write"),
+            "{e}"
+        );
+
+        let e = from(&[("WINGSPAN_LLM_PRICING_FILE", "/nonexistent/prices.json")]).unwrap_err();
+        assert_eq!(e.variable, "WINGSPAN_LLM_PRICING_FILE");
+        assert_eq!(e.value, "/nonexistent/prices.json");
+        assert!(e.expected.contains("readable JSON"), "{e}");
+    }
+
+    #[test]
+    fn pricing_file_is_read_and_validated() {
+        let dir = std::env::temp_dir().join(format!("wingspan-prices-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.json");
+        std::fs::write(
+            &good,
+            r#"{"models": {"house-model": {"input": 1, "output": 2, "cache_read": 0, "cache_write": 0, "aliases": ["house"]}}}"#,
+        )
+        .unwrap();
+        let pricing = from(&[("WINGSPAN_LLM_PRICING_FILE", good.to_str().unwrap())]).unwrap();
+        assert_eq!(pricing.resolve("house").unwrap().0, "house-model");
+
+        let bad = dir.join("bad.json");
+        std::fs::write(&bad, r#"{"models": {"m": {"input": "three"}}}"#).unwrap();
+        let e = from(&[("WINGSPAN_LLM_PRICING_FILE", bad.to_str().unwrap())]).unwrap_err();
+        assert!(e.expected.contains("USD per million tokens"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -8,6 +8,59 @@ pub const ANTHROPIC: &str = "anthropic";
 /// `gen_ai.provider.name` of OpenAI.
 pub const OPENAI: &str = "openai";
 
+/// The sampling parameters of a request: what the provider is asked for
+/// (`temperature`, `top_p`, `top_k`, `stop_sequences` in the Anthropic
+/// API) and what the gen_ai span reports (`gen_ai.request.*`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Sampling {
+    pub(crate) temperature: Option<f64>,
+    pub(crate) top_p: Option<f64>,
+    /// An integer in the Anthropic API; the conventions' attribute is a
+    /// double, so the span records it as one.
+    pub(crate) top_k: Option<u64>,
+    pub(crate) stop_sequences: Vec<String>,
+}
+
+/// The setters of [`Sampling`], written once for each request type that
+/// holds one in `self.sampling` ([`Request`] and the Anthropic adapter's
+/// `MessagesRequest`).
+macro_rules! sampling_setters {
+    () => {
+        /// `temperature` (`gen_ai.request.temperature`). Defaults to unset
+        /// (the provider's default).
+        pub fn temperature(mut self, t: f64) -> Self {
+            self.sampling.temperature = Some(t);
+            self
+        }
+
+        /// `top_p` (`gen_ai.request.top_p`). Defaults to unset (the
+        /// provider's default).
+        pub fn top_p(mut self, p: f64) -> Self {
+            self.sampling.top_p = Some(p);
+            self
+        }
+
+        /// `top_k` (`gen_ai.request.top_k`). Defaults to unset (the
+        /// provider's default).
+        pub fn top_k(mut self, k: u64) -> Self {
+            self.sampling.top_k = Some(k);
+            self
+        }
+
+        /// `stop_sequences` (`gen_ai.request.stop_sequences`). Defaults to
+        /// none.
+        pub fn stop_sequences<I, S>(mut self, stops: I) -> Self
+        where
+            I: IntoIterator<Item = S>,
+            S: Into<String>,
+        {
+            self.sampling.stop_sequences = stops.into_iter().map(Into::into).collect();
+            self
+        }
+    };
+}
+pub(crate) use sampling_setters;
+
 /// An LLM request as the gen_ai span describes it: operation, provider,
 /// model and the sampling parameters given. Never the prompt.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,10 +70,7 @@ pub struct Request {
     pub(crate) provider: Cow<'static, str>,
     pub(crate) model: String,
     pub(crate) max_tokens: Option<u64>,
-    pub(crate) temperature: Option<f64>,
-    pub(crate) top_p: Option<f64>,
-    pub(crate) top_k: Option<f64>,
-    pub(crate) stop_sequences: Vec<String>,
+    pub(crate) sampling: Sampling,
     pub(crate) stream: bool,
     pub(crate) task: Option<String>,
     pub(crate) server: Option<(String, u16)>,
@@ -35,10 +85,7 @@ impl Request {
             provider: provider.into(),
             model: model.into(),
             max_tokens: None,
-            temperature: None,
-            top_p: None,
-            top_k: None,
-            stop_sequences: Vec::new(),
+            sampling: Sampling::default(),
             stream: false,
             task: None,
             server: None,
@@ -58,33 +105,7 @@ impl Request {
         self
     }
 
-    /// `gen_ai.request.temperature`. Defaults to unset.
-    pub fn temperature(mut self, t: f64) -> Self {
-        self.temperature = Some(t);
-        self
-    }
-
-    /// `gen_ai.request.top_p`. Defaults to unset.
-    pub fn top_p(mut self, p: f64) -> Self {
-        self.top_p = Some(p);
-        self
-    }
-
-    /// `gen_ai.request.top_k`. Defaults to unset.
-    pub fn top_k(mut self, k: f64) -> Self {
-        self.top_k = Some(k);
-        self
-    }
-
-    /// `gen_ai.request.stop_sequences`. Defaults to none.
-    pub fn stop_sequences<I, S>(mut self, stops: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.stop_sequences = stops.into_iter().map(Into::into).collect();
-        self
-    }
+    sampling_setters!();
 
     /// `gen_ai.request.stream`: the answer streams, so the call records
     /// time to first chunk and time per chunk. Defaults to false.

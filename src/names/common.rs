@@ -11,3 +11,7 @@ pub const ERROR_CANCELED: &str = "canceled";
 pub const ERROR_TIMEOUT: &str = "timeout";
 /// `error.type` when no better class is known (the conventions' fallback).
 pub const ERROR_OTHER: &str = "_OTHER";
+
+/// The value standing for every name past a cap: `wingspan.cache.name`,
+/// `wingspan.gen_ai.task`, and the rows of the in-process view.
+pub const OTHER: &str = "other";

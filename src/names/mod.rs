@@ -11,6 +11,13 @@
 //! unit `s` adds `_seconds`, `By` adds `_bytes`, counters add `_total`, and
 //! `{...}` units add nothing (`wingspan.cache.requests` →
 //! `wingspan_cache_requests_total`).
+//!
+//! ```
+//! use wingspan::names;
+//! assert_eq!(names::WINGSPAN_CACHE_NAME, "wingspan.cache.name");
+//! assert_eq!(names::DB_QUERY_SUMMARY, "db.query.summary");
+//! assert_eq!(names::OTHER, "other"); // a name past its cap
+//! ```
 
 mod cache;
 mod common;

@@ -2,11 +2,10 @@
 
 use serde::Serialize;
 
-use super::handles::{
-    RouteClass, CLIENT_ERRORS, COST_MICRO_USD, HITS, INPUT_TOKENS, MISSES, OUTPUT_TOKENS,
-};
+use super::recorders::{CLIENT_ERRORS, COST_MICRO_USD, HITS, INPUT_TOKENS, MISSES, OUTPUT_TOKENS};
 use super::series::{lock, Merged, MinuteSummary, HISTORY};
-use super::{CacheGauge, PoolGauge, Stats};
+use super::vocabulary::{PoolStatus, RouteClass};
+use super::{CacheGauge, Stats};
 
 /// Count, rates and percentiles of one series (or a merge of several) over
 /// a window. Durations in milliseconds.
@@ -179,7 +178,7 @@ pub struct Snapshot {
     /// How long connections were held.
     pub hold: Figures,
     /// The pool's state now, if a provider is registered.
-    pub pool: Option<PoolGauge>,
+    pub pool: Option<PoolStatus>,
     /// Every cache name merged (`name` is `all`).
     pub cache: CacheFigures,
     /// Each cache name.
@@ -258,7 +257,7 @@ impl Stats {
                 let m = r.series.window(now, minutes);
                 queries.merge(&m);
                 QueryFigures {
-                    summary: r.name,
+                    summary: r.name.clone(),
                     figures: Figures::of(&m, seconds),
                 }
             })
@@ -285,7 +284,7 @@ impl Stats {
             .map(|r| {
                 let m = r.series.window(now, minutes);
                 ModelFigures {
-                    model: r.name,
+                    model: r.name.clone(),
                     calls: m.count(),
                     errors: m.errors,
                     p95_ms: m.percentile_ms(0.95),
@@ -307,7 +306,7 @@ impl Stats {
             statements,
             acquire: Figures::of(&self.0.acquire.window(now, minutes), seconds),
             hold: Figures::of(&self.0.hold.window(now, minutes), seconds),
-            pool: self.pool_gauge(),
+            pool: self.pool_status(),
             cache: CacheFigures::of("all", &all_caches, seconds),
             caches,
             cache_server: self.cache_gauge(),
@@ -331,7 +330,7 @@ impl Stats {
             .map(|r| {
                 let m = r.series.window(now, minutes);
                 match r.meta {
-                    RouteClass::Api => api.merge(&m),
+                    RouteClass::Standard => api.merge(&m),
                     RouteClass::Llm => llm.merge(&m),
                 }
                 let slowest = m
@@ -343,7 +342,7 @@ impl Stats {
                     })
                     .collect();
                 RouteFigures {
-                    route: r.name,
+                    route: r.name.clone(),
                     class: r.meta,
                     figures: Figures::of(&m, seconds),
                     client_errors: m.extra[CLIENT_ERRORS],

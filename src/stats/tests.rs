@@ -5,7 +5,9 @@ use std::time::Duration;
 use opentelemetry::trace::TraceId;
 
 use super::buckets::RELATIVE_ERROR;
+use super::vocabulary::RouteClass;
 use super::*;
+use crate::names::OTHER;
 
 const T0: u64 = 1_800_000_000_000; // a minute boundary: 2027-01-15T08:00Z
 
@@ -22,7 +24,7 @@ fn exact(sorted: &[u64], q: f64) -> f64 {
 
 fn check_distribution(name: &str, mut values: Vec<u64>) {
     let (stats, _) = manual();
-    let route = stats.route("GET", "/d", RouteClass::Api);
+    let route = stats.route("GET", "/d", RouteClass::Standard);
     for v in &values {
         route.record(200, Duration::from_micros(*v), TraceId::INVALID);
     }
@@ -99,7 +101,7 @@ fn percentiles_of_known_distributions_are_within_the_stated_error() {
 #[test]
 fn slots_expire_as_the_clock_moves() {
     let (stats, hand) = manual();
-    let route = stats.route("GET", "/x", RouteClass::Api);
+    let route = stats.route("GET", "/x", RouteClass::Standard);
     for _ in 0..10 {
         route.record(200, Duration::from_millis(100), TraceId::INVALID);
     }
@@ -179,23 +181,15 @@ fn slowest_traces_cache_rates_and_llm_usage() {
     assert_eq!((snap.api.count, snap.llm.count), (0, 20));
 
     let users = stats.cache("users");
-    for o in [
-        CacheOutcome::Hit,
-        CacheOutcome::Hit,
-        CacheOutcome::Hit,
-        CacheOutcome::Miss,
-    ] {
-        users.record(o, Duration::from_micros(300));
+    let t = Duration::from_micros(300);
+    for _ in 0..3 {
+        users.record_hit(t);
     }
-    users.record(CacheOutcome::Error, Duration::from_micros(300));
+    users.record_miss(t);
+    users.record_error(t);
     let gpt = stats.model("gpt-4o");
-    let usage = LlmUsage {
-        input_tokens: 100,
-        output_tokens: 50,
-        cost_usd: 0.0125,
-    };
-    gpt.record(Duration::from_secs(2), false, usage);
-    gpt.record(Duration::from_secs(1), true, usage);
+    gpt.record(Duration::from_secs(2), false, 100, 50, 0.0125);
+    gpt.record(Duration::from_secs(1), true, 100, 50, 0.0125);
     let snap = stats.snapshot(1);
     assert_eq!(snap.cache.hit_rate, Some(0.75));
     assert_eq!((snap.cache.ops, snap.cache.errors), (5, 1));
@@ -210,7 +204,7 @@ fn slowest_traces_cache_rates_and_llm_usage() {
 #[test]
 fn concurrent_records_are_all_counted() {
     let (stats, _) = manual();
-    let route = stats.route("GET", "/c", RouteClass::Api);
+    let route = stats.route("GET", "/c", RouteClass::Standard);
     std::thread::scope(|s| {
         for t in 0..4 {
             let route = route.clone();

@@ -125,7 +125,7 @@ impl TelemetryBuilder {
     /// none or two. An application that wants another provider installs it
     /// before calling `init`.
     pub fn build(mut self) -> Result<Telemetry, TelemetryError> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::tls::install_default();
         let losses = Losses::new(Scrubber::new(&self.config.telemetry.otlp));
         let resource = resource::resource(&self.config);
         let components = self.components();

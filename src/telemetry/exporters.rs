@@ -80,18 +80,14 @@ fn read_certificate(cfg: &OtlpConfig) -> Result<Option<Vec<u8>>, TelemetryError>
         .transpose()
 }
 
-/// rustls on the `ring` provider, named explicitly: with more than one
-/// provider compiled into an application, rustls' implicit default panics.
+/// The HTTP exporter's TLS: the system roots (unreadable ones are skipped,
+/// not fatal: a collector on plain http needs none) plus the private CA of
+/// `OTEL_EXPORTER_OTLP_CERTIFICATE`.
 fn tls_config(cfg: &OtlpConfig) -> Result<rustls::ClientConfig, TelemetryError> {
     use rustls::pki_types::pem::PemObject as _;
     use rustls::pki_types::CertificateDer;
 
-    let mut roots = rustls::RootCertStore::empty();
-    // Unreadable system certificates are skipped, not fatal: a collector on
-    // plain http needs none, and a private CA comes from the certificate file.
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
+    let mut roots = crate::tls::system_roots();
     if let Some(pem) = read_certificate(cfg)? {
         for cert in CertificateDer::pem_slice_iter(&pem) {
             let cert = cert.map_err(|e| {
@@ -102,12 +98,7 @@ fn tls_config(cfg: &OtlpConfig) -> Result<rustls::ClientConfig, TelemetryError> 
             })?;
         }
     }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TelemetryError::exporter(format!("OTLP TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+    crate::tls::client_config(roots).map_err(|e| TelemetryError::exporter(format!("OTLP TLS: {e}")))
 }
 
 fn http_headers(cfg: &OtlpConfig) -> HashMap<String, String> {

@@ -111,16 +111,18 @@ impl Telemetry {
     /// as the OTLP→Prometheus translation (feature `prometheus`).
     /// `None` unless the pull endpoint was enabled.
     #[cfg(feature = "prometheus")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
     pub fn prometheus_text(&self) -> Option<String> {
         self.inner.prometheus.as_ref().map(|p| p.render())
     }
 
     /// An axum router serving `GET /metrics` in the Prometheus text format
     /// (feature `prometheus`); 404 unless the pull endpoint was enabled. It
-    /// follows the admin rule of [`crate::health`]: the bearer token when
+    /// follows the admin rule of `wingspan::health`: the bearer token when
     /// `WINGSPAN_ADMIN_TOKEN` is set, else loopback clients only (from
     /// `ConnectInfo`) unless `WINGSPAN_ADMIN_OPEN=true`.
     #[cfg(feature = "prometheus")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
     pub fn prometheus_router(&self) -> axum::Router {
         super::prometheus::router(self.clone())
     }

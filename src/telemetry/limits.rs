@@ -5,23 +5,11 @@
 //! `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` when a span ends, before it is
 //! queued: a queue of 2048 spans then holds at most 2048 capped spans,
 //! whatever the clients sent. The HTTP layer also caps header-derived values
-//! at the source ([`crate::http::HEADER_VALUE_LIMIT`]), so a 300 KB header
+//! at the source (`wingspan::http::HEADER_VALUE_LIMIT`), so a 300 KB header
 //! is never copied at all.
 
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
-
-/// `s` cut to at most `max_bytes` bytes, on a character boundary.
-pub(crate) fn prefix_bytes(s: &str, max_bytes: usize) -> &str {
-    if s.len() <= max_bytes {
-        return s;
-    }
-    let mut end = max_bytes;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}
 
 /// `s` cut to at most `max_chars` characters (the specification counts
 /// characters), or `None` when it is not longer than that.
@@ -72,14 +60,6 @@ pub(crate) fn limit_span(span: &mut SpanData, max_chars: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bytes_cut_on_a_char_boundary() {
-        assert_eq!(prefix_bytes("héllo", 2), "h");
-        assert_eq!(prefix_bytes("héllo", 3), "hé");
-        assert_eq!(prefix_bytes("abc", 10), "abc");
-        assert_eq!(prefix_bytes("ééé", 5), "éé");
-    }
 
     #[test]
     fn chars_are_counted_as_the_specification_says() {

@@ -24,6 +24,7 @@ use prometheus::{Encoder, Registry, TextEncoder};
 
 use super::{Telemetry, TelemetryError};
 use crate::config::TelemetryConfig;
+use crate::server::access;
 
 #[derive(Clone)]
 pub(crate) struct PullEndpoint {
@@ -70,7 +71,7 @@ pub(crate) fn router(telemetry: Telemetry) -> axum::Router {
             let telemetry = telemetry.clone();
             async move {
                 let health = &telemetry.config().health;
-                if let Err(denied) = crate::health::admit(health, req.headers(), req.extensions()) {
+                if let Err(denied) = access::admit(health, req.headers(), req.extensions()) {
                     return denied.into_response();
                 }
                 match telemetry.prometheus_text() {
@@ -106,9 +107,9 @@ pub(crate) fn serve_if_configured(telemetry: &Telemetry) -> Result<(), Telemetry
     let listener = tokio::net::TcpListener::from_std(std_listener)
         .map_err(|e| TelemetryError::exporter(format!("WINGSPAN_PROMETHEUS_ADDR {addr}: {e}")))?;
     let config = telemetry.config();
-    crate::health::log_exposure(&config.health, addr, "/metrics");
+    access::log_exposure(&config.health, addr, "/metrics");
     let serve =
-        crate::http::Serve::new(listener, router(telemetry.clone())).config(&config.http.serve);
+        crate::server::Serve::new(listener, router(telemetry.clone())).config(&config.http.serve);
     tokio::spawn(async move {
         if let Err(e) = serve.run().await {
             tracing::warn!(target: "wingspan::telemetry", error = %e, "prometheus endpoint stopped");

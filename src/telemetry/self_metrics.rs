@@ -13,7 +13,7 @@
 //! Every series is reported from the start, at 0, so an alert on
 //! `rate(...{error_type="queue_full"}[5m]) > 0` has a series to read.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use opentelemetry::metrics::{Meter, ObservableCounter};
@@ -84,7 +84,7 @@ fn processed_counter(
     kind: &'static str,
     instance: usize,
     losses: Arc<Losses>,
-    read: fn(&Losses) -> (u64, u64),
+    read: fn(&Losses) -> (&Outcomes, &AtomicU64),
 ) -> ObservableCounter<u64> {
     let ok = component(kind, instance);
     let full = with_error(&ok, names::ERROR_QUEUE_FULL);
@@ -95,9 +95,10 @@ fn processed_counter(
             "The number of items for which the processing has finished, either successful or failed.",
         )
         .with_callback(move |o| {
-            let (passed, dropped) = read(&losses);
-            o.observe(passed, &ok);
-            o.observe(dropped, &full);
+            // Processed: exported or failed at export; dropped: never queued.
+            let (exported, queue_full) = read(&losses);
+            o.observe(exported.ok() + exported.failed(), &ok);
+            o.observe(queue_full.load(Ordering::Relaxed), &full);
         })
         .build()
 }
@@ -113,13 +114,7 @@ pub(crate) fn register(meter: &Meter, losses: &Arc<Losses>, components: Componen
         names::COMPONENT_BATCHING_SPAN_PROCESSOR,
         n,
         losses.clone(),
-        |l| {
-            let s = &l.spans;
-            (
-                s.ok() + s.failed(),
-                l.spans_queue_full.load(Ordering::Relaxed),
-            )
-        },
+        |l| (&l.spans, &l.spans_queue_full),
     );
     processed_counter(
         meter,
@@ -128,13 +123,7 @@ pub(crate) fn register(meter: &Meter, losses: &Arc<Losses>, components: Componen
         names::COMPONENT_BATCHING_LOG_PROCESSOR,
         n,
         losses.clone(),
-        |l| {
-            let s = &l.logs;
-            (
-                s.ok() + s.failed(),
-                l.logs_queue_full.load(Ordering::Relaxed),
-            )
-        },
+        |l| (&l.logs, &l.logs_queue_full),
     );
     exported_counter(
         meter,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use wingspan::db::Queryable;
-use wingspan::stats::Check;
+use wingspan::health::Check;
 
 use super::Db;
 

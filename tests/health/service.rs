@@ -14,10 +14,10 @@ use axum::Router;
 use opentelemetry::trace::TraceId;
 use wingspan::cache::Cache;
 use wingspan::db::{Pool, Queryable as _};
-use wingspan::health::{AdminServer, Health, HealthConfig};
+use wingspan::health::{AdminServer, Check, CheckError, CheckFuture, Health, HealthConfig};
+use wingspan::http::RouteClass;
 use wingspan::stats::{
-    CacheGauge, CacheOutcome, CacheStats, Check, CheckError, CheckFuture, LlmUsage, ModelStats,
-    PoolGauge, PoolStats, QueryStats, RouteClass, RouteStats, Stats,
+    CacheGauge, CacheStats, ModelStats, PoolStats, QueryStats, RouteStats, Stats,
 };
 
 use crate::support::KeyPrefix;
@@ -111,13 +111,12 @@ impl App {
     async fn cached(&self, stats: &CacheStats, key: &str) -> bool {
         let t = Instant::now();
         let got = self.cache.get::<String>(key).await;
-        let outcome = match &got {
-            Ok(Some(_)) => CacheOutcome::Hit,
-            Ok(None) => CacheOutcome::Miss,
-            Err(_) => CacheOutcome::Error,
-        };
-        stats.record(outcome, t.elapsed());
-        outcome == CacheOutcome::Hit
+        match &got {
+            Ok(Some(_)) => stats.record_hit(t.elapsed()),
+            Ok(None) => stats.record_miss(t.elapsed()),
+            Err(_) => stats.record_error(t.elapsed()),
+        }
+        matches!(got, Ok(Some(_)))
     }
 }
 
@@ -136,14 +135,11 @@ async fn user(State(app): State<App>, Path(id): Path<i32>) -> StatusCode {
                 .cache
                 .set(&key, app.marker.clone(), Some(Duration::from_secs(60)))
                 .await;
-            app.c_users.record(
-                if r.is_ok() {
-                    CacheOutcome::Write
-                } else {
-                    CacheOutcome::Error
-                },
-                t.elapsed(),
-            );
+            if r.is_ok() {
+                app.c_users.record_command(t.elapsed());
+            } else {
+                app.c_users.record_error(t.elapsed());
+            }
         }
         Ok::<_, StatusCode>(StatusCode::OK)
     }
@@ -175,12 +171,7 @@ async fn chat(State(app): State<App>) -> StatusCode {
     let t = Instant::now();
     let call = Instant::now();
     tokio::time::sleep(Duration::from_millis(40)).await;
-    let usage = LlmUsage {
-        input_tokens: 120,
-        output_tokens: 30,
-        cost_usd: 0.0021,
-    };
-    app.model.record(call.elapsed(), false, usage);
+    app.model.record(call.elapsed(), false, 120, 30, 0.0021);
     app.chat.record(200, t.elapsed(), app.trace());
     StatusCode::OK
 }
@@ -206,15 +197,7 @@ impl World {
         keys: KeyPrefix,
     ) -> World {
         let gauge_pool = pool.clone();
-        stats.set_pool_gauge(move || {
-            let s = gauge_pool.status();
-            PoolGauge {
-                size: s.size,
-                idle: s.idle,
-                waiting: s.waiting,
-                max: s.max,
-            }
-        });
+        stats.set_pool_status(move || gauge_pool.status());
         let gauge_cache = cache.clone();
         stats.set_cache_gauge(move || CacheGauge {
             connected: gauge_cache.is_connected(),
@@ -222,9 +205,9 @@ impl World {
         });
         let summary = |sql: &str| wingspan::db::sanitize::sanitize(sql).summary;
         let app = App {
-            users: stats.route("GET", "/users/{id}", RouteClass::Api),
-            slow: stats.route("GET", "/slow", RouteClass::Api),
-            boom: stats.route("GET", "/boom", RouteClass::Api),
+            users: stats.route("GET", "/users/{id}", RouteClass::Standard),
+            slow: stats.route("GET", "/slow", RouteClass::Standard),
+            boom: stats.route("GET", "/boom", RouteClass::Standard),
             chat: stats.route("POST", "/chat", RouteClass::Llm),
             q_user: stats.query(&summary(USER_SQL)),
             q_sleep: stats.query(&summary(SLEEP_SQL)),

@@ -24,9 +24,9 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 
 use super::client::{Client, Queryable};
-use super::pool::Pool;
 use super::statement::{AsQuery, Statement};
 use super::DbError;
+use super::Pool;
 
 /// The role when the claims carry none.
 pub const DEFAULT_ROLE: &str = "authenticated";

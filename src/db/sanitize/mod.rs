@@ -7,6 +7,12 @@
 //! strings) becomes `?`; `$n` parameters stay. Whatever it cannot close (an
 //! unterminated quote, dollar quote or comment) masks the rest of the text,
 //! because a literal it failed to end would otherwise leak verbatim.
+//!
+//! ```
+//! let s = wingspan::db::sanitize::sanitize("SELECT name FROM users WHERE email = 'ada@example.com'");
+//! assert_eq!(s.text, "SELECT name FROM users WHERE email = ?");
+//! assert_eq!(s.summary, "SELECT users");
+//! ```
 
 mod cache;
 mod lexer;
@@ -20,6 +26,8 @@ pub(crate) use lexer::{
 };
 use mask::{collapse_in_lists, mask};
 use summary::summarize;
+
+use crate::text::truncate_bytes;
 
 /// The longest `db.query.summary` (semconv advice).
 pub const MAX_SUMMARY_LEN: usize = 255;
@@ -66,22 +74,12 @@ pub fn sanitize(sql: &str) -> Sanitized {
     if summary.is_empty() {
         summary.push_str(crate::names::DB_SYSTEM_POSTGRESQL);
     }
-    truncate(&mut summary, MAX_SUMMARY_LEN);
+    truncate_bytes(&mut summary, MAX_SUMMARY_LEN);
     Sanitized {
         text,
         summary,
         operation,
         collections,
-    }
-}
-
-fn truncate(s: &mut String, max: usize) {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
     }
 }
 
@@ -157,8 +155,7 @@ mod tests {
                 sql.push_str(g);
                 sql.push_str(l);
             }
-            let mut cut = cut.min(sql.len());
-            while !sql.is_char_boundary(cut) { cut -= 1; }
+            let cut = crate::text::prefix_bytes(&sql, cut).len();
             let s = sanitize(&sql[..cut]);
             // A cut marker is a prefix of the marker: check the full literal
             // prefixes `ZQX`/`9876` only when they survived the cut.
@@ -245,10 +242,7 @@ mod tests {
         let noise = proptest::collection::vec(any::<u8>(), 0..200)
             .prop_map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
         proptest!(config, |(sql in statement(), cut in any::<prop::sample::Index>(), noise in noise)| {
-            let mut end = cut.index(sql.len() + 1);
-            while !sql.is_char_boundary(end) {
-                end -= 1;
-            }
+            let end = crate::text::prefix_bytes(&sql, cut.index(sql.len() + 1)).len();
             for text in [&sql[..], &sql[..end]] {
                 let s = sanitize(text);
                 prop_assert!(!contains_marker(&s.text), "{text:?} -> {:?}", s.text);

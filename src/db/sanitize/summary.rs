@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use super::lexer::{in_list, tokens, word_is, Tok};
-use super::truncate;
+use crate::text::truncate_bytes;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Paren {
@@ -144,7 +144,7 @@ pub(crate) fn summarize(text: &str) -> (String, Vec<String>) {
     if main_op_pending {
         operation = "WITH".to_owned();
     }
-    truncate(&mut operation, MAX_OPERATION_LEN);
+    truncate_bytes(&mut operation, MAX_OPERATION_LEN);
     (operation, tables)
 }
 
@@ -167,7 +167,7 @@ fn ddl(toks: &[Tok<'_>], verb: &str) -> (String, Vec<String>) {
             tables.push(name);
         }
     }
-    truncate(&mut operation, MAX_OPERATION_LEN);
+    truncate_bytes(&mut operation, MAX_OPERATION_LEN);
     (operation, tables)
 }
 

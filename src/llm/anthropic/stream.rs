@@ -6,8 +6,8 @@ use std::time::Duration;
 use super::sse::{EventTooLarge, SseBuffer, SseEvent};
 use super::wire::{self, StreamData, WireUsage};
 use super::AnthropicError;
-use crate::llm::instruments::cut;
 use crate::llm::{Call, Response};
+use crate::text::prefix_bytes;
 
 /// What [`MessageStream::next`] yields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,7 +169,7 @@ impl MessageStream {
                 match text {
                     Some(t) => {
                         if let Some(c) = &mut self.captured {
-                            let kept = cut(&t, self.capture_room);
+                            let kept = prefix_bytes(&t, self.capture_room);
                             c.push_str(kept);
                             // Once a piece is cut, nothing after it is kept:
                             // the text stays a prefix of the answer.

@@ -1,16 +1,16 @@
-//! [`Pool`]: borrowing connections (the acquire span), status, readiness.
+//! [`Pool`]: borrowing connections (the acquire span), status.
 
 use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 
 use super::client::Client;
 use super::shared::Shared;
-use super::DbError;
+use super::{DbError, PoolStatus};
 use crate::config::DbConfig;
 use crate::instrument::within;
 use crate::names;
@@ -38,20 +38,6 @@ impl std::fmt::Debug for Pool {
             .field("status", &self.status())
             .finish_non_exhaustive()
     }
-}
-
-/// What the pool holds right now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PoolStatus {
-    /// Connections open (idle + used).
-    pub size: usize,
-    /// Idle connections.
-    pub idle: usize,
-    /// Callers waiting for a connection.
-    pub waiting: usize,
-    /// `DB_MAX_CONNECTIONS`.
-    pub max: usize,
 }
 
 impl Pool {
@@ -83,39 +69,7 @@ impl Pool {
 
     /// What the pool holds right now.
     pub fn status(&self) -> PoolStatus {
-        let s = self.shared.pool.status();
-        PoolStatus {
-            size: s.size,
-            idle: s.available,
-            waiting: s.waiting,
-            max: s.max_size,
-        }
-    }
-
-    /// Readiness: a connection answers `SELECT 1` within `DB_CONNECT_TIMEOUT`.
-    /// Makes no span, so health probes do not flood traces.
-    pub async fn ready(&self) -> Result<(), DbError> {
-        self.ready_within(self.shared.cfg.connect_timeout).await
-    }
-
-    /// Readiness within `timeout`.
-    pub async fn ready_within(&self, timeout: Duration) -> Result<(), DbError> {
-        let check = async {
-            let obj = self
-                .shared
-                .pool
-                .get()
-                .await
-                .map_err(|e| self.shared.map_pool_error(e))?;
-            let r = obj.client.simple_query("SELECT 1").await;
-            if !self.shared.cfg.pool_enabled {
-                drop(deadpool::managed::Object::take(obj));
-            }
-            r.map(|_| ()).map_err(DbError::from_pg)
-        };
-        tokio::time::timeout(timeout, check)
-            .await
-            .unwrap_or(Err(DbError::PoolTimeout(timeout)))
+        self.shared.status()
     }
 
     /// Closes the pool: waiting and future `get()`s fail with
@@ -161,8 +115,8 @@ async fn acquire(
     };
     let waited = start.elapsed();
     shared.instruments.wait_time.record(waited.as_secs_f64());
-    if let Some(view) = &shared.pool_view {
-        view.record_acquire(waited, matches!(&got, Err(e) if e.is_timeout()));
+    if let Some(stats) = &shared.pool_stats {
+        stats.record_acquire(waited, matches!(&got, Err(e) if e.is_timeout()));
     }
     match got {
         Ok(obj) => {

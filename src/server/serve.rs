@@ -45,7 +45,7 @@ use tower::util::Oneshot;
 use tower::ServiceExt as _;
 use tower_http::timeout::TimeoutBody;
 
-pub use crate::config::ServeConfig;
+use crate::config::ServeConfig;
 
 /// How long a client may take to send a request's head (request line and
 /// headers), and on a new connection its first bytes: the default of

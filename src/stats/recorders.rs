@@ -26,17 +26,6 @@ fn micros(d: Duration) -> u64 {
         .saturating_add(u64::from(d.subsec_micros()))
 }
 
-/// Whether a route serves the API or calls a model: LLM routes are reported
-/// apart so their seconds-long latencies do not drown the API's percentiles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RouteClass {
-    /// An ordinary API route.
-    Api,
-    /// A route whose work is mostly an LLM call.
-    Llm,
-}
-
 /// One HTTP route (`METHOD /template`).
 #[derive(Clone)]
 pub struct RouteStats {
@@ -107,20 +96,6 @@ impl PoolStats {
     }
 }
 
-/// What a cache lookup found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheOutcome {
-    /// The key was there.
-    Hit,
-    /// The key was not there.
-    Miss,
-    /// The command failed (neither hit nor miss).
-    Error,
-    /// A command that is not a lookup (SET, DEL): counted in ops, not in the
-    /// hit rate.
-    Write,
-}
-
 /// One cache name (the key prefix the cache module derives).
 #[derive(Clone)]
 pub struct CacheStats {
@@ -129,17 +104,39 @@ pub struct CacheStats {
 }
 
 impl CacheStats {
-    /// Records one cache command.
+    /// Records a lookup that found its key.
     #[inline]
-    pub fn record(&self, outcome: CacheOutcome, duration: Duration) {
+    pub fn record_hit(&self, duration: Duration) {
+        self.record(duration, false, Some(HITS));
+    }
+
+    /// Records a lookup that did not find its key.
+    #[inline]
+    pub fn record_miss(&self, duration: Duration) {
+        self.record(duration, false, Some(MISSES));
+    }
+
+    /// Records a failed command (neither hit nor miss).
+    #[inline]
+    pub fn record_error(&self, duration: Duration) {
+        self.record(duration, true, None);
+    }
+
+    /// Records a command that is not a lookup (SET, DEL): counted in the
+    /// operations, not in the hit rate.
+    #[inline]
+    pub fn record_command(&self, duration: Duration) {
+        self.record(duration, false, None);
+    }
+
+    #[inline]
+    fn record(&self, duration: Duration, error: bool, counter: Option<usize>) {
         let Some(slot) = self.series.slot(self.clock.minute()) else {
             return;
         };
-        slot.observe(micros(duration), outcome == CacheOutcome::Error);
-        match outcome {
-            CacheOutcome::Hit => slot.add(HITS, 1),
-            CacheOutcome::Miss => slot.add(MISSES, 1),
-            CacheOutcome::Error | CacheOutcome::Write => {}
+        slot.observe(micros(duration), error);
+        if let Some(i) = counter {
+            slot.add(i, 1);
         }
     }
 }
@@ -151,28 +148,26 @@ pub struct ModelStats {
     pub(crate) clock: Clock,
 }
 
-/// What one LLM call used.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct LlmUsage {
-    /// Prompt tokens.
-    pub input_tokens: u64,
-    /// Completion tokens.
-    pub output_tokens: u64,
-    /// Cost in US dollars (kept to the micro-dollar).
-    pub cost_usd: f64,
-}
-
 impl ModelStats {
-    /// Records one call: its duration, whether it failed, what it used.
+    /// Records one call: its duration, whether it failed, and what it used:
+    /// input tokens (cached ones included: `llm::Usage::total_input_tokens`),
+    /// output tokens and the cost in US dollars (kept to the micro-dollar).
     #[inline]
-    pub fn record(&self, duration: Duration, error: bool, usage: LlmUsage) {
+    pub fn record(
+        &self,
+        duration: Duration,
+        error: bool,
+        input_tokens: u64,
+        output_tokens: u64,
+        cost_usd: f64,
+    ) {
         let Some(slot) = self.series.slot(self.clock.minute()) else {
             return;
         };
         slot.observe(micros(duration), error);
-        slot.add(INPUT_TOKENS, usage.input_tokens);
-        slot.add(OUTPUT_TOKENS, usage.output_tokens);
-        let micro_usd = (usage.cost_usd * 1e6).round();
+        slot.add(INPUT_TOKENS, input_tokens);
+        slot.add(OUTPUT_TOKENS, output_tokens);
+        let micro_usd = (cost_usd * 1e6).round();
         if micro_usd.is_finite() && micro_usd > 0.0 {
             slot.add(COST_MICRO_USD, micro_usd as u64);
         }
