@@ -429,21 +429,6 @@ async fn a_bad_option_exits_1_naming_it() {
     assert!(stderr(&bad).contains("--window"), "{}", stderr(&bad));
 }
 
-/// The report's built-in thresholds (a copy inside its crate, which must
-/// not include files outside its package) are alerts/thresholds.json, the
-/// file the alert rules are rendered from.
-#[test]
-fn the_built_in_thresholds_are_the_alerts_ones() {
-    let root = support::paths::workspace_root();
-    let read =
-        |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
-    assert_eq!(
-        read("crates/wingspan-report/thresholds.json"),
-        read("alerts/thresholds.json"),
-        "copy alerts/thresholds.json to crates/wingspan-report/thresholds.json"
-    );
-}
-
 /// The HTML report, offline, in headless Chromium: the three charts drawn,
 /// the tables, a figure; no reference to another origin (plotters' SVG
 /// namespace is a name, not a fetch).

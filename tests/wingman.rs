@@ -527,11 +527,10 @@ async fn a_bad_setting_stops_start_up_naming_the_variable() {
 }
 
 /// SIGTERM ends a connection that has sent nothing yet (as a client's
-/// spare pooled connection is) at once: it does not hold the drain.
-/// Fails today: wingspan::http::serve waits for a connection's first bytes
-/// (up to the header read timeout, 10 s) before it listens for the stop.
+/// spare pooled connection is) at once: it does not hold the drain (it
+/// did, for the header read timeout, while `serve` awaited a connection's
+/// first bytes before it listened for the stop).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug in src/http/serve.rs (first_bytes is awaited before the stop signal): un-ignore with its fix"]
 async fn sigterm_does_not_wait_for_a_connection_that_sent_nothing() {
     let mut wingman = Wingman::builder().start().await;
     let _silent = tokio::net::TcpStream::connect(wingman.addr).await.unwrap();

@@ -262,9 +262,14 @@ async fn connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
-    let Ok(Some(first)) =
-        tokio::time::timeout(config.header_read_timeout, first_bytes(&mut stream)).await
-    else {
+    // A connection that has sent nothing yet (a client's spare pooled
+    // connection) serves no request: at shutdown it closes at once instead of
+    // holding the drain for the header read timeout.
+    let first = tokio::select! {
+        first = tokio::time::timeout(config.header_read_timeout, first_bytes(&mut stream)) => first,
+        _ = stop.wait_for(|stop| *stop) => return,
+    };
+    let Ok(Some(first)) = first else {
         return;
     };
     let h2 = first.is_h2();

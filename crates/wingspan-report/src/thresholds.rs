@@ -1,29 +1,13 @@
 //! The thresholds the report judges by: alerts/thresholds.json, the file the
-//! alert rules are rendered from, built in (or another one given with
-//! `--thresholds`), so the report and the alerts agree on "too slow".
-//!
-//! The built-in copy is this crate's thresholds.json (a published crate
-//! cannot include a file outside its package); the integration test
-//! `report::the_built_in_thresholds_are_the_alerts_ones` keeps it equal to
-//! alerts/thresholds.json.
+//! alert rules are rendered from, as the library builds it in
+//! (`wingspan::config::THRESHOLDS_JSON`), or another one given with
+//! `--thresholds`, so the report and the alerts agree on "too slow".
 
 use std::path::Path;
 
-use serde::Deserialize;
+use wingspan::config::{AlertThresholds, THRESHOLDS_JSON};
 
 use crate::model::Thresholds;
-
-const BUILT_IN: &str = include_str!("../thresholds.json");
-
-#[derive(Deserialize)]
-struct File {
-    api_latency_quantile: f64,
-    api_latency_threshold_seconds: f64,
-    slo_availability_target: f64,
-    slo_latency_target: f64,
-    pool_utilization_threshold: f64,
-    cache_hit_ratio_threshold: f64,
-}
 
 pub fn load(path: Option<&Path>, regression_ratio: f64) -> Result<Thresholds, String> {
     let (name, text) = match path {
@@ -34,10 +18,10 @@ pub fn load(path: Option<&Path>, regression_ratio: f64) -> Result<Thresholds, St
         ),
         None => (
             "built-in alerts/thresholds.json".to_owned(),
-            BUILT_IN.to_owned(),
+            THRESHOLDS_JSON.to_owned(),
         ),
     };
-    let f: File = serde_json::from_str(&text).map_err(|e| {
+    let f = AlertThresholds::from_json(&text).map_err(|e| {
         format!(
             "--thresholds = {name}: {e} (expected alerts/thresholds.json's keys: api_latency_quantile, \
              api_latency_threshold_seconds, slo_availability_target, slo_latency_target, \
