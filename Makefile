@@ -77,7 +77,8 @@ nextest:
 	$(BUILD_BINARIES)
 	$(CARGO) nextest run --workspace $(FEATURES) --no-fail-fast
 
-# The crate docs are README.md: its examples compile here (nextest runs no doctests).
+# The rustdoc examples (the crate root's wiring, each module's examples) compile and run
+# here: nextest runs no doctests.
 doctest:
 	$(CARGO) test --doc $(FEATURES)
 

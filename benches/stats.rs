@@ -61,7 +61,7 @@ const KINDS: [&str; 7] = [
     "cache: CacheStats::record",
     "pool: record_acquire + record_hold",
     "llm: ModelStats::record",
-    "view off: Option<RouteStats> = None",
+    "view off: `Option<RouteStats>` = None",
 ];
 
 /// `n` records of kind `k` (an index into [`KINDS`]); the unit callgrind

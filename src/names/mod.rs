@@ -4,7 +4,7 @@
 //! re-exported from `opentelemetry-semantic-conventions`; the rest
 //! (`wingspan.*`, and the Redis receiver-compatible `redis.*` metrics) are
 //! defined here. No other module spells a name as a string literal, so a
-//! rename is one edit and the README's telemetry reference can be checked
+//! rename is one edit and the book's telemetry reference (docs/src/) can be checked
 //! against this list.
 //!
 //! Prometheus names follow the OTLP translation: dots become underscores,

@@ -2,7 +2,7 @@
 //! the LLM routes (`wingspan_route_class="llm"`).
 //!
 //! Calls and tokens carry the model as requested; cost carries the pricing
-//! table's entry (README, Pricing). They join on the label's value, so a
+//! table's entry (the book's LLM chapter, "Pricing"). They join on the label's value, so a
 //! dated model name (`claude-sonnet-4-5-20250929`) shows its calls and its
 //! cost on two rows.
 

@@ -1,6 +1,6 @@
 //! The telemetry pipeline's own losses: what the SDK dropped at its full
 //! queues and what the exporters failed to deliver (the SDK
-//! self-observability metrics, README "Pipeline and process").
+//! self-observability metrics; the book's telemetry chapter, "Pipeline and process metrics").
 
 use crate::collect::Ctx;
 use crate::model::{Loss, Pipeline, Section, Trend};
