@@ -44,8 +44,9 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
 
-# Every feature set a user can pick of the library: none, each feature alone, and
-# the default set (`clippy` above covers --all-features, every member). Tests,
+# Every feature set a user can pick of the library: none (the default), each
+# feature alone, and the full service stack (`clippy` above covers --all-features,
+# every member). Tests,
 # benches and examples that need a feature declare it, so each set builds its own
 # targets without warnings. Then wingman without its one default feature.
 FEATURE_SETS ?= postgres redis llm llm-fake prometheus
@@ -55,7 +56,7 @@ clippy-features:
 		echo "$(CARGO) clippy -p wingspan --all-targets --no-default-features --features $$f -- -D warnings"; \
 		$(CARGO) clippy -p wingspan --all-targets --no-default-features --features $$f -- -D warnings || exit 1; \
 	done
-	$(CARGO) clippy -p wingspan --all-targets -- -D warnings
+	$(CARGO) clippy -p wingspan --all-targets --no-default-features --features postgres,redis,llm -- -D warnings
 	$(CARGO) clippy -p wingman --all-targets --no-default-features -- -D warnings
 
 otel-single:

@@ -3,8 +3,8 @@
 //! lines), so what they show is what compiles here.
 //!
 //! ```text
-//! cargo run --example wiring          # needs Postgres (DATABASE_URL) and Redis (REDIS_URL)
-//! curl localhost:8080/api/users/1     # a `users (id bigint, name text)` table
+//! cargo run --example wiring --features postgres,redis,llm   # Postgres (DATABASE_URL), Redis (REDIS_URL)
+//! curl localhost:8080/api/users/1     # the `users (id bigint, name text)` table it creates
 //! curl localhost:8080/health/ready
 //! ```
 //!
@@ -15,12 +15,13 @@ use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use wingspan::db::{DbError, Queryable};
+use wingspan::db::DbError;
 use wingspan::llm::anthropic::MessagesRequest;
 
 // ANCHOR: main
 use axum::routing::{get, post};
 use axum::Router;
+use wingspan::prelude::*; // the query calls (`Queryable`)
 use wingspan::{cache::Cache, db::Pool, health::Health, llm::anthropic::Anthropic};
 
 #[tokio::main]
@@ -34,7 +35,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let db = Pool::builder(&telemetry).build().await?;
     let cache = Cache::builder(&telemetry).build().await?;
     let claude = Anthropic::builder(&telemetry).build()?;
-    // ANCHOR: health
+    // Queries as with tokio-postgres, each a span (`CREATE TABLE users`).
+    let client = db.get().await?;
+    client
+        .batch_execute("CREATE TABLE IF NOT EXISTS users (id bigint PRIMARY KEY, name text)")
+        .await?;
+    drop(client); // back to the pool
+                  // ANCHOR: health
     let health = Health::for_telemetry(&telemetry)
         .check(db.clone()) // readiness: Postgres and Redis, short timeouts
         .check(cache.clone())
@@ -55,11 +62,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // ANCHOR_END: layer
 
     // ANCHOR: serve
-    // 4. Serve with bounds on slow clients and on connections (WINGSPAN_HTTP_*).
+    // 4. Serve with bounds on slow clients and on connections (WINGSPAN_HTTP_*),
+    //    until SIGTERM or Ctrl-C. (Your own accept loop: `wingspan::http::with_peer`.)
     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
     wingspan::http::Serve::new(listener, app)
         .config(&telemetry.config().http.serve)
-        .run_until(async { tokio::signal::ctrl_c().await.unwrap_or(()) })
+        .run_until(wingspan::shutdown_signal())
         .await?;
     // ANCHOR_END: serve
 

@@ -34,11 +34,14 @@
 //!
 //! # Features
 //!
+//! None is on by default: the HTTP layer, the telemetry pipeline and the
+//! health endpoints need none; a service names its stacks.
+//!
 //! | feature | enables |
 //! |---|---|
-//! | `postgres` (default) | [`db`]: the instrumented PostgreSQL pool |
-//! | `redis` (default) | [`cache`]: the instrumented Redis cache |
-//! | `llm` (default) | [`llm`]: gen_ai instrumentation, the Anthropic adapter; [`client`]: the instrumented HTTP client |
+//! | `postgres` | [`db`]: the instrumented PostgreSQL pool |
+//! | `redis` | [`cache`]: the instrumented Redis cache |
+//! | `llm` | [`llm`]: gen_ai instrumentation, the Anthropic adapter; [`client`]: the instrumented HTTP client |
 //! | `llm-fake` | `llm::fake`: a local Messages API for tests and demos |
 //! | `prometheus` | a Prometheus pull endpoint beside OTLP (`Telemetry::prometheus_router`) |
 //!
@@ -60,6 +63,7 @@
 //! | 6 | [`http`], [`db`], [`cache`], [`client`] | the resources; siblings never import each other |
 //! | 7 | [`llm`] | sends through [`client`] |
 //! | 8 | [`health`] | serves the view and checks the resources' readiness |
+//! | 9 | [`prelude`] | the traits an application imports at once (`use wingspan::prelude::*`) |
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
@@ -86,6 +90,7 @@ mod layering;
 #[cfg_attr(docsrs, doc(cfg(feature = "llm")))]
 pub mod llm;
 pub mod names;
+pub mod prelude;
 mod server;
 pub mod stats;
 pub mod telemetry;
@@ -93,4 +98,4 @@ mod text;
 mod tls;
 
 pub use config::{Config, ConfigError};
-pub use telemetry::{init, Telemetry, TelemetryError};
+pub use telemetry::{init, shutdown_signal, Telemetry, TelemetryError};

@@ -813,3 +813,30 @@ async fn reads_and_server_state_feed_the_in_process_view() {
     assert_eq!((row.hits, row.misses, row.errors), (3, 1, 1));
     assert_eq!(row.hit_rate, Some(0.75));
 }
+
+/// The builder takes the server's URL as every pool crate does; a URL that
+/// is not Redis' fails the build, named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_builder_takes_a_url() {
+    let (_receiver, telemetry) = setup(&[("REDIS_URL", "redis://127.0.0.1:1")]).await;
+    let cache = Cache::builder(&telemetry)
+        .url(support::redis_url())
+        .build()
+        .await
+        .unwrap();
+    let key = format!("{}:url", support::unique("wsurl"));
+    cache
+        .set(&key, "v", Some(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.get::<String>(&key).await.unwrap().as_deref(),
+        Some("v")
+    );
+    let err = Cache::builder(&telemetry)
+        .url("http://127.0.0.1:6379")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BuildError::Config(_)), "{err:?}");
+}

@@ -14,6 +14,7 @@ use wingspan::db::{BuildError, DbError, Pool, PoolBuilder, Queryable};
 use crate::support::{self, find_point, Kind, Protocol, Receiver, Status};
 
 mod acquire;
+mod adopt;
 mod outage;
 mod refill;
 mod rls;

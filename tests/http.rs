@@ -526,3 +526,37 @@ async fn in_process_view_off_is_absent() {
     assert_eq!(s.get("/api/users/1").await.status(), 200);
     assert!(s.telemetry.stats().is_none());
 }
+
+/// A hand-written accept loop (hyper's HTTP/1 builder) gives the layer the
+/// peer address through `wingspan::http::with_peer`; the spans name the
+/// semantic conventions' version they follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_accept_loop_hands_the_peer_address_to_the_layer() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(&receiver, Protocol::Grpc, &[]).await;
+    let app = app(wingspan::http::layer(&telemetry));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, peer)) = listener.accept().await {
+            let service = wingspan::http::with_peer(app.clone(), peer);
+            let conn = hyper::server::conn::http1::Builder::new().serve_connection(
+                hyper_util::rt::TokioIo::new(tcp),
+                hyper_util::service::TowerToHyperService::new(service),
+            );
+            tokio::spawn(conn);
+        }
+    });
+    let res = support::http_client()
+        .get(format!("http://{addr}/api/users/7"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    telemetry.force_flush().await.unwrap();
+    let span = receiver
+        .wait_for_span(|s| s.name == "GET /api/users/{id}")
+        .await;
+    assert_eq!(span.attr_str("client.address"), Some("127.0.0.1"));
+    assert_eq!(span.schema_url, "https://opentelemetry.io/schemas/1.44.0");
+}

@@ -10,6 +10,7 @@ mod faults;
 mod health;
 mod http;
 mod llm;
+mod port;
 mod prometheus;
 mod report;
 mod telemetry;

@@ -66,6 +66,14 @@ impl CacheBuilder {
         self
     }
 
+    /// The server to connect to, as `REDIS_URL` would give it
+    /// (`redis://[:password@]host:port[/db]`, `rediss://` for TLS). Defaults
+    /// to `REDIS_URL`; `build` checks it.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.config.url = crate::config::Secret::new(url);
+        self
+    }
+
     /// The character that ends a key's cache name (`users:42` → `users`).
     /// Defaults to `:`.
     pub fn name_separator(mut self, separator: char) -> Self {
@@ -133,6 +141,16 @@ impl CacheBuilder {
     /// that cannot be made ([`BuildError::Tls`]).
     pub async fn build(self) -> Result<Cache, BuildError> {
         self.config.validate()?;
+        tracing::info!(
+            target: "wingspan::cache",
+            url = %self.config.redacted_url(),
+            pool_size = self.config.pool_size,
+            command_timeout_s = self.config.command_timeout.as_secs_f64(),
+            "Redis cache {} ({} connections, command timeout {:?})",
+            self.config.redacted_url(),
+            self.config.pool_size,
+            self.config.command_timeout,
+        );
         let listed = self.listed_names()?;
         let (fred_config, server) = self.fred_config()?;
         let command_timeout = self.config.command_timeout;

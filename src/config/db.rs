@@ -139,27 +139,7 @@ impl DbConfig {
             "DATABASE_URL",
             "postgres://postgres@127.0.0.1:5432/postgres",
         );
-        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(ConfigError::invalid(
-                "DATABASE_URL",
-                &redact_url(&url),
-                "a postgres:// or postgresql:// URL",
-            ));
-        }
-        let ssl_mode = match query_param(&url, "sslmode").as_deref() {
-            None | Some("prefer") | Some("allow") => SslMode::Prefer,
-            Some("disable") => SslMode::Disable,
-            Some("require") => SslMode::Require,
-            Some("verify-ca") => SslMode::VerifyCa,
-            Some("verify-full") => SslMode::VerifyFull,
-            Some(other) => {
-                return Err(ConfigError::invalid(
-                    "DATABASE_URL",
-                    &format!("sslmode={other}"),
-                    "sslmode one of disable, allow, prefer, require, verify-ca, verify-full",
-                ))
-            }
-        };
+        let (ssl_mode, ssl_root_cert) = url_settings(&url)?;
         let max_connections =
             env.u64_in("DB_MAX_CONNECTIONS", profile.pick(10, 20, 50), 1, 10_000)? as usize;
         let min_connections = env.u64_in(
@@ -190,7 +170,6 @@ impl DbConfig {
                 ));
             }
         }
-        let ssl_root_cert = query_param_raw(&url, "sslrootcert");
         Ok(Self {
             url: Secret::new(url),
             ssl_mode,
@@ -218,6 +197,43 @@ impl DbConfig {
             rls_allow_privileged_login: env.bool("DB_RLS_ALLOW_PRIVILEGED_LOGIN", false)?,
         })
     }
+}
+
+impl DbConfig {
+    /// Replaces `DATABASE_URL` (and the `sslmode`, `sslrootcert` it carries).
+    pub(crate) fn set_url(&mut self, url: String) -> Result<(), ConfigError> {
+        let (ssl_mode, ssl_root_cert) = url_settings(&url)?;
+        self.url = Secret::new(url);
+        self.ssl_mode = ssl_mode;
+        self.ssl_root_cert = ssl_root_cert;
+        Ok(())
+    }
+}
+
+/// The scheme checked, and the `sslmode` and `sslrootcert` of a database URL.
+fn url_settings(url: &str) -> Result<(SslMode, Option<String>), ConfigError> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(ConfigError::invalid(
+            "DATABASE_URL",
+            &redact_url(url),
+            "a postgres:// or postgresql:// URL",
+        ));
+    }
+    let ssl_mode = match query_param(url, "sslmode").as_deref() {
+        None | Some("prefer") | Some("allow") => SslMode::Prefer,
+        Some("disable") => SslMode::Disable,
+        Some("require") => SslMode::Require,
+        Some("verify-ca") => SslMode::VerifyCa,
+        Some("verify-full") => SslMode::VerifyFull,
+        Some(other) => {
+            return Err(ConfigError::invalid(
+                "DATABASE_URL",
+                &format!("sslmode={other}"),
+                "sslmode one of disable, allow, prefer, require, verify-ca, verify-full",
+            ))
+        }
+    };
+    Ok((ssl_mode, query_param_raw(url, "sslrootcert")))
 }
 
 fn query_param(url: &str, key: &str) -> Option<String> {

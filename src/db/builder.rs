@@ -43,6 +43,8 @@ pub struct PoolBuilder {
     name: Option<String>,
     application_name: Option<String>,
     statement_cache_capacity: usize,
+    /// A URL given to [`PoolBuilder::url`] that is not one (redacted).
+    bad_url: Option<String>,
 }
 
 impl std::fmt::Debug for PoolBuilder {
@@ -64,6 +66,7 @@ impl PoolBuilder {
             name: None,
             application_name: None,
             statement_cache_capacity: DEFAULT_STATEMENT_CACHE,
+            bad_url: None,
         }
     }
 
@@ -71,6 +74,19 @@ impl PoolBuilder {
     /// overridden). Defaults to `telemetry.config().db`.
     pub fn config(mut self, config: DbConfig) -> Self {
         self.config = config;
+        self
+    }
+
+    /// The database to connect to, as `DATABASE_URL` would give it
+    /// (`postgres://user:password@host:port/db?sslmode=…`). Defaults to
+    /// `DATABASE_URL`. An invalid URL fails [`build`](Self::build) with
+    /// [`BuildError::Url`].
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.bad_url = match self.config.set_url(url.clone()) {
+            Ok(()) => None,
+            Err(_) => Some(crate::config::redact_url(&url)),
+        };
         self
     }
 
@@ -188,6 +204,9 @@ impl PoolBuilder {
     /// Builds the pool and opens the minimum number of connections; fails
     /// when the settings are invalid or the minimum cannot be opened.
     pub async fn build(self) -> Result<Pool, BuildError> {
+        if let Some(url) = self.bad_url {
+            return Err(BuildError::Url { url });
+        }
         let mut cfg = self.config;
         if !cfg.pool_enabled {
             cfg.min_connections = 0;
@@ -201,6 +220,7 @@ impl PoolBuilder {
         configure(&mut pg, &cfg, &app);
         let server = ServerIdentity::of(&pg);
         let name = self.name.unwrap_or_else(|| server.pool_name());
+        log_settings(&cfg, &name, self.telemetry.config().profile);
 
         let meter = self.telemetry.meter();
         let instruments = Instruments::new(meter, &name);
@@ -278,6 +298,42 @@ async fn start(
         reaper::spawn_reaper(&shared);
     }
     Ok(Pool { shared })
+}
+
+/// The settings the pool runs with, once, at INFO: the defaults come from
+/// the profile (`WINGSPAN_ENV`), so a pool sized by them says so. The URL's
+/// password is redacted.
+fn log_settings(cfg: &DbConfig, name: &str, profile: crate::config::Profile) {
+    tracing::info!(
+        target: "wingspan::db",
+        pool = name,
+        url = %cfg.redacted_url(),
+        profile = %profile,
+        min_connections = cfg.min_connections,
+        max_connections = cfg.max_connections,
+        acquire_timeout_s = cfg.acquire_timeout.as_secs_f64(),
+        connect_timeout_s = cfg.connect_timeout.as_secs_f64(),
+        statement_timeout_s = cfg.statement_timeout.as_secs_f64(),
+        statement_cache = cfg.statement_cache,
+        pool_enabled = cfg.pool_enabled,
+        "{}",
+        settings_line(cfg, name, profile),
+    );
+}
+
+/// The message of [`log_settings`]: readable on a console too.
+fn settings_line(cfg: &DbConfig, name: &str, profile: crate::config::Profile) -> String {
+    format!(
+        "PostgreSQL pool {name} ({url}): {min}..{max} connections, acquire timeout {acq:?}, \
+         statement timeout {st:?}, statement cache {cache}; defaults of the {profile} profile \
+         (WINGSPAN_ENV) unless DB_* set them",
+        url = cfg.redacted_url(),
+        min = cfg.min_connections,
+        max = cfg.max_connections,
+        acq = cfg.acquire_timeout,
+        st = cfg.statement_timeout,
+        cache = if cfg.statement_cache { "on" } else { "off" },
+    )
 }
 
 fn validate(cfg: &DbConfig) -> Result<(), BuildError> {

@@ -15,7 +15,9 @@ use super::manager::{ConnState, Object};
 use super::query::{instrumented, Exec, Target};
 use super::shared::Shared;
 use super::statement::{AsQuery, QueryRef, Statement};
+use super::stream::{CopyOutStream, RowStream};
 use super::DbError;
+use tokio_postgres::types::BorrowToSql;
 
 /// The calls of a connection or transaction, each a CLIENT span named by
 /// its `db.query.summary` and a `db.client.operation.duration` record.
@@ -207,9 +209,11 @@ macro_rules! impl_queryable {
                         .and_then(|m| m.get(sql).cloned());
                     let raw = match cached {
                         Some(st) => Some(st),
-                        // Only a real prepare is a round trip worth a span.
+                        // Only a real prepare is a round trip worth a span,
+                        // named apart from the statement's executions.
                         None => {
-                            exec.instrumented(&meta, &cx, exec.prepare(sql), none)
+                            let prepare = exec.shared.prepare_meta(&meta);
+                            exec.instrumented(&prepare, &cx, exec.prepare(sql), none)
                                 .await?
                         }
                     };
@@ -218,6 +222,69 @@ macro_rules! impl_queryable {
                         text: Arc::from(sql),
                         meta,
                     })
+                }
+            }
+        }
+    };
+}
+
+/// The streaming calls, as tokio-postgres has them: each one CLIENT span
+/// from the call until its stream ends, fails or is dropped.
+macro_rules! impl_streams {
+    ($ty:ty) => {
+        impl $ty {
+            /// Runs a statement and streams its rows as they arrive (the
+            /// driver's `query_raw`). The span ends with the stream:
+            /// `db.response.returned_rows` at its end, the error at the first
+            /// error, `error.type=canceled` if it is dropped before its end.
+            pub fn query_raw<'s, Q, P, I>(
+                &'s self,
+                query: &'s Q,
+                params: I,
+            ) -> impl Future<Output = Result<RowStream<'s>, DbError>> + Send + 's
+            where
+                Q: AsQuery + ?Sized,
+                P: BorrowToSql + Send + 's,
+                I: IntoIterator<Item = P> + Send + 's,
+                I::IntoIter: ExactSizeIterator + Send,
+            {
+                let cx = Context::current();
+                async move {
+                    let exec = self.exec()?;
+                    exec.query_raw(query.as_query().0, &cx, params).await
+                }
+            }
+
+            /// Like [`query_raw`](Self::query_raw) with declared parameter
+            /// types, unnamed, in one round trip (works through
+            /// transaction-mode poolers).
+            pub fn query_typed_raw<'s, P, I>(
+                &'s self,
+                sql: &'s str,
+                params: I,
+            ) -> impl Future<Output = Result<RowStream<'s>, DbError>> + Send + 's
+            where
+                P: BorrowToSql + Send + 's,
+                I: IntoIterator<Item = (P, Type)> + Send + 's,
+                I::IntoIter: Send,
+            {
+                let cx = Context::current();
+                async move {
+                    let exec = self.exec()?;
+                    exec.query_typed_raw(sql, &cx, params).await
+                }
+            }
+
+            /// Runs a `COPY … TO STDOUT` and streams its data. The span ends
+            /// with the stream, as for [`query_raw`](Self::query_raw).
+            pub fn copy_out<'s, Q: AsQuery + ?Sized>(
+                &'s self,
+                query: &'s Q,
+            ) -> impl Future<Output = Result<CopyOutStream<'s>, DbError>> + Send + 's {
+                let cx = Context::current();
+                async move {
+                    let exec = self.exec()?;
+                    exec.copy_out(query.as_query().0, &cx).await
                 }
             }
         }
@@ -270,7 +337,7 @@ impl Client {
     }
 
     /// The uninstrumented tokio-postgres client, for what wingspan does not
-    /// wrap (COPY, LISTEN/NOTIFY, streams). Calls made on it emit nothing.
+    /// wrap (`COPY … FROM STDIN`, LISTEN/NOTIFY). Calls made on it emit nothing.
     pub fn raw(&self) -> Option<&tokio_postgres::Client> {
         self.obj.as_ref().map(|o| &*o.client)
     }
@@ -301,6 +368,7 @@ impl Client {
 }
 
 impl_queryable!(Client);
+impl_streams!(Client);
 
 impl Client {
     /// Closes the connection instead of returning it to the pool.
@@ -415,3 +483,4 @@ impl<'a> Transaction<'a> {
 }
 
 impl_queryable!(Transaction<'_>);
+impl_streams!(Transaction<'_>);

@@ -152,6 +152,14 @@ pub enum BuildError {
     },
 }
 
+/// The driver's error as wingspan's, so `?` works on calls made through
+/// [`Client::raw`](super::Client::raw) in a function returning `DbError`.
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::from_pg(e)
+    }
+}
+
 impl From<BuildError> for DbError {
     fn from(e: BuildError) -> Self {
         Self::Build(e)
@@ -210,6 +218,30 @@ impl DbError {
     /// The driver's error, if any. Its `Display` includes the server's
     /// message, which may contain row values: do not log it blindly.
     pub fn source_error(&self) -> Option<&tokio_postgres::Error> {
+        match self {
+            Self::Server { driver, .. } | Self::Client { driver, .. } => Some(driver),
+            _ => None,
+        }
+    }
+
+    /// The SQLSTATE of a server error, typed: compare it with
+    /// `tokio_postgres::error::SqlState::UNIQUE_VIOLATION` and the like,
+    /// as with the driver's `Error::code`.
+    pub fn code(&self) -> Option<&tokio_postgres::error::SqlState> {
+        self.source_error().and_then(tokio_postgres::Error::code)
+    }
+
+    /// The server's error (message, detail, constraint, …), as the driver's
+    /// `Error::as_db_error`. Its message and detail may contain row values.
+    pub fn as_db_error(&self) -> Option<&tokio_postgres::error::DbError> {
+        self.source_error()
+            .and_then(tokio_postgres::Error::as_db_error)
+    }
+
+    /// The driver's error, owned, for code that already handles
+    /// `tokio_postgres::Error`; `None` for the pool's own errors (timeouts,
+    /// row counts, sessions).
+    pub fn into_inner(self) -> Option<tokio_postgres::Error> {
         match self {
             Self::Server { driver, .. } | Self::Client { driver, .. } => Some(driver),
             _ => None,

@@ -1,13 +1,13 @@
 //! [`Meta`]: a statement's telemetry, built once per distinct text per pool.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use opentelemetry::metrics::BoundHistogram;
 use opentelemetry::{KeyValue, StringValue};
 
 use super::instruments::Instruments;
-use super::sanitize::{sanitize, Sanitized};
+use super::sanitize::{sanitize, Sanitized, MAX_SUMMARY_LEN};
 use crate::names;
 
 /// The span name and attributes and the metric series of one statement text.
@@ -19,7 +19,14 @@ pub(crate) struct Meta {
     pub(crate) ok_duration: BoundHistogram<f64>,
     /// Its row in the in-process view, by `db.query.summary` (never text).
     pub(crate) stats: Option<crate::stats::QueryStats>,
+    /// The telemetry of preparing this statement, made on the first
+    /// `prepare_cached` that reaches the server.
+    prepare: OnceLock<Arc<Meta>>,
 }
+
+/// `db.operation.name` and the summary's first word of a statement's
+/// preparation (a Parse round trip), apart from its executions.
+pub(crate) const PREPARE: &str = "PREPARE";
 
 fn arc_str(s: &str) -> StringValue {
     StringValue::from(Arc::<str>::from(s))
@@ -34,7 +41,44 @@ impl Meta {
         stats: Option<&crate::stats::Stats>,
         sql: &str,
     ) -> Self {
-        let sanitized = sanitize(sql);
+        Self::of(base_attrs, instruments, stats, sanitize(sql))
+    }
+
+    /// The preparation of this statement: span and summary
+    /// `PREPARE {db.query.summary}`, operation `PREPARE`, the same text and
+    /// collection; its durations are a series of their own (operation
+    /// `PREPARE`), so a cold cache does not skew the statement's latency.
+    pub(crate) fn prepare(
+        &self,
+        base_attrs: &[KeyValue],
+        instruments: &Instruments,
+        stats: Option<&crate::stats::Stats>,
+    ) -> Arc<Meta> {
+        Arc::clone(self.prepare.get_or_init(|| {
+            let s = &self.sanitized;
+            let mut summary = format!("{PREPARE} {}", s.summary);
+            if summary.len() > MAX_SUMMARY_LEN {
+                // Whole words only: cut at the last space that fits.
+                let fits = crate::text::prefix_bytes(&summary, MAX_SUMMARY_LEN + 1);
+                let end = fits.rfind(' ').unwrap_or(PREPARE.len());
+                summary.truncate(end);
+            }
+            let sanitized = Sanitized {
+                text: s.text.clone(),
+                summary,
+                operation: PREPARE.to_owned(),
+                collections: s.collections.clone(),
+            };
+            Arc::new(Self::of(base_attrs, instruments, stats, sanitized))
+        }))
+    }
+
+    fn of(
+        base_attrs: &[KeyValue],
+        instruments: &Instruments,
+        stats: Option<&crate::stats::Stats>,
+        sanitized: Sanitized,
+    ) -> Self {
         let mut span_attrs = base_attrs.to_vec();
         span_attrs.push(KeyValue::new(
             names::DB_QUERY_TEXT,
@@ -64,6 +108,7 @@ impl Meta {
             span_attrs,
             metric_attrs,
             ok_duration,
+            prepare: OnceLock::new(),
         }
     }
 }

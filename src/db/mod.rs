@@ -33,6 +33,7 @@ mod rls;
 pub mod sanitize;
 mod shared;
 mod statement;
+mod stream;
 mod tls;
 
 pub use crate::stats::vocabulary::PoolStatus;
@@ -42,6 +43,7 @@ pub use error::{BuildError, DbError};
 pub use handle::Pool;
 pub use rls::{UserSession, DEFAULT_ROLE};
 pub use statement::{AsQuery, Query, Statement};
+pub use stream::{CopyOutStream, RowStream};
 /// The driver, re-exported so applications name its types (`Row`,
 /// `types::ToSql`, `Error`) at the version wingspan was built with.
 pub use tokio_postgres;

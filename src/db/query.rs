@@ -2,6 +2,7 @@
 //! client-side bound, and the way a statement reaches the server.
 
 use std::future::Future;
+use std::ops::Deref;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -32,6 +33,23 @@ macro_rules! on {
             Target::Tx($c) => $body,
         }
     };
+}
+
+/// What a driver statement's span is named after when wingspan did not
+/// prepare it (tokio-postgres keeps no text).
+const DRIVER_STATEMENT: &str = "EXECUTE";
+
+/// Whether `a` and `b` are one server-side statement (clones share their
+/// parameter and column lists; tokio-postgres keeps the name private).
+fn same_statement(a: &tokio_postgres::Statement, b: &tokio_postgres::Statement) -> bool {
+    if !a.params().is_empty() {
+        return std::ptr::eq(a.params().as_ptr(), b.params().as_ptr());
+    }
+    if !a.columns().is_empty() {
+        return std::ptr::eq(a.columns().as_ptr(), b.columns().as_ptr());
+    }
+    // Neither list to tell them apart: the name is in `Debug`.
+    b.params().is_empty() && b.columns().is_empty() && format!("{a:?}") == format!("{b:?}")
 }
 
 /// How a call reaches the server.
@@ -111,6 +129,16 @@ impl<'a> Exec<'a> {
         match q {
             QueryRef::Text(sql) => self.shared.meta(sql),
             QueryRef::Prepared(st) => Arc::clone(&st.meta),
+            QueryRef::Driver(st) => {
+                // Prepared by wingspan on this connection: its text is known.
+                let text = self.state.statements.lock().ok().and_then(|m| {
+                    m.iter()
+                        .find(|(_, s)| same_statement(s, st))
+                        .map(|(sql, _)| sql.clone())
+                });
+                self.shared
+                    .meta(text.as_deref().unwrap_or(DRIVER_STATEMENT))
+            }
         }
     }
 
@@ -142,6 +170,7 @@ impl<'a> Exec<'a> {
                 Some(raw) => return Ok(Plan::Named(raw.clone())),
                 None => &*st.text,
             },
+            QueryRef::Driver(st) => return Ok(Plan::Named((*st).clone())),
             QueryRef::Text(sql) => sql,
         };
         if !self.statement_cache() {
@@ -222,9 +251,9 @@ impl<'a> Exec<'a> {
 
 /// Where one statement's duration goes: the bound success series, or the
 /// statement's attributes plus `error.type` (and the SQLSTATE).
-struct StatementMetrics<'a> {
+pub(crate) struct StatementMetrics<'a, M: Deref<Target = Meta> = &'a Meta> {
     shared: &'a Shared,
-    meta: &'a Meta,
+    meta: M,
 }
 
 /// A measured duration back as a `Duration` (never negative or NaN here;
@@ -233,7 +262,7 @@ fn secs(seconds: f64) -> std::time::Duration {
     std::time::Duration::try_from_secs_f64(seconds).unwrap_or_default()
 }
 
-impl CallMetrics for StatementMetrics<'_> {
+impl<M: Deref<Target = Meta>> CallMetrics for StatementMetrics<'_, M> {
     fn ok(&self, seconds: f64) {
         self.meta.ok_duration.record(seconds);
         if let Some(stats) = &self.meta.stats {
@@ -287,14 +316,46 @@ pub(crate) async fn instrumented<T, F>(
 where
     F: Future<Output = Result<T, DbError>>,
 {
+    let mut call = start_call(shared, meta, cx);
+    let result = bounded(shared, state, call.started(), fut).await;
+    match &result {
+        Ok(v) => {
+            if let Some(n) = rows(v) {
+                call.set_attribute(KeyValue::new(names::DB_RESPONSE_RETURNED_ROWS, n));
+            }
+            call.ok();
+        }
+        Err(e) => failed(call, state, e),
+    }
+    result
+}
+
+/// The CLIENT span of one call, started under `cx`, and its clock.
+pub(crate) fn start_call<'a, M: Deref<Target = Meta>>(
+    shared: &'a Shared,
+    meta: M,
+    cx: &Context,
+) -> ClientCall<StatementMetrics<'a, M>> {
     let tracer = &shared.tracer;
     let builder = tracer
         .span_builder(meta.span_name.clone())
         .with_kind(SpanKind::Client)
         .with_attributes(meta.span_attrs.clone());
-    let mut call = ClientCall::start(tracer, builder, cx, StatementMetrics { shared, meta });
-    let result = match shared.call_bound {
-        Some(bound) => match within(call.started() + bound, fut).await {
+    ClientCall::start(tracer, builder, cx, StatementMetrics { shared, meta })
+}
+
+/// `fut` under the pool's client-side bound, counted from `started`.
+pub(crate) async fn bounded<T, F>(
+    shared: &Shared,
+    state: &ConnState,
+    started: std::time::Instant,
+    fut: F,
+) -> Result<T, DbError>
+where
+    F: Future<Output = Result<T, DbError>>,
+{
+    match shared.call_bound {
+        Some(bound) => match within(started + bound, fut).await {
             Ok(r) => r,
             Err(_) => {
                 // The server may still be running it: never reuse this connection.
@@ -303,33 +364,26 @@ where
             }
         },
         None => fut.await,
-    };
-    match &result {
-        Ok(v) => {
-            if let Some(n) = rows(v) {
-                call.set_attribute(KeyValue::new(names::DB_RESPONSE_RETURNED_ROWS, n));
-            }
-            call.ok();
-        }
-        Err(e) => {
-            if matches!(
-                e,
-                DbError::Client {
-                    kind: "closed" | "io",
-                    ..
-                }
-            ) {
-                state.broken.store(true, Ordering::Relaxed);
-            }
-            if let DbError::Server {
-                constraint: Some(c),
-                ..
-            } = e
-            {
-                call.set_attribute(KeyValue::new(names::WINGSPAN_DB_CONSTRAINT, c.clone()));
-            }
-            call.fail(e);
-        }
     }
-    result
+}
+
+/// Ends `call` as failed with `e`; a connection that broke is not reused.
+pub(crate) fn failed<M: CallMetrics>(mut call: ClientCall<M>, state: &ConnState, e: &DbError) {
+    if matches!(
+        e,
+        DbError::Client {
+            kind: "closed" | "io",
+            ..
+        }
+    ) {
+        state.broken.store(true, Ordering::Relaxed);
+    }
+    if let DbError::Server {
+        constraint: Some(c),
+        ..
+    } = e
+    {
+        call.set_attribute(KeyValue::new(names::WINGSPAN_DB_CONSTRAINT, c.clone()));
+    }
+    call.fail(e);
 }

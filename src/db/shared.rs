@@ -64,6 +64,11 @@ impl Shared {
         })
     }
 
+    /// The telemetry of preparing the statement `meta` describes.
+    pub(crate) fn prepare_meta(&self, meta: &Meta) -> Arc<Meta> {
+        meta.prepare(&self.base_attrs, &self.instruments, self.stats.as_ref())
+    }
+
     pub(crate) fn map_pool_error(&self, e: PoolError<tokio_postgres::Error>) -> DbError {
         match e {
             PoolError::Timeout(TimeoutType::Wait) => DbError::PoolTimeout(self.cfg.acquire_timeout),

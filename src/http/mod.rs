@@ -40,6 +40,7 @@ mod body;
 mod future;
 mod layer;
 mod metrics;
+mod peer;
 mod propagation;
 mod route;
 mod service;
@@ -52,6 +53,7 @@ pub use body::ResponseBody;
 pub use future::ResponseFuture;
 pub use layer::{HttpLayer, RedactPath};
 pub use metrics::{ACTIVE_REQUESTS, REQUEST_DURATION};
+pub use peer::{with_peer, WithPeer};
 pub use service::HttpService;
 
 /// The HTTP layer for `telemetry`'s pipeline, with its defaults from

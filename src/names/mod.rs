@@ -19,6 +19,11 @@
 //! assert_eq!(names::OTHER, "other"); // a name past its cap
 //! ```
 
+/// The schema URL of the semantic conventions wingspan's names follow
+/// (v1.44), set on its instrumentation scope: a backend that translates
+/// between versions reads the names as of this one.
+pub const SCHEMA_URL: &str = "https://opentelemetry.io/schemas/1.44.0";
+
 mod cache;
 mod common;
 mod db;

@@ -136,7 +136,7 @@ impl TelemetryBuilder {
 
         let scope = InstrumentationScope::builder(SCOPE_NAME)
             .with_version(env!("CARGO_PKG_VERSION"))
-            .with_schema_url(opentelemetry_semantic_conventions::SCHEMA_URL)
+            .with_schema_url(crate::names::SCHEMA_URL)
             .build();
         let tracer = tracer_provider.tracer_with_scope(scope.clone());
         let meter = meter_provider.meter_with_scope(scope);

@@ -166,6 +166,14 @@ impl Telemetry {
         })
         .await
     }
+
+    /// Waits for SIGTERM or SIGINT ([`shutdown_signal`](super::shutdown_signal)),
+    /// then [`shutdown`](Self::shutdown): for a service whose accept loop
+    /// runs on its own task, the whole end of `main`.
+    pub async fn shutdown_on_signal(&self) -> Result<(), TelemetryError> {
+        super::shutdown_signal().await;
+        self.shutdown().await
+    }
 }
 
 /// A snapshot of the pipeline's own counts.

@@ -43,6 +43,7 @@ mod prometheus;
 mod redact;
 mod resource;
 mod self_metrics;
+mod signal;
 mod subscriber;
 
 use std::time::Duration;
@@ -50,6 +51,7 @@ use std::time::Duration;
 pub use builder::TelemetryBuilder;
 pub use error::TelemetryError;
 pub use handle::{LossCounts, Telemetry};
+pub use signal::shutdown_signal;
 pub use subscriber::{DRIVER_TARGETS, SILENCED_TARGETS};
 
 use crate::config::Config;

@@ -132,8 +132,11 @@ impl Telemetry {
         .with_filter(env_filter(&tc.log_filter)?);
         let mut layers = vec![spans.boxed(), logs.boxed()];
         if tc.console_log {
+            // Colour only on a terminal: escape codes in a file or a log
+            // collector's pipe are noise.
             let console = tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .with_target(true)
                 .with_filter(env_filter(&tc.log_filter)?);
             layers.push(console.boxed());

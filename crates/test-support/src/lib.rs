@@ -21,6 +21,7 @@ mod grpc;
 mod http;
 mod model;
 pub mod paths;
+pub mod port;
 pub mod postgres;
 mod receiver;
 pub mod redis;
@@ -35,6 +36,7 @@ pub use model::{
     attrs_key, hex, Attributes, EventRecord, Kind, LogRecord, MetricKind, MetricPoint, SpanRecord,
     Status, Transport, Value,
 };
+pub use port::PortAfter;
 pub use postgres::{Certs, PrivatePostgres};
 pub use receiver::{dump_logs, dump_metrics, dump_spans, Receiver, WAIT};
 pub use redis::{KeyPrefix, PrivateRedis};

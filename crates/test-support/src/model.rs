@@ -204,6 +204,9 @@ pub struct SpanRecord {
     pub resource: Attributes,
     /// The instrumentation scope name.
     pub scope: String,
+    /// The schema URL the span's names follow: its scope's, else its
+    /// resource's (empty when neither says).
+    pub schema_url: String,
     /// Start time, ns since the epoch.
     pub start_time_unix_nano: u64,
     /// End time, ns since the epoch.
@@ -425,6 +428,11 @@ pub(crate) fn spans(req: &ExportTraceServiceRequest, transport: Transport) -> Ve
                 .as_ref()
                 .map(|s| s.name.clone())
                 .unwrap_or_default();
+            let schema_url = if ss.schema_url.is_empty() {
+                rs.schema_url.clone()
+            } else {
+                ss.schema_url.clone()
+            };
             for s in &ss.spans {
                 let (status, status_message) = match &s.status {
                     Some(st) => (
@@ -469,6 +477,7 @@ pub(crate) fn spans(req: &ExportTraceServiceRequest, transport: Transport) -> Ve
                         .collect(),
                     resource: resource.clone(),
                     scope: scope.clone(),
+                    schema_url: schema_url.clone(),
                     start_time_unix_nano: s.start_time_unix_nano,
                     end_time_unix_nano: s.end_time_unix_nano,
                     transport,

@@ -383,7 +383,7 @@ pub async fn redis(args: &[&str]) -> Option<fred::types::Value> {
 }
 
 /// Copies a pipe into `sink` on a thread of its own, line by line.
-fn capture(pipe: Option<impl Read + Send + 'static>, sink: Arc<Mutex<String>>) {
+pub(crate) fn capture(pipe: Option<impl Read + Send + 'static>, sink: Arc<Mutex<String>>) {
     let Some(pipe) = pipe else { return };
     std::thread::spawn(move || {
         let mut reader = BufReader::new(pipe);

@@ -168,6 +168,17 @@ impl UserSession {
     }
 
     /// The client for a call of `sql`, unless the session refuses it.
+    /// A statement's text must be known to be checked: a driver statement's
+    /// is not, so it is refused.
+    fn checked_query<Q: AsQuery + ?Sized>(&self, query: &Q) -> Result<&Client, DbError> {
+        match query.as_query().0.text() {
+            Some(sql) => self.checked(sql),
+            None => Err(DbError::Refused(
+                "a driver statement (its text is unknown, so it cannot be checked)",
+            )),
+        }
+    }
+
     fn checked(&self, sql: &str) -> Result<&Client, DbError> {
         guard::check(sql).map_err(DbError::Refused)?;
         self.exec()
@@ -226,7 +237,7 @@ impl Queryable for UserSession {
         query: &Q,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<Vec<Row>, DbError>> + Send {
-        let c = self.checked(query.as_query().0.text());
+        let c = self.checked_query(query);
         async move {
             let c = c?;
             self.outcome().done(c.query(query, params).await)
@@ -238,7 +249,7 @@ impl Queryable for UserSession {
         query: &Q,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<Row, DbError>> + Send {
-        let c = self.checked(query.as_query().0.text());
+        let c = self.checked_query(query);
         async move {
             let c = c?;
             self.outcome().done(c.query_one(query, params).await)
@@ -250,7 +261,7 @@ impl Queryable for UserSession {
         query: &Q,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<Option<Row>, DbError>> + Send {
-        let c = self.checked(query.as_query().0.text());
+        let c = self.checked_query(query);
         async move {
             let c = c?;
             self.outcome().done(c.query_opt(query, params).await)
@@ -262,7 +273,7 @@ impl Queryable for UserSession {
         query: &Q,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<u64, DbError>> + Send {
-        let c = self.checked(query.as_query().0.text());
+        let c = self.checked_query(query);
         async move {
             let c = c?;
             self.outcome().done(c.execute(query, params).await)
