@@ -22,6 +22,7 @@ mod http;
 mod model;
 pub mod paths;
 pub mod postgres;
+mod raw_http;
 mod receiver;
 pub mod redis;
 mod silent;
@@ -36,6 +37,7 @@ pub use model::{
     Status, Transport, Value,
 };
 pub use postgres::{Certs, PrivatePostgres};
+pub use raw_http::RawHttp;
 pub use receiver::{dump_logs, dump_metrics, dump_spans, Receiver, WAIT};
 pub use redis::{KeyPrefix, PrivateRedis};
 pub use silent::{black_hole, resident_bytes, SilentCollector};
