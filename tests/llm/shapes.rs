@@ -318,3 +318,19 @@ async fn cumulative_and_server_tool_usage_pass_through() {
     assert_eq!(stream.usage().input_tokens, 25, "not added twice");
     assert_eq!(stream.usage().output_tokens, 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_error_body_names_the_error_type() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(&receiver, support::Protocol::Grpc, &[]).await;
+    let body =
+        br#"{"type":"error","error":{"type":"conflict_error","message":"m"},"request_id":"req_1"}"#;
+    let server = RawHttp::start(409, "application/json", body.to_vec()).await;
+    let claude = wingspan::llm::anthropic::Anthropic::builder(&telemetry)
+        .base_url(server.base_url())
+        .retry(RetryPolicy::retries(0))
+        .build()
+        .unwrap();
+    let err = claude.messages(&request()).await.unwrap_err();
+    assert_eq!(err.error_type(), "conflict_error");
+}
