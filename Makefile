@@ -12,7 +12,7 @@ CARGO    ?= cargo
 PYTHON   ?= python3
 FEATURES ?= --all-features
 
-.PHONY: all test demo demo-quickstart services bench fuzz lint fmt fmt-check clippy otel-single py-test registry-check bench-figures book screenshots clippy-features nextest doctest rotel clean-demo help \
+.PHONY: all test demo demo-quickstart services bench fuzz lint fmt fmt-check clippy otel-single py-test registry-check bench-figures book screenshots clippy-features nextest sdk-conformance doctest rotel clean-demo help \
 	backend backend-static alerts-check alerts-render dashboards-check collector-check backend-check e2e-alerts alert-target
 
 all: test
@@ -36,7 +36,7 @@ help:
 	@echo "make report     the weekly report (wingspan-report) from PROM_URL: Markdown on stdout, HTML and JSON files"
 
 ## test: the whole gate, in order; stops at the first failing step.
-test: fmt-check clippy clippy-features otel-single py-test registry-check bench-figures book backend-static nextest doctest backend-check e2e-alerts
+test: fmt-check clippy clippy-features otel-single py-test registry-check bench-figures book backend-static nextest sdk-conformance doctest backend-check e2e-alerts
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -77,6 +77,12 @@ BUILD_BINARIES = $(CARGO) build --workspace $(FEATURES)
 nextest:
 	$(BUILD_BINARIES)
 	$(CARGO) nextest run --workspace $(FEATURES) --no-fail-fast
+
+# The official Anthropic Python SDK against the fake Messages API (tests/llm/sdk.rs, ignored by
+# plain nextest): scripts/sdk-venv.sh installs the pinned SDK into .venv (PyPI), then the test runs.
+sdk-conformance:
+	WINGSPAN_SDK_PYTHON="$$(bash scripts/sdk-venv.sh)" $(CARGO) nextest run -p wingspan $(FEATURES) \
+		--run-ignored only -E 'test(official_python_sdk)'
 
 # The rustdoc examples (the crate root's wiring, each module's examples) compile and run
 # here: nextest runs no doctests.

@@ -804,4 +804,7 @@ async fn calls_feed_the_in_process_view() {
 }
 
 mod bounds;
+mod corpus;
 mod redirect;
+mod sdk;
+mod shapes;

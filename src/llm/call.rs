@@ -8,7 +8,7 @@ use opentelemetry::trace::{SpanKind, Tracer as _};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 
 use super::bound::{CostSet, Shape};
-use super::{Response, Shared};
+use super::{OutputPart, Response, Shared};
 use crate::instrument::{CallError, CallMetrics, ClientCall};
 use crate::names;
 use crate::text::prefix_bytes;
@@ -253,13 +253,48 @@ impl Call {
     /// With content capture on: records the answer as
     /// `gen_ai.output.messages` (capped). Does nothing otherwise.
     pub fn capture_output(&mut self, text: &str, finish_reason: Option<&str>) {
+        self.capture_output_parts(&[OutputPart::Text(text)], finish_reason);
+    }
+
+    /// With content capture on: records the answer's parts (text,
+    /// reasoning, tool calls) as `gen_ai.output.messages`, each text capped
+    /// at the content bound; tool-call arguments are JSON when whole and
+    /// within the bound, else a capped string. Does nothing otherwise.
+    pub fn capture_output_parts(&mut self, parts: &[OutputPart<'_>], finish_reason: Option<&str>) {
         if !self.captures_content() {
             return;
         }
         let max = self.call.metrics().shared.content_max_bytes;
+        let parts: Vec<serde_json::Value> = parts
+            .iter()
+            .map(|part| match *part {
+                OutputPart::Text(t) => {
+                    serde_json::json!({"type": "text", "content": prefix_bytes(t, max)})
+                }
+                OutputPart::Reasoning(t) => {
+                    serde_json::json!({"type": "reasoning", "content": prefix_bytes(t, max)})
+                }
+                OutputPart::ToolCall {
+                    id,
+                    name,
+                    arguments,
+                } => {
+                    let arguments = (arguments.len() <= max)
+                        .then(|| serde_json::from_str::<serde_json::Value>(arguments).ok())
+                        .flatten()
+                        .unwrap_or_else(|| prefix_bytes(arguments, max).into());
+                    serde_json::json!({
+                        "type": "tool_call",
+                        "id": prefix_bytes(id, max),
+                        "name": prefix_bytes(name, max),
+                        "arguments": arguments,
+                    })
+                }
+            })
+            .collect();
         let json = serde_json::json!([{
             "role": "assistant",
-            "parts": [{"type": "text", "content": prefix_bytes(text, max)}],
+            "parts": parts,
             "finish_reason": finish_reason.unwrap_or(""),
         }])
         .to_string();
@@ -270,6 +305,37 @@ impl Call {
     /// Ends a successful call: response attributes, token usage, cost (or
     /// unpriced), then the duration. Returns the duration in seconds.
     pub fn ok(mut self, response: &Response) -> f64 {
+        let used = self.describe(response);
+        let shared = self.call.metrics().shared.clone();
+        let model = std::mem::take(&mut self.request_model);
+        let seconds = self.call.ok();
+        record_stats(&shared, &model, seconds, false, used);
+        seconds
+    }
+
+    /// Ends a failed call with `error.type` (a low-cardinality class:
+    /// `timeout`, `rate_limit_error`, `529`, ...). Returns the duration.
+    pub fn fail(self, error_type: &str) -> f64 {
+        let shared = self.call.metrics().shared.clone();
+        let seconds = self.call.fail(&ErrorType(error_type));
+        record_stats(&shared, &self.request_model, seconds, true, Used::default());
+        seconds
+    }
+
+    /// Ends a call that failed after part of the answer arrived (a stream
+    /// cut short, an error event mid-stream): what `response` reports
+    /// (model, id, the usage so far and its cost) is recorded, then the
+    /// call ends with `error.type`. Returns the duration.
+    pub fn fail_after(mut self, error_type: &str, response: &Response) -> f64 {
+        let used = self.describe(response);
+        let shared = self.call.metrics().shared.clone();
+        let seconds = self.call.fail(&ErrorType(error_type));
+        record_stats(&shared, &self.request_model, seconds, true, used);
+        seconds
+    }
+
+    /// Response attributes, usage and cost (or unpriced) of `response`.
+    fn describe(&mut self, response: &Response) -> Used {
         if let Some(model) = &response.model {
             self.response_model(model);
         }
@@ -288,32 +354,30 @@ impl Call {
                 Value::Array(Array::String(reasons)),
             ));
         }
+        if let Some(n) = response.reasoning_output_tokens {
+            self.call.set_attribute(KeyValue::new(
+                names::GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+                i64::try_from(n).unwrap_or(i64::MAX),
+            ));
+        }
         self.call.metrics_mut().bind();
-        let used = match &response.usage {
+        let response_model = response.model.as_deref();
+        match &response.usage {
             Some(usage) => {
-                let cost_usd = self.record_usage(usage, response.model.as_deref());
+                let cost_usd = self.record_usage(usage, response_model);
                 Used {
                     input_tokens: usage.total_input_tokens(),
                     output_tokens: usage.output_tokens,
                     cost_usd,
                 }
             }
-            None => Used::default(),
-        };
-        let shared = self.call.metrics().shared.clone();
-        let model = std::mem::take(&mut self.request_model);
-        let seconds = self.call.ok();
-        record_stats(&shared, &model, seconds, false, used);
-        seconds
-    }
-
-    /// Ends a failed call with `error.type` (a low-cardinality class:
-    /// `timeout`, `rate_limit_error`, `529`, ...). Returns the duration.
-    pub fn fail(self, error_type: &str) -> f64 {
-        let shared = self.call.metrics().shared.clone();
-        let seconds = self.call.fail(&ErrorType(error_type));
-        record_stats(&shared, &self.request_model, seconds, true, Used::default());
-        seconds
+            None => {
+                // No usage, no cost known: unpriced, never $0.00.
+                let shared = self.call.metrics().shared.clone();
+                self.record_unpriced(&shared, response_model);
+                Used::default()
+            }
+        }
     }
 
     /// Records the usage; returns the cost in USD (0 when unpriced).
@@ -360,30 +424,30 @@ impl Call {
             .or_else(|| shared.pricing.cost(&self.request_model, usage));
         match priced {
             Some((entry, cost)) => {
-                self.record_cost(&shared, usage, entry, &cost);
+                self.record_cost(&shared, usage, entry, response_model, &cost);
                 cost.total()
             }
             None => {
-                self.record_unpriced(&shared);
+                self.record_unpriced(&shared, response_model);
                 0.0
             }
         }
     }
 
     /// `wingspan.gen_ai.cost` per token category, and the span's total.
+    /// Labelled with the requested model (`gen_ai.request.model`) and the
+    /// answering one (`gen_ai.response.model`, when the answer named it);
+    /// the pricing-table entry is the span's `wingspan.gen_ai.pricing.model`.
     fn record_cost(
         &mut self,
         shared: &Shared,
         usage: &super::Usage,
         entry: &str,
+        response_model: Option<&str>,
         cost: &super::Cost,
     ) {
         let entry = StringValue::from(entry.to_owned());
-        let mut key = Vec::with_capacity(2);
-        key.push(KeyValue::new(names::GEN_AI_REQUEST_MODEL, entry.clone()));
-        if let Some(task) = &self.call.metrics().task {
-            key.push(KeyValue::new(names::WINGSPAN_GEN_AI_TASK, task.clone()));
-        }
+        let key = self.model_labels(response_model);
         let set = shared
             .instruments
             .costs
@@ -408,19 +472,32 @@ impl Call {
             .set_attribute(KeyValue::new(names::WINGSPAN_GEN_AI_PRICING_MODEL, entry));
     }
 
-    /// `wingspan.gen_ai.unpriced`: the model is not in the table.
-    fn record_unpriced(&mut self, shared: &Shared) {
-        let mut a = Vec::with_capacity(2);
-        a.push(KeyValue::new(
-            names::GEN_AI_REQUEST_MODEL,
-            self.request_model.clone(),
-        ));
-        if let Some(task) = &self.call.metrics().task {
-            a.push(KeyValue::new(names::WINGSPAN_GEN_AI_TASK, task.clone()));
-        }
+    /// `wingspan.gen_ai.unpriced`: the model is not in the table, or no
+    /// usage was reported.
+    fn record_unpriced(&mut self, shared: &Shared, response_model: Option<&str>) {
+        let a = self.model_labels(response_model);
         shared.instruments.unpriced.add(1, &a);
         self.call
             .set_attribute(KeyValue::new(names::WINGSPAN_GEN_AI_UNPRICED, true));
+    }
+}
+
+impl Call {
+    /// The cost metrics' labels: requested model, answering model (when
+    /// known), task.
+    fn model_labels(&self, response_model: Option<&str>) -> Vec<KeyValue> {
+        let mut key = Vec::with_capacity(3);
+        key.push(KeyValue::new(
+            names::GEN_AI_REQUEST_MODEL,
+            self.request_model.clone(),
+        ));
+        if let Some(m) = response_model {
+            key.push(KeyValue::new(names::GEN_AI_RESPONSE_MODEL, m.to_owned()));
+        }
+        if let Some(task) = &self.call.metrics().task {
+            key.push(KeyValue::new(names::WINGSPAN_GEN_AI_TASK, task.clone()));
+        }
+        key
     }
 }
 

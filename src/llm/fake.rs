@@ -16,10 +16,22 @@
 //!
 //! [`Behaviour`] sets the latency distribution before the answer (fixed,
 //! uniform or log-normal), the token counts (cache reads and writes
-//! included), the text and its chunking, and the answering model.
+//! included), the text and its chunking, and the answering model; and the
+//! shapes an answer can take: a `thinking` block (`thinking_delta`,
+//! `signature_delta`, `output_tokens_details.thinking_tokens`), a
+//! `tool_use` block (`input_json_delta`), cumulative usage in
+//! `message_delta`, server-tool usage (`server_tool_use`), an `error`
+//! event in the middle of the stream, and the stream's [`Ending`] (whole,
+//! without the last blank line, cut before or after `message_delta`).
 //! [`FakeAnthropic::fail_next`] queues injected failures: 429
 //! `rate_limit_error` with `retry-after`, 529 `overloaded_error`, any other
-//! status. The last requests' `traceparent` and `baggage` are recorded
+//! status with the error type the API documents for it
+//! ([`error_type_of`]).
+//!
+//! Like the API, every answer carries a `request-id` header (and an error
+//! body its `request_id`), and a body without `max_tokens` is refused with
+//! 400 `invalid_request_error`. The official Python SDK parses every answer
+//! (`make sdk-conformance`). The last requests' `traceparent` and `baggage` are recorded
 //! ([`FakeAnthropic::received`], a ring of [`DEFAULT_RECEIVED_MAX`]), and
 //! every request is counted ([`FakeAnthropic::received_count`]): a fake
 //! serving a long-running process (wingman runs one in-process) holds a
@@ -95,8 +107,54 @@ pub struct Behaviour {
     pub chunk_interval: Duration,
     /// The model named in the answer. Defaults to the requested model.
     pub response_model: Option<String>,
-    /// `stop_reason`. Defaults to `end_turn`.
+    /// `stop_reason`. Defaults to `end_turn` (`tool_use` once
+    /// [`tool_use`](Self::tool_use) is set).
     pub stop_reason: String,
+    /// A `thinking` block before the text. Defaults to none.
+    pub thinking: Option<String>,
+    /// `usage.output_tokens_details.thinking_tokens`. Defaults to none.
+    pub thinking_tokens: Option<u64>,
+    /// A `tool_use` block after the text. Defaults to none.
+    pub tool_use: Option<ToolUse>,
+    /// `message_delta` repeats the input and cache counts (they are
+    /// cumulative) instead of only the output count. Defaults to false.
+    pub cumulative_usage: bool,
+    /// `usage.server_tool_use.web_search_requests`. Defaults to none.
+    pub web_search_requests: Option<u64>,
+    /// An `error` event of this type after this many text deltas, ending
+    /// the stream. Defaults to none.
+    pub error_mid_stream: Option<(usize, String)>,
+    /// How a stream ends. Defaults to [`Ending::Complete`].
+    pub ending: Ending,
+}
+
+/// A `tool_use` block: the model asks for a tool call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolUse {
+    /// `toolu_...`.
+    pub id: String,
+    /// The tool's name.
+    pub name: String,
+    /// The arguments, a JSON object as text (streamed in pieces as
+    /// `input_json_delta`).
+    pub input_json: String,
+}
+
+/// How a streamed answer ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Ending {
+    /// `message_stop`, then the body ends.
+    #[default]
+    Complete,
+    /// As `Complete`, but the last event has no closing blank line.
+    NoFinalBlankLine,
+    /// The connection breaks right after `message_delta` (no
+    /// `message_stop`): the answer and its usage are all there.
+    DropAfterMessageDelta,
+    /// The connection breaks after the content, before `message_delta`:
+    /// truly truncated.
+    DropBeforeMessageDelta,
 }
 
 impl Default for Behaviour {
@@ -113,6 +171,13 @@ impl Default for Behaviour {
             chunk_interval: Duration::from_millis(2),
             response_model: None,
             stop_reason: "end_turn".to_owned(),
+            thinking: None,
+            thinking_tokens: None,
+            tool_use: None,
+            cumulative_usage: false,
+            web_search_requests: None,
+            error_mid_stream: None,
+            ending: Ending::Complete,
         }
     }
 }
@@ -149,6 +214,65 @@ impl Behaviour {
         self.response_model = Some(model.into());
         self
     }
+
+    /// Sets `stop_reason`. Defaults to `end_turn`.
+    pub fn stop_reason(mut self, reason: impl Into<String>) -> Self {
+        self.stop_reason = reason.into();
+        self
+    }
+
+    /// Adds a `thinking` block (streamed as `thinking_delta`s and a
+    /// `signature_delta`) and reports `thinking_tokens` of the output
+    /// tokens as reasoning. Defaults to none.
+    pub fn thinking(mut self, text: impl Into<String>, thinking_tokens: u64) -> Self {
+        self.thinking = Some(text.into());
+        self.thinking_tokens = Some(thinking_tokens);
+        self
+    }
+
+    /// Adds a `tool_use` block (arguments streamed as `input_json_delta`s)
+    /// and sets `stop_reason` to `tool_use`. Defaults to none.
+    pub fn tool_use(
+        mut self,
+        id: impl Into<String>,
+        name: impl Into<String>,
+        input_json: impl Into<String>,
+    ) -> Self {
+        self.tool_use = Some(ToolUse {
+            id: id.into(),
+            name: name.into(),
+            input_json: input_json.into(),
+        });
+        self.stop_reason = "tool_use".to_owned();
+        self
+    }
+
+    /// `message_delta` carries every count, cumulative. Defaults to only
+    /// the output count.
+    pub fn cumulative_usage(mut self, on: bool) -> Self {
+        self.cumulative_usage = on;
+        self
+    }
+
+    /// Reports `n` web searches in `usage.server_tool_use`. Defaults to
+    /// none.
+    pub fn web_search_requests(mut self, n: u64) -> Self {
+        self.web_search_requests = Some(n);
+        self
+    }
+
+    /// Sends an `error` event of `error_type` after `after_deltas` text
+    /// deltas and ends the stream there. Defaults to none.
+    pub fn error_mid_stream(mut self, after_deltas: usize, error_type: impl Into<String>) -> Self {
+        self.error_mid_stream = Some((after_deltas, error_type.into()));
+        self
+    }
+
+    /// How a stream ends. Defaults to [`Ending::Complete`].
+    pub fn ending(mut self, ending: Ending) -> Self {
+        self.ending = ending;
+        self
+    }
 }
 
 /// An injected failure, answered instead of the next message.
@@ -161,8 +285,32 @@ pub enum Failure {
     },
     /// 529 `overloaded_error`.
     Overloaded,
-    /// Any status with an `api_error` body.
+    /// Any status, with the error type the API documents for it
+    /// ([`error_type_of`]).
     Status(u16),
+}
+
+/// The `error.type` the Messages API documents for an HTTP status: 400
+/// `invalid_request_error`, 401 `authentication_error`, 402
+/// `billing_error`, 403 `permission_error`, 404 `not_found_error`, 409
+/// `conflict_error`, 413 `request_too_large`, 429 `rate_limit_error`, 500
+/// `api_error`, 504 `timeout_error`, 529 `overloaded_error`; another 4xx
+/// `invalid_request_error` (the API "may also use this error type for
+/// other 4XX status codes"), anything else `api_error`.
+pub fn error_type_of(status: u16) -> &'static str {
+    match status {
+        401 => "authentication_error",
+        402 => "billing_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        409 => "conflict_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        504 => "timeout_error",
+        529 => "overloaded_error",
+        400..=499 => "invalid_request_error",
+        _ => "api_error",
+    }
 }
 
 /// What the fake saw of one request.
@@ -172,7 +320,8 @@ pub struct Received {
     pub traceparent: Option<String>,
     /// The `baggage` header.
     pub baggage: Option<String>,
-    /// Whether an `x-api-key` header came.
+    /// Whether a key came: an `x-api-key` header or `Authorization:
+    /// Bearer`.
     pub api_key: bool,
     /// The requested model.
     pub model: String,
@@ -221,6 +370,7 @@ struct Shared {
     failures: Mutex<VecDeque<Failure>>,
     received: Mutex<Log>,
     next_id: AtomicU64,
+    next_request: AtomicU64,
     rng: Mutex<u64>,
 }
 
@@ -292,6 +442,7 @@ impl FakeAnthropic {
             failures: Mutex::new(VecDeque::new()),
             received: Mutex::new(Log::new(DEFAULT_RECEIVED_MAX)),
             next_id: AtomicU64::new(1),
+            next_request: AtomicU64::new(1),
             rng: Mutex::new(0x9e37_79b9_7f4a_7c15 ^ u64::from(addr.port())),
         });
         let app = Router::new()
@@ -364,18 +515,36 @@ struct Incoming {
     model: String,
     #[serde(default)]
     stream: bool,
+    #[serde(default)]
+    max_tokens: Option<serde_json::Value>,
 }
 
 async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let request_id = format!(
+        "req_fake_{}",
+        shared.next_request.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut response = answer(&shared, &headers, &body, &request_id).await;
+    if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("request-id", v);
+    }
+    response
+}
+
+async fn answer(shared: &Shared, headers: &HeaderMap, body: &[u8], request_id: &str) -> Response {
     let header = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let Ok(incoming) = serde_json::from_slice::<Incoming>(&body) else {
-        return error(StatusCode::BAD_REQUEST, "invalid_request_error", None);
+    let Ok(incoming) = serde_json::from_slice::<Incoming>(body) else {
+        return error(StatusCode::BAD_REQUEST, request_id, None);
     };
+    let bearer = header("authorization").is_some_and(|v| {
+        v.get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("bearer "))
+    });
     shared
         .received
         .lock()
@@ -383,10 +552,14 @@ async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
         .push(Received {
             traceparent: header("traceparent"),
             baggage: header("baggage"),
-            api_key: headers.contains_key("x-api-key"),
+            api_key: headers.contains_key("x-api-key") || bearer,
             model: incoming.model.clone(),
             stream: incoming.stream,
         });
+    if !incoming.max_tokens.as_ref().is_some_and(|v| v.is_u64()) {
+        // The API requires max_tokens (a positive integer).
+        return error(StatusCode::BAD_REQUEST, request_id, None);
+    }
     let behaviour = shared
         .behaviour
         .lock()
@@ -402,7 +575,7 @@ async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
         .unwrap_or_else(|p| p.into_inner())
         .pop_front();
     if let Some(failure) = failure {
-        return failed(failure);
+        return failed(failure, request_id);
     }
     let id = format!(
         "msg_fake_{}",
@@ -415,15 +588,27 @@ async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
     if incoming.stream {
         stream(behaviour, id, model)
     } else {
+        let mut content = Vec::new();
+        if let Some(thinking) = &behaviour.thinking {
+            content.push(serde_json::json!({"type": "thinking", "thinking": thinking,
+                "signature": SIGNATURE}));
+        }
+        content.push(serde_json::json!({"type": "text", "text": behaviour.text}));
+        if let Some(tool) = &behaviour.tool_use {
+            let input: serde_json::Value =
+                serde_json::from_str(&tool.input_json).unwrap_or_else(|_| serde_json::json!({}));
+            content.push(serde_json::json!({"type": "tool_use", "id": tool.id,
+                "name": tool.name, "input": input}));
+        }
         let body = serde_json::json!({
             "id": id,
             "type": "message",
             "role": "assistant",
             "model": model,
-            "content": [{"type": "text", "text": behaviour.text}],
+            "content": content,
             "stop_reason": behaviour.stop_reason,
             "stop_sequence": null,
-            "usage": usage_json(&behaviour.usage, behaviour.usage.output_tokens),
+            "usage": usage_json(&behaviour, behaviour.usage.output_tokens, true, true),
         });
         (
             [(http::header::CONTENT_TYPE, "application/json")],
@@ -433,38 +618,59 @@ async fn messages(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: B
     }
 }
 
+/// The `signature` of the fake's thinking blocks (opaque, as the API's).
+const SIGNATURE: &str = "ZmFrZS1zaWduYXR1cmU=";
+
 /// The error answer of an injected failure.
-fn failed(failure: Failure) -> Response {
+fn failed(failure: Failure, request_id: &str) -> Response {
     match failure {
         Failure::RateLimited { retry_after_secs } => error(
             StatusCode::TOO_MANY_REQUESTS,
-            "rate_limit_error",
+            request_id,
             Some(retry_after_secs),
         ),
         Failure::Overloaded => {
             let status = StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            error(status, "overloaded_error", None)
+            error(status, request_id, None)
         }
         Failure::Status(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            error(status, "api_error", None)
+            error(status, request_id, None)
         }
     }
 }
 
-fn usage_json(u: &Usage, output: u64) -> serde_json::Value {
-    serde_json::json!({
-        "input_tokens": u.input_tokens,
-        "cache_creation_input_tokens": u.cache_creation_input_tokens,
-        "cache_read_input_tokens": u.cache_read_input_tokens,
-        "output_tokens": output,
-    })
+/// The usage object: the behaviour's counts with `output` output tokens;
+/// `full` adds the input and cache counts (a message, a `message_start`,
+/// a cumulative `message_delta`); `last` the thinking and server-tool
+/// counts (known once the answer is done).
+fn usage_json(b: &Behaviour, output: u64, full: bool, last: bool) -> serde_json::Value {
+    let u = &b.usage;
+    let mut v = serde_json::json!({"output_tokens": output});
+    if full {
+        v["input_tokens"] = u.input_tokens.into();
+        v["cache_creation_input_tokens"] = u.cache_creation_input_tokens.into();
+        v["cache_read_input_tokens"] = u.cache_read_input_tokens.into();
+    }
+    if !last {
+        return v;
+    }
+    if let Some(n) = b.thinking_tokens {
+        v["output_tokens_details"] = serde_json::json!({"thinking_tokens": n});
+    }
+    if let Some(n) = b.web_search_requests {
+        v["server_tool_use"] =
+            serde_json::json!({"web_search_requests": n, "web_fetch_requests": 0});
+    }
+    v
 }
 
-fn error(status: StatusCode, kind: &str, retry_after: Option<u64>) -> Response {
+fn error(status: StatusCode, request_id: &str, retry_after: Option<u64>) -> Response {
+    let kind = error_type_of(status.as_u16());
     let body = serde_json::json!({
         "type": "error",
         "error": {"type": kind, "message": format!("fake {kind}")},
+        "request_id": request_id,
     });
     let mut response = (
         status,
@@ -482,49 +688,9 @@ fn error(status: StatusCode, kind: &str, retry_after: Option<u64>) -> Response {
 
 /// The SSE answer, written by a task at the behaviour's pace.
 fn stream(behaviour: Behaviour, id: String, model: String) -> Response {
-    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     tokio::spawn(async move {
-        let event = |name: &str, data: serde_json::Value| {
-            Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
-        };
-        let u = &behaviour.usage;
-        let mut events = vec![
-            event(
-                "message_start",
-                serde_json::json!({"type": "message_start", "message": {
-                    "id": id, "type": "message", "role": "assistant", "content": [],
-                    "model": model, "stop_reason": null, "stop_sequence": null,
-                    "usage": usage_json(u, 1)}}),
-            ),
-            event(
-                "content_block_start",
-                serde_json::json!({"type": "content_block_start", "index": 0,
-                    "content_block": {"type": "text", "text": ""}}),
-            ),
-            event("ping", serde_json::json!({"type": "ping"})),
-        ];
-        for piece in split(&behaviour.text, behaviour.chunks) {
-            events.push(event(
-                "content_block_delta",
-                serde_json::json!({"type": "content_block_delta", "index": 0,
-                    "delta": {"type": "text_delta", "text": piece}}),
-            ));
-        }
-        events.push(event(
-            "content_block_stop",
-            serde_json::json!({"type": "content_block_stop", "index": 0}),
-        ));
-        events.push(event(
-            "message_delta",
-            serde_json::json!({"type": "message_delta",
-                "delta": {"stop_reason": behaviour.stop_reason, "stop_sequence": null},
-                "usage": {"output_tokens": u.output_tokens}}),
-        ));
-        events.push(event(
-            "message_stop",
-            serde_json::json!({"type": "message_stop"}),
-        ));
-        for (i, e) in events.into_iter().enumerate() {
+        for (i, e) in events(&behaviour, &id, &model).into_iter().enumerate() {
             if i > 3 && !behaviour.chunk_interval.is_zero() {
                 tokio::time::sleep(behaviour.chunk_interval).await;
             }
@@ -541,6 +707,117 @@ fn stream(behaviour: Behaviour, id: String, model: String) -> Response {
     response
 }
 
+/// The stream's pieces, in order; an `Err` breaks the connection.
+fn events(b: &Behaviour, id: &str, model: &str) -> Vec<Result<Bytes, std::io::Error>> {
+    let event = |name: &str, data: serde_json::Value| {
+        Ok(Bytes::from(format!("event: {name}\ndata: {data}\n\n")))
+    };
+    let cut = || Err(std::io::Error::other("connection cut by the fake"));
+    let delta = |index: usize, delta: serde_json::Value| {
+        event(
+            "content_block_delta",
+            serde_json::json!({"type": "content_block_delta", "index": index, "delta": delta}),
+        )
+    };
+    let stop = |index: usize| {
+        event(
+            "content_block_stop",
+            serde_json::json!({"type": "content_block_stop", "index": index}),
+        )
+    };
+    let mut out = vec![event(
+        "message_start",
+        serde_json::json!({"type": "message_start", "message": {
+            "id": id, "type": "message", "role": "assistant", "content": [],
+            "model": model, "stop_reason": null, "stop_sequence": null,
+            "usage": usage_json(b, 1, true, false)}}),
+    )];
+    let mut index = 0;
+    if let Some(thinking) = &b.thinking {
+        out.push(event(
+            "content_block_start",
+            serde_json::json!({"type": "content_block_start", "index": index,
+                "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+        ));
+        for piece in split(thinking, b.chunks) {
+            out.push(delta(
+                index,
+                serde_json::json!({"type": "thinking_delta", "thinking": piece}),
+            ));
+        }
+        out.push(delta(
+            index,
+            serde_json::json!({"type": "signature_delta", "signature": SIGNATURE}),
+        ));
+        out.push(stop(index));
+        index += 1;
+    }
+    out.push(event(
+        "content_block_start",
+        serde_json::json!({"type": "content_block_start", "index": index,
+            "content_block": {"type": "text", "text": ""}}),
+    ));
+    out.push(event("ping", serde_json::json!({"type": "ping"})));
+    for (n, piece) in split(&b.text, b.chunks).into_iter().enumerate() {
+        if let Some((after, kind)) = &b.error_mid_stream {
+            if n == *after {
+                out.push(event(
+                    "error",
+                    serde_json::json!({"type": "error",
+                        "error": {"type": kind, "message": format!("fake {kind}")}}),
+                ));
+                return out;
+            }
+        }
+        out.push(delta(
+            index,
+            serde_json::json!({"type": "text_delta", "text": piece}),
+        ));
+    }
+    out.push(stop(index));
+    index += 1;
+    if let Some(tool) = &b.tool_use {
+        out.push(event(
+            "content_block_start",
+            serde_json::json!({"type": "content_block_start", "index": index,
+                "content_block": {"type": "tool_use", "id": tool.id, "name": tool.name,
+                    "input": {}}}),
+        ));
+        out.push(delta(
+            index,
+            serde_json::json!({"type": "input_json_delta", "partial_json": ""}),
+        ));
+        for piece in split(&tool.input_json, 3) {
+            out.push(delta(
+                index,
+                serde_json::json!({"type": "input_json_delta", "partial_json": piece}),
+            ));
+        }
+        out.push(stop(index));
+    }
+    if b.ending == Ending::DropBeforeMessageDelta {
+        out.push(cut());
+        return out;
+    }
+    out.push(event(
+        "message_delta",
+        serde_json::json!({"type": "message_delta",
+            "delta": {"stop_reason": b.stop_reason, "stop_sequence": null},
+            "usage": usage_json(b, b.usage.output_tokens, b.cumulative_usage, true)}),
+    ));
+    match b.ending {
+        Ending::DropAfterMessageDelta => out.push(cut()),
+        Ending::NoFinalBlankLine => out.push(Ok(Bytes::from_static(
+            b"event: message_stop\ndata: {\"type\":\"message_stop\"}",
+        ))),
+        _ => out.push(event(
+            "message_stop",
+            serde_json::json!({"type": "message_stop"}),
+        )),
+    }
+    out
+}
+
 /// `text` in `n` pieces of about equal length, cut on character boundaries.
 fn split(text: &str, n: usize) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();
@@ -549,20 +826,20 @@ fn split(text: &str, n: usize) -> Vec<String> {
     chars.chunks(size).map(|c| c.iter().collect()).collect()
 }
 
-/// A response body fed by a channel.
+/// A response body fed by a channel; an `Err` breaks the connection.
 struct ChannelBody {
-    rx: mpsc::Receiver<Bytes>,
+    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
 }
 
 impl http_body::Body for ChannelBody {
     type Data = Bytes;
-    type Error = std::convert::Infallible;
+    type Error = std::io::Error;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        self.rx.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b))))
+        self.rx.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data)))
     }
 }
 
@@ -584,6 +861,7 @@ mod tests {
             failures: Mutex::new(VecDeque::new()),
             received: Mutex::new(Log::new(DEFAULT_RECEIVED_MAX)),
             next_id: AtomicU64::new(1),
+            next_request: AtomicU64::new(1),
             rng: Mutex::new(42),
         };
         let (a, b) = (Duration::from_millis(10), Duration::from_millis(20));

@@ -56,6 +56,6 @@ pub use call::Call;
 pub use error::BuildError;
 pub use handle::Llm;
 pub use pricing::{Cost, Price, Pricing, PRICES_AS_OF, PRICES_SOURCE};
-pub use request::{Request, Response, Usage, ANTHROPIC, OPENAI};
+pub use request::{OutputPart, Request, Response, Usage, ANTHROPIC, OPENAI};
 
 pub(crate) use handle::Shared;

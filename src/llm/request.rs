@@ -170,6 +170,7 @@ pub struct Response {
     pub(crate) id: Option<String>,
     pub(crate) finish_reasons: Vec<String>,
     pub(crate) usage: Option<Usage>,
+    pub(crate) reasoning_output_tokens: Option<u64>,
 }
 
 impl Response {
@@ -196,10 +197,42 @@ impl Response {
         self
     }
 
-    /// Token usage; without it no token or cost metric is recorded.
-    /// Defaults to unset.
+    /// Token usage. Without it no token metric is recorded and the call
+    /// counts as unpriced (`wingspan.gen_ai.unpriced`): its cost is
+    /// unknown, not zero. Defaults to unset.
     pub fn usage(mut self, usage: Usage) -> Self {
         self.usage = Some(usage);
         self
     }
+
+    /// `gen_ai.usage.reasoning.output_tokens`: the output tokens spent on
+    /// reasoning (extended thinking), part of `output_tokens`, when the
+    /// provider reports them. Defaults to unset.
+    pub fn reasoning_output_tokens(mut self, n: u64) -> Self {
+        self.reasoning_output_tokens = Some(n);
+        self
+    }
+}
+
+/// One part of a captured answer (`gen_ai.output.messages`), as the
+/// conventions' message schema types them: `text`, `reasoning` (a
+/// thinking block) and `tool_call` (a tool-use request: id, name and the
+/// arguments as JSON text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutputPart<'a> {
+    /// `{"type": "text", "content": ...}`.
+    Text(&'a str),
+    /// `{"type": "reasoning", "content": ...}`.
+    Reasoning(&'a str),
+    /// `{"type": "tool_call", "id": ..., "name": ..., "arguments": ...}`.
+    ToolCall {
+        /// The provider's id of the call (`toolu_...`).
+        id: &'a str,
+        /// The tool's name.
+        name: &'a str,
+        /// The arguments, as JSON text (recorded as JSON when whole and
+        /// within the cap, else as a capped string).
+        arguments: &'a str,
+    },
 }

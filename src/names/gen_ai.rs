@@ -38,6 +38,10 @@ pub const GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.
 /// Input tokens written to the provider's prompt cache. Span only.
 pub const GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: &str =
     "gen_ai.usage.cache_creation.input_tokens";
+/// Output tokens spent on reasoning (extended thinking), part of the
+/// output tokens, when the provider reports them (Anthropic:
+/// `usage.output_tokens_details.thinking_tokens`). Span only.
+pub const GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
 /// Opt-in content: the chat history sent (JSON, capped). Span only.
 pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
 /// Opt-in content: the model's answer (JSON, capped). Span only.
@@ -65,11 +69,12 @@ pub const WINGSPAN_GEN_AI_TASK: &str = "wingspan.gen_ai.task";
 /// On input cost: `none` (uncached input), `read` (prompt-cache hits) or
 /// `write` (prompt-cache creation).
 pub const WINGSPAN_GEN_AI_CACHE: &str = "wingspan.gen_ai.cache";
-/// Counter `{USD}`: what calls cost, by pricing-table model, token type,
-/// cache and task (`wingspan_gen_ai_cost_total`).
+/// Counter `{USD}`: what calls cost, by requested and answering model
+/// (`gen_ai.request.model`, `gen_ai.response.model`), token type, cache
+/// and task (`wingspan_gen_ai_cost_total`).
 pub const WINGSPAN_GEN_AI_COST: &str = "wingspan.gen_ai.cost";
-/// Counter `{call}`: calls whose model is not in the pricing table
-/// (`wingspan_gen_ai_unpriced_total`). Also a `true` span attribute.
+/// Counter `{call}`: calls whose cost is unknown, their model not in the
+/// pricing table or no usage reported (`wingspan_gen_ai_unpriced_total`). Also a `true` span attribute.
 pub const WINGSPAN_GEN_AI_UNPRICED: &str = "wingspan.gen_ai.unpriced";
 /// The call's cost in USD. Span only.
 pub const WINGSPAN_GEN_AI_COST_USD: &str = "wingspan.gen_ai.cost_usd";

@@ -23,6 +23,7 @@ mod model;
 pub mod paths;
 pub mod port;
 pub mod postgres;
+mod raw_http;
 mod receiver;
 pub mod redis;
 mod silent;
@@ -38,6 +39,7 @@ pub use model::{
 };
 pub use port::PortAfter;
 pub use postgres::{Certs, PrivatePostgres};
+pub use raw_http::RawHttp;
 pub use receiver::{dump_logs, dump_metrics, dump_spans, Receiver, WAIT};
 pub use redis::{KeyPrefix, PrivateRedis};
 pub use silent::{black_hole, resident_bytes, SilentCollector};

@@ -4,11 +4,11 @@
 use opentelemetry::Context;
 
 use super::request::MessagesRequest;
-use super::stream::MessageStream;
+use super::stream::{MessageStream, MAX_CAPTURED_PARTS};
 use super::wire::{self, Message};
 use super::{AnthropicBuilder, AnthropicError};
 use crate::client::{HttpClient, HttpError};
-use crate::llm::{Call, Llm, Response};
+use crate::llm::{Call, Llm, OutputPart, Response};
 use crate::telemetry::Telemetry;
 
 /// The `anthropic-version` header sent.
@@ -59,7 +59,11 @@ impl Anthropic {
         match &result {
             Ok(message) => {
                 if call.captures_content() {
-                    call.capture_output(&message.text(), message.stop_reason.as_deref());
+                    let inputs = tool_inputs(message);
+                    call.capture_output_parts(
+                        &parts(message, &inputs),
+                        message.stop_reason.as_deref(),
+                    );
                 }
                 call.ok(&describe(message));
             }
@@ -163,8 +167,7 @@ impl Anthropic {
             .unwrap_or_default();
         Err(AnthropicError::Api {
             status: status.as_u16(),
-            error_type: wire::error_type(&body)
-                .map_or_else(|| status.as_str().to_owned(), str::to_owned),
+            error_type: wire::error_type(&body).unwrap_or_else(|| status.as_str().to_owned()),
         })
     }
 }
@@ -211,10 +214,51 @@ async fn read_capped(mut response: reqwest::Response, max: usize) -> Vec<u8> {
 fn describe(message: &Message) -> Response {
     let mut r = Response::new()
         .model(message.model.clone())
-        .id(message.id.clone())
-        .usage(message.usage());
+        .id(message.id.clone());
+    // No usage at all: the call is unpriced, never $0.00.
+    if let Some(usage) = message.usage.filter(|u| !u.is_empty()) {
+        r = r.usage(usage.usage());
+        if let Some(n) = usage.thinking_tokens() {
+            r = r.reasoning_output_tokens(n);
+        }
+    }
     if let Some(reason) = &message.stop_reason {
         r = r.finish_reason(reason.clone());
     }
     r
+}
+
+/// The captured parts of an answer: `text`, `thinking` (as reasoning) and
+/// `tool_use` (as a tool call) blocks, at most `MAX_CAPTURED_PARTS`; other
+/// block types are not recorded.
+fn parts<'a>(message: &'a Message, inputs: &'a [String]) -> Vec<OutputPart<'a>> {
+    message
+        .content
+        .iter()
+        .zip(inputs)
+        .filter_map(|(b, input)| match b.kind.as_str() {
+            "text" => b.text.as_deref().map(OutputPart::Text),
+            "thinking" => b.thinking.as_deref().map(OutputPart::Reasoning),
+            "tool_use" => Some(OutputPart::ToolCall {
+                id: b.id.as_deref().unwrap_or(""),
+                name: b.name.as_deref().unwrap_or(""),
+                arguments: input,
+            }),
+            _ => None,
+        })
+        .take(MAX_CAPTURED_PARTS)
+        .collect()
+}
+
+/// Each block's tool-call arguments as JSON text (empty for other blocks).
+fn tool_inputs(message: &Message) -> Vec<String> {
+    message
+        .content
+        .iter()
+        .map(|b| match (b.kind.as_str(), &b.input) {
+            ("tool_use", Some(input)) => input.to_string(),
+            ("tool_use", None) => "{}".to_owned(),
+            _ => String::new(),
+        })
+        .collect()
 }

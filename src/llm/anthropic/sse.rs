@@ -1,6 +1,9 @@
 //! A minimal Server-Sent Events reader: `event:` and `data:` lines, events
 //! separated by a blank line. Enough for the Messages API stream.
 //!
+//! At the end of the stream, [`SseBuffer::finish`] yields the event still
+//! buffered, whose closing blank line never came.
+//!
 //! Bounded and linear: an event larger than the bound is an error as soon
 //! as that many bytes are buffered (nothing more is kept), and each byte is
 //! scanned for the end of an event once, however the stream is cut into
@@ -73,24 +76,47 @@ impl SseBuffer {
             if block.len() > self.max_event {
                 return Err(EventTooLarge);
             }
-            let text = String::from_utf8_lossy(block);
-            let mut event = String::new();
-            let mut data = String::new();
-            for line in text.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    event = v.trim_start().to_owned();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    if !data.is_empty() {
-                        data.push('\n');
-                    }
-                    data.push_str(v.strip_prefix(' ').unwrap_or(v));
-                }
-            }
-            if !event.is_empty() || !data.is_empty() {
-                return Ok(Some(SseEvent { event, data }));
+            if let Some(event) = parse(block) {
+                return Ok(Some(event));
             }
         }
     }
+
+    /// At the end of the stream: the event still buffered, if any, as
+    /// though a blank line had closed it (the stream's last event may come
+    /// without one). Whether it is whole is for its reader to judge (its
+    /// JSON parses).
+    pub(crate) fn finish(&mut self) -> Option<SseEvent> {
+        let block = &self.buf[self.start..];
+        let block = block.strip_suffix(b"\n").unwrap_or(block);
+        let event = if block.len() > self.max_event {
+            None
+        } else {
+            parse(block)
+        };
+        self.start = self.buf.len();
+        self.scanned = self.start;
+        event
+    }
+}
+
+/// The event of one block (its lines without the blank line), or `None`
+/// for a block of comments only.
+fn parse(block: &[u8]) -> Option<SseEvent> {
+    let text = String::from_utf8_lossy(block);
+    let mut event = String::new();
+    let mut data = String::new();
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("event:") {
+            event = v.trim_start().to_owned();
+        } else if let Some(v) = line.strip_prefix("data:") {
+            if !data.is_empty() {
+                data.push('\n');
+            }
+            data.push_str(v.strip_prefix(' ').unwrap_or(v));
+        }
+    }
+    (!event.is_empty() || !data.is_empty()).then_some(SseEvent { event, data })
 }
 
 #[cfg(test)]
@@ -159,6 +185,23 @@ mod tests {
         assert_eq!(b.next_event(), Ok(None), "the blank line may follow");
         b.push(b"more");
         assert_eq!(b.next_event(), Err(EventTooLarge));
+    }
+
+    #[test]
+    fn the_last_event_without_a_blank_line_comes_out_at_the_end() {
+        for tail in ["", "\n"] {
+            let mut b = SseBuffer::new(1024);
+            b.push(format!("event: a\ndata: 1\n\nevent: b\ndata: 2{tail}").as_bytes());
+            assert_eq!(b.next_event().unwrap().unwrap().data, "1");
+            assert_eq!(b.next_event(), Ok(None));
+            let last = b.finish().unwrap();
+            assert_eq!((last.event.as_str(), last.data.as_str()), ("b", "2"));
+            assert_eq!(b.finish(), None, "once");
+        }
+        let mut b = SseBuffer::new(1024);
+        b.push(b"data: 1\n\n: comment\n");
+        assert_eq!(b.next_event().unwrap().unwrap().data, "1");
+        assert_eq!(b.finish(), None);
     }
 
     /// A 900 KiB event pushed one byte at a time: linear, so well under a
