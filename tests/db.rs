@@ -17,6 +17,7 @@ mod acquire;
 mod outage;
 mod refill;
 mod rls;
+mod sanitize;
 mod tls;
 mod view;
 
