@@ -57,7 +57,7 @@ enum Set {
     /// After `ALTER`: the object type decides.
     Alter,
     /// `ALTER ROLE …`: a `SET` may follow.
-    AlterSet,
+    AlterObject,
     /// After `SET`.
     Head,
     /// After `SET TIME`.
@@ -139,12 +139,12 @@ impl Masker<'_> {
                         "routine",
                     ],
                 ) {
-                    Set::AlterSet
+                    Set::AlterObject
                 } else {
                     Set::Off
                 };
             }
-            Set::AlterSet => {
+            Set::AlterObject => {
                 if is(w, "set") {
                     self.set = Set::Head;
                 }
