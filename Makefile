@@ -12,7 +12,7 @@ CARGO    ?= cargo
 PYTHON   ?= python3
 FEATURES ?= --all-features
 
-.PHONY: all test demo demo-quickstart services bench fuzz lint fmt fmt-check clippy otel-single py-test registry-check bench-figures book screenshots clippy-features nextest sdk-conformance doctest rotel clean-demo help \
+.PHONY: all test demo demo-quickstart services bench fuzz lint fmt fmt-check clippy otel-single py-test registry-check semconv-live-check bench-figures book screenshots clippy-features nextest sdk-conformance doctest rotel clean-demo help \
 	backend backend-static alerts-check alerts-render dashboards-check collector-check backend-check e2e-alerts alert-target
 
 all: test
@@ -25,6 +25,7 @@ help:
 	@echo "make services   make sure Postgres (DATABASE_URL) and Redis (REDIS_URL) answer"
 	@echo "make bench      run the criterion benches and write BENCHMARKS.md"
 	@echo "make fuzz       the fuzz_ property tests (SQL sanitizer, Redis masker) at 1 000 000 cases each"
+	@echo "make semconv-live-check  weaver's live check of the quickstart's and wingman's telemetry (skipped without weaver on PATH)"
 	@echo "make lint       fmt check + clippy"
 	@echo "make fmt        cargo fmt"
 	@echo "make backend    alert rules + promtool tests, Alertmanager, dashboards, collector configs, metric names vs a real scrape"
@@ -36,7 +37,7 @@ help:
 	@echo "make report     the weekly report (wingspan-report) from PROM_URL: Markdown on stdout, HTML and JSON files"
 
 ## test: the whole gate, in order; stops at the first failing step.
-test: fmt-check clippy clippy-features otel-single py-test registry-check bench-figures book backend-static nextest sdk-conformance doctest backend-check e2e-alerts
+test: fmt-check clippy clippy-features otel-single py-test registry-check bench-figures book backend-static nextest semconv-live-check sdk-conformance doctest backend-check e2e-alerts
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -83,6 +84,18 @@ nextest:
 sdk-conformance:
 	WINGSPAN_SDK_PYTHON="$$(bash scripts/sdk-venv.sh)" $(CARGO) nextest run -p wingspan $(FEATURES) \
 		--run-ignored only -E 'test(official_python_sdk)'
+
+# weaver's live check (tests/telemetry/weaver.rs): the quickstart's and wingman's telemetry
+# against semantic conventions v1.44 plus semconv/, 0 violations. Needs `weaver` on PATH
+# (docs/src/signals.md says how to get it); offline, WINGSPAN_SEMCONV_MODEL=<the v1.44
+# model/ folder> stands in for the dependency URL of semconv/manifest.yaml.
+semconv-live-check:
+	@if command -v weaver >/dev/null 2>&1; then \
+		$(BUILD_BINARIES) && $(CARGO) build $(FEATURES) --example quickstart && \
+		$(CARGO) nextest run $(FEATURES) --run-ignored only --no-capture -E 'test(/weaver_live_check/)'; \
+	else \
+		echo "semconv-live-check: SKIPPED: no weaver on PATH (docs/src/signals.md: getting weaver)"; \
+	fi
 
 # The rustdoc examples (the crate root's wiring, each module's examples) compile and run
 # here: nextest runs no doctests.

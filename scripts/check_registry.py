@@ -3,7 +3,7 @@
 
 wingspan declares the names the OpenTelemetry semantic conventions do not define
 (every ``wingspan.*`` attribute and metric, and the redis receiver's ``redis.*``
-metrics with their bare ``db`` attribute) in a registry of its own, in the
+metrics, whose database index is the conventions' ``db.namespace``) in a registry of its own, in the
 conventions' YAML model format (``groups:`` of ``attribute_group``, ``metric``,
 ``span`` ...). This script keeps three lists in step:
 
@@ -137,8 +137,10 @@ SIMPLE_TYPES = ("string", "int", "double", "boolean", "any",
                 "string[]", "int[]", "double[]", "boolean[]")
 SPAN_KINDS = ("client", "server", "producer", "consumer", "internal")
 REQUIREMENT_LEVELS = ("required", "recommended", "opt_in", "conditionally_required")
-# Names declared here without a wingspan./redis. prefix: the redis receiver's.
-BARE_NAMES = ("db",)
+# Names declared here without a wingspan./redis. prefix: none. (The redis receiver's bare
+# `db` would be the namespace of the conventions' db.* attributes, which weaver's live check
+# reports as illegal_namespace on every one of them: wingspan emits db.namespace instead.)
+BARE_NAMES: tuple[str, ...] = ()
 # Upstream namespaces that semantic conventions v1.44 excludes from dependency
 # resolution (moved to their own registries): a `ref` to them cannot resolve.
 EXCLUDED_UPSTREAM = ("gen_ai.", "mcp.", "openai.")

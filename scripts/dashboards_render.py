@@ -282,9 +282,9 @@ def build(th):
               [target(f"sum(rate(redis_keys_evicted_total{{{J}}}[{RI}]))", "evicted"),
                target(f"sum(rate(redis_keys_expired_total{{{J}}}[{RI}]))", "expired", ref="B")], unit="ops"),
         panel("Keys, keys with a TTL, average TTL",
-              [target(f"max by (db) (redis_db_keys{{{J}}})", "keys db{{db}}"),
-               target(f"max by (db) (redis_db_expires{{{J}}})", "with TTL db{{db}}", ref="B"),
-               target(f"max by (db) (redis_db_avg_ttl_milliseconds{{{J}}}) / 1000", "avg TTL (s) db{{db}}", ref="C")],
+              [target(f"max by (db_namespace) (redis_db_keys{{{J}}})", "keys db{{db_namespace}}"),
+               target(f"max by (db_namespace) (redis_db_expires{{{J}}})", "with TTL db{{db_namespace}}", ref="B"),
+               target(f"max by (db_namespace) (redis_db_avg_ttl_milliseconds{{{J}}}) / 1000", "avg TTL (s) db{{db_namespace}}", ref="C")],
               unit="short"),
         panel(f"Command latency P{pct} by command",
               [target(f"histogram_quantile({q}, sum by (le, db_operation_name) "

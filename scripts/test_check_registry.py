@@ -19,11 +19,11 @@ NAMES = '''\
 pub const WINGSPAN_CACHE_RESULT: &str = "wingspan.cache.result";
 /// Counter `{request}`: reads by result.
 pub const WINGSPAN_CACHE_REQUESTS: &str = "wingspan.cache.requests";
-/// Gauge `{key}` per `db`: keys in the keyspace.
+/// Gauge `{key}` per `db.namespace`: keys in the keyspace.
 pub const REDIS_DB_KEYS: &str =
     "redis.db.keys";
-/// The redis receiver's bare `db` attribute.
-pub const REDIS_DB: &str = "db";
+/// Upstream: `db.namespace`, not checked.
+pub const REDIS_DB: &str = super::db::DB_NAMESPACE;
 /// `error.type` of a dropped call: a value, not a name.
 pub const ERROR_CANCELED: &str = "canceled";
 '''
@@ -48,17 +48,6 @@ groups:
         brief: The outcome of a read.
         examples: ["hit", "miss"]
         requirement_level: required
-  - id: registry.redis.receiver
-    type: attribute_group
-    brief: The redis receiver's attributes.
-    attributes:
-      - id: db
-        type: string
-        stability: development
-        brief: >
-          The database index,
-          as the receiver names it.
-        examples: ["0"]
   - id: metric.wingspan.cache.requests
     type: metric
     metric_name: wingspan.cache.requests
@@ -78,7 +67,7 @@ groups:
     instrument: gauge
     unit: "{key}"
     attributes:
-      - ref: db
+      - ref: db.namespace
 '''
 
 README = '''\
@@ -89,7 +78,7 @@ Semantic conventions v1.44.
 | OTel instrument | type, unit | attributes |
 |---|---|---|
 | `wingspan.cache.requests` | counter, `{request}` | `wingspan.cache.result` = `hit`/`miss` |
-| `redis.db.keys` | gauge, `{key}` | `db` (`"0"`, ...) |
+| `redis.db.keys` | gauge, `{key}` | `db.namespace` (`"0"`, ...) |
 
 `wingspan::cache::Cache::builder(&telemetry, cfg.redis.clone())` and `src/wingspan.rs` are not names.
 '''
@@ -117,8 +106,8 @@ class PassingTest(unittest.TestCase):
 
     def test_readme_table_layout_does_not_matter(self):
         readme = README.replace(
-            "| `redis.db.keys` | gauge, `{key}` | `db` (`\"0\"`, ...) |",
-            "| `redis.db.keys` | `db` | Gauge (observed) `{key}` | extra | cells |",
+            "| `redis.db.keys` | gauge, `{key}` | `db.namespace` (`\"0\"`, ...) |",
+            "| `redis.db.keys` | `db.namespace` | Gauge (observed) `{key}` | extra | cells |",
         )
         self.assertEqual(run(readme=readme), [])
 
@@ -127,8 +116,8 @@ class PassingTest(unittest.TestCase):
         self.assertEqual(run(readme=readme), [])
 
     def test_name_mentioned_outside_tables_counts(self):
-        readme = README.replace("| `redis.db.keys` | gauge, `{key}` | `db` (`\"0\"`, ...) |\n", "")
-        readme += "\nThe receiver's `redis.db.keys` carries `db`.\n"
+        readme = README.replace("| `redis.db.keys` | gauge, `{key}` | `db.namespace` (`\"0\"`, ...) |\n", "")
+        readme += "\nThe receiver's `redis.db.keys` carries `db.namespace`.\n"
         self.assertEqual(run(readme=readme), [])
 
 
@@ -140,15 +129,27 @@ class CodeAndRegistryTest(unittest.TestCase):
                             for e in errors), errors)
 
     def test_removed_from_code_leaves_a_stale_declaration(self):
-        names = NAMES.replace('/// Gauge `{key}` per `db`: keys in the keyspace.\n'
+        names = NAMES.replace('/// Gauge `{key}` per `db.namespace`: keys in the keyspace.\n'
                               'pub const REDIS_DB_KEYS: &str =\n    "redis.db.keys";\n', "")
         self.assertEqual(run(names=names), [
             "semconv/cache.yaml declares metric redis.db.keys, which src/names/ does not define: "
             "renamed or removed? (update or drop the declaration)"])
 
-    def test_removed_bare_db_leaves_a_stale_declaration(self):
-        errors = run(names=NAMES.replace('pub const REDIS_DB: &str = "db";', ""))
-        self.assertTrue(any("declares attribute db, which src/names/ does not define" in e for e in errors))
+    def test_bare_db_is_refused(self):
+        # The redis receiver's bare `db` would be the namespace of the conventions' db.*
+        # attributes (weaver's live check: illegal_namespace on each of them).
+        errors = run(registry=group('''\
+  - id: registry.redis.receiver
+    type: attribute_group
+    brief: The redis receiver's attributes.
+    attributes:
+      - id: db
+        type: string
+        stability: development
+        brief: The database index.
+        examples: ["0"]
+'''))
+        self.assertTrue(any("db is not a wingspan.* or redis.* name" in e for e in errors), errors)
 
     def test_new_name_in_code_must_be_declared(self):
         names = NAMES + '/// Span only.\npub const WINGSPAN_CACHE_HIT: &str = "wingspan.cache.hit";\n'
@@ -157,13 +158,13 @@ class CodeAndRegistryTest(unittest.TestCase):
             "semconv/ (add it as an attribute)"])
 
     def test_a_counter_may_also_be_a_span_attribute(self):
-        registry = REGISTRY.replace("  - id: registry.redis.receiver", '''\
+        registry = REGISTRY.replace("  - id: metric.wingspan.cache.requests", '''\
       - id: wingspan.cache.requests
         type: boolean
         stability: development
         brief: The span counted.
         examples: [true]
-  - id: registry.redis.receiver''')
+  - id: metric.wingspan.cache.requests''')
         self.assertEqual(run(registry=registry), [])
         registry = registry.replace("instrument: counter", "instrument: gauge")
         self.assertIn("src/names/cache.rs WINGSPAN_CACHE_REQUESTS = 'wingspan.cache.requests': doc comment "
@@ -221,12 +222,10 @@ class ReadmeTest(unittest.TestCase):
                       "reference (README.md, docs/src/) does not mention", errors)
 
     def test_declared_name_missing_from_readme(self):
-        readme = README.replace("| `redis.db.keys` | gauge, `{key}` | `db` (`\"0\"`, ...) |\n", "")
+        readme = README.replace("| `redis.db.keys` | gauge, `{key}` | `db.namespace` (`\"0\"`, ...) |\n", "")
         errors = run(readme=readme)
         self.assertIn("semconv/cache.yaml declares redis.db.keys, which the docs' telemetry "
                       "reference (README.md, docs/src/) does not mention", errors)
-        self.assertIn("semconv/cache.yaml declares db, which the docs' telemetry reference "
-                      "(README.md, docs/src/) does not mention", errors)
 
     def test_a_chapter_of_the_book_is_named_with_its_own_line(self):
         readme = "# wingspan\n"
@@ -281,11 +280,23 @@ class RegistryStructureTest(unittest.TestCase):
         self.assertOneError(REGISTRY.replace("id: metric.redis.db.keys", "id: metric.redis.keys"),
                             "the id of metric redis.db.keys is metric.redis.db.keys")
 
+    STRING = group('''\
+  - id: registry.wingspan.more
+    type: attribute_group
+    brief: More.
+    attributes:
+      - id: wingspan.cache.shard
+        type: string
+        stability: development
+        brief: The shard.
+        examples: ["0"]
+''')
+
     def test_string_attribute_without_examples(self):
-        self.assertOneError(REGISTRY.replace('        examples: ["0"]\n', ""), "needs examples")
+        self.assertOneError(self.STRING.replace('        examples: ["0"]\n', ""), "needs examples")
 
     def test_examples_of_the_wrong_type(self):
-        self.assertOneError(REGISTRY.replace('examples: ["0"]', "examples: [0]"),
+        self.assertOneError(self.STRING.replace('examples: ["0"]', "examples: [0]"),
                             "examples do not match type string")
 
     def test_attribute_without_brief_or_stability(self):
@@ -303,11 +314,11 @@ class RegistryStructureTest(unittest.TestCase):
                             "unknown field `units`")
 
     def test_ref_to_an_undeclared_own_attribute(self):
-        self.assertOneError(REGISTRY.replace("      - ref: db\n", "      - ref: wingspan.cache.nme\n"),
+        self.assertOneError(REGISTRY.replace("      - ref: db.namespace\n", "      - ref: wingspan.cache.nme\n"),
                             "ref wingspan.cache.nme names no attribute declared here")
 
     def test_ref_to_an_excluded_upstream_namespace(self):
-        self.assertOneError(REGISTRY.replace("      - ref: db\n", "      - ref: db\n      - ref: gen_ai.request.model\n"),
+        self.assertOneError(REGISTRY.replace("      - ref: db.namespace\n", "      - ref: db.namespace\n      - ref: gen_ai.request.model\n"),
                             "excludes this namespace from dependency resolution")
 
     def test_upstream_name_redeclared(self):
@@ -329,12 +340,12 @@ class RegistryStructureTest(unittest.TestCase):
     type: attribute_group
     brief: Again.
     attributes:
-      - id: db
+      - id: wingspan.cache.result
         type: string
         stability: development
         brief: Again.
         examples: ["1"]
-'''), "db is already declared in cache.yaml")
+'''), "wingspan.cache.result is already declared in cache.yaml")
 
     def test_attribute_that_is_a_namespace_of_another(self):
         self.assertOneError(group('''\
@@ -356,7 +367,7 @@ class RegistryStructureTest(unittest.TestCase):
     stability: development
     brief: Acquire.
     attributes:
-      - ref: db
+      - ref: db.namespace
 '''), "span_kind must be one of")
 
     def test_bad_requirement_level(self):

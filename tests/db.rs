@@ -18,6 +18,7 @@ mod adopt;
 mod outage;
 mod refill;
 mod rls;
+mod sanitize;
 mod tls;
 mod view;
 

@@ -1092,6 +1092,7 @@ mod histograms;
 mod limits;
 #[cfg(feature = "prometheus")]
 mod outage;
+mod weaver;
 
 /// gRPC's channel lives on the Tokio runtime: outside one, `init` must say
 /// so instead of panicking inside tonic.

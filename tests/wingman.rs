@@ -432,7 +432,8 @@ async fn a_direct_connection_per_request_serves_the_same_api() {
         assert_eq!(status, 200, "{path}: {body}\n{}", s.wingman.output());
     }
     let (root, trace) = s.trace_of("GET /api/users/{id}/profile").await;
-    child(&trace, &root, "SELECT matches users profiles");
+    // The conventions' summary: the subquery's SELECT is an operation of its own.
+    child(&trace, &root, "SELECT SELECT matches users profiles");
     // Each acquire opened a connection of its own (`db.client.connection.create_time`).
     s.receiver
         .wait_for_metric(

@@ -31,5 +31,9 @@ pub const REDIS_KEYSPACE_MISSES: &str = "redis.keyspace.misses";
 pub const REDIS_KEYS_EXPIRED: &str = "redis.keys.expired";
 /// Monotonic sum `{key}`: `evicted_keys`.
 pub const REDIS_KEYS_EVICTED: &str = "redis.keys.evicted";
-/// The redis receiver's bare `db` attribute on `redis.db.*` (`"0"`, ...).
-pub const REDIS_DB: &str = "db";
+/// The keyspace's database index on `redis.db.*` (`"0"`, ...): the
+/// conventions' `db.namespace` (for Redis, the database index). The redis
+/// receiver calls it a bare `db`, which collides with the conventions' `db.*`
+/// namespace; the collector configurations (otel-collector/) rename the
+/// receiver's to this one.
+pub const REDIS_DB: &str = super::db::DB_NAMESPACE;

@@ -287,7 +287,7 @@ fn words(text: &str) -> Vec<String> {
 /// piece of a path in any series, and the resident set stays bounded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_hostile_random_paths_add_no_series_and_reach_no_label() {
-    // A Redis of its own, empty: its keyspace series (`redis_db_keys{db="0"}`
+    // A Redis of its own, empty: its keyspace series (`redis_db_keys{db_namespace="0"}`
     // and the like) appear when the first key does, at any moment of the
     // run, as on a fresh machine. They have nothing to do with paths.
     let redis = crate::support::PrivateRedis::spawn();

@@ -269,7 +269,7 @@ impl Plan {
         });
         om.counter(&format!("redis_keys_expired_total{{{api}}}"), |_, _| 5.0);
         om.gauge(
-            &format!(r#"redis_db_avg_ttl_milliseconds{{{api},db="0"}}"#),
+            &format!(r#"redis_db_avg_ttl_milliseconds{{{api},db_namespace="0"}}"#),
             |_, _| 300_000.0,
         );
 
@@ -459,7 +459,7 @@ impl Plan {
                 );
             }
             om.gauge(
-                &format!(r#"redis_db_avg_ttl_milliseconds{{{job},db="{v}"}}"#),
+                &format!(r#"redis_db_avg_ttl_milliseconds{{{job},db_namespace="{v}"}}"#),
                 |_, _| 300_000.0,
             );
 

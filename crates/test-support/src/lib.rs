@@ -17,6 +17,7 @@
 
 mod app;
 mod browser;
+mod example;
 mod grpc;
 mod http;
 mod model;
@@ -27,12 +28,14 @@ mod raw_http;
 mod receiver;
 pub mod redis;
 mod silent;
+pub mod weaver;
 pub mod wingman;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use app::{spawn_app, spawn_app_with_peer};
 pub use browser::Browser;
+pub use example::Example;
 pub use model::{
     attrs_key, hex, Attributes, EventRecord, Kind, LogRecord, MetricKind, MetricPoint, SpanRecord,
     Status, Transport, Value,

@@ -1,5 +1,11 @@
 //! Masking: every literal becomes `?`, comments go, whitespace collapses,
 //! and literal-only `IN (…)` lists collapse to `IN (?)`.
+//!
+//! Literals, as the conventions list them: strings, numbers, booleans
+//! (`TRUE`/`FALSE`), bit and hex strings, and the values of a configuration
+//! `SET` (`SET search_path TO tenant_a`, whose bare words are string
+//! literals to PostgreSQL). `NULL` stays: it is no value, and `IS NULL`
+//! keeps its meaning.
 
 use super::lexer::{
     dollar_tag, end_of_block_comment, end_of_line_comment, end_of_number, end_of_quoted,
@@ -13,6 +19,8 @@ pub(crate) fn mask(sql: &str) -> String {
         s: sql.as_bytes(),
         out: String::with_capacity(sql.len()),
         space: false,
+        words: 0,
+        set: Set::Off,
     };
     let mut i = 0;
     while i < m.s.len() {
@@ -32,6 +40,40 @@ struct Masker<'a> {
     /// Pending whitespace, emitted once before the next token, so comments
     /// and runs of blanks collapse to one space.
     space: bool,
+    /// Words seen in the current statement (since the start or a `;`).
+    words: u32,
+    /// Where the current statement is in a configuration `SET`.
+    set: Set,
+}
+
+/// A configuration `SET` (`SET [SESSION|LOCAL] name {TO|=} value, …`,
+/// `SET TIME ZONE value`, and `ALTER {SYSTEM|ROLE|USER|DATABASE|FUNCTION|
+/// PROCEDURE|ROUTINE} … SET name {TO|=} value`), read word by word: its
+/// values are literals, bare words included.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Set {
+    /// Not in one (or a `SET ROLE`, `SET TRANSACTION`, an `UPDATE … SET`).
+    Off,
+    /// After `ALTER`: the object type decides.
+    Alter,
+    /// `ALTER ROLE …`: a `SET` may follow.
+    AlterObject,
+    /// After `SET`.
+    Head,
+    /// After `SET TIME`.
+    Time,
+    /// The parameter's name, up to `TO` or `=`.
+    Name,
+    /// The values, up to the statement's end.
+    Values,
+}
+
+fn is(w: &[u8], k: &str) -> bool {
+    w.eq_ignore_ascii_case(k.as_bytes())
+}
+
+fn is_any(w: &[u8], ks: &[&str]) -> bool {
+    ks.iter().any(|k| is(w, k))
 }
 
 impl Masker<'_> {
@@ -49,15 +91,107 @@ impl Masker<'_> {
     }
 
     /// Masks a `'…'` body starting at `body`; `None` when unterminated.
+    ///
+    /// A plain string (`backslash` false) is read as PostgreSQL reads it with
+    /// `standard_conforming_strings = on`, the default. A session may turn it
+    /// off, and then a backslash escapes the quote after it (`'O\'Reilly'`).
+    /// When the two readings end the literal at different places, which one
+    /// the server uses decides what is literal after it: the rest is masked
+    /// (`None`), as for an unterminated literal, so nothing leaks either way.
     fn literal(&mut self, body: usize, backslash: bool) -> Option<usize> {
         self.emit("?");
-        end_of_quoted(self.s, body, backslash)
+        let end = end_of_quoted(self.s, body, backslash)?;
+        if !backslash
+            && self.s[body..end].contains(&b'\\')
+            && end_of_quoted(self.s, body, true) != Some(end)
+        {
+            return None;
+        }
+        Some(end)
+    }
+
+    /// Follows a configuration `SET` through the word `w`; true when `w` is
+    /// one of its values.
+    fn set_value(&mut self, w: &[u8]) -> bool {
+        self.words += 1;
+        if self.words == 1 {
+            self.set = if is(w, "set") {
+                Set::Head
+            } else if is(w, "alter") {
+                Set::Alter
+            } else {
+                Set::Off
+            };
+            return false;
+        }
+        match self.set {
+            Set::Off => {}
+            Set::Alter => {
+                self.set = if is_any(
+                    w,
+                    &[
+                        "system",
+                        "role",
+                        "user",
+                        "database",
+                        "function",
+                        "procedure",
+                        "routine",
+                    ],
+                ) {
+                    Set::AlterObject
+                } else {
+                    Set::Off
+                };
+            }
+            Set::AlterObject => {
+                if is(w, "set") {
+                    self.set = Set::Head;
+                }
+            }
+            Set::Head => {
+                if is(w, "time") {
+                    self.set = Set::Time;
+                } else if is_any(
+                    w,
+                    &[
+                        "role",
+                        "transaction",
+                        "constraints",
+                        "authorization",
+                        "characteristics",
+                    ],
+                ) {
+                    self.set = Set::Off;
+                } else if !is_any(w, &["session", "local"]) {
+                    self.set = Set::Name;
+                }
+            }
+            Set::Time => {
+                self.set = if is(w, "zone") {
+                    Set::Values
+                } else {
+                    Set::Name
+                };
+            }
+            Set::Name => {
+                if is(w, "to") {
+                    self.set = Set::Values;
+                }
+            }
+            Set::Values => return !is_any(w, &["default", "local"]),
+        }
+        false
     }
 
     /// Keeps a quoted identifier opened at `start` (body at `body`); an
     /// unterminated one masks the rest.
     fn quoted_ident(&mut self, start: usize, body: usize) -> Option<usize> {
         match end_of_quoted_ident(self.s, body) {
+            Some(end) if self.set == Set::Values => {
+                self.emit("?");
+                Some(end)
+            }
             Some(end) => {
                 self.emit_range(start, end);
                 Some(end)
@@ -101,6 +235,14 @@ impl Masker<'_> {
             }
             _ if is_ident_start(b) => self.word(i),
             _ => {
+                match b {
+                    b';' => {
+                        self.words = 0;
+                        self.set = Set::Off;
+                    }
+                    b'=' if self.set == Set::Name => self.set = Set::Values,
+                    _ => {}
+                }
                 // Any other byte is ASCII punctuation (multi-byte UTF-8 starts
                 // an identifier above), so one byte is one char.
                 self.emit_range(i, i + 1);
@@ -152,7 +294,11 @@ impl Masker<'_> {
         {
             return self.literal(j + 1, prefix[0] | 0x20 == b'e');
         }
-        self.emit_range(i, j);
+        if self.set_value(prefix) || is_any(prefix, &["true", "false"]) {
+            self.emit("?");
+        } else {
+            self.emit_range(i, j);
+        }
         Some(j)
     }
 }
@@ -267,6 +413,91 @@ mod tests {
             "SELECT * FROM t WHERE id IN (?, $1)"
         );
         assert_eq!(text("SELECT min(1, 2)"), "SELECT min(?, ?)");
+    }
+
+    /// Booleans are literals (the conventions list them among the literals
+    /// to replace); `NULL` is not a value and stays, so `IS NULL` keeps its
+    /// meaning. A configuration `SET`'s values are literals too, bare words
+    /// included (`SET app.tenant = acme`); role names, transaction modes and
+    /// `DEFAULT`/`LOCAL` are keywords or identifiers and stay.
+    #[test]
+    fn booleans_and_set_values_are_masked() {
+        assert_eq!(
+            text("SELECT * FROM t WHERE active = true AND deleted IS NOT FALSE"),
+            "SELECT * FROM t WHERE active = ? AND deleted IS NOT ?"
+        );
+        assert_eq!(
+            text("UPDATE t SET a = NULL WHERE b IS NULL"),
+            "UPDATE t SET a = NULL WHERE b IS NULL"
+        );
+        assert_eq!(
+            text("SELECT set_config('a', 'b', TRUE)"),
+            "SELECT set_config(?, ?, ?)"
+        );
+        assert_eq!(text("SELECT \"true\" FROM t"), "SELECT \"true\" FROM t");
+        assert_eq!(
+            text("SELECT * FROM t WHERE f IN (true, false)"),
+            "SELECT * FROM t WHERE f IN (?)"
+        );
+        assert_eq!(
+            text("SET search_path TO tenant_acme, public"),
+            "SET search_path TO ?, ?"
+        );
+        assert_eq!(
+            text("SET LOCAL app.user_id = alice"),
+            "SET LOCAL app.user_id = ?"
+        );
+        assert_eq!(
+            text("set session x = on; SELECT a FROM t WHERE b = c"),
+            "set session x = ?; SELECT a FROM t WHERE b = c"
+        );
+        assert_eq!(text("SET TIME ZONE 'Europe/Paris'"), "SET TIME ZONE ?");
+        assert_eq!(text("SET TIME ZONE Europe_Paris"), "SET TIME ZONE ?");
+        assert_eq!(text("SET TIME ZONE LOCAL"), "SET TIME ZONE LOCAL");
+        assert_eq!(
+            text("SET statement_timeout TO DEFAULT"),
+            "SET statement_timeout TO DEFAULT"
+        );
+        assert_eq!(text("SET search_path = \"Acme\""), "SET search_path = ?");
+        assert_eq!(text("SET ROLE admin"), "SET ROLE admin");
+        assert_eq!(
+            text("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
+            "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"
+        );
+        assert_eq!(
+            text("ALTER ROLE r IN DATABASE d SET search_path = app"),
+            "ALTER ROLE r IN DATABASE d SET search_path = ?"
+        );
+        assert_eq!(
+            text("ALTER SYSTEM SET work_mem TO big"),
+            "ALTER SYSTEM SET work_mem TO ?"
+        );
+        // An UPDATE's SET assigns expressions: columns stay.
+        assert_eq!(text("UPDATE t SET a = b"), "UPDATE t SET a = b");
+        assert_eq!(
+            text("ALTER TABLE t ALTER COLUMN c SET DEFAULT d"),
+            "ALTER TABLE t ALTER COLUMN c SET DEFAULT d"
+        );
+    }
+
+    /// With `standard_conforming_strings = off` a backslash escapes a quote in
+    /// a plain `'…'` string; with it on (the default) it does not. When the two
+    /// readings end the literal at different places, the rest of the text is
+    /// masked, so nothing leaks whichever the session uses.
+    #[test]
+    fn backslash_quotes_mask_conservatively() {
+        // off: one literal `O'Reilly secret`; on: `'O\'`, then words.
+        assert_eq!(text("SELECT 'O\\'Reilly secret' FROM t"), "SELECT ?");
+        // on: two literals; off: one literal, then `secret` outside.
+        assert_eq!(text("SELECT 'a\\' , 'secret' FROM t"), "SELECT ?");
+        assert_eq!(text("SELECT N'a\\'b secret'"), "SELECT ?");
+        // Backslashes that end the literal at the same place either way.
+        assert_eq!(
+            text("SELECT * FROM t WHERE p LIKE 'a\\_b%' AND q = 1"),
+            "SELECT * FROM t WHERE p LIKE ? AND q = ?"
+        );
+        assert_eq!(text("SELECT 'C:\\\\dir' FROM t"), "SELECT ? FROM t");
+        assert_eq!(text("SELECT 'it''s' FROM t"), "SELECT ? FROM t");
     }
 
     #[test]

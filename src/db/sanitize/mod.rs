@@ -27,8 +27,6 @@ pub(crate) use lexer::{
 use mask::{collapse_in_lists, mask};
 use summary::summarize;
 
-use crate::text::truncate_bytes;
-
 /// The longest `db.query.summary` (semconv advice).
 pub const MAX_SUMMARY_LEN: usize = 255;
 
@@ -60,21 +58,14 @@ impl Sanitized {
 /// Sanitizes and summarizes one statement text.
 pub fn sanitize(sql: &str) -> Sanitized {
     let text = collapse_in_lists(&mask(sql));
-    let (operation, collections) = summarize(&text);
-    let mut summary = operation.clone();
-    for c in &collections {
-        if summary.len() + 1 + c.len() > MAX_SUMMARY_LEN {
-            break;
-        }
-        if !summary.is_empty() {
-            summary.push(' ');
-        }
-        summary.push_str(c);
-    }
+    let summary::Summary {
+        operation,
+        tables: collections,
+        mut summary,
+    } = summarize(&text);
     if summary.is_empty() {
         summary.push_str(crate::names::DB_SYSTEM_POSTGRESQL);
     }
-    truncate_bytes(&mut summary, MAX_SUMMARY_LEN);
     Sanitized {
         text,
         summary,
@@ -105,6 +96,10 @@ mod tests {
             n.clone().prop_map(|n| format!("X'{MARK}{n}'")),
             n.clone().prop_map(|n| format!("B'{MARK}{n}'")),
             n.clone().prop_map(|n| format!("N'{MARK}{n}'")),
+            // A backslash before a quote: one literal with
+            // standard_conforming_strings off, a literal then words with it on.
+            n.clone().prop_map(|n| format!("'O\\'{MARK}{n}'")),
+            n.clone().prop_map(|n| format!("'a\\' , '{MARK}{n}'")),
             // Numbers: the marker is the digit run itself.
             n.clone().prop_map(|n| format!("9876{n}")),
             n.clone().prop_map(|n| format!("9876{n}e-5")),

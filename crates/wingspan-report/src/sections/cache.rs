@@ -62,7 +62,7 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Caches>, PromError> {
         .prom
         .instant(
             &format!(
-                "avg by (db) (avg_over_time({}[{w}]))",
+                "avg by (db_namespace) (avg_over_time({}[{w}]))",
                 ctx.m("redis_db_avg_ttl_milliseconds", "")
             ),
             ctx.end,
@@ -70,7 +70,8 @@ pub fn collect(ctx: &Ctx) -> Result<Section<Caches>, PromError> {
         .iter()
         .filter_map(|s| {
             s.value().map(|ms| RedisTtl {
-                db: s.label("db").to_owned(),
+                // `db.namespace`: the database index.
+                db: s.label("db_namespace").to_owned(),
                 avg_ttl_seconds: ms / 1000.0,
             })
         })
