@@ -24,6 +24,7 @@ help:
 	@echo "make book       build the book (docs/, mdBook) into the target dir and check its links, the README's wiring block and SECURITY.md's tests"
 	@echo "make services   make sure Postgres (DATABASE_URL) and Redis (REDIS_URL) answer"
 	@echo "make bench      run the criterion benches and write BENCHMARKS.md"
+	@echo "make sdk-conformance  the official Anthropic Python SDK (pinned, into .venv) against the fake Messages API"
 	@echo "make fuzz       the fuzz_ property tests (SQL sanitizer, Redis masker) at 1 000 000 cases each"
 	@echo "make semconv-live-check  weaver's live check of the quickstart's and wingman's telemetry (skipped without weaver on PATH)"
 	@echo "make lint       fmt check + clippy"
@@ -82,7 +83,7 @@ nextest:
 # The official Anthropic Python SDK against the fake Messages API (tests/llm/sdk.rs, ignored by
 # plain nextest): scripts/sdk-venv.sh installs the pinned SDK into .venv (PyPI), then the test runs.
 sdk-conformance:
-	WINGSPAN_SDK_PYTHON="$$(bash scripts/sdk-venv.sh)" $(CARGO) nextest run -p wingspan $(FEATURES) \
+	py="$$(bash scripts/sdk-venv.sh)" && WINGSPAN_SDK_PYTHON="$$py" $(CARGO) nextest run -p wingspan $(FEATURES) \
 		--run-ignored only -E 'test(official_python_sdk)'
 
 # weaver's live check (tests/telemetry/weaver.rs): the quickstart's and wingman's telemetry

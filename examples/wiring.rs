@@ -40,8 +40,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     client
         .batch_execute("CREATE TABLE IF NOT EXISTS users (id bigint PRIMARY KEY, name text)")
         .await?;
-    drop(client); // back to the pool
-                  // ANCHOR: health
+    // Back to the pool.
+    drop(client);
+    // ANCHOR: health
     let health = Health::for_telemetry(&telemetry)
         .check(db.clone()) // readiness: Postgres and Redis, short timeouts
         .check(cache.clone())

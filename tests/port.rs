@@ -48,6 +48,8 @@ async fn the_ported_service_keeps_its_code_and_exports_its_telemetry() {
     );
     let missing = http.get(port.url("/notes/999999")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
+    // Timers are off (60 s): nothing has been exported before the stop.
+    assert!(receiver.spans().is_empty(), "exported before SIGTERM");
     // SIGTERM: the service's own loop stops on wingspan::shutdown_signal and flushes.
     assert!(port.stop().await, "exit status\n{}", port.output());
 
@@ -65,6 +67,31 @@ async fn the_ported_service_keeps_its_code_and_exports_its_telemetry() {
         "{dump}"
     );
     assert_eq!(server.schema_url, "https://opentelemetry.io/schemas/1.44.0");
+    // The calls of a request sit under its SERVER span (the first read misses
+    // the cache and selects, the second hits).
+    let reads: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "GET /notes/{id}")
+        .collect();
+    let under_server: Vec<&str> = spans
+        .iter()
+        .filter(|s| {
+            reads
+                .iter()
+                .any(|r| s.trace_id == r.trace_id && s.parent_span_id == r.span_id)
+        })
+        .map(|s| s.name.as_str())
+        .collect();
+    for name in ["GET", "SELECT notes"] {
+        assert!(
+            under_server.contains(&name),
+            "no {name} under the request:\n{dump}"
+        );
+    }
+    assert!(
+        under_server.iter().any(|n| n.starts_with("acquire")),
+        "no pool acquire under the request:\n{dump}"
+    );
     // The prepared statement: its prepare span apart from its executions.
     for name in [
         "PREPARE SELECT notes",
@@ -92,9 +119,21 @@ async fn the_ported_service_keeps_its_code_and_exports_its_telemetry() {
             .any(|s| s.name == "GET" && s.kind == Kind::Client),
         "{dump}"
     );
-    // The pool's settings, logged once at start, the password never.
+    // The HTTP metrics, flushed at SIGTERM: two reads of one note by route.
+    let reads = receiver
+        .metric("http.server.request.duration")
+        .into_iter()
+        .filter(|p| p.matches(&[("http.route", "/notes/{id}")]))
+        .map(|p| p.count)
+        .sum::<u64>();
+    assert!(
+        reads >= 2,
+        "http.server.request.duration for /notes/{{id}}: {reads}"
+    );
+    // The pool's settings, logged once at start with the profile they came from.
     let logs = support::dump_logs(&receiver.logs());
     assert!(logs.contains("PostgreSQL pool"), "{logs}");
+    assert!(logs.contains("profile"), "{logs}");
     // The console log goes to a pipe here: no colour codes.
     assert!(
         port.stderr().contains("PostgreSQL pool"),

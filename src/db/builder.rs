@@ -325,8 +325,8 @@ fn log_settings(cfg: &DbConfig, name: &str, profile: crate::config::Profile) {
 fn settings_line(cfg: &DbConfig, name: &str, profile: crate::config::Profile) -> String {
     format!(
         "PostgreSQL pool {name} ({url}): {min}..{max} connections, acquire timeout {acq:?}, \
-         statement timeout {st:?}, statement cache {cache}; defaults of the {profile} profile \
-         (WINGSPAN_ENV) unless DB_* set them",
+         statement timeout {st:?}, statement cache {cache}; what the builder and DB_* leave unset comes \
+         from the {profile} profile (WINGSPAN_ENV)",
         url = cfg.redacted_url(),
         min = cfg.min_connections,
         max = cfg.max_connections,

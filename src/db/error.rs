@@ -207,6 +207,16 @@ impl DbError {
         matches!(self, Self::PoolTimeout(_) | Self::ConnectTimeout(_))
     }
 
+    /// Whether the pool could not hand out a connection at all (none in
+    /// time, opening one failed or timed out, the pool closed): what
+    /// deadpool reports as a `PoolError`, which a service maps to 503.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Self::PoolTimeout(_) | Self::Connect(_) | Self::ConnectTimeout(_) | Self::Closed
+        )
+    }
+
     /// The SQLSTATE code of a server error (`db.response.status_code`).
     pub fn status_code(&self) -> Option<&str> {
         match self {
@@ -309,5 +319,22 @@ mod tests {
         // The server variants are covered against a real server in tests/db.rs
         // (`secrets_…`); here: no error source chain for reporters to walk.
         assert!(std::error::Error::source(&e).is_none());
+    }
+
+    #[test]
+    fn unavailable_is_the_pools_own_failure_to_give_a_connection() {
+        let d = Duration::from_secs(1);
+        for e in [
+            DbError::PoolTimeout(d),
+            DbError::Connect("refused".into()),
+            DbError::ConnectTimeout(d),
+            DbError::Closed,
+        ] {
+            assert!(e.is_unavailable(), "{e:?}");
+        }
+        assert!(!DbError::StatementTimeout(d).is_unavailable());
+        assert!(!DbError::RolledBack.is_unavailable());
+        assert!(DbError::ConnectTimeout(d).is_timeout());
+        assert!(!DbError::Connect("refused".into()).is_timeout());
     }
 }

@@ -131,7 +131,7 @@ impl Shape {
     }
 }
 
-/// The four cost counters of one (pricing entry, task), bound on first use:
+/// The four cost counters of one (requested model, answering model, task), bound on first use:
 /// uncached input, cache read, cache write, output.
 pub(crate) struct CostSet {
     attrs: Vec<KeyValue>,

@@ -22,7 +22,7 @@ pub(crate) struct Instruments {
     pub(crate) unpriced: Counter<u64>,
     /// Bound histograms per call shape.
     pub(crate) shapes: BoundCache<Shape>,
-    /// Bound cost counters per (pricing entry, task).
+    /// Bound cost counters per (requested model, answering model, task).
     pub(crate) costs: BoundCache<CostSet>,
 }
 

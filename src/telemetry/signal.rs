@@ -58,7 +58,12 @@ fn signals() -> impl Future<Output = ()> + Send + 'static {
                     s.recv().await;
                 }
                 // No handler could be installed: Ctrl-C as tokio sees it.
-                None => tokio::signal::ctrl_c().await.unwrap_or(()),
+                // If that fails too, SIGTERM alone stops the service: never at once.
+                None => {
+                    if tokio::signal::ctrl_c().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
             }
         };
         tokio::select! {

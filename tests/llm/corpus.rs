@@ -2,8 +2,8 @@
 //! documentation and the official Python SDK's test fixtures
 //! (`tests/llm/corpus/*.sse`, each citing its source in its header),
 //! served byte for byte a few bytes at a time: whole, without the last
-//! blank line, and without `message_stop` (the connection closing right
-//! after `message_delta`). Each case checks the result, the gen_ai span
+//! blank line, without `message_stop` (the connection closing right
+//! after `message_delta`), and without either. Each case checks the result, the gen_ai span
 //! (model, id, finish reason, usage, captured parts) and the cost.
 
 use std::time::Duration;
@@ -40,6 +40,8 @@ enum Variant {
     Whole,
     NoFinalBlankLine,
     NoMessageStop,
+    /// Neither `message_stop` nor the blank line closing `message_delta`.
+    NoMessageStopNorBlankLine,
 }
 
 impl Variant {
@@ -54,6 +56,10 @@ impl Variant {
                     None => transcript.to_owned(),
                 }
             }
+            Variant::NoMessageStopNorBlankLine => Variant::NoMessageStop
+                .body(transcript)
+                .trim_end_matches('\n')
+                .to_owned(),
         }
     }
 }
@@ -74,6 +80,7 @@ async fn replay(case: &Case) {
         Variant::Whole,
         Variant::NoFinalBlankLine,
         Variant::NoMessageStop,
+        Variant::NoMessageStopNorBlankLine,
     ] {
         // One message id per variant, to tell their spans apart.
         let id = format!("{}_{variant:?}", case.id);

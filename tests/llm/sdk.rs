@@ -56,7 +56,7 @@ async fn official_python_sdk_parses_every_answer() {
     .await;
     let retry_529 = fake(Behaviour::default(), vec![Failure::Overloaded]).await;
     let mut statuses = Vec::new();
-    for code in [400, 401, 403, 404, 409, 413, 429, 500, 529] {
+    for code in [400, 401, 402, 403, 404, 409, 413, 429, 500, 504, 529] {
         statuses.push((
             code,
             fake(Behaviour::default(), vec![Failure::Status(code)]).await,

@@ -24,12 +24,14 @@ EVENT_TYPES = {
 STATUSES = {
     "400": (anthropic.BadRequestError, "invalid_request_error"),
     "401": (anthropic.AuthenticationError, "authentication_error"),
+    "402": (anthropic.PaymentRequiredError, "billing_error"),
     "403": (anthropic.PermissionDeniedError, "permission_error"),
     "404": (anthropic.NotFoundError, "not_found_error"),
     "409": (anthropic.ConflictError, "conflict_error"),
     "413": (anthropic.RequestTooLargeError, "request_too_large"),
     "429": (anthropic.RateLimitError, "rate_limit_error"),
     "500": (anthropic.InternalServerError, "api_error"),
+    "504": (anthropic.GatewayTimeoutError, "timeout_error"),
     "529": (anthropic.OverloadedError, "overloaded_error"),
 }
 

@@ -23,12 +23,14 @@ async fn each_status_gets_its_documented_error_type_from_the_body() {
     for (status, want) in [
         (400, "invalid_request_error"),
         (401, "authentication_error"),
+        (402, "billing_error"),
         (403, "permission_error"),
         (404, "not_found_error"),
         (409, "conflict_error"),
         (413, "request_too_large"),
         (429, "rate_limit_error"),
         (500, "api_error"),
+        (504, "timeout_error"),
         (529, "overloaded_error"),
     ] {
         assert_eq!(error_type_of(status), want);
@@ -77,6 +79,16 @@ async fn the_fake_sends_request_ids_checks_max_tokens_and_reads_bearer_keys() {
     let body: serde_json::Value = missing.json().await.unwrap();
     assert_eq!(body["error"]["type"], "invalid_request_error");
     assert_eq!(body["request_id"], header.as_str());
+    for bad in [
+        serde_json::json!(0),
+        serde_json::json!("8"),
+        serde_json::json!(-1),
+    ] {
+        let refused = post(serde_json::json!({"model": MODEL, "max_tokens": bad, "messages": []}))
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400, "max_tokens {bad}");
+    }
 
     let ok = post(serde_json::json!({"model": MODEL, "max_tokens": 8, "messages": []}))
         .await
@@ -224,6 +236,14 @@ async fn a_message_without_usage_is_unpriced_not_free() {
     assert_eq!(chat.attr_bool("wingspan.gen_ai.unpriced"), Some(true));
     assert!(!chat.has_attr("wingspan.gen_ai.cost_usd"));
     assert!(!chat.has_attr("gen_ai.usage.input_tokens"));
+    let unpriced = receiver
+        .wait_for_point("wingspan.gen_ai.unpriced", |p| p.value >= 1.0)
+        .await;
+    assert_eq!(unpriced.value, 1.0);
+    assert!(
+        receiver.metric("wingspan.gen_ai.cost").is_empty(),
+        "no cost recorded for a call without usage"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,6 +337,18 @@ async fn cumulative_and_server_tool_usage_pass_through() {
     while stream.next().await.unwrap().is_some() {}
     assert_eq!(stream.usage().input_tokens, 25, "not added twice");
     assert_eq!(stream.usage().output_tokens, 10);
+    // The fake did send the server-tool counts the adapter passes over.
+    let body = support::http_client()
+        .post(format!("{}/v1/messages", s.fake.base_url()))
+        .header("x-api-key", "sk-test")
+        .json(&serde_json::json!({"model": MODEL, "max_tokens": 8, "messages": []}))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains(r#""web_search_requests":2"#), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

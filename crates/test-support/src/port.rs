@@ -69,9 +69,11 @@ impl PortAfter {
                 receiver.endpoint(Protocol::Grpc),
             )
             .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-            .env("OTEL_METRIC_EXPORT_INTERVAL", "200")
-            .env("OTEL_BSP_SCHEDULE_DELAY", "50")
-            .env("OTEL_BLRP_SCHEDULE_DELAY", "50")
+            // Nothing is exported on a timer during a test: what reaches the
+            // receiver came with the flush at SIGTERM.
+            .env("OTEL_METRIC_EXPORT_INTERVAL", "60000")
+            .env("OTEL_BSP_SCHEDULE_DELAY", "60000")
+            .env("OTEL_BLRP_SCHEDULE_DELAY", "60000")
             .env("WINGSPAN_CONSOLE_LOG", "true")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

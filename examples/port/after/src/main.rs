@@ -44,7 +44,7 @@ impl IntoResponse for AppError {
             AppError::Db(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
                 StatusCode::CONFLICT
             }
-            AppError::Db(e) if e.is_timeout() => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Db(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             AppError::NotFound => StatusCode::NOT_FOUND,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -148,6 +148,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(env("APP_ADDR", "127.0.0.1:8080")).await?;
     println!("listening http://{}", listener.local_addr()?);
     let graceful = GracefulShutdown::new();
+    // ANCHOR: accept_loop
     let mut stop = std::pin::pin!(wingspan::shutdown_signal());
     loop {
         let (tcp, peer): (_, SocketAddr) = tokio::select! {
@@ -166,5 +167,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
     telemetry.shutdown().await?;
+    // ANCHOR_END: accept_loop
     Ok(())
 }
