@@ -556,11 +556,11 @@ async fn answer(shared: &Shared, headers: &HeaderMap, body: &[u8], request_id: &
             model: incoming.model.clone(),
             stream: incoming.stream,
         });
-    if !incoming
+    if incoming
         .max_tokens
         .as_ref()
         .and_then(serde_json::Value::as_u64)
-        .is_some_and(|n| n > 0)
+        .is_none_or(|n| n == 0)
     {
         // The API requires max_tokens (a positive integer).
         return error(StatusCode::BAD_REQUEST, request_id, None);
