@@ -88,8 +88,8 @@ sdk-conformance:
 
 # weaver's live check (tests/telemetry/weaver.rs): the quickstart's and wingman's telemetry
 # against semantic conventions v1.44 plus semconv/, 0 violations. Needs `weaver` on PATH
-# (docs/src/signals.md says how to get it); offline, WINGSPAN_SEMCONV_MODEL=<the v1.44
-# model/ folder> stands in for the dependency URL of semconv/manifest.yaml.
+# (docs/src/signals.md says how to get it); the v1.44 model comes from third_party/
+# (or WINGSPAN_SEMCONV_MODEL), never from the network.
 semconv-live-check:
 	@if command -v weaver >/dev/null 2>&1; then \
 		$(BUILD_BINARIES) && $(CARGO) build $(FEATURES) --example quickstart && \

@@ -606,12 +606,12 @@ async fn info_metrics_are_exported_with_plausible_values() {
     let clients = find_point(&points, "redis.clients.connected", &[]);
     assert_eq!(clients.kind, MetricKind::Sum { monotonic: false });
     assert!(clients.value >= 1.0);
-    let keys = find_point(&points, "redis.db.keys", &[("db", "0")]);
+    let keys = find_point(&points, "redis.db.keys", &[("db.namespace", "0")]);
     assert_eq!(keys.kind, MetricKind::Gauge);
     assert_eq!(keys.value, 1.0);
-    let expires = find_point(&points, "redis.db.expires", &[("db", "0")]);
+    let expires = find_point(&points, "redis.db.expires", &[("db.namespace", "0")]);
     assert_eq!(expires.value, 1.0);
-    let avg_ttl = find_point(&points, "redis.db.avg_ttl", &[("db", "0")]);
+    let avg_ttl = find_point(&points, "redis.db.avg_ttl", &[("db.namespace", "0")]);
     assert_eq!(avg_ttl.unit, "ms");
     for name in [
         "redis.keyspace.hits",

@@ -115,7 +115,8 @@ fn register_clients_and_memory(meter: &Meter, latest: &Latest) {
         .build();
 }
 
-/// The per-database gauges, with the receiver's `db` attribute.
+/// The per-database gauges, the database as `db.namespace` (the receiver's
+/// bare `db` would collide with the conventions' `db.*` namespace).
 fn register_keyspace(meter: &Meter, latest: &Latest) {
     type Pick = fn(&(String, i64, i64, i64)) -> i64;
     for (name, unit, description, pick) in [

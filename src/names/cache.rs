@@ -17,11 +17,11 @@ pub const WINGSPAN_CACHE_REQUESTS: &str = "wingspan.cache.requests";
 pub const REDIS_MEMORY_USED: &str = "redis.memory.used";
 /// Up-down sum `{client}`: `connected_clients`.
 pub const REDIS_CLIENTS_CONNECTED: &str = "redis.clients.connected";
-/// Gauge `{key}` per `db`: keys in the keyspace.
+/// Gauge `{key}` per `db.namespace`: keys in the keyspace.
 pub const REDIS_DB_KEYS: &str = "redis.db.keys";
-/// Gauge `{key}` per `db`: keys with an expiry.
+/// Gauge `{key}` per `db.namespace`: keys with an expiry.
 pub const REDIS_DB_EXPIRES: &str = "redis.db.expires";
-/// Gauge `ms` per `db`: average TTL.
+/// Gauge `ms` per `db.namespace`: average TTL.
 pub const REDIS_DB_AVG_TTL: &str = "redis.db.avg_ttl";
 /// Monotonic sum `{hit}`: `keyspace_hits`.
 pub const REDIS_KEYSPACE_HITS: &str = "redis.keyspace.hits";

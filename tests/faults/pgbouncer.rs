@@ -65,9 +65,17 @@ impl Drop for Bouncer {
 /// The names of the database CLIENT spans of the requests (not those of
 /// the start-up migration, which only the first process runs).
 fn db_span_names(receiver: &Receiver, schema: &str) -> BTreeSet<String> {
-    receiver
-        .spans()
+    let spans = receiver.spans();
+    // Only the requests' statements: the instance that seeds the schema runs
+    // statements at start that the other one skips.
+    let requests: BTreeSet<String> = spans
+        .iter()
+        .filter(|s| s.kind == Kind::Server)
+        .map(|s| s.trace_id.clone())
+        .collect();
+    spans
         .into_iter()
+        .filter(|s| requests.contains(&s.trace_id))
         .filter(|s| s.kind == Kind::Client && s.attr_str("db.system.name") == Some("postgresql"))
         .map(|s| s.name)
         .filter(|n| !n.contains(schema) && n != "ANALYZE")

@@ -1,8 +1,9 @@
 //! OpenTelemetry's weaver (`weaver registry live-check`) reads what the
 //! quickstart and wingman send, against the semantic conventions v1.44 and
 //! the project's registry (`semconv/`) together: no violation. Runs where a
-//! `weaver` is on `PATH` (and, offline, `WINGSPAN_SEMCONV_MODEL` names the
-//! conventions' model folder); elsewhere it says why it is skipped. `make
+//! `weaver` is on `PATH` (against the v1.44 model kept in
+//! `third_party/`, or the one `WINGSPAN_SEMCONV_MODEL` names); elsewhere it
+//! says why it is skipped. `make
 //! semconv-live-check` (part of `make test`) runs it, after building the
 //! binaries and the quickstart; it is ignored by a plain nextest run.
 

@@ -10,11 +10,10 @@
 //! assert!(report.violations().is_empty(), "{}", report.summary());
 //! ```
 //!
-//! weaver is found on `PATH`. The registry's dependency is the conventions'
-//! release archive (semconv/manifest.yaml), which weaver downloads; where it
-//! cannot, [`MODEL_VAR`] names a local copy of the archive's `model/` folder,
-//! and the check runs against a copy of the registry whose dependency points
-//! there.
+//! weaver is found on `PATH`. The registry's dependency, the conventions'
+//! release archive named in semconv/manifest.yaml, is kept in the repository
+//! ([`VENDORED_MODEL`]): the check runs against a copy of the registry whose
+//! dependency points at that folder, or at the one [`MODEL_VAR`] names.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -28,6 +27,9 @@ use super::{paths, unique};
 /// The variable naming a local copy of the semantic conventions v1.44
 /// `model/` folder (the registry's dependency).
 pub const MODEL_VAR: &str = "WINGSPAN_SEMCONV_MODEL";
+
+/// The v1.44.0 `model/` folder kept in the repository, relative to its root.
+pub const VENDORED_MODEL: &str = "third_party/semconv-v1.44.0/model";
 
 /// How long weaver may take to resolve the registry and listen.
 const START: Duration = Duration::from_secs(60);
@@ -82,9 +84,8 @@ pub struct LiveCheck {
 }
 
 impl LiveCheck {
-    /// Starts the live check, or says why it is skipped (no weaver on `PATH`;
-    /// no [`MODEL_VAR`] and the dependency could not be fetched). Panics
-    /// when weaver fails with a local model.
+    /// Starts the live check, or says why it is skipped (no weaver on
+    /// `PATH`). Panics when weaver fails to load the registry or to listen.
     pub async fn start() -> Result<LiveCheck, String> {
         let Some(weaver) = weaver_on_path() else {
             return Err(
@@ -93,11 +94,10 @@ impl LiveCheck {
         };
         let dir = paths::target_tmp().join(unique("weaver"));
         std::fs::create_dir_all(&dir).expect("weaver's directory");
-        let model = std::env::var_os(MODEL_VAR).map(PathBuf::from);
-        let registry = match &model {
-            Some(model) => registry_copy(&dir, model),
-            None => paths::workspace_root().join("semconv"),
-        };
+        let model = std::env::var_os(MODEL_VAR)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| paths::workspace_root().join(VENDORED_MODEL));
+        let registry = registry_copy(&dir, &model);
         let (grpc_port, admin_port) = (free_port(), free_port());
         let out = std::fs::File::create(dir.join("report.json")).expect("report file");
         let err = std::fs::File::create(dir.join("weaver.log")).expect("log file");
@@ -134,14 +134,10 @@ impl LiveCheck {
                 let log = check.log();
                 let tail = log.lines().rev().take(15).collect::<Vec<_>>();
                 let tail = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
-                if model.is_none() {
-                    return Err(format!(
-                        "weaver could not load the registry's dependency (semantic conventions \
-                         v1.44 from the URL in semconv/manifest.yaml); set {MODEL_VAR} to a local \
-                         copy of its model/ folder. weaver said:\n{tail}"
-                    ));
-                }
-                panic!("weaver live-check did not start (exit: {exited:?}):\n{tail}");
+                panic!(
+                    "weaver live-check did not start (exit: {exited:?}, model {}):\n{tail}",
+                    model.display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

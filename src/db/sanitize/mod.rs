@@ -36,7 +36,8 @@ pub struct Sanitized {
     /// `db.query.text`: literals replaced by `?`, comments stripped,
     /// whitespace collapsed, literal lists collapsed to `IN (?)`.
     pub text: String,
-    /// `db.query.summary`: `{operation} {tables…}`, at most 255 bytes.
+    /// `db.query.summary`: `{operation1} {target1} {operation2} {target2} …`
+    /// in the order written, at most 255 bytes (never cut inside a word).
     pub summary: String,
     /// `db.operation.name`: the statement's operation (`SELECT`, `INSERT`, …),
     /// empty when none was recognised.
