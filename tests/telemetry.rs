@@ -109,6 +109,40 @@ async fn telemetry_http_protobuf_gzip_delivers_span() {
     delivers_span_with_resource(Protocol::HttpProtobuf, Transport::Http, true).await;
 }
 
+/// `OTEL_EXPORTER_OTLP_TIMEOUT=0` and `OTEL_METRIC_EXPORT_TIMEOUT=0` mean no
+/// limit (the spec), not "time out at once": spans and metrics arrive.
+async fn exports_with_timeouts_of_zero(protocol: Protocol) {
+    let receiver = Receiver::start().await;
+    let extra = [
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
+        ("OTEL_METRIC_EXPORT_TIMEOUT", "0"),
+    ];
+    let telemetry = support::telemetry(&receiver, protocol, &extra).await;
+    let tracer = telemetry.tracer();
+    tracer.span_builder("no-limit").start(tracer).end();
+    telemetry
+        .meter()
+        .u64_counter("probe.no_limit")
+        .build()
+        .add(1, &[]);
+    telemetry.force_flush().await.unwrap();
+    receiver.wait_for_span(|s| s.name == "no-limit").await;
+    receiver
+        .wait_for_point("probe.no_limit", |p| p.value >= 1.0)
+        .await;
+    telemetry.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_grpc_timeouts_of_zero_mean_no_limit() {
+    exports_with_timeouts_of_zero(Protocol::Grpc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_http_protobuf_timeouts_of_zero_mean_no_limit() {
+    exports_with_timeouts_of_zero(Protocol::HttpProtobuf).await;
+}
+
 #[tracing::instrument]
 async fn load_profile(user: u64) -> u64 {
     tokio::task::yield_now().await;

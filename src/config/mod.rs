@@ -48,7 +48,7 @@ pub use llm::LlmConfig;
 pub use otel::{
     AttributeLimits, BatchConfig, Compression, ExporterKind, HistogramAggregation, OtlpConfig,
     Protocol, Sampler, TelemetryConfig, HISTOGRAM_AGGREGATION_VAR, MAX_QUEUE_SIZE,
-    MIN_SCHEDULE_DELAY_MS,
+    MIN_SCHEDULE_DELAY_MS, NO_LIMIT,
 };
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

@@ -186,7 +186,8 @@ pub struct OtlpConfig {
     /// `OTEL_EXPORTER_OTLP_HEADERS`: sent with every export; values are
     /// secrets (API keys) and never shown. Defaults to none.
     pub headers: Vec<(String, Secret)>,
-    /// `OTEL_EXPORTER_OTLP_TIMEOUT` (ms). Defaults to 10000.
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT` (ms); `0` means no limit, as the spec
+    /// says ([`NO_LIMIT`]). Defaults to 10000.
     pub timeout: Duration,
     /// `OTEL_EXPORTER_OTLP_COMPRESSION`: `gzip` or `none`. Defaults to none.
     pub compression: Compression,
@@ -262,7 +263,8 @@ pub struct TelemetryConfig {
     pub histogram_aggregation: HistogramAggregation,
     /// `OTEL_METRIC_EXPORT_INTERVAL` (ms). Defaults to 60000.
     pub metric_export_interval: Duration,
-    /// `OTEL_METRIC_EXPORT_TIMEOUT` (ms). Defaults to 30000.
+    /// `OTEL_METRIC_EXPORT_TIMEOUT` (ms); `0` means no limit ([`NO_LIMIT`]).
+    /// Defaults to 30000.
     pub metric_export_timeout: Duration,
     /// The batch span processor (`OTEL_BSP_*`).
     pub batch: BatchConfig,
@@ -295,6 +297,18 @@ pub struct TelemetryConfig {
 }
 
 const MAX_MS: u64 = 24 * 3600 * 1000;
+
+/// What a timeout of `0` becomes: the spec reads 0 as "no limit", and the
+/// exporters need a duration (the OTLP exporter left without one would read
+/// the same `0` from the environment itself and time out at once), so it is
+/// the largest timeout accepted, 24 hours.
+pub const NO_LIMIT: Duration = Duration::from_millis(MAX_MS);
+
+/// A timeout read in milliseconds, `0` meaning [`NO_LIMIT`].
+fn timeout(env: &Env<'_>, name: &str, default_ms: u64) -> Result<Duration, ConfigError> {
+    let d = env.millis(name, default_ms, MAX_MS)?;
+    Ok(if d.is_zero() { NO_LIMIT } else { d })
+}
 
 impl TelemetryConfig {
     pub(crate) fn from_env(env: &Env<'_>, profile: Profile) -> Result<Self, ConfigError> {
@@ -351,7 +365,7 @@ impl TelemetryConfig {
             sampler,
             histogram_aggregation,
             metric_export_interval,
-            metric_export_timeout: env.millis("OTEL_METRIC_EXPORT_TIMEOUT", 30000, MAX_MS)?,
+            metric_export_timeout: timeout(env, "OTEL_METRIC_EXPORT_TIMEOUT", 30000)?,
             batch,
             log_batch,
             attribute_limits: AttributeLimits::from_env(env)?,
@@ -409,7 +423,7 @@ impl OtlpConfig {
                 .into_iter()
                 .map(|(k, v)| (k, Secret::new(v)))
                 .collect(),
-            timeout: env.millis("OTEL_EXPORTER_OTLP_TIMEOUT", 10000, MAX_MS)?,
+            timeout: timeout(env, "OTEL_EXPORTER_OTLP_TIMEOUT", 10000)?,
             compression: env.choice(
                 "OTEL_EXPORTER_OTLP_COMPRESSION",
                 Compression::None,
@@ -601,6 +615,20 @@ mod tests {
             .collect();
         Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
             .map(|c| c.telemetry)
+    }
+
+    #[test]
+    fn timeouts_of_zero_mean_no_limit() {
+        let c = cfg(&[
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
+            ("OTEL_METRIC_EXPORT_TIMEOUT", "0"),
+        ])
+        .unwrap();
+        assert_eq!(c.otlp.timeout, NO_LIMIT);
+        assert_eq!(c.metric_export_timeout, NO_LIMIT);
+        let c = cfg(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "250")]).unwrap();
+        assert_eq!(c.otlp.timeout, Duration::from_millis(250));
+        assert_eq!(c.metric_export_timeout, Duration::from_millis(30000));
     }
 
     /// A marker password in every endpoint variable, percent-encoded in one.
