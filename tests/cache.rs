@@ -840,3 +840,31 @@ async fn the_builder_takes_a_url() {
         .unwrap_err();
     assert!(matches!(err, BuildError::Config(_)), "{err:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_builder_logs_its_settings_once_without_the_password() {
+    let (receiver, telemetry) = setup(&[]).await;
+    // Nothing listens on port 1: the cache builds degraded, and logs first.
+    let _cache = Cache::builder(&telemetry)
+        .url("redis://wsuser:hunter2@127.0.0.1:1")
+        .build()
+        .await
+        .unwrap();
+    telemetry.force_flush().await.unwrap();
+    let log = receiver
+        .wait_for_log(|l| l.body.starts_with("Redis cache"))
+        .await;
+    assert!(log.body.contains("127.0.0.1:1"), "{}", log.body);
+    assert!(log.body.contains("connections"), "{}", log.body);
+    let all = support::dump_logs(&receiver.logs());
+    assert!(!all.contains("hunter2"), "{all}");
+    assert_eq!(
+        receiver
+            .logs()
+            .iter()
+            .filter(|l| l.body.starts_with("Redis cache"))
+            .count(),
+        1,
+        "one line per cache built: {all}"
+    );
+}
