@@ -41,15 +41,24 @@ const DRIVER_STATEMENT: &str = "EXECUTE";
 
 /// Whether `a` and `b` are one server-side statement (clones share their
 /// parameter and column lists; tokio-postgres keeps the name private).
-fn same_statement(a: &tokio_postgres::Statement, b: &tokio_postgres::Statement) -> bool {
+/// `a_debug` holds `a`'s `Debug` once a statement with neither list needed
+/// it, so a scan formats `a` at most once.
+fn same_statement(
+    a: &tokio_postgres::Statement,
+    b: &tokio_postgres::Statement,
+    a_debug: &mut Option<String>,
+) -> bool {
     if !a.params().is_empty() {
         return std::ptr::eq(a.params().as_ptr(), b.params().as_ptr());
     }
     if !a.columns().is_empty() {
         return std::ptr::eq(a.columns().as_ptr(), b.columns().as_ptr());
     }
+    if !b.params().is_empty() || !b.columns().is_empty() {
+        return false;
+    }
     // Neither list to tell them apart: the name is in `Debug`.
-    b.params().is_empty() && b.columns().is_empty() && format!("{a:?}") == format!("{b:?}")
+    *a_debug.get_or_insert_with(|| format!("{a:?}")) == format!("{b:?}")
 }
 
 /// How a call reaches the server.
@@ -131,13 +140,16 @@ impl<'a> Exec<'a> {
             QueryRef::Prepared(st) => Arc::clone(&st.meta),
             QueryRef::Driver(st) => {
                 // Prepared by wingspan on this connection: its text is known.
-                let text = self.state.statements.lock().ok().and_then(|m| {
+                // Looked up under the connection's own lock (no other task
+                // uses it), so the text is borrowed, not copied.
+                let statements = self.state.statements.lock().ok();
+                let mut st_debug = None;
+                let text = statements.as_ref().and_then(|m| {
                     m.iter()
-                        .find(|(_, s)| same_statement(s, st))
-                        .map(|(sql, _)| sql.clone())
+                        .find(|(_, s)| same_statement(st, s, &mut st_debug))
+                        .map(|(sql, _)| &**sql)
                 });
-                self.shared
-                    .meta(text.as_deref().unwrap_or(DRIVER_STATEMENT))
+                self.shared.meta(text.unwrap_or(DRIVER_STATEMENT))
             }
         }
     }

@@ -17,6 +17,7 @@
 
 mod app;
 mod browser;
+mod captured;
 mod example;
 mod grpc;
 mod http;
@@ -35,6 +36,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use app::{spawn_app, spawn_app_with_peer};
 pub use browser::Browser;
+pub use captured::Captured;
 pub use example::Example;
 pub use model::{
     attrs_key, hex, Attributes, EventRecord, Kind, LogRecord, MetricKind, MetricPoint, SpanRecord,

@@ -8,10 +8,10 @@
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::wingman::{capture, delete_keys, drop_schema, START_TIMEOUT};
+use super::captured::Captured;
+use super::wingman::{delete_keys, drop_schema, START_TIMEOUT};
 use super::{database_url, redis_url, unique, Protocol, Receiver};
 
 /// A running `port-after`.
@@ -23,8 +23,7 @@ pub struct PortAfter {
     pub schema: String,
     /// Its Redis key prefix.
     pub key_prefix: String,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
+    out: Captured,
 }
 
 impl std::fmt::Debug for PortAfter {
@@ -81,17 +80,13 @@ impl PortAfter {
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("spawning {}: {e}", bin.display()));
-        let stdout = Arc::new(Mutex::new(String::new()));
-        let stderr = Arc::new(Mutex::new(String::new()));
-        capture(child.stdout.take(), stdout.clone());
-        capture(child.stderr.take(), stderr.clone());
+        let out = Captured::start(&mut child);
         let mut port = PortAfter {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             key_prefix: schema.clone(),
             schema,
-            stdout,
-            stderr,
+            out,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -120,17 +115,17 @@ impl PortAfter {
 
     /// What it printed on stdout so far.
     pub fn stdout(&self) -> String {
-        self.stdout.lock().unwrap().clone()
+        self.out.stdout()
     }
 
     /// What it printed on stderr so far (its console log).
     pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        self.out.stderr()
     }
 
     /// Both, labelled, for failure messages.
     pub fn output(&self) -> String {
-        format!("--- stdout\n{}--- stderr\n{}", self.stdout(), self.stderr())
+        self.out.output()
     }
 
     /// SIGTERM, then waits up to 15 s for the exit: whether it exited with 0.

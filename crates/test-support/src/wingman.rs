@@ -18,13 +18,12 @@
 //! The binary is `<target>/<profile>/wingman` ([`paths::binary`](super::paths::binary)):
 //! `make nextest` builds it first; alone, run `cargo build -p wingman`.
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::captured::Captured;
 use super::{database_url, redis_url, unique, Protocol, Receiver};
 
 /// How long a start may take (migration and seeding included) on a busy machine.
@@ -139,10 +138,7 @@ impl WingmanBuilder {
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("spawning {}: {e}", bin.display()))?;
-        let stdout = Arc::new(Mutex::new(String::new()));
-        let stderr = Arc::new(Mutex::new(String::new()));
-        capture(child.stdout.take(), stdout.clone());
-        capture(child.stderr.take(), stderr.clone());
+        let out = Captured::start(&mut child);
         let mut wingman = Wingman {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -150,8 +146,7 @@ impl WingmanBuilder {
             schema: self.schema,
             key_prefix: self.key_prefix,
             owns_data: self.owns_data,
-            stdout,
-            stderr,
+            out,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -205,8 +200,7 @@ pub struct Wingman {
     /// Its Redis key prefix.
     pub key_prefix: String,
     owns_data: bool,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
+    out: Captured,
 }
 
 impl std::fmt::Debug for Wingman {
@@ -285,17 +279,17 @@ impl Wingman {
 
     /// What it printed on stdout so far.
     pub fn stdout(&self) -> String {
-        self.stdout.lock().unwrap().clone()
+        self.out.stdout()
     }
 
     /// What it printed on stderr so far (console log lines, errors).
     pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        self.out.stderr()
     }
 
     /// Both, labelled, for failure messages.
     pub fn output(&self) -> String {
-        format!("--- stdout\n{}--- stderr\n{}", self.stdout(), self.stderr())
+        self.out.output()
     }
 
     /// SIGTERM, then waits (asynchronously, so an in-process receiver keeps
@@ -380,20 +374,4 @@ pub async fn delete_keys(prefix: &str) {
 /// One command to `REDIS_URL`; its reply ([`super::redis::command`]).
 pub async fn redis(args: &[&str]) -> Option<fred::types::Value> {
     super::redis::command(&redis_url(), args).await
-}
-
-/// Copies a pipe into `sink` on a thread of its own, line by line.
-pub(crate) fn capture(pipe: Option<impl Read + Send + 'static>, sink: Arc<Mutex<String>>) {
-    let Some(pipe) = pipe else { return };
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(pipe);
-        let mut line = String::new();
-        loop {
-            line.clear();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => sink.lock().unwrap().push_str(&line),
-            }
-        }
-    });
 }
