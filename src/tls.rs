@@ -36,6 +36,26 @@ pub(crate) fn client_config(roots: RootCertStore) -> Result<ClientConfig, rustls
         .with_no_client_auth())
 }
 
+/// A client certificate chain and its private key, for mutual TLS.
+pub(crate) type Identity = (
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+);
+
+/// [`client_config`], presenting `identity` when the server asks for a
+/// client certificate.
+pub(crate) fn client_config_with_identity(
+    roots: RootCertStore,
+    identity: Option<Identity>,
+) -> Result<ClientConfig, rustls::Error> {
+    match identity {
+        None => client_config(roots),
+        Some((chain, key)) => builder()?
+            .with_root_certificates(roots)
+            .with_client_auth_cert(chain, key),
+    }
+}
+
 /// Installs [`provider`] as the process default when the application has
 /// installed none, for libraries that rely on the implicit default.
 pub(crate) fn install_default() {

@@ -1124,6 +1124,7 @@ mod driver_logs;
 mod endpoint_password;
 mod histograms;
 mod limits;
+mod otlp_options;
 #[cfg(feature = "prometheus")]
 mod outage;
 mod weaver;

@@ -1,9 +1,17 @@
 //! Typed reads of environment variables through a lookup function.
 //!
 //! Every parse failure becomes a [`ConfigError`] naming the variable, the
-//! value found and what would have been accepted, so a bad deployment stops
-//! at start-up with a message an operator can act on.
+//! value found and what would have been accepted. For wingspan's own
+//! variables (`WINGSPAN_*`, `DB_*`, `REDIS_*`, `RUST_LOG`, ...) it stops
+//! start-up with a message an operator can act on. For the standard
+//! `OTEL_*` variables the OpenTelemetry specification asks otherwise: "an
+//! invalid or unrecognised value SHOULD produce a warning and be ignored",
+//! so a telemetry typo never takes a service down. There the error is kept
+//! as a warning ([`Env::take_warnings`]) and the default is used, unless
+//! strict mode (`WINGSPAN_STRICT_CONFIG=true`, for CI) makes it an error
+//! again.
 
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -13,11 +21,45 @@ use super::{percent_decode, ConfigError};
 /// (the process environment, a map in a test, a builder's overrides).
 pub(crate) struct Env<'a> {
     lookup: &'a dyn Fn(&str) -> Option<String>,
+    /// Every error is an error, `OTEL_*` included.
+    strict: Cell<bool>,
+    /// The `OTEL_*` values ignored so far.
+    warnings: RefCell<Vec<ConfigError>>,
+}
+
+/// Whether `name` is one of the specification's variables, whose invalid
+/// values are warnings.
+fn is_otel(name: &str) -> bool {
+    name.starts_with("OTEL_")
 }
 
 impl<'a> Env<'a> {
     pub(crate) fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
-        Self { lookup }
+        Self {
+            lookup,
+            strict: Cell::new(false),
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Makes invalid `OTEL_*` values errors, as wingspan's own are.
+    pub(crate) fn set_strict(&self, strict: bool) {
+        self.strict.set(strict);
+    }
+
+    /// `err` for a wingspan variable or in strict mode; for an `OTEL_*`
+    /// variable, `default`, with `err` kept as a warning.
+    pub(crate) fn fallback<T>(&self, err: ConfigError, default: T) -> Result<T, ConfigError> {
+        if self.strict.get() || !is_otel(&err.variable) {
+            return Err(err);
+        }
+        self.warnings.borrow_mut().push(err);
+        Ok(default)
+    }
+
+    /// The `OTEL_*` values ignored, in the order they were read.
+    pub(crate) fn take_warnings(&self) -> Vec<ConfigError> {
+        self.warnings.take()
     }
 
     /// The trimmed value, or `None` when unset or empty: the OTel spec treats
@@ -45,35 +87,55 @@ impl<'a> Env<'a> {
     /// A boolean, or `None` when unset (for settings whose default depends
     /// on another one).
     pub(crate) fn flag(&self, name: &str) -> Result<Option<bool>, ConfigError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(v) => match v.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" => Ok(Some(true)),
-                "false" | "0" | "no" | "off" => Ok(Some(false)),
-                _ => Err(ConfigError::invalid(name, &v, "true or false")),
-            },
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        // The specification's booleans are `true` and `false` alone (any
+        // case); wingspan's own also take the usual spellings.
+        let lower = v.to_ascii_lowercase();
+        match (lower.as_str(), is_otel(name)) {
+            ("true", _) => Ok(Some(true)),
+            ("false", _) => Ok(Some(false)),
+            ("1" | "yes" | "on", false) => Ok(Some(true)),
+            ("0" | "no" | "off", false) => Ok(Some(false)),
+            (_, true) => self.fallback(
+                ConfigError::invalid(
+                    name,
+                    &v,
+                    "true or false (the OpenTelemetry specification reads every other value as false)",
+                ),
+                None,
+            ),
+            (_, false) => Err(ConfigError::invalid(name, &v, "true or false")),
         }
     }
 
     /// A socket address such as `127.0.0.1:9000`, or `None` when unset.
     pub(crate) fn socket(&self, name: &str) -> Result<Option<SocketAddr>, ConfigError> {
-        self.get(name)
-            .map(|v| {
-                v.parse().map_err(|_| {
-                    ConfigError::invalid(name, &v, "a socket address such as 127.0.0.1:9000")
-                })
-            })
-            .transpose()
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        match v.parse() {
+            Ok(addr) => Ok(Some(addr)),
+            Err(_) => self.fallback(
+                ConfigError::invalid(name, &v, "a socket address such as 127.0.0.1:9000"),
+                None,
+            ),
+        }
     }
 
     /// A TCP port from 1 to 65535, or `None` when unset.
     pub(crate) fn port(&self, name: &str) -> Result<Option<u16>, ConfigError> {
-        self.get(name)
-            .map(|v| match v.parse::<u16>() {
-                Ok(p) if p > 0 => Ok(p),
-                _ => Err(ConfigError::invalid(name, &v, "a port from 1 to 65535")),
-            })
-            .transpose()
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        match v.parse::<u16>() {
+            Ok(p) if p > 0 => Ok(Some(p)),
+            _ => self.fallback(
+                ConfigError::invalid(name, &v, "a port from 1 to 65535"),
+                None,
+            ),
+        }
     }
 
     /// An unsigned integer within `min..=max`.
@@ -88,11 +150,10 @@ impl<'a> Env<'a> {
             None => Ok(default),
             Some(v) => match v.parse::<u64>() {
                 Ok(n) if (min..=max).contains(&n) => Ok(n),
-                _ => Err(ConfigError::invalid(
-                    name,
-                    &v,
-                    &format!("a whole number from {min} to {max}"),
-                )),
+                _ => self.fallback(
+                    ConfigError::invalid(name, &v, &format!("a whole number from {min} to {max}")),
+                    default,
+                ),
             },
         }
     }
@@ -109,11 +170,10 @@ impl<'a> Env<'a> {
             None => Ok(default),
             Some(v) => match v.parse::<f64>() {
                 Ok(n) if n.is_finite() && n >= min && n <= max => Ok(n),
-                _ => Err(ConfigError::invalid(
-                    name,
-                    &v,
-                    &format!("a number from {min} to {max}"),
-                )),
+                _ => self.fallback(
+                    ConfigError::invalid(name, &v, &format!("a number from {min} to {max}")),
+                    default,
+                ),
             },
         }
     }
@@ -159,14 +219,16 @@ impl<'a> Env<'a> {
             return Ok(default);
         };
         let lower = v.to_ascii_lowercase();
-        choices
-            .iter()
-            .find(|(word, _)| *word == lower)
-            .map(|(_, t)| *t)
-            .ok_or_else(|| {
+        match choices.iter().find(|(word, _)| *word == lower) {
+            Some((_, t)) => Ok(*t),
+            None => {
                 let accepted: Vec<&str> = choices.iter().map(|(w, _)| *w).collect();
-                ConfigError::invalid(name, &v, &format!("one of {}", accepted.join(", ")))
-            })
+                self.fallback(
+                    ConfigError::invalid(name, &v, &format!("one of {}", accepted.join(", "))),
+                    default,
+                )
+            }
+        }
     }
 
     /// A comma-separated list of non-empty items.
@@ -185,11 +247,18 @@ impl<'a> Env<'a> {
     /// `key1=value1,key2=value2` with percent-decoded values, as
     /// `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS` use.
     /// `secret` keeps the value out of the error message.
+    /// An invalid `OTEL_*` list is discarded whole, as the specification
+    /// says of `OTEL_RESOURCE_ATTRIBUTES`.
     pub(crate) fn pairs(
         &self,
         name: &str,
         secret: bool,
     ) -> Result<Vec<(String, String)>, ConfigError> {
+        self.pairs_strict(name, secret)
+            .or_else(|e| self.fallback(e, Vec::new()))
+    }
+
+    fn pairs_strict(&self, name: &str, secret: bool) -> Result<Vec<(String, String)>, ConfigError> {
         let Some(v) = self.get(name) else {
             return Ok(Vec::new());
         };

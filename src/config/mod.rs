@@ -6,10 +6,15 @@
 //! tests never touch the process environment, and [`Config::builder`] sets
 //! values in code through the very same validation.
 //!
-//! A bad value stops start-up with a [`ConfigError`] that names the variable,
-//! the value and what is accepted. wingspan validates first and then
-//! configures the SDK explicitly, because the SDK reads some `OTEL_*`
-//! variables itself and silently falls back to defaults on a bad one.
+//! A bad value of wingspan's own settings stops start-up with a
+//! [`ConfigError`] that names the variable, the value and what is accepted.
+//! A bad `OTEL_*` value is, as the OpenTelemetry specification asks, a
+//! warning and the default: it lands in [`Config::warnings`], which
+//! `wingspan::init` logs once the log pipeline is up; with
+//! `WINGSPAN_STRICT_CONFIG=true` (for CI) it is an error like the others.
+//! wingspan validates first and then configures the SDK explicitly, because
+//! the SDK reads some `OTEL_*` variables itself and silently falls back to
+//! defaults on a bad one.
 //!
 //! ```
 //! let cfg = wingspan::Config::builder()
@@ -29,6 +34,7 @@ mod http;
 #[cfg(feature = "llm")]
 mod llm;
 mod otel;
+mod otlp;
 #[cfg(feature = "redis")]
 mod redis;
 mod thresholds;
@@ -46,10 +52,10 @@ pub use http::{HttpConfig, ServeConfig};
 #[cfg_attr(docsrs, doc(cfg(feature = "llm")))]
 pub use llm::LlmConfig;
 pub use otel::{
-    AttributeLimits, BatchConfig, Compression, ExporterKind, HistogramAggregation, OtlpConfig,
-    Protocol, Sampler, TelemetryConfig, HISTOGRAM_AGGREGATION_VAR, MAX_QUEUE_SIZE,
-    MIN_SCHEDULE_DELAY_MS, NO_LIMIT,
+    AttributeLimits, BatchConfig, ExporterKind, HistogramAggregation, Sampler, TelemetryConfig,
+    HISTOGRAM_AGGREGATION_VAR, MAX_QUEUE_SIZE, MIN_SCHEDULE_DELAY_MS, NO_LIMIT,
 };
+pub use otlp::{Compression, OtlpConfig, Protocol, SignalExport, Temporality, TEMPORALITY_VAR};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{KeyDisplay, RedisConfig};
@@ -143,6 +149,11 @@ pub struct Config {
     #[cfg(feature = "llm")]
     #[cfg_attr(docsrs, doc(cfg(feature = "llm")))]
     pub llm: LlmConfig,
+    /// The `OTEL_*` values that were invalid and ignored (their defaults
+    /// apply), as the specification asks; `wingspan::init` logs each once.
+    /// Always empty with `WINGSPAN_STRICT_CONFIG=true`, where they are
+    /// errors instead.
+    pub warnings: Vec<ConfigError>,
 }
 
 impl Config {
@@ -159,6 +170,7 @@ impl Config {
         F: Fn(&str) -> Option<String>,
     {
         let env = Env::new(&lookup);
+        env.set_strict(env.bool("WINGSPAN_STRICT_CONFIG", false)?);
         let profile = env.choice(
             "WINGSPAN_ENV",
             Profile::Development,
@@ -181,6 +193,7 @@ impl Config {
             redis: RedisConfig::from_env(&env, profile)?,
             #[cfg(feature = "llm")]
             llm: LlmConfig::from_env(&env)?,
+            warnings: env.take_warnings(),
         })
     }
 
@@ -256,6 +269,13 @@ impl ConfigBuilder {
     pub fn sample_ratio(self, ratio: f64) -> Self {
         self.var("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
             .var("OTEL_TRACES_SAMPLER_ARG", ratio.to_string())
+    }
+
+    /// `WINGSPAN_STRICT_CONFIG=true`: an invalid `OTEL_*` value is an error,
+    /// as wingspan's own are, instead of a warning and the default (for CI
+    /// and tests). Defaults to false.
+    pub fn strict(self) -> Self {
+        self.var("WINGSPAN_STRICT_CONFIG", "true")
     }
 
     /// `WINGSPAN_LLM_ROUTES`: route templates classed as `llm`. Defaults to none.
@@ -406,6 +426,30 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Configurations from a list of variables, for the tests of every
+/// settings module.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Config, ConfigError};
+
+    /// Reads `vars` as they are: lenient `OTEL_*` unless they set
+    /// `WINGSPAN_STRICT_CONFIG`.
+    pub(crate) fn lenient(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+    }
+
+    /// Reads `vars` in strict mode: every invalid value is an error.
+    pub(crate) fn strict(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut all = vars.to_vec();
+        all.push(("WINGSPAN_STRICT_CONFIG", "true"));
+        lenient(&all)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,6 +472,7 @@ mod tests {
     #[test]
     fn builder_goes_through_validation() {
         let err = Config::builder()
+            .strict()
             .var("OTEL_TRACES_SAMPLER_ARG", "2")
             .sample_ratio(7.0)
             .build()

@@ -1,40 +1,10 @@
 //! The standard `OTEL_*` variables, as the OpenTelemetry specification
 //! defines them, validated before the SDK sees them.
 
-use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{redact_url, url_secrets, ConfigError, Env, Profile, Secret};
-
-/// The OTLP wire protocol (`OTEL_EXPORTER_OTLP_PROTOCOL`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    /// OTLP over gRPC (tonic), default port 4317.
-    Grpc,
-    /// OTLP over HTTP with protobuf bodies, default port 4318.
-    HttpProtobuf,
-}
-
-impl Protocol {
-    /// The value as the variable spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Grpc => "grpc",
-            Protocol::HttpProtobuf => "http/protobuf",
-        }
-    }
-}
-
-/// Payload compression (`OTEL_EXPORTER_OTLP_COMPRESSION`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    /// No compression.
-    None,
-    /// gzip.
-    Gzip,
-}
+use super::{ConfigError, Env, OtlpConfig, Profile};
 
 /// Where a signal goes (`OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`,
 /// `OTEL_LOGS_EXPORTER`).
@@ -163,73 +133,6 @@ impl AttributeLimits {
     }
 }
 
-/// OTLP exporter settings (`OTEL_EXPORTER_OTLP_*`).
-///
-/// `Debug` shows the endpoints with any password replaced by `***`
-/// (`https://user:***@collector:4318/v1/traces`) and no header value.
-#[derive(Clone)]
-pub struct OtlpConfig {
-    /// `OTEL_EXPORTER_OTLP_PROTOCOL`: `grpc` or `http/protobuf`.
-    /// Defaults to `http/protobuf`, as the specification says.
-    pub protocol: Protocol,
-    /// The full URL traces are sent to. From `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
-    /// as given, or `OTEL_EXPORTER_OTLP_ENDPOINT` (+ `/v1/traces` with HTTP).
-    /// Defaults to `http://localhost:4318/v1/traces` (HTTP) or
-    /// `http://localhost:4317` (gRPC). A password in it never shows in
-    /// wingspan's output: `Debug`, errors and warnings print `***` instead,
-    /// also inside the exporter's own messages.
-    pub traces_endpoint: String,
-    /// Likewise for metrics (`/v1/metrics`).
-    pub metrics_endpoint: String,
-    /// Likewise for logs (`/v1/logs`).
-    pub logs_endpoint: String,
-    /// `OTEL_EXPORTER_OTLP_HEADERS`: sent with every export; values are
-    /// secrets (API keys) and never shown. Defaults to none.
-    pub headers: Vec<(String, Secret)>,
-    /// `OTEL_EXPORTER_OTLP_TIMEOUT` (ms); `0` means no limit, as the spec
-    /// says ([`NO_LIMIT`]). Defaults to 10000.
-    pub timeout: Duration,
-    /// `OTEL_EXPORTER_OTLP_COMPRESSION`: `gzip` or `none`. Defaults to none.
-    pub compression: Compression,
-    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`: a PEM file of CA certificates that
-    /// the collector's certificate must chain to. Defaults to the system roots.
-    pub certificate: Option<PathBuf>,
-}
-
-impl fmt::Debug for OtlpConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OtlpConfig")
-            .field("protocol", &self.protocol)
-            .field("traces_endpoint", &redact_url(&self.traces_endpoint))
-            .field("metrics_endpoint", &redact_url(&self.metrics_endpoint))
-            .field("logs_endpoint", &redact_url(&self.logs_endpoint))
-            .field("headers", &self.headers)
-            .field("timeout", &self.timeout)
-            .field("compression", &self.compression)
-            .field("certificate", &self.certificate)
-            .finish()
-    }
-}
-
-impl OtlpConfig {
-    /// The passwords of the three endpoints (as written and decoded), to
-    /// scrub from text the exporters wrote.
-    pub(crate) fn endpoint_secrets(&self) -> Vec<String> {
-        let mut all: Vec<String> = [
-            &self.traces_endpoint,
-            &self.metrics_endpoint,
-            &self.logs_endpoint,
-        ]
-        .into_iter()
-        .flat_map(|e| url_secrets(e))
-        .collect();
-        // Longest first, so a secret containing another is replaced whole.
-        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        all.dedup();
-        all
-    }
-}
-
 /// The OTel pipeline's settings.
 #[derive(Debug, Clone)]
 pub struct TelemetryConfig {
@@ -305,7 +208,7 @@ const MAX_MS: u64 = 24 * 3600 * 1000;
 pub const NO_LIMIT: Duration = Duration::from_millis(MAX_MS);
 
 /// A timeout read in milliseconds, `0` meaning [`NO_LIMIT`].
-fn timeout(env: &Env<'_>, name: &str, default_ms: u64) -> Result<Duration, ConfigError> {
+pub(super) fn timeout(env: &Env<'_>, name: &str, default_ms: u64) -> Result<Duration, ConfigError> {
     let d = env.millis(name, default_ms, MAX_MS)?;
     Ok(if d.is_zero() { NO_LIMIT } else { d })
 }
@@ -339,14 +242,8 @@ impl TelemetryConfig {
         let batch = BatchConfig::from_env(env, "OTEL_BSP", 5000)?;
         let log_batch = BatchConfig::from_env(env, "OTEL_BLRP", 1000)?;
 
-        let metric_export_interval = env.millis("OTEL_METRIC_EXPORT_INTERVAL", 60000, MAX_MS)?;
-        if metric_export_interval.is_zero() {
-            return Err(ConfigError::invalid(
-                "OTEL_METRIC_EXPORT_INTERVAL",
-                "0",
-                &format!("a whole number of milliseconds from 1 to {MAX_MS}"),
-            ));
-        }
+        let metric_export_interval =
+            env.millis_in("OTEL_METRIC_EXPORT_INTERVAL", 60000, 1, MAX_MS)?;
 
         // ENABLE_METRICS / METRICS_PORT are aliases of these two.
         let prometheus = PrometheusSwitch::read(env)?;
@@ -377,66 +274,12 @@ impl TelemetryConfig {
     }
 }
 
-impl OtlpConfig {
-    fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
-        let protocol = env.choice(
-            "OTEL_EXPORTER_OTLP_PROTOCOL",
-            Protocol::HttpProtobuf,
-            &[
-                ("grpc", Protocol::Grpc),
-                ("http/protobuf", Protocol::HttpProtobuf),
-            ],
-        )?;
-        let base = match env.get("OTEL_EXPORTER_OTLP_ENDPOINT") {
-            Some(v) => validate_endpoint("OTEL_EXPORTER_OTLP_ENDPOINT", &v)?,
-            None => match protocol {
-                Protocol::Grpc => "http://localhost:4317".to_owned(),
-                Protocol::HttpProtobuf => "http://localhost:4318".to_owned(),
-            },
-        };
-        let signal = |var: &str, path: &str| -> Result<String, ConfigError> {
-            match env.get(var) {
-                Some(v) => validate_endpoint(var, &v),
-                None => Ok(match protocol {
-                    Protocol::Grpc => base.clone(),
-                    Protocol::HttpProtobuf => format!("{}/{path}", base.trim_end_matches('/')),
-                }),
-            }
-        };
-        let certificate = env.get("OTEL_EXPORTER_OTLP_CERTIFICATE").map(PathBuf::from);
-        if let Some(path) = &certificate {
-            if !path.is_file() {
-                return Err(ConfigError::invalid(
-                    "OTEL_EXPORTER_OTLP_CERTIFICATE",
-                    &path.display().to_string(),
-                    "the path of a readable PEM file",
-                ));
-            }
-        }
-        Ok(Self {
-            protocol,
-            traces_endpoint: signal("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "v1/traces")?,
-            metrics_endpoint: signal("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "v1/metrics")?,
-            logs_endpoint: signal("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "v1/logs")?,
-            headers: env
-                .pairs("OTEL_EXPORTER_OTLP_HEADERS", true)?
-                .into_iter()
-                .map(|(k, v)| (k, Secret::new(v)))
-                .collect(),
-            timeout: timeout(env, "OTEL_EXPORTER_OTLP_TIMEOUT", 10000)?,
-            compression: env.choice(
-                "OTEL_EXPORTER_OTLP_COMPRESSION",
-                Compression::None,
-                &[("gzip", Compression::Gzip), ("none", Compression::None)],
-            )?,
-            certificate,
-        })
-    }
-}
-
 /// `OTEL_TRACES_SAMPLER` with its `OTEL_TRACES_SAMPLER_ARG`.
+///
+/// The argument is read only for the samplers that take one: an invalid
+/// argument of `always_on` is no reason to stop (or warn).
 fn sampler(env: &Env<'_>) -> Result<Sampler, ConfigError> {
-    let ratio = env.f64_in("OTEL_TRACES_SAMPLER_ARG", 1.0, 0.0, 1.0)?;
+    let ratio = || env.f64_in("OTEL_TRACES_SAMPLER_ARG", 1.0, 0.0, 1.0);
     #[derive(Clone, Copy)]
     enum S {
         On,
@@ -461,10 +304,10 @@ fn sampler(env: &Env<'_>) -> Result<Sampler, ConfigError> {
         )? {
             S::On => Sampler::AlwaysOn,
             S::Off => Sampler::AlwaysOff,
-            S::Ratio => Sampler::TraceIdRatio(ratio),
+            S::Ratio => Sampler::TraceIdRatio(ratio()?),
             S::POn => Sampler::ParentBasedAlwaysOn,
             S::POff => Sampler::ParentBasedAlwaysOff,
-            S::PRatio => Sampler::ParentBasedTraceIdRatio(ratio),
+            S::PRatio => Sampler::ParentBasedTraceIdRatio(ratio()?),
         },
     )
 }
@@ -491,13 +334,16 @@ fn histogram_aggregation(
         ],
     )?;
     if kind == HistogramAggregation::Base2Exponential && prometheus_enabled {
-        return Err(ConfigError::invalid(
-            HISTOGRAM_AGGREGATION_VAR,
-            "base2_exponential_bucket_histogram",
-            "explicit_bucket_histogram while the Prometheus pull endpoint is on \
+        return env.fallback(
+            ConfigError::invalid(
+                HISTOGRAM_AGGREGATION_VAR,
+                "base2_exponential_bucket_histogram",
+                "explicit_bucket_histogram while the Prometheus pull endpoint is on \
              (WINGSPAN_PROMETHEUS / WINGSPAN_PROMETHEUS_ADDR): its exporter drops \
              exponential histograms",
-        ));
+            ),
+            HistogramAggregation::ExplicitBucket,
+        );
     }
     Ok(kind)
 }
@@ -513,26 +359,6 @@ fn log_filter(env: &Env<'_>) -> Result<String, ConfigError> {
         ));
     }
     Ok(log_filter)
-}
-
-fn validate_endpoint(var: &str, value: &str) -> Result<String, ConfigError> {
-    let ok = value.parse::<http::Uri>().ok().filter(|u| {
-        matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some_and(|h| !h.is_empty())
-    });
-    match ok {
-        Some(_) => Ok(value.to_owned()),
-        // Without `://` there is no user information to find, so the value
-        // is shown unless it holds an `@` (then nothing of it is).
-        None => Err(ConfigError::invalid(
-            var,
-            &if value.contains("://") || value.contains('@') {
-                redact_url(value)
-            } else {
-                value.to_owned()
-            },
-            "an absolute http:// or https:// URL such as http://localhost:4317",
-        )),
-    }
 }
 
 fn default_service_name() -> String {
@@ -604,17 +430,14 @@ impl PrometheusSwitch {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
+    use crate::config::testing::{lenient, strict};
 
     use super::*;
 
+    /// Strict: the tests below assert on the errors; the lenient reading
+    /// of the same values is `otel_values_are_warnings_by_default`.
     fn cfg(vars: &[(&str, &str)]) -> Result<TelemetryConfig, ConfigError> {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect();
-        Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
-            .map(|c| c.telemetry)
+        strict(vars).map(|c| c.telemetry)
     }
 
     #[test]
@@ -624,97 +447,11 @@ mod tests {
             ("OTEL_METRIC_EXPORT_TIMEOUT", "0"),
         ])
         .unwrap();
-        assert_eq!(c.otlp.timeout, NO_LIMIT);
+        assert_eq!(c.otlp.traces.timeout, NO_LIMIT);
         assert_eq!(c.metric_export_timeout, NO_LIMIT);
         let c = cfg(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "250")]).unwrap();
-        assert_eq!(c.otlp.timeout, Duration::from_millis(250));
+        assert_eq!(c.otlp.logs.timeout, Duration::from_millis(250));
         assert_eq!(c.metric_export_timeout, Duration::from_millis(30000));
-    }
-
-    /// A marker password in every endpoint variable, percent-encoded in one.
-    const MARK: &str = "pw0tlpM4rk";
-
-    #[test]
-    fn endpoint_passwords_never_show_in_debug() {
-        let c = Config::from_lookup(|k| {
-            Some(match k {
-                "OTEL_EXPORTER_OTLP_ENDPOINT" => format!("https://u:{MARK}@collector:4318"),
-                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" => {
-                    format!("https://u:{MARK}%21@traces:4318/v1/traces")
-                }
-                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT" => {
-                    format!("https://u:{MARK}@logs:4318/v1/logs?password={MARK}")
-                }
-                _ => return None,
-            })
-        })
-        .unwrap();
-        for shown in [format!("{c:?}"), format!("{:?}", c.telemetry.otlp)] {
-            assert!(!shown.contains(MARK), "{shown}");
-            assert!(
-                shown.contains("https://u:***@collector:4318/v1/metrics"),
-                "{shown}"
-            );
-            assert!(
-                shown.contains("https://u:***@traces:4318/v1/traces"),
-                "{shown}"
-            );
-        }
-        // Nothing lost: the exporter gets the endpoints as written.
-        assert_eq!(
-            c.telemetry.otlp.metrics_endpoint,
-            format!("https://u:{MARK}@collector:4318/v1/metrics")
-        );
-        let secrets = c.telemetry.otlp.endpoint_secrets();
-        assert!(secrets.contains(&format!("{MARK}%21")), "{secrets:?}");
-        assert!(secrets.contains(&format!("{MARK}!")), "{secrets:?}");
-        assert!(secrets.contains(&MARK.to_owned()), "{secrets:?}");
-    }
-
-    #[test]
-    fn endpoint_passwords_never_show_in_config_errors() {
-        for var in [
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
-        ] {
-            for bad in [
-                format!("ftp://u:{MARK}@collector:4318"),
-                format!("https://u:{MARK}@"),
-                format!("u:{MARK}@collector:4318"),
-            ] {
-                let e = cfg(&[(var, &bad)]).unwrap_err();
-                assert_eq!(e.variable, var);
-                let shown = format!("{e} {e:?}");
-                assert!(!shown.contains(MARK), "{shown}");
-            }
-        }
-        // Nothing to hide: the value is shown as written.
-        let e = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")]).unwrap_err();
-        assert_eq!(e.value, "collector:4317");
-        let e = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://u:pw@collector")]).unwrap_err();
-        assert_eq!(e.value, "ftp://u:***@collector");
-    }
-
-    #[test]
-    fn http_base_endpoint_gets_signal_paths() {
-        let c = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]).unwrap();
-        assert_eq!(c.otlp.traces_endpoint, "http://collector:4318/v1/traces");
-        assert_eq!(c.otlp.metrics_endpoint, "http://collector:4318/v1/metrics");
-        assert_eq!(c.otlp.logs_endpoint, "http://collector:4318/v1/logs");
-    }
-
-    #[test]
-    fn grpc_endpoint_is_used_as_is_and_signal_endpoints_win() {
-        let c = cfg(&[
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
-            ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://logs:4317"),
-        ])
-        .unwrap();
-        assert_eq!(c.otlp.traces_endpoint, "http://collector:4317");
-        assert_eq!(c.otlp.logs_endpoint, "http://logs:4317");
     }
 
     #[test]
@@ -724,8 +461,15 @@ mod tests {
         assert!(e.expected.contains("grpc"));
         let e = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")]).unwrap_err();
         assert_eq!(e.variable, "OTEL_EXPORTER_OTLP_ENDPOINT");
-        let e = cfg(&[("OTEL_TRACES_SAMPLER_ARG", "1.5")]).unwrap_err();
+        let e = cfg(&[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
+        ])
+        .unwrap_err();
         assert_eq!(e.variable, "OTEL_TRACES_SAMPLER_ARG");
+        // An argument the sampler does not take is not read at all.
+        let c = cfg(&[("OTEL_TRACES_SAMPLER_ARG", "1.5")]).unwrap();
+        assert_eq!(c.sampler, Sampler::ParentBasedAlwaysOn);
         let e = cfg(&[
             ("OTEL_BSP_MAX_QUEUE_SIZE", "10"),
             ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "20"),
@@ -736,13 +480,6 @@ mod tests {
         assert_eq!(e.variable, "RUST_LOG");
         let e = cfg(&[("OTEL_SDK_DISABLED", "maybe")]).unwrap_err();
         assert_eq!(e.variable, "OTEL_SDK_DISABLED");
-    }
-
-    #[test]
-    fn headers_are_secret() {
-        let c = cfg(&[("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=s3cr3t")]).unwrap();
-        assert_eq!(c.otlp.headers[0].1.expose(), "s3cr3t");
-        assert!(!format!("{c:?}").contains("s3cr3t"));
     }
 
     #[test]
@@ -840,6 +577,94 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.variable, HISTOGRAM_AGGREGATION_VAR);
         assert!(e.expected.contains("Prometheus"), "{}", e.expected);
+    }
+
+    /// The specification: "an invalid or unrecognised value SHOULD produce
+    /// a warning and be ignored". Each value here stops start-up in strict
+    /// mode (the tests above); by default each is a warning naming the
+    /// variable, and the default applies.
+    #[test]
+    fn otel_values_are_warnings_by_default() {
+        let bad = [
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_TRACES_SAMPLER", "sometimes"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "16777216"),
+            ("OTEL_BLRP_SCHEDULE_DELAY", "5"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "0"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "soon"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "no-equals-sign"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "=x"),
+            ("OTEL_SDK_DISABLED", "yes"),
+            (HISTOGRAM_AGGREGATION_VAR, "exponential"),
+        ];
+        let c = lenient(&bad).unwrap();
+        let warned: Vec<&str> = c.warnings.iter().map(|w| w.variable.as_str()).collect();
+        for (var, _) in bad {
+            assert!(warned.contains(&var), "{var} not in {warned:?}");
+            assert!(
+                strict(&[(var, bad.iter().find(|(v, _)| *v == var).unwrap().1)]).is_err(),
+                "{var}"
+            );
+        }
+        let t = c.telemetry;
+        let d = strict(&[]).unwrap().telemetry;
+        assert_eq!(
+            t.otlp.traces.protocol,
+            crate::config::Protocol::HttpProtobuf
+        );
+        assert_eq!(t.otlp.traces.endpoint, d.otlp.traces.endpoint);
+        assert_eq!(t.otlp.traces.timeout, d.otlp.traces.timeout);
+        assert!(t.otlp.traces.headers.is_empty());
+        assert_eq!(t.sampler, Sampler::ParentBasedAlwaysOn);
+        assert_eq!(t.batch, d.batch);
+        assert_eq!(t.log_batch, d.log_batch);
+        assert_eq!(t.metric_export_interval, d.metric_export_interval);
+        assert!(t.resource_attributes.is_empty());
+        // `yes` is not a true value for the specification.
+        assert!(!t.sdk_disabled);
+        assert_eq!(
+            t.histogram_aggregation,
+            HistogramAggregation::ExplicitBucket
+        );
+        // Secrets stay out of the warning.
+        let c = lenient(&[("OTEL_EXPORTER_OTLP_HEADERS", "api-key")]).unwrap();
+        assert!(
+            !c.warnings[0].to_string().contains("api-key"),
+            "{:?}",
+            c.warnings
+        );
+        // wingspan's own settings still stop start-up.
+        assert_eq!(
+            lenient(&[("WINGSPAN_CONSOLE_LOG", "perhaps")])
+                .unwrap_err()
+                .variable,
+            "WINGSPAN_CONSOLE_LOG"
+        );
+        assert_eq!(
+            lenient(&[("RUST_LOG", "info,[[[")]).unwrap_err().variable,
+            "RUST_LOG"
+        );
+    }
+
+    #[test]
+    fn only_true_and_false_are_otel_booleans() {
+        for (v, disabled) in [("true", true), ("TRUE", true), ("false", false)] {
+            assert_eq!(
+                cfg(&[("OTEL_SDK_DISABLED", v)]).unwrap().sdk_disabled,
+                disabled
+            );
+        }
+        for v in ["1", "yes", "on"] {
+            assert_eq!(
+                cfg(&[("OTEL_SDK_DISABLED", v)]).unwrap_err().variable,
+                "OTEL_SDK_DISABLED"
+            );
+            let c = lenient(&[("OTEL_SDK_DISABLED", v)]).unwrap();
+            assert!(!c.telemetry.sdk_disabled, "{v}");
+        }
+        // wingspan's own booleans keep the usual spellings.
+        assert!(cfg(&[("WINGSPAN_CONSOLE_LOG", "yes")]).unwrap().console_log);
     }
 
     #[test]

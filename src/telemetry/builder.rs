@@ -167,6 +167,7 @@ impl TelemetryBuilder {
         if self.install_subscriber {
             telemetry.install_subscriber()?;
         }
+        warn_ignored_settings(&telemetry.inner.config);
         if self.install_globals {
             install_globals(&telemetry);
         }
@@ -177,25 +178,28 @@ impl TelemetryBuilder {
 
     /// The `otel.component.type` of each exporter, for the self-metrics.
     fn components(&self) -> Components {
-        let grpc = self.config.telemetry.otlp.protocol == Protocol::Grpc;
-        let pick = |custom: bool, grpc_kind, http_kind| match (custom, grpc) {
+        let otlp = &self.config.telemetry.otlp;
+        let pick = |custom: bool, protocol, grpc_kind, http_kind| match (custom, protocol) {
             (true, _) => names::COMPONENT_CUSTOM_EXPORTER,
-            (false, true) => grpc_kind,
-            (false, false) => http_kind,
+            (false, Protocol::Grpc) => grpc_kind,
+            (false, Protocol::HttpProtobuf) => http_kind,
         };
         Components {
             span_exporter: pick(
                 self.span_processor.is_some(),
+                otlp.traces.protocol,
                 names::COMPONENT_OTLP_GRPC_SPAN_EXPORTER,
                 names::COMPONENT_OTLP_HTTP_SPAN_EXPORTER,
             ),
             metric_exporter: pick(
                 self.metric_reader.is_some(),
+                otlp.metrics.protocol,
                 names::COMPONENT_OTLP_GRPC_METRIC_EXPORTER,
                 names::COMPONENT_OTLP_HTTP_METRIC_EXPORTER,
             ),
             log_exporter: pick(
                 self.log_processor.is_some(),
+                otlp.logs.protocol,
                 names::COMPONENT_OTLP_GRPC_LOG_EXPORTER,
                 names::COMPONENT_OTLP_HTTP_LOG_EXPORTER,
             ),
@@ -296,6 +300,22 @@ impl TelemetryBuilder {
 type PrometheusEndpoint = Option<super::prometheus::PullEndpoint>;
 #[cfg(not(feature = "prometheus"))]
 type PrometheusEndpoint = ();
+
+/// The `OTEL_*` values the configuration ignored, logged once the log
+/// pipeline can carry them (and on stderr as well when the console output
+/// is off: the warning may be about the very exporter that would carry it).
+fn warn_ignored_settings(config: &Config) {
+    for w in &config.warnings {
+        let message = format!(
+            "{w}; ignored, the default applies (the OpenTelemetry specification's rule; \
+             WINGSPAN_STRICT_CONFIG=true makes it an error)"
+        );
+        tracing::warn!(target: "wingspan::config", variable = %w.variable, "{message}");
+        if !config.telemetry.console_log {
+            eprintln!("wingspan: {message}");
+        }
+    }
+}
 
 fn install_globals(telemetry: &Telemetry) {
     global::set_text_map_propagator(TextMapCompositePropagator::new(vec![

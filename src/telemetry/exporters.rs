@@ -11,13 +11,13 @@ use opentelemetry_otlp::{
 
 use super::redact::Scrubber;
 use super::TelemetryError;
-use crate::config::{redact_url, Compression, OtlpConfig, Protocol};
+use crate::config::{redact_url, Compression, OtlpConfig, Protocol, SignalExport, Temporality};
 
 /// A gRPC export that cannot connect gives up after this long, so a dead
 /// collector never holds an export thread for the whole export timeout.
 const GRPC_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
-fn tonic_metadata(cfg: &OtlpConfig) -> Result<tonic::metadata::MetadataMap, TelemetryError> {
+fn tonic_metadata(cfg: &SignalExport) -> Result<tonic::metadata::MetadataMap, TelemetryError> {
     let mut map = tonic::metadata::MetadataMap::new();
     for (k, v) in &cfg.headers {
         let key = tonic::metadata::MetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
@@ -37,18 +37,19 @@ fn tonic_metadata(cfg: &OtlpConfig) -> Result<tonic::metadata::MetadataMap, Tele
 }
 
 fn tonic_channel(
-    cfg: &OtlpConfig,
-    endpoint: &str,
+    cfg: &SignalExport,
+    scrubber: &Scrubber,
 ) -> Result<tonic::transport::Channel, TelemetryError> {
     // tonic spawns the channel's worker on the current runtime and panics
     // without one.
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(TelemetryError::NoRuntime);
     }
-    let mut ep = tonic::transport::Endpoint::from_shared(endpoint.to_owned())
+    let endpoint = &cfg.endpoint;
+    let mut ep = tonic::transport::Endpoint::from_shared(endpoint.clone())
         .map_err(|e| {
             TelemetryError::exporter(
-                Scrubber::new(cfg).scrub(format!("OTLP endpoint {}: {e}", redact_url(endpoint))),
+                scrubber.scrub(format!("OTLP endpoint {}: {e}", redact_url(endpoint))),
             )
         })?
         .connect_timeout(GRPC_CONNECT_TIMEOUT.min(cfg.timeout))
@@ -56,8 +57,11 @@ fn tonic_channel(
         .tcp_keepalive(Some(Duration::from_secs(30)));
     if endpoint.starts_with("https://") {
         let mut tls = tonic::transport::ClientTlsConfig::new().with_enabled_roots();
-        if let Some(pem) = read_certificate(cfg)? {
+        if let Some(pem) = read_pem(&cfg.certificate, "CERTIFICATE")? {
             tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+        }
+        if let Some(id) = client_identity(cfg)? {
+            tls = tls.identity(tonic::transport::Identity::from_pem(id.cert, id.key));
         }
         ep = ep
             .tls_config(tls)
@@ -66,13 +70,16 @@ fn tonic_channel(
     Ok(ep.connect_lazy())
 }
 
-fn read_certificate(cfg: &OtlpConfig) -> Result<Option<Vec<u8>>, TelemetryError> {
-    cfg.certificate
-        .as_ref()
+/// A PEM file named by `OTEL_EXPORTER_OTLP_[{SIGNAL}_]{what}`.
+fn read_pem(
+    path: &Option<std::path::PathBuf>,
+    what: &str,
+) -> Result<Option<Vec<u8>>, TelemetryError> {
+    path.as_ref()
         .map(|path| {
             std::fs::read(path).map_err(|e| {
                 TelemetryError::exporter(format!(
-                    "OTEL_EXPORTER_OTLP_CERTIFICATE {}: {e}",
+                    "OTEL_EXPORTER_OTLP_{what} {}: {e}",
                     path.display()
                 ))
             })
@@ -80,35 +87,68 @@ fn read_certificate(cfg: &OtlpConfig) -> Result<Option<Vec<u8>>, TelemetryError>
         .transpose()
 }
 
-/// The HTTP exporter's TLS: the system roots (unreadable ones are skipped,
-/// not fatal: a collector on plain http needs none) plus the private CA of
-/// `OTEL_EXPORTER_OTLP_CERTIFICATE`.
-fn tls_config(cfg: &OtlpConfig) -> Result<rustls::ClientConfig, TelemetryError> {
-    use rustls::pki_types::pem::PemObject as _;
-    use rustls::pki_types::CertificateDer;
-
-    let mut roots = crate::tls::system_roots();
-    if let Some(pem) = read_certificate(cfg)? {
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.map_err(|e| {
-                TelemetryError::exporter(format!("OTEL_EXPORTER_OTLP_CERTIFICATE: {e}"))
-            })?;
-            roots.add(cert).map_err(|e| {
-                TelemetryError::exporter(format!("OTEL_EXPORTER_OTLP_CERTIFICATE: {e}"))
-            })?;
-        }
-    }
-    crate::tls::client_config(roots).map_err(|e| TelemetryError::exporter(format!("OTLP TLS: {e}")))
+/// A client certificate (chain) and its key, both PEM.
+struct PemIdentity {
+    cert: Vec<u8>,
+    key: Vec<u8>,
 }
 
-fn http_headers(cfg: &OtlpConfig) -> HashMap<String, String> {
+/// The client certificate chain and key for mutual TLS, when both are set
+/// (the configuration refuses one without the other).
+fn client_identity(cfg: &SignalExport) -> Result<Option<PemIdentity>, TelemetryError> {
+    let cert = read_pem(&cfg.client_certificate, "CLIENT_CERTIFICATE")?;
+    let key = read_pem(&cfg.client_key, "CLIENT_KEY")?;
+    Ok(cert.zip(key).map(|(cert, key)| PemIdentity { cert, key }))
+}
+
+/// The HTTP exporter's TLS: the system roots (unreadable ones are skipped,
+/// not fatal: a collector on plain http needs none) plus the private CA of
+/// `OTEL_EXPORTER_OTLP_CERTIFICATE`, and the client certificate of
+/// `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` / `_CLIENT_KEY` for mutual TLS.
+fn tls_config(cfg: &SignalExport) -> Result<rustls::ClientConfig, TelemetryError> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let pem_error = |what: &str, e: &dyn std::fmt::Display| {
+        TelemetryError::exporter(format!("OTEL_EXPORTER_OTLP_{what}: {e}"))
+    };
+    let mut roots = crate::tls::system_roots();
+    if let Some(pem) = read_pem(&cfg.certificate, "CERTIFICATE")? {
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            let cert = cert.map_err(|e| pem_error("CERTIFICATE", &e))?;
+            roots.add(cert).map_err(|e| pem_error("CERTIFICATE", &e))?;
+        }
+    }
+    let identity = match client_identity(cfg)? {
+        None => None,
+        Some(PemIdentity { cert, key }) => {
+            let chain = CertificateDer::pem_slice_iter(&cert)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| pem_error("CLIENT_CERTIFICATE", &e))?;
+            if chain.is_empty() {
+                return Err(pem_error(
+                    "CLIENT_CERTIFICATE",
+                    &"no certificate in the file",
+                ));
+            }
+            // The key's bytes never reach a message, only the parse error.
+            let key =
+                PrivateKeyDer::from_pem_slice(&key).map_err(|e| pem_error("CLIENT_KEY", &e))?;
+            Some((chain, key))
+        }
+    };
+    crate::tls::client_config_with_identity(roots, identity)
+        .map_err(|e| TelemetryError::exporter(format!("OTLP TLS: {e}")))
+}
+
+fn http_headers(cfg: &SignalExport) -> HashMap<String, String> {
     cfg.headers
         .iter()
         .map(|(k, v)| (k.clone(), v.expose().to_owned()))
         .collect()
 }
 
-fn http_client(cfg: &OtlpConfig) -> Result<reqwest::blocking::Client, TelemetryError> {
+fn http_client(cfg: &SignalExport) -> Result<reqwest::blocking::Client, TelemetryError> {
     // The blocking client owns its own runtime thread: the SDK exports from
     // its own threads, where the async client would panic.
     let builder = reqwest::blocking::Client::builder()
@@ -123,15 +163,17 @@ fn http_client(cfg: &OtlpConfig) -> Result<reqwest::blocking::Client, TelemetryE
         .map_err(|e| TelemetryError::exporter(format!("OTLP HTTP client: {e}")))
 }
 
+/// Builds one signal's exporter; `$builder` is the exporter's builder (a
+/// metric exporter's with its temporality already set).
 macro_rules! build_exporter {
-    ($ty:ty, $cfg:expr, $endpoint:expr) => {{
-        let cfg: &OtlpConfig = $cfg;
-        let endpoint: &str = $endpoint;
+    ($builder:expr, $cfg:expr, $scrubber:expr) => {{
+        let cfg: &SignalExport = $cfg;
+        let scrubber: &Scrubber = $scrubber;
         match cfg.protocol {
             Protocol::Grpc => {
-                let mut b = <$ty>::builder()
+                let mut b = $builder
                     .with_tonic()
-                    .with_channel(tonic_channel(cfg, endpoint)?)
+                    .with_channel(tonic_channel(cfg, scrubber)?)
                     .with_timeout(cfg.timeout)
                     .with_metadata(tonic_metadata(cfg)?);
                 if cfg.compression == Compression::Gzip {
@@ -140,11 +182,11 @@ macro_rules! build_exporter {
                 b.build()
             }
             Protocol::HttpProtobuf => {
-                let mut b = <$ty>::builder()
+                let mut b = $builder
                     .with_http()
                     .with_http_client(http_client(cfg)?)
                     .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                    .with_endpoint(endpoint)
+                    .with_endpoint(&cfg.endpoint)
                     .with_timeout(cfg.timeout)
                     .with_headers(http_headers(cfg));
                 if cfg.compression == Compression::Gzip {
@@ -155,31 +197,42 @@ macro_rules! build_exporter {
         }
         .map_err(|e| {
             // The SDK's message may quote the endpoint: scrubbed as well.
-            TelemetryError::exporter(
-                Scrubber::new(cfg)
-                    .scrub(format!("OTLP exporter for {}: {e}", redact_url(endpoint))),
-            )
+            TelemetryError::exporter(scrubber.scrub(format!(
+                "OTLP exporter for {}: {e}",
+                redact_url(&cfg.endpoint)
+            )))
         })
     }};
 }
 
 pub(crate) fn spans(cfg: &OtlpConfig) -> Result<SpanExporter, TelemetryError> {
-    build_exporter!(SpanExporter, cfg, &cfg.traces_endpoint)
+    build_exporter!(SpanExporter::builder(), &cfg.traces, &Scrubber::new(cfg))
 }
 
 /// `export_timeout` (`OTEL_METRIC_EXPORT_TIMEOUT`) tightens the OTLP timeout
-/// for metrics: the SDK's periodic reader has no timeout of its own.
+/// for metrics: the SDK's periodic reader has no timeout of its own. The
+/// temporality is always passed explicitly, so the exporter never falls
+/// back to its own reading of the process environment.
 pub(crate) fn metrics(
     cfg: &OtlpConfig,
     export_timeout: Duration,
 ) -> Result<MetricExporter, TelemetryError> {
-    let mut cfg = cfg.clone();
-    cfg.timeout = cfg.timeout.min(export_timeout);
-    build_exporter!(MetricExporter, &cfg, &cfg.metrics_endpoint)
+    let mut signal = cfg.metrics.clone();
+    signal.timeout = signal.timeout.min(export_timeout);
+    let builder = MetricExporter::builder().with_temporality(temporality(cfg.temporality));
+    build_exporter!(builder, &signal, &Scrubber::new(cfg))
+}
+
+fn temporality(t: Temporality) -> opentelemetry_sdk::metrics::Temporality {
+    match t {
+        Temporality::Cumulative => opentelemetry_sdk::metrics::Temporality::Cumulative,
+        Temporality::Delta => opentelemetry_sdk::metrics::Temporality::Delta,
+        Temporality::LowMemory => opentelemetry_sdk::metrics::Temporality::LowMemory,
+    }
 }
 
 pub(crate) fn logs(cfg: &OtlpConfig) -> Result<LogExporter, TelemetryError> {
-    build_exporter!(LogExporter, cfg, &cfg.logs_endpoint)
+    build_exporter!(LogExporter::builder(), &cfg.logs, &Scrubber::new(cfg))
 }
 
 #[cfg(test)]
@@ -187,7 +240,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
-    fn otlp(vars: &[(&str, &str)]) -> OtlpConfig {
+    fn otlp(vars: &[(&str, &str)]) -> SignalExport {
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| ((*k).into(), (*v).into()))
@@ -196,6 +249,7 @@ mod tests {
             .unwrap()
             .telemetry
             .otlp
+            .traces
     }
 
     #[test]
@@ -217,5 +271,28 @@ mod tests {
         let err = tls_config(&cfg).unwrap_err().to_string();
         std::fs::remove_file(&path).ok();
         assert!(err.contains("OTEL_EXPORTER_OTLP_CERTIFICATE"), "{err}");
+    }
+
+    #[test]
+    fn a_client_key_that_is_no_key_is_an_error_naming_the_variable_not_the_key() {
+        let dir = std::env::temp_dir();
+        let cert = dir.join(format!("wingspan-client-cert-{}.pem", std::process::id()));
+        let key = dir.join(format!("wingspan-client-key-{}.pem", std::process::id()));
+        // A certificate block that parses as PEM, and a "key" that is not one.
+        std::fs::write(
+            &cert,
+            "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        std::fs::write(&key, "k3yM4rker not a key\n").unwrap();
+        let cfg = otlp(&[
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", cert.to_str().unwrap()),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", key.to_str().unwrap()),
+        ]);
+        let err = tls_config(&cfg).unwrap_err().to_string();
+        std::fs::remove_file(&cert).ok();
+        std::fs::remove_file(&key).ok();
+        assert!(err.contains("OTEL_EXPORTER_OTLP_CLIENT_KEY"), "{err}");
+        assert!(!err.contains("k3yM4rker"), "{err}");
     }
 }

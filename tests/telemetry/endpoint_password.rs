@@ -38,7 +38,7 @@ async fn build_error(protocol: Protocol) {
     let mut cfg = support::config(&receiver, protocol, &[]);
     // Valid endpoints pass validation; these are set in code, past it, and
     // the exporter refuses them (a space in the host), quoting them.
-    cfg.telemetry.otlp.traces_endpoint = format!("http://u:{marker}@bad host:4318/v1/traces");
+    cfg.telemetry.otlp.traces.endpoint = format!("http://u:{marker}@bad host:4318/v1/traces");
     let err = wingspan::Telemetry::builder(cfg)
         .install_globals(false)
         .install_subscriber(false)

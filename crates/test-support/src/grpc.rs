@@ -27,13 +27,13 @@ use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
 use super::model::{self, Transport};
-use super::receiver::Store;
+use super::receiver::{Signal, Store};
 
 #[derive(Clone)]
 struct Collector(Arc<Store>);
 
 impl Collector {
-    async fn gate<T>(&self, req: &Request<T>) -> Result<(), Status> {
+    async fn gate<T>(&self, signal: Signal, req: &Request<T>) -> Result<(), Status> {
         let headers: BTreeMap<String, String> = req
             .metadata()
             .clone()
@@ -48,7 +48,7 @@ impl Collector {
             .collect();
         let gzip = headers.get("grpc-encoding").is_some_and(|e| e == "gzip");
         self.0
-            .gate(gzip, headers)
+            .gate(signal, Transport::Grpc, gzip, headers)
             .await
             .map_err(|()| Status::unavailable("test receiver set to fail"))
     }
@@ -60,7 +60,7 @@ impl TraceService for Collector {
         &self,
         req: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        self.gate(&req).await?;
+        self.gate(Signal::Traces, &req).await?;
         self.0
             .add_spans(model::spans(req.get_ref(), Transport::Grpc));
         Ok(Response::new(ExportTraceServiceResponse {
@@ -75,7 +75,7 @@ impl MetricsService for Collector {
         &self,
         req: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.gate(&req).await?;
+        self.gate(Signal::Metrics, &req).await?;
         self.0
             .add_metrics(model::metrics(req.get_ref(), Transport::Grpc));
         Ok(Response::new(ExportMetricsServiceResponse {
@@ -90,7 +90,7 @@ impl LogsService for Collector {
         &self,
         req: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        self.gate(&req).await?;
+        self.gate(Signal::Logs, &req).await?;
         self.0.add_logs(model::logs(req.get_ref(), Transport::Grpc));
         Ok(Response::new(ExportLogsServiceResponse {
             partial_success: None,
@@ -98,13 +98,35 @@ impl LogsService for Collector {
     }
 }
 
-pub(crate) async fn serve(store: Arc<Store>) -> (SocketAddr, JoinHandle<()>) {
+/// TLS for the gRPC receiver: its certificate and key (PEM), and the CA
+/// whose client certificates it requires (mutual TLS).
+pub struct MutualTls {
+    pub cert: Vec<u8>,
+    pub key: Vec<u8>,
+    pub client_ca: Vec<u8>,
+}
+
+pub(crate) async fn serve(
+    store: Arc<Store>,
+    tls: Option<MutualTls>,
+) -> (SocketAddr, JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind the gRPC receiver");
     let addr = listener.local_addr().expect("local addr");
     let c = Collector(store);
-    let router = tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+        server = server
+            .tls_config(
+                ServerTlsConfig::new()
+                    .identity(Identity::from_pem(tls.cert, tls.key))
+                    .client_ca_root(Certificate::from_pem(tls.client_ca)),
+            )
+            .expect("the receiver's TLS configuration");
+    }
+    let router = server
         .add_service(
             TraceServiceServer::new(c.clone()).accept_compressed(CompressionEncoding::Gzip),
         )

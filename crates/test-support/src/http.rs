@@ -25,12 +25,13 @@ use prost::Message;
 use tokio::task::JoinHandle;
 
 use super::model::{self, Transport};
-use super::receiver::Store;
+use super::receiver::{Signal, Store};
 
 type Shared = State<Arc<Store>>;
 
 /// Checks the knobs, un-gzips and decodes the body.
 async fn accept<M: Message + Default>(
+    signal: Signal,
     store: &Store,
     headers: &HeaderMap,
     body: Bytes,
@@ -47,7 +48,11 @@ async fn accept<M: Message + Default>(
             )
         })
         .collect();
-    if store.gate(gzip, map).await.is_err() {
+    if store
+        .gate(signal, Transport::Http, gzip, map)
+        .await
+        .is_err()
+    {
         return Err((StatusCode::SERVICE_UNAVAILABLE, "test receiver set to fail").into_response());
     }
     let raw = if gzip {
@@ -72,7 +77,7 @@ fn reply<M: Message>(msg: M) -> Response {
 }
 
 async fn traces(State(store): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    match accept::<ExportTraceServiceRequest>(&store, &headers, body).await {
+    match accept::<ExportTraceServiceRequest>(Signal::Traces, &store, &headers, body).await {
         Ok(req) => {
             store.add_spans(model::spans(&req, Transport::Http));
             reply(ExportTraceServiceResponse {
@@ -84,7 +89,7 @@ async fn traces(State(store): Shared, headers: HeaderMap, body: Bytes) -> Respon
 }
 
 async fn metrics(State(store): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    match accept::<ExportMetricsServiceRequest>(&store, &headers, body).await {
+    match accept::<ExportMetricsServiceRequest>(Signal::Metrics, &store, &headers, body).await {
         Ok(req) => {
             store.add_metrics(model::metrics(&req, Transport::Http));
             reply(ExportMetricsServiceResponse {
@@ -96,7 +101,7 @@ async fn metrics(State(store): Shared, headers: HeaderMap, body: Bytes) -> Respo
 }
 
 async fn logs(State(store): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    match accept::<ExportLogsServiceRequest>(&store, &headers, body).await {
+    match accept::<ExportLogsServiceRequest>(Signal::Logs, &store, &headers, body).await {
         Ok(req) => {
             store.add_logs(model::logs(&req, Transport::Http));
             reply(ExportLogsServiceResponse {

@@ -38,6 +38,7 @@ pub use app::{spawn_app, spawn_app_with_peer};
 pub use browser::Browser;
 pub use captured::Captured;
 pub use example::Example;
+pub use grpc::MutualTls;
 pub use model::{
     attrs_key, hex, Attributes, EventRecord, Kind, LogRecord, MetricKind, MetricPoint, SpanRecord,
     Status, Transport, Value,
@@ -45,7 +46,7 @@ pub use model::{
 pub use port::PortAfter;
 pub use postgres::{Certs, PrivatePostgres};
 pub use raw_http::RawHttp;
-pub use receiver::{dump_logs, dump_metrics, dump_spans, Receiver, WAIT};
+pub use receiver::{dump_logs, dump_metrics, dump_spans, Export, Receiver, Signal, WAIT};
 pub use redis::{KeyPrefix, PrivateRedis};
 pub use silent::{black_hole, resident_bytes, SilentCollector};
 pub use wingman::{Wingman, WingmanBuilder};
@@ -94,6 +95,9 @@ pub fn config_vars(
         ("OTEL_BSP_SCHEDULE_DELAY".into(), BSP_DELAY_MS.to_string()),
         ("OTEL_BLRP_SCHEDULE_DELAY".into(), BSP_DELAY_MS.to_string()),
         ("WINGSPAN_CONSOLE_LOG".into(), "false".into()),
+        // A typo in a test's OTEL_* variable must fail the test, not fall
+        // back to the default as a service would.
+        ("WINGSPAN_STRICT_CONFIG".into(), "true".into()),
         ("DATABASE_URL".into(), database_url()),
         ("REDIS_URL".into(), redis_url()),
     ];

@@ -180,42 +180,67 @@ impl Certs {
                 .args(["-addext", "basicConstraints=critical,CA:TRUE"])
                 .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]));
         }
+        let certs = Self { dir };
+        certs.leaf("server", "DNS:wrong.example", "serverAuth");
+        certs
+    }
+
+    /// Another certificate signed by `ca.pem`: `{stem}.crt` and `{stem}.key`,
+    /// for the subject alternative names `san` (`DNS:x,IP:127.0.0.1`) and
+    /// the extended key usage `usage` (`serverAuth` or `clientAuth`).
+    pub fn leaf(&self, stem: &str, san: &str, usage: &str) {
+        let dir = &self.dir;
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        let cn = san
+            .split(',')
+            .next()
+            .unwrap_or(stem)
+            .split(':')
+            .nth(1)
+            .unwrap_or(stem);
         run(Command::new("openssl")
-            .current_dir(&dir)
+            .current_dir(dir)
             .arg("req")
             .args(ec)
             .args([
                 "-keyout",
-                "server.key",
+                &format!("{stem}.key"),
                 "-out",
-                "server.csr",
+                &format!("{stem}.csr"),
                 "-subj",
-                "/CN=wrong.example",
+                &format!("/CN={cn}"),
             ]));
         std::fs::write(
-            dir.join("server.ext"),
-            "subjectAltName=DNS:wrong.example\nbasicConstraints=CA:FALSE\n\
-             keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+            dir.join(format!("{stem}.ext")),
+            format!(
+                "subjectAltName={san}\nbasicConstraints=CA:FALSE\n\
+                 keyUsage=critical,digitalSignature\nextendedKeyUsage={usage}\n"
+            ),
         )
         .unwrap();
-        run(Command::new("openssl").current_dir(&dir).args([
+        run(Command::new("openssl").current_dir(dir).args([
             "x509",
             "-req",
             "-in",
-            "server.csr",
+            &format!("{stem}.csr"),
             "-CA",
             "ca.pem",
             "-CAkey",
             "ca.key",
             "-CAcreateserial",
             "-out",
-            "server.crt",
+            &format!("{stem}.crt"),
             "-days",
             "2",
             "-extfile",
-            "server.ext",
+            &format!("{stem}.ext"),
         ]));
-        Self { dir }
     }
 
     pub fn path(&self, file: &str) -> PathBuf {

@@ -37,6 +37,32 @@ pub(crate) struct Store {
     pub(crate) delay_ms: AtomicU64,
     /// Request headers/metadata of the last export (lower-case names).
     pub(crate) last_headers: Mutex<BTreeMap<String, String>>,
+    exports: Mutex<Vec<Export>>,
+}
+
+/// The signal of an export request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// `TraceService/Export`, `/v1/traces`.
+    Traces,
+    /// `MetricsService/Export`, `/v1/metrics`.
+    Metrics,
+    /// `LogsService/Export`, `/v1/logs`.
+    Logs,
+}
+
+/// One export request as it arrived: which signal, over which transport,
+/// compressed or not, with which headers (gRPC metadata), lower-case names.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// The signal.
+    pub signal: Signal,
+    /// gRPC or HTTP.
+    pub transport: super::model::Transport,
+    /// Whether the body was gzip-compressed.
+    pub gzip: bool,
+    /// Headers or metadata.
+    pub headers: BTreeMap<String, String>,
 }
 
 impl Store {
@@ -66,6 +92,8 @@ impl Store {
     /// Applies the failure knobs; `Err(())` means reject this export.
     pub(crate) async fn gate(
         &self,
+        signal: Signal,
+        transport: super::model::Transport,
         gzip: bool,
         headers: BTreeMap<String, String>,
     ) -> Result<(), ()> {
@@ -73,6 +101,12 @@ impl Store {
         if gzip {
             self.gzip_requests.fetch_add(1, Ordering::Relaxed);
         }
+        self.exports.lock().unwrap().push(Export {
+            signal,
+            transport,
+            gzip,
+            headers: headers.clone(),
+        });
         *self.last_headers.lock().unwrap() = headers;
         let delay = self.delay_ms.load(Ordering::Relaxed);
         if delay > 0 {
@@ -92,6 +126,7 @@ impl Store {
 pub struct Receiver {
     store: Arc<Store>,
     grpc_addr: SocketAddr,
+    grpc_tls: bool,
     http_addr: SocketAddr,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -116,20 +151,33 @@ impl std::fmt::Debug for Receiver {
 impl Receiver {
     /// Starts both receivers on ephemeral ports of 127.0.0.1.
     pub async fn start() -> Receiver {
+        Self::start_with(None).await
+    }
+
+    /// A receiver whose gRPC side speaks TLS and requires a client
+    /// certificate signed by `tls.client_ca`; [`Self::grpc_endpoint`] is then
+    /// `https://127.0.0.1:<port>`. The HTTP side stays plain.
+    pub async fn start_mutual_tls(tls: super::grpc::MutualTls) -> Receiver {
+        Self::start_with(Some(tls)).await
+    }
+
+    async fn start_with(tls: Option<super::grpc::MutualTls>) -> Receiver {
         let store = Arc::new(Store::default());
-        let (grpc_addr, grpc_task) = super::grpc::serve(store.clone()).await;
+        let grpc_tls = tls.is_some();
+        let (grpc_addr, grpc_task) = super::grpc::serve(store.clone(), tls).await;
         let (http_addr, http_task) = super::http::serve(store.clone()).await;
         Receiver {
             store,
             grpc_addr,
+            grpc_tls,
             http_addr,
             tasks: vec![grpc_task, http_task],
         }
     }
 
-    /// `http://127.0.0.1:<port>` of the gRPC receiver.
     pub fn grpc_endpoint(&self) -> String {
-        format!("http://{}", self.grpc_addr)
+        let scheme = if self.grpc_tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.grpc_addr)
     }
 
     /// `http://127.0.0.1:<port>` of the HTTP receiver (the base: the
@@ -203,6 +251,26 @@ impl Receiver {
     /// Headers (HTTP) or metadata (gRPC) of the last export, lower-case names.
     pub fn last_headers(&self) -> BTreeMap<String, String> {
         self.store.last_headers.lock().unwrap().clone()
+    }
+
+    /// Every export request so far, in arrival order.
+    pub fn exports(&self) -> Vec<Export> {
+        self.store.exports.lock().unwrap().clone()
+    }
+
+    /// Waits until an export of `signal` has arrived and returns the first.
+    pub async fn wait_for_export(&self, signal: Signal) -> Export {
+        let start = Instant::now();
+        loop {
+            if let Some(e) = self.exports().into_iter().find(|e| e.signal == signal) {
+                return e;
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "no {signal:?} export within {WAIT:?}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// Rejects every export from now on (gRPC `UNAVAILABLE`, HTTP 503), or
