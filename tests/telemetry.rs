@@ -1125,6 +1125,7 @@ mod endpoint_password;
 mod histograms;
 mod limits;
 mod otlp_options;
+mod vendors;
 #[cfg(feature = "prometheus")]
 mod outage;
 mod weaver;

@@ -113,7 +113,7 @@ async fn telemetry_mutual_tls_presents_the_client_certificate() {
     let tls = || MutualTls {
         cert: read("collector.crt"),
         key: read("collector.key"),
-        client_ca: read("ca.pem"),
+        client_ca: Some(read("ca.pem")),
     };
     let ca = certs.path("ca.pem");
     let ca = ca.to_str().unwrap();

@@ -48,7 +48,7 @@ impl Collector {
             .collect();
         let gzip = headers.get("grpc-encoding").is_some_and(|e| e == "gzip");
         self.0
-            .gate(signal, Transport::Grpc, gzip, headers)
+            .gate(signal, Transport::Grpc, signal.grpc_path(), gzip, headers)
             .await
             .map_err(|()| Status::unavailable("test receiver set to fail"))
     }
@@ -99,11 +99,11 @@ impl LogsService for Collector {
 }
 
 /// TLS for the gRPC receiver: its certificate and key (PEM), and the CA
-/// whose client certificates it requires (mutual TLS).
+/// whose client certificates it requires (mutual TLS), if any.
 pub struct MutualTls {
     pub cert: Vec<u8>,
     pub key: Vec<u8>,
-    pub client_ca: Vec<u8>,
+    pub client_ca: Option<Vec<u8>>,
 }
 
 pub(crate) async fn serve(
@@ -118,12 +118,12 @@ pub(crate) async fn serve(
     let mut server = tonic::transport::Server::builder();
     if let Some(tls) = tls {
         use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+        let mut config = ServerTlsConfig::new().identity(Identity::from_pem(tls.cert, tls.key));
+        if let Some(ca) = tls.client_ca {
+            config = config.client_ca_root(Certificate::from_pem(ca));
+        }
         server = server
-            .tls_config(
-                ServerTlsConfig::new()
-                    .identity(Identity::from_pem(tls.cert, tls.key))
-                    .client_ca_root(Certificate::from_pem(tls.client_ca)),
-            )
+            .tls_config(config)
             .expect("the receiver's TLS configuration");
     }
     let router = server

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -32,6 +32,7 @@ type Shared = State<Arc<Store>>;
 /// Checks the knobs, un-gzips and decodes the body.
 async fn accept<M: Message + Default>(
     signal: Signal,
+    path: &str,
     store: &Store,
     headers: &HeaderMap,
     body: Bytes,
@@ -49,7 +50,7 @@ async fn accept<M: Message + Default>(
         })
         .collect();
     if store
-        .gate(signal, Transport::Http, gzip, map)
+        .gate(signal, Transport::Http, path, gzip, map)
         .await
         .is_err()
     {
@@ -76,8 +77,8 @@ fn reply<M: Message>(msg: M) -> Response {
         .into_response()
 }
 
-async fn traces(State(store): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    match accept::<ExportTraceServiceRequest>(Signal::Traces, &store, &headers, body).await {
+async fn traces(store: &Store, path: &str, headers: HeaderMap, body: Bytes) -> Response {
+    match accept::<ExportTraceServiceRequest>(Signal::Traces, path, store, &headers, body).await {
         Ok(req) => {
             store.add_spans(model::spans(&req, Transport::Http));
             reply(ExportTraceServiceResponse {
@@ -88,8 +89,8 @@ async fn traces(State(store): Shared, headers: HeaderMap, body: Bytes) -> Respon
     }
 }
 
-async fn metrics(State(store): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    match accept::<ExportMetricsServiceRequest>(Signal::Metrics, &store, &headers, body).await {
+async fn metrics(store: &Store, path: &str, headers: HeaderMap, body: Bytes) -> Response {
+    match accept::<ExportMetricsServiceRequest>(Signal::Metrics, path, store, &headers, body).await {
         Ok(req) => {
             store.add_metrics(model::metrics(&req, Transport::Http));
             reply(ExportMetricsServiceResponse {
@@ -100,8 +101,8 @@ async fn metrics(State(store): Shared, headers: HeaderMap, body: Bytes) -> Respo
     }
 }
 
-async fn logs(State(store): Shared, headers: HeaderMap, body: Bytes) -> Response {
-    match accept::<ExportLogsServiceRequest>(Signal::Logs, &store, &headers, body).await {
+async fn logs(store: &Store, path: &str, headers: HeaderMap, body: Bytes) -> Response {
+    match accept::<ExportLogsServiceRequest>(Signal::Logs, path, store, &headers, body).await {
         Ok(req) => {
             store.add_logs(model::logs(&req, Transport::Http));
             reply(ExportLogsServiceResponse {
@@ -112,16 +113,28 @@ async fn logs(State(store): Shared, headers: HeaderMap, body: Bytes) -> Response
     }
 }
 
+/// Any path ending in `/v1/traces`, `/v1/metrics` or `/v1/logs`: vendors
+/// put the OTLP paths under a prefix of their own (`/otlp/v1/traces`,
+/// `/api/v2/otlp/v1/metrics`), which the exports record.
+async fn export(State(store): Shared, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let path = uri.path();
+    if path.ends_with("/v1/traces") {
+        traces(&store, path, headers, body).await
+    } else if path.ends_with("/v1/metrics") {
+        metrics(&store, path, headers, body).await
+    } else if path.ends_with("/v1/logs") {
+        logs(&store, path, headers, body).await
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
+}
+
 pub(crate) async fn serve(store: Arc<Store>) -> (SocketAddr, JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind the HTTP receiver");
     let addr = listener.local_addr().expect("local addr");
-    let app = Router::new()
-        .route("/v1/traces", post(traces))
-        .route("/v1/metrics", post(metrics))
-        .route("/v1/logs", post(logs))
-        .with_state(store);
+    let app = Router::new().fallback(post(export)).with_state(store);
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             eprintln!("test HTTP receiver stopped: {e}");

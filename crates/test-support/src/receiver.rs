@@ -51,6 +51,17 @@ pub enum Signal {
     Logs,
 }
 
+impl Signal {
+    /// The gRPC method's path.
+    pub fn grpc_path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+            Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+            Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        }
+    }
+}
+
 /// One export request as it arrived: which signal, over which transport,
 /// compressed or not, with which headers (gRPC metadata), lower-case names.
 #[derive(Debug, Clone)]
@@ -59,6 +70,8 @@ pub struct Export {
     pub signal: Signal,
     /// gRPC or HTTP.
     pub transport: super::model::Transport,
+    /// The request path (HTTP), or the gRPC method's path.
+    pub path: String,
     /// Whether the body was gzip-compressed.
     pub gzip: bool,
     /// Headers or metadata.
@@ -94,6 +107,7 @@ impl Store {
         &self,
         signal: Signal,
         transport: super::model::Transport,
+        path: &str,
         gzip: bool,
         headers: BTreeMap<String, String>,
     ) -> Result<(), ()> {
@@ -104,6 +118,7 @@ impl Store {
         self.exports.lock().unwrap().push(Export {
             signal,
             transport,
+            path: path.to_owned(),
             gzip,
             headers: headers.clone(),
         });
@@ -154,9 +169,9 @@ impl Receiver {
         Self::start_with(None).await
     }
 
-    /// A receiver whose gRPC side speaks TLS and requires a client
-    /// certificate signed by `tls.client_ca`; [`Self::grpc_endpoint`] is then
-    /// `https://127.0.0.1:<port>`. The HTTP side stays plain.
+    /// A receiver whose gRPC side speaks TLS, requiring a client certificate
+    /// signed by `tls.client_ca` when one is given; [`Self::grpc_endpoint`]
+    /// is then `https://127.0.0.1:<port>`. The HTTP side stays plain.
     pub async fn start_mutual_tls(tls: super::grpc::MutualTls) -> Receiver {
         Self::start_with(Some(tls)).await
     }
