@@ -83,7 +83,8 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Also inject the W3C `baggage` header (it may carry values the
+    /// Also inject the baggage (W3C `baggage`, and Jaeger's `uberctx-*` or
+    /// OT trace's `ot-baggage-*` when `OTEL_PROPAGATORS` names them; it may carry values the
     /// remote party should not see, so it is off unless asked for, and
     /// never sent to another origin than the request's). Defaults to false.
     pub fn baggage(mut self, inject: bool) -> Self {
@@ -112,6 +113,9 @@ impl HttpClientBuilder {
                 retry: self.retry,
                 redirect: self.redirect,
                 baggage: self.baggage,
+                propagation: crate::telemetry::propagators::Propagation::new(
+                    &self.telemetry.config().telemetry.propagators,
+                ),
             }),
         })
     }
