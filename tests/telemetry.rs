@@ -1126,6 +1126,8 @@ mod histograms;
 mod limits;
 #[cfg(feature = "prometheus")]
 mod outage;
+#[cfg(feature = "llm")]
+mod propagators;
 mod weaver;
 
 /// gRPC's channel lives on the Tokio runtime: outside one, `init` must say

@@ -83,10 +83,11 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Also inject the baggage (W3C `baggage`, and Jaeger's `uberctx-*` or
-    /// OT trace's `ot-baggage-*` when `OTEL_PROPAGATORS` names them; it may carry values the
-    /// remote party should not see, so it is off unless asked for, and
-    /// never sent to another origin than the request's). Defaults to false.
+    /// Also inject the baggage, in the formats `OTEL_PROPAGATORS` names
+    /// (W3C `baggage`, Jaeger's `uberctx-*`, OT trace's `ot-baggage-*`). It
+    /// may carry values the remote party should not see, so it is off
+    /// unless asked for, and never sent to another origin than the
+    /// request's. Defaults to false.
     pub fn baggage(mut self, inject: bool) -> Self {
         self.baggage = inject;
         self

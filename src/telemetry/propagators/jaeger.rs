@@ -43,7 +43,7 @@ pub(super) fn extract(extractor: &dyn Extractor) -> Option<SpanContext> {
     if parts.next().is_some() {
         return None;
     }
-    let trace_id = TraceId::from(u128::try_from(hex(trace, 32)?).ok()?);
+    let trace_id = TraceId::from(hex(trace, 32)?);
     let span_id = SpanId::from(u64::try_from(hex(span, 16)?).ok()?);
     let flags = u8::try_from(hex(flags, 2)?).ok()?;
     let sampled = flags & (TraceFlags::SAMPLED.to_u8() | DEBUG) != 0;
