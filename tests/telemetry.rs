@@ -1125,9 +1125,11 @@ mod endpoint_password;
 mod histograms;
 mod limits;
 mod otlp_options;
-mod vendors;
 #[cfg(feature = "prometheus")]
 mod outage;
+#[cfg(feature = "llm")]
+mod propagators;
+mod vendors;
 mod weaver;
 
 /// gRPC's channel lives on the Tokio runtime: outside one, `init` must say

@@ -1,12 +1,11 @@
 //! One HTTP attempt: its CLIENT span (a child of the caller's context), the
-//! injected `traceparent`, and its `http.client.request.duration` record.
+//! injected context (the formats of `OTEL_PROPAGATORS`), and its `http.client.request.duration` record.
 
 use std::borrow::Cow;
 
-use opentelemetry::propagation::{Injector, TextMapPropagator as _};
+use opentelemetry::propagation::Injector;
 use opentelemetry::trace::{SpanKind, Tracer as _};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 use super::{HttpError, Shared};
 use crate::instrument::{CallError, CallMetrics, ClientCall};
@@ -188,8 +187,9 @@ pub(super) enum Attempt {
 /// Sends one attempt: its span, the injected context, the outcome.
 /// `redirect` decides on the answer: a hop to follow, an answer, or a
 /// refused redirect (the span then ends with `error.type=redirect`).
-/// `baggage` says whether this hop may carry `baggage` (configured, and
-/// the request's own origin).
+/// `baggage` says whether this hop may carry baggage (W3C `baggage`, and
+/// Jaeger's and OT trace's baggage headers; configured, and the request's
+/// own origin).
 pub(super) async fn run(
     shared: &Shared,
     parent: &Context,
@@ -201,10 +201,9 @@ pub(super) async fn run(
 ) -> Result<Attempt, HttpError> {
     let mut call = start(shared, parent, &request, resend, url_template);
     let cx = call.context();
-    TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(request.headers_mut()));
-    if baggage {
-        BaggagePropagator::new().inject_context(&cx, &mut HeaderInjector(request.headers_mut()));
-    }
+    shared
+        .propagation
+        .inject(&cx, &mut HeaderInjector(request.headers_mut()), baggage);
 
     match tokio::time::timeout(shared.timeout, shared.reqwest.execute(request)).await {
         Err(_) => {

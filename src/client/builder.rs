@@ -83,9 +83,11 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Also inject the W3C `baggage` header (it may carry values the
-    /// remote party should not see, so it is off unless asked for, and
-    /// never sent to another origin than the request's). Defaults to false.
+    /// Also inject the baggage, in the formats `OTEL_PROPAGATORS` names
+    /// (W3C `baggage`, Jaeger's `uberctx-*`, OT trace's `ot-baggage-*`). It
+    /// may carry values the remote party should not see, so it is off
+    /// unless asked for, and never sent to another origin than the
+    /// request's. Defaults to false.
     pub fn baggage(mut self, inject: bool) -> Self {
         self.baggage = inject;
         self
@@ -112,6 +114,9 @@ impl HttpClientBuilder {
                 retry: self.retry,
                 redirect: self.redirect,
                 baggage: self.baggage,
+                propagation: crate::telemetry::propagators::Propagation::new(
+                    &self.telemetry.config().telemetry.propagators,
+                ),
             }),
         })
     }

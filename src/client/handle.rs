@@ -20,6 +20,8 @@ pub(crate) struct Shared {
     pub(crate) retry: RetryPolicy,
     pub(crate) redirect: redirect::RedirectPolicy,
     pub(crate) baggage: bool,
+    /// `OTEL_PROPAGATORS`: the formats written on each attempt.
+    pub(crate) propagation: crate::telemetry::propagators::Propagation,
 }
 
 /// The instrumented client; cheap to clone.

@@ -4,7 +4,8 @@
 //! makes **each attempt** a CLIENT span per the HTTP client conventions
 //! (`http.request.resend_count` on resends) plus a
 //! `http.client.request.duration` record, and injects the attempt's
-//! `traceparent` (and `baggage` when configured) into the request. Every
+//! context in the formats of `OTEL_PROPAGATORS` (`traceparent` by default;
+//! `baggage` only when configured) into the request. Every
 //! attempt is a child of the context the call runs under, so the attempts
 //! of one LLM call all nest under its gen_ai span.
 //!

@@ -35,6 +35,7 @@ mod http;
 mod llm;
 mod otel;
 mod otlp;
+mod propagators;
 #[cfg(feature = "redis")]
 mod redis;
 mod thresholds;
@@ -56,6 +57,7 @@ pub use otel::{
     HISTOGRAM_AGGREGATION_VAR, MAX_QUEUE_SIZE, MIN_SCHEDULE_DELAY_MS, NO_LIMIT,
 };
 pub use otlp::{Compression, OtlpConfig, Protocol, SignalExport, Temporality, TEMPORALITY_VAR};
+pub use propagators::{Propagator, PROPAGATORS_VAR};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{KeyDisplay, RedisConfig};
@@ -368,7 +370,7 @@ pub(crate) fn url_secrets(url: &str) -> Vec<String> {
 /// `%XX` escapes decoded. `Err` when an escape is invalid or the result is
 /// not UTF-8, with the lenient reading: invalid escapes kept as written, and
 /// `s` itself when the bytes are not UTF-8.
-fn percent_decode(s: &str) -> Result<String, String> {
+pub(crate) fn percent_decode(s: &str) -> Result<String, String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut valid = true;

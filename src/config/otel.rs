@@ -157,6 +157,10 @@ pub struct TelemetryConfig {
     pub logs_exporter: ExporterKind,
     /// The head sampler. Defaults to parent-based always-on.
     pub sampler: Sampler,
+    /// `OTEL_PROPAGATORS`: the context formats read from incoming requests
+    /// (the HTTP layer), written on outgoing ones (`client`) and installed
+    /// as the global propagator. Defaults to tracecontext,baggage.
+    pub propagators: Vec<super::Propagator>,
     /// `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION`:
     /// `explicit_bucket_histogram` or `base2_exponential_bucket_histogram`,
     /// for every histogram instrument. The exponential one is refused
@@ -260,6 +264,7 @@ impl TelemetryConfig {
             metrics_exporter: exporter("OTEL_METRICS_EXPORTER")?,
             logs_exporter: exporter("OTEL_LOGS_EXPORTER")?,
             sampler,
+            propagators: super::Propagator::from_env(env)?,
             histogram_aggregation,
             metric_export_interval,
             metric_export_timeout: timeout(env, "OTEL_METRIC_EXPORT_TIMEOUT", 30000)?,

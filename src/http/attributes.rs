@@ -15,6 +15,7 @@ use opentelemetry::trace::SpanContext;
 use opentelemetry::{Key, KeyValue, StringValue, Value};
 
 use crate::names;
+use crate::telemetry::propagators::Present;
 
 pub(crate) const HTTP_REQUEST_METHOD: Key = Key::from_static_str(names::HTTP_REQUEST_METHOD);
 pub(crate) const HTTP_REQUEST_METHOD_ORIGINAL: Key =
@@ -167,8 +168,9 @@ pub(crate) struct Scanned<'a> {
     pub(crate) host: Option<&'a str>,
     pub(crate) user_agent: Option<&'a str>,
     pub(crate) forwarded_for: Option<&'a str>,
-    pub(crate) traceparent: bool,
-    pub(crate) baggage: bool,
+    /// The context headers of any format (`OTEL_PROPAGATORS` picks which
+    /// are read).
+    pub(crate) context: Present,
 }
 
 pub(crate) fn scan(headers: &HeaderMap) -> Scanned<'_> {
@@ -180,12 +182,10 @@ pub(crate) fn scan(headers: &HeaderMap) -> Scanned<'_> {
             s.user_agent = s.user_agent.or_else(|| value.to_str().ok());
         } else {
             match name.as_str() {
-                "traceparent" => s.traceparent = true,
-                "baggage" => s.baggage = true,
                 "x-forwarded-for" => {
                     s.forwarded_for = s.forwarded_for.or_else(|| value.to_str().ok());
                 }
-                _ => {}
+                other => s.context.note(other),
             }
         }
     }
@@ -421,8 +421,9 @@ mod tests {
         assert_eq!(s.host, Some("example.com:8080"));
         assert_eq!(s.user_agent, Some("curl/8"));
         assert_eq!(s.forwarded_for, Some("1.2.3.4, 10.0.0.1"));
-        assert!(s.traceparent);
-        assert!(!s.baggage);
+        let mut traceparent = Present::default();
+        traceparent.note("traceparent");
+        assert_eq!(s.context, traceparent);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use tower_layer::Layer;
 use super::metrics::Instruments;
 use super::route::Routes;
 use super::service::HttpService;
+use crate::telemetry::propagators::Propagation;
 use crate::telemetry::Telemetry;
 
 /// The `url.path` redaction hook.
@@ -20,6 +21,8 @@ pub type RedactPath = dyn for<'a> Fn(&'a str) -> Cow<'a, str> + Send + Sync;
 pub(crate) struct Settings {
     pub(crate) llm_routes: Vec<String>,
     pub(crate) trust_traceparent: bool,
+    /// `OTEL_PROPAGATORS`: the formats read from requests.
+    pub(crate) propagation: Propagation,
     pub(crate) response_traceparent: bool,
     pub(crate) redact_path: Option<Arc<RedactPath>>,
     pub(crate) record_query: bool,
@@ -75,6 +78,7 @@ impl HttpLayer {
             settings: Settings {
                 llm_routes: http.llm_routes.clone(),
                 trust_traceparent: http.trust_traceparent,
+                propagation: Propagation::new(&telemetry.config().telemetry.propagators),
                 response_traceparent: true,
                 redact_path: None,
                 record_query: false,

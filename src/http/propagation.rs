@@ -1,15 +1,19 @@
-//! Incoming W3C context: `traceparent`/`tracestate` and `baggage`.
+//! Incoming context: the formats of `OTEL_PROPAGATORS` (W3C
+//! `traceparent`/`tracestate` and `baggage` by default; B3, Jaeger, X-Ray,
+//! OT trace on request).
 //!
-//! Parsed with the SDK's propagators directly rather than the global one, so
-//! a layer works the same whether or not the globals are installed, and only
-//! when the request carries one of the headers (most do not).
+//! Parsed with the configured propagators directly rather than the global
+//! one, so a layer works the same whether or not the globals are installed,
+//! and only when the request carries one of their headers (most do not):
+//! the layer's header scan notes them, so the others cost no lookup.
 
 use http::header::HeaderName;
 use http::HeaderMap;
-use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{Link, TraceContextExt};
 use opentelemetry::Context;
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+
+use crate::telemetry::propagators::{Present, Propagation};
 
 pub(crate) const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
@@ -26,40 +30,40 @@ impl Extractor for Headers<'_> {
 }
 
 /// The parent context of the server span, and the link to an untrusted
-/// incoming context.
+/// incoming context. `present` is what the header scan found.
 pub(crate) fn extract(
     headers: &HeaderMap,
-    has_parent: bool,
-    has_baggage: bool,
+    propagation: &Propagation,
+    present: Present,
     trust: bool,
 ) -> (Context, Option<Link>) {
-    let has_baggage = trust && has_baggage;
+    let has_parent = propagation.reads_trace(present);
+    let has_baggage = trust && propagation.reads_baggage(present);
     if !has_parent && !has_baggage {
         return (Context::new(), None);
     }
     let extractor = Headers(headers);
-    let mut cx = Context::new();
-    if has_parent {
-        // A malformed header yields a context without a span: a new root.
-        cx = TraceContextPropagator::new().extract_with_context(&cx, &extractor);
-    }
-    let mut link = None;
+    // A malformed header yields a context without a span: a new root.
+    let cx = if has_parent {
+        propagation.extract_trace(present, &extractor)
+    } else {
+        Context::new()
+    };
     if !trust {
         let sc = cx.span().span_context().clone();
-        if sc.is_valid() {
-            link = Some(Link::with_context(sc));
-        }
+        let link = sc.is_valid().then(|| Link::with_context(sc));
         return (Context::new(), link);
     }
     if has_baggage {
-        cx = BaggagePropagator::new().extract_with_context(&cx, &extractor);
+        return (propagation.extract_baggage(cx, present, &extractor), None);
     }
-    (cx, link)
+    (cx, None)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Propagator;
     use opentelemetry::baggage::BaggageExt;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
@@ -70,18 +74,26 @@ mod tests {
         h
     }
 
-    /// [`extract`] over these headers, as the layer calls it.
+    fn present(h: &HeaderMap) -> Present {
+        let mut p = Present::default();
+        for name in h.keys() {
+            p.note(name.as_str());
+        }
+        p
+    }
+
+    /// [`extract`] over these headers with the default propagators, as the
+    /// layer calls it.
     fn extract_from(
         pairs: &[(&'static str, &'static str)],
         trusted: bool,
     ) -> (Context, Option<Link>) {
         let h = headers(pairs);
-        extract(
-            &h,
-            h.contains_key("traceparent"),
-            h.contains_key("baggage"),
-            trusted,
-        )
+        extract(&h, &defaults(), present(&h), trusted)
+    }
+
+    fn defaults() -> Propagation {
+        Propagation::new(&Propagator::defaults())
     }
 
     const TP: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -121,22 +133,14 @@ mod tests {
             let (cx, link) = extract_from(&[("traceparent", bad)], true);
             assert!(!cx.span().span_context().is_valid(), "{bad}");
             assert!(link.is_none());
-            let (_, link) = {
-                let h = headers(&[("traceparent", bad)]);
-                extract(
-                    &h,
-                    h.contains_key("traceparent"),
-                    h.contains_key("baggage"),
-                    false,
-                )
-            };
+            let (_, link) = extract_from(&[("traceparent", bad)], false);
             assert!(link.is_none());
         }
     }
 
     #[test]
     fn no_headers_no_work() {
-        let (cx, link) = extract(&HeaderMap::new(), false, false, true);
+        let (cx, link) = extract(&HeaderMap::new(), &defaults(), Present::default(), true);
         assert!(!cx.has_active_span());
         assert!(link.is_none());
     }

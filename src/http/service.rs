@@ -176,8 +176,8 @@ where
         let headers = scan(req.headers());
         let (parent, link) = propagation::extract(
             req.headers(),
-            headers.traceparent,
-            headers.baggage,
+            &shared.settings.propagation,
+            headers.context,
             shared.settings.trust_traceparent,
         );
         let mut builder = SpanBuilder::from_name(route.method(method).span_name.clone());

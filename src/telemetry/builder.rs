@@ -6,13 +6,11 @@ use std::sync::Arc;
 
 use opentelemetry::global;
 use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::logs::{BatchLogProcessor, LogExporter, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter,
 };
@@ -318,10 +316,9 @@ fn warn_ignored_settings(config: &Config) {
 }
 
 fn install_globals(telemetry: &Telemetry) {
-    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
-        Box::new(TraceContextPropagator::new()),
-        Box::new(BaggagePropagator::new()),
-    ]));
+    global::set_text_map_propagator(super::propagators::Propagation::new(
+        &telemetry.config().telemetry.propagators,
+    ));
     global::set_tracer_provider(telemetry.tracer_provider().clone());
     global::set_meter_provider(telemetry.meter_provider().clone());
 }

@@ -286,7 +286,10 @@ mod tests {
         .unwrap();
         std::fs::write(&key, "k3yM4rker not a key\n").unwrap();
         let cfg = otlp(&[
-            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", cert.to_str().unwrap()),
+            (
+                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                cert.to_str().unwrap(),
+            ),
             ("OTEL_EXPORTER_OTLP_CLIENT_KEY", key.to_str().unwrap()),
         ]);
         let err = tls_config(&cfg).unwrap_err().to_string();

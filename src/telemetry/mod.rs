@@ -10,7 +10,9 @@
 //!   bucket boundaries ([`buckets`]);
 //! - a logger provider, so `tracing` events become OTLP log records that carry
 //!   the active trace and span IDs and the conventions' `code.*` attributes;
-//! - the W3C `tracecontext` + `baggage` propagators;
+//! - the propagators of `OTEL_PROPAGATORS` (W3C `tracecontext` + `baggage`
+//!   by default; B3, Jaeger, X-Ray and OT trace on request), installed as
+//!   the global propagator and used by the HTTP layer and the client;
 //! - the `tracing` bridge ([`Telemetry::tracing_layer`]), so the
 //!   application's own `tracing` spans nest with wingspan's, with the
 //!   exporters' own targets ([`SILENCED_TARGETS`]) filtered out so the
@@ -40,6 +42,7 @@ pub(crate) mod limits;
 mod process;
 #[cfg(feature = "prometheus")]
 mod prometheus;
+pub(crate) mod propagators;
 mod redact;
 mod resource;
 mod self_metrics;

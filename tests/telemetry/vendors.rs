@@ -25,7 +25,9 @@ const SECRETS: &[(&str, &str)] = &[
 /// The recipe's variables, `${NAME}` expanded from [`SECRETS`] and the
 /// vendor's `origin` replaced by `local`.
 fn recipe(file: &str, origin: &str, local: &str) -> Vec<(String, String)> {
-    let path = support::paths::workspace_root().join("docs/src/vendors").join(file);
+    let path = support::paths::workspace_root()
+        .join("docs/src/vendors")
+        .join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     let vars: Vec<(String, String)> = text
         .lines()
@@ -69,9 +71,16 @@ async fn run(receiver: &Receiver, vars: &[(String, String)]) -> BTreeMap<&'stati
     span.end();
     let meter = telemetry.meter();
     meter.u64_counter("probe.count").build().add(2, &[]);
-    meter.f64_histogram("probe.duration").with_unit("s").build().record(0.012, &[]);
+    meter
+        .f64_histogram("probe.duration")
+        .with_unit("s")
+        .build()
+        .record(0.012, &[]);
     tracing::info!(target: "probe", "vendor probe");
-    telemetry.force_flush().await.expect("every export succeeds");
+    telemetry
+        .force_flush()
+        .await
+        .expect("every export succeeds");
     let mut by_signal = BTreeMap::new();
     for (name, signal) in [
         ("traces", Signal::Traces),
@@ -88,7 +97,10 @@ fn header<'e>(e: &'e Export, name: &str) -> Option<&'e str> {
 }
 
 async fn counter_is_cumulative(receiver: &Receiver) -> bool {
-    receiver.wait_for_point("probe.count", |_| true).await.cumulative
+    receiver
+        .wait_for_point("probe.count", |_| true)
+        .await
+        .cumulative
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,7 +119,10 @@ async fn vendors_datadog_recipe_sends_what_the_intake_requires() {
     }
     assert_eq!(header(&e["traces"], "compute_stats"), Some("true"));
     assert_eq!(header(&e["metrics"], "compute_stats"), None);
-    assert!(!counter_is_cumulative(&receiver).await, "Datadog refuses cumulative");
+    assert!(
+        !counter_is_cumulative(&receiver).await,
+        "Datadog refuses cumulative"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,7 +144,10 @@ async fn vendors_grafana_cloud_recipe_posts_under_otlp_with_basic_auth() {
             "{signal}"
         );
     }
-    assert!(counter_is_cumulative(&receiver).await, "Mimir stores cumulative");
+    assert!(
+        counter_is_cumulative(&receiver).await,
+        "Mimir stores cumulative"
+    );
 }
 
 /// Honeycomb's `api.honeycomb.io:443`: no scheme, so TLS, here against a
@@ -158,7 +176,11 @@ async fn vendors_honeycomb_recipe_uses_tls_and_puts_the_dataset_on_metrics_only(
     let e = run(&receiver, &vars).await;
     for (signal, export) in &e {
         assert_eq!(export.transport, Transport::Grpc, "{signal}");
-        assert_eq!(header(export, "x-honeycomb-team"), Some("hc-key-1"), "{signal}");
+        assert_eq!(
+            header(export, "x-honeycomb-team"),
+            Some("hc-key-1"),
+            "{signal}"
+        );
     }
     assert_eq!(
         header(&e["metrics"], "x-honeycomb-dataset"),
@@ -210,7 +232,10 @@ async fn vendors_dynatrace_recipe_posts_protobuf_under_api_v2_otlp_with_delta() 
             "{signal}"
         );
     }
-    assert!(!counter_is_cumulative(&receiver).await, "cumulative shows N/A");
+    assert!(
+        !counter_is_cumulative(&receiver).await,
+        "cumulative shows N/A"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

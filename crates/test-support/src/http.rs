@@ -90,7 +90,8 @@ async fn traces(store: &Store, path: &str, headers: HeaderMap, body: Bytes) -> R
 }
 
 async fn metrics(store: &Store, path: &str, headers: HeaderMap, body: Bytes) -> Response {
-    match accept::<ExportMetricsServiceRequest>(Signal::Metrics, path, store, &headers, body).await {
+    match accept::<ExportMetricsServiceRequest>(Signal::Metrics, path, store, &headers, body).await
+    {
         Ok(req) => {
             store.add_metrics(model::metrics(&req, Transport::Http));
             reply(ExportMetricsServiceResponse {
