@@ -1051,7 +1051,7 @@ async fn telemetry_signal_exporters_can_be_switched_off() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn telemetry_resource_attributes_add_but_never_override() {
+async fn telemetry_resource_attributes_add_and_override_but_not_the_service_name() {
     let receiver = Receiver::start().await;
     let telemetry = support::telemetry(
         &receiver,
@@ -1072,9 +1072,11 @@ async fn telemetry_resource_attributes_add_but_never_override() {
     assert_eq!(span.resource_str("service.name"), Some("checkout"));
     assert_eq!(span.resource_str("service.version"), Some("1.2.3"));
     assert_eq!(span.resource_str("team"), Some("payments"));
+    // Detected attributes give way to the user's (the profile stays
+    // development for the defaults it picks).
     assert_eq!(
         span.resource_str("deployment.environment.name"),
-        Some("development")
+        Some("moon")
     );
     assert_eq!(span.resource_str("telemetry.sdk.language"), Some("rust"));
 }
@@ -1122,6 +1124,7 @@ async fn telemetry_every_wingspan_histogram_gets_its_buckets() {
 #[cfg(feature = "postgres")]
 mod driver_logs;
 mod endpoint_password;
+mod exporter_lists;
 mod histograms;
 mod limits;
 mod otlp_options;
@@ -1129,6 +1132,7 @@ mod otlp_options;
 mod outage;
 #[cfg(feature = "llm")]
 mod propagators;
+mod resource;
 mod vendors;
 mod weaver;
 

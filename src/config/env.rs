@@ -42,6 +42,15 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// A view where every invalid value is an error (the modules' unit
+    /// tests assert on the errors).
+    #[cfg(test)]
+    pub(crate) fn strict(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        let env = Self::new(lookup);
+        env.set_strict(true);
+        env
+    }
+
     /// Makes invalid `OTEL_*` values errors, as wingspan's own are.
     pub(crate) fn set_strict(&self, strict: bool) {
         self.strict.set(strict);
@@ -155,6 +164,27 @@ impl<'a> Env<'a> {
                     default,
                 ),
             },
+        }
+    }
+
+    /// An unsigned integer within `min..=max`, or `None` when unset (or,
+    /// for an `OTEL_*` variable, invalid: ignored with a warning), so a
+    /// more general variable can fill in.
+    pub(crate) fn u64_opt(
+        &self,
+        name: &str,
+        min: u64,
+        max: u64,
+    ) -> Result<Option<u64>, ConfigError> {
+        let Some(v) = self.get(name) else {
+            return Ok(None);
+        };
+        match v.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => self.fallback(
+                ConfigError::invalid(name, &v, &format!("a whole number from {min} to {max}")),
+                None,
+            ),
         }
     }
 

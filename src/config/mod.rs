@@ -29,8 +29,10 @@
 #[cfg(feature = "postgres")]
 mod db;
 mod env;
+mod exporters;
 mod health;
 mod http;
+mod limits;
 #[cfg(feature = "llm")]
 mod llm;
 mod otel;
@@ -38,6 +40,8 @@ mod otlp;
 mod propagators;
 #[cfg(feature = "redis")]
 mod redis;
+mod resource;
+mod sdk_log;
 mod thresholds;
 
 use std::collections::BTreeMap;
@@ -47,20 +51,26 @@ use std::fmt;
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use db::{DbConfig, SslMode};
 pub(crate) use env::Env;
+pub use exporters::{ExporterKind, ExporterSet, PROMETHEUS_DEFAULT_PORT};
 pub use health::{AdminToken, HealthConfig};
 pub use http::{HttpConfig, ServeConfig};
+pub use limits::{AttributeLimits, DEFAULT_COUNT_LIMIT};
 #[cfg(feature = "llm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "llm")))]
 pub use llm::LlmConfig;
 pub use otel::{
-    AttributeLimits, BatchConfig, ExporterKind, HistogramAggregation, Sampler, TelemetryConfig,
-    HISTOGRAM_AGGREGATION_VAR, MAX_QUEUE_SIZE, MIN_SCHEDULE_DELAY_MS, NO_LIMIT,
+    BatchConfig, HistogramAggregation, Sampler, TelemetryConfig, HISTOGRAM_AGGREGATION_VAR,
+    MAX_QUEUE_SIZE, MIN_SCHEDULE_DELAY_MS, NO_LIMIT,
 };
 pub use otlp::{Compression, OtlpConfig, Protocol, SignalExport, Temporality, TEMPORALITY_VAR};
 pub use propagators::{Propagator, PROPAGATORS_VAR};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{KeyDisplay, RedisConfig};
+#[cfg(test)]
+pub(crate) use resource::is_uuid_v4 as resource_is_uuid_v4;
+pub use resource::process_instance_id;
+pub use sdk_log::SdkLogLevel;
 pub use thresholds::{AlertThresholds, THRESHOLDS_JSON};
 
 /// The deployment profile chosen by `WINGSPAN_ENV`; it picks the defaults of

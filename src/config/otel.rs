@@ -4,17 +4,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::exporters::{self, ExporterSet};
+use super::limits::AttributeLimits;
+use super::sdk_log::SdkLogLevel;
 use super::{ConfigError, Env, OtlpConfig, Profile};
-
-/// Where a signal goes (`OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`,
-/// `OTEL_LOGS_EXPORTER`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExporterKind {
-    /// OTLP to the configured endpoint.
-    Otlp,
-    /// Not exported at all (metrics may still be served by the pull endpoint).
-    None,
-}
 
 /// How histogram instruments aggregate
 /// (`OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION`).
@@ -101,38 +94,6 @@ impl BatchConfig {
     }
 }
 
-/// Attribute value length limits (`OTEL_*ATTRIBUTE_VALUE_LENGTH_LIMIT`), in
-/// characters as the specification counts them. `None` is no limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct AttributeLimits {
-    /// `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, else
-    /// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`: every string value of a span, its
-    /// events and links. Defaults to no limit (header-derived values of the
-    /// HTTP layer have their own cap, `http::HEADER_VALUE_LIMIT`).
-    pub span_value_length: Option<usize>,
-    /// `OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT`, else
-    /// `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`: every string attribute of a log
-    /// record. Defaults to no limit.
-    pub log_record_value_length: Option<usize>,
-}
-
-impl AttributeLimits {
-    fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
-        let limit = |name: &str| -> Result<Option<usize>, ConfigError> {
-            Ok(match env.get(name) {
-                None => None,
-                Some(_) => Some(env.u64_in(name, 0, 0, u64::from(u32::MAX))? as usize),
-            })
-        };
-        let general = limit("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")?;
-        Ok(Self {
-            span_value_length: limit("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT")?.or(general),
-            log_record_value_length: limit("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT")?
-                .or(general),
-        })
-    }
-}
-
 /// The OTel pipeline's settings.
 #[derive(Debug, Clone)]
 pub struct TelemetryConfig {
@@ -145,16 +106,29 @@ pub struct TelemetryConfig {
     /// `WINGSPAN_SERVICE_VERSION`, else `service.version` in
     /// `OTEL_RESOURCE_ATTRIBUTES`. Defaults to unset.
     pub service_version: Option<String>,
-    /// `OTEL_RESOURCE_ATTRIBUTES`: extra resource attributes. Defaults to none.
+    /// `OTEL_RESOURCE_ATTRIBUTES`: resource attributes, which override the
+    /// detected ones (`host.name`, `deployment.environment.name`, ...) but
+    /// not `service.name` / `service.version` when `OTEL_SERVICE_NAME` /
+    /// `WINGSPAN_SERVICE_VERSION` are set. Defaults to none.
     pub resource_attributes: Vec<(String, String)>,
+    /// `service.instance.id`: the one of `OTEL_RESOURCE_ATTRIBUTES`, else a
+    /// random UUID v4 generated once per process
+    /// ([`process_instance_id`](super::process_instance_id)), so replicas of
+    /// one service keep apart (Grafana maps it to the `instance` label).
+    pub service_instance_id: String,
     /// The OTLP exporter.
     pub otlp: OtlpConfig,
-    /// `OTEL_TRACES_EXPORTER`: `otlp` or `none`. Defaults to otlp.
-    pub traces_exporter: ExporterKind,
-    /// `OTEL_METRICS_EXPORTER`: `otlp` or `none`. Defaults to otlp.
-    pub metrics_exporter: ExporterKind,
-    /// `OTEL_LOGS_EXPORTER`: `otlp` or `none`. Defaults to otlp.
-    pub logs_exporter: ExporterKind,
+    /// `OTEL_TRACES_EXPORTER`: a list of `otlp` and `console`, or `none`.
+    /// Defaults to otlp.
+    pub traces_exporter: ExporterSet,
+    /// `OTEL_METRICS_EXPORTER`: a list of `otlp`, `console` and
+    /// `prometheus` (feature `prometheus`: turns the pull endpoint on at
+    /// `OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT` unless
+    /// `WINGSPAN_PROMETHEUS_ADDR` says where), or `none`. Defaults to otlp.
+    pub metrics_exporter: ExporterSet,
+    /// `OTEL_LOGS_EXPORTER`: a list of `otlp` and `console`, or `none`.
+    /// Defaults to otlp.
+    pub logs_exporter: ExporterSet,
     /// The head sampler. Defaults to parent-based always-on.
     pub sampler: Sampler,
     /// `OTEL_PROPAGATORS`: the context formats read from incoming requests
@@ -175,10 +149,24 @@ pub struct TelemetryConfig {
     pub metric_export_timeout: Duration,
     /// The batch span processor (`OTEL_BSP_*`).
     pub batch: BatchConfig,
+    /// `OTEL_BSP_EXPORT_TIMEOUT` (ms); `0` means no limit ([`NO_LIMIT`]).
+    /// The SDK's batch processor ignores it, so it tightens the span
+    /// exporter's OTLP timeout instead. Defaults to 30000.
+    pub span_export_timeout: Duration,
+    /// `OTEL_BLRP_EXPORT_TIMEOUT` (ms), likewise for log records. Defaults
+    /// to 30000.
+    pub log_export_timeout: Duration,
     /// The batch log record processor (`OTEL_BLRP_*`).
     pub log_batch: BatchConfig,
-    /// Attribute value length limits.
+    /// Attribute value length and count limits.
     pub attribute_limits: AttributeLimits,
+    /// `OTEL_LOG_LEVEL`: `error`, `warn`, `info`, `debug` or `none`. When
+    /// set, the SDK's own diagnostics (targets `opentelemetry*`) are printed
+    /// to stderr at that level, whatever `WINGSPAN_CONSOLE_LOG` says, and
+    /// never exported (an export failure exported through the failing
+    /// exporter would loop). Defaults to unset: the SDK stays silent and
+    /// wingspan reports export failures and losses itself.
+    pub sdk_log_level: Option<SdkLogLevel>,
     /// `RUST_LOG`: which `tracing` spans and events of the application reach
     /// the OTel bridges and the console. wingspan always removes its exporters'
     /// own targets (`opentelemetry*`, `tonic`, `h2`, `hyper`, `reqwest`) so
@@ -234,13 +222,10 @@ impl TelemetryConfig {
             .get("WINGSPAN_SERVICE_VERSION")
             .or_else(|| from_resource(crate::names::SERVICE_VERSION));
 
-        let exporter = |name: &str| {
-            env.choice(
-                name,
-                ExporterKind::Otlp,
-                &[("otlp", ExporterKind::Otlp), ("none", ExporterKind::None)],
-            )
-        };
+        let traces_exporter = ExporterSet::read(env, "OTEL_TRACES_EXPORTER", false)?;
+        let metrics_exporter =
+            ExporterSet::read(env, "OTEL_METRICS_EXPORTER", cfg!(feature = "prometheus"))?;
+        let logs_exporter = ExporterSet::read(env, "OTEL_LOGS_EXPORTER", false)?;
 
         let sampler = sampler(env)?;
         let batch = BatchConfig::from_env(env, "OTEL_BSP", 5000)?;
@@ -250,7 +235,13 @@ impl TelemetryConfig {
             env.millis_in("OTEL_METRIC_EXPORT_INTERVAL", 60000, 1, MAX_MS)?;
 
         // ENABLE_METRICS / METRICS_PORT are aliases of these two.
-        let prometheus = PrometheusSwitch::read(env)?;
+        let mut prometheus = PrometheusSwitch::read(env)?;
+        if metrics_exporter.prometheus {
+            prometheus.enabled = true;
+            if prometheus.addr.is_none() {
+                prometheus.addr = Some(exporters::prometheus_addr(env)?);
+            }
+        }
         let log_filter = log_filter(env)?;
         let histogram_aggregation = histogram_aggregation(env, prometheus.enabled)?;
 
@@ -258,19 +249,23 @@ impl TelemetryConfig {
             sdk_disabled: env.bool("OTEL_SDK_DISABLED", false)?,
             service_name,
             service_version,
+            service_instance_id: super::resource::service_instance_id(&resource_attributes),
             resource_attributes,
             otlp: OtlpConfig::from_env(env)?,
-            traces_exporter: exporter("OTEL_TRACES_EXPORTER")?,
-            metrics_exporter: exporter("OTEL_METRICS_EXPORTER")?,
-            logs_exporter: exporter("OTEL_LOGS_EXPORTER")?,
+            traces_exporter,
+            metrics_exporter,
+            logs_exporter,
             sampler,
             propagators: super::Propagator::from_env(env)?,
             histogram_aggregation,
             metric_export_interval,
             metric_export_timeout: timeout(env, "OTEL_METRIC_EXPORT_TIMEOUT", 30000)?,
             batch,
+            span_export_timeout: timeout(env, "OTEL_BSP_EXPORT_TIMEOUT", 30000)?,
+            log_export_timeout: timeout(env, "OTEL_BLRP_EXPORT_TIMEOUT", 30000)?,
             log_batch,
             attribute_limits: AttributeLimits::from_env(env)?,
+            sdk_log_level: SdkLogLevel::read(env)?,
             log_filter,
             console_log: env.bool("WINGSPAN_CONSOLE_LOG", profile == Profile::Development)?,
             prometheus_enabled: prometheus.enabled,
@@ -520,25 +515,6 @@ mod tests {
         let c = cfg(&[]).unwrap();
         assert_eq!(c.log_batch.scheduled_delay, Duration::from_millis(1000));
         assert_eq!(c.batch.scheduled_delay, Duration::from_millis(5000));
-    }
-
-    #[test]
-    fn attribute_limits_span_specific_wins() {
-        let c = cfg(&[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "32")]).unwrap();
-        assert_eq!(c.attribute_limits.span_value_length, Some(32));
-        assert_eq!(c.attribute_limits.log_record_value_length, Some(32));
-        let c = cfg(&[
-            ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "32"),
-            ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "100"),
-        ])
-        .unwrap();
-        assert_eq!(c.attribute_limits.span_value_length, Some(100));
-        assert_eq!(
-            cfg(&[]).unwrap().attribute_limits,
-            AttributeLimits::default()
-        );
-        let e = cfg(&[("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "-1")]).unwrap_err();
-        assert_eq!(e.variable, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT");
     }
 
     #[test]

@@ -12,7 +12,8 @@ pub use opentelemetry_semantic_conventions::metric::{
 };
 pub use opentelemetry_semantic_conventions::resource::{
     DEPLOYMENT_ENVIRONMENT_NAME, HOST_ARCH, HOST_NAME, OS_TYPE, PROCESS_CREATION_TIME,
-    PROCESS_EXECUTABLE_NAME, PROCESS_PID, PROCESS_RUNTIME_NAME, SERVICE_NAME, SERVICE_VERSION,
+    PROCESS_EXECUTABLE_NAME, PROCESS_PID, PROCESS_RUNTIME_NAME, SERVICE_INSTANCE_ID, SERVICE_NAME,
+    SERVICE_VERSION,
 };
 
 /// `otel.component.type` of the batch span processor (a value the

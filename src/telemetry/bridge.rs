@@ -27,22 +27,31 @@ use crate::names;
 pub(crate) struct LogBridge {
     logger: SdkLogger,
     value_limit: Option<usize>,
+    /// `OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT`: the SDK's log record has no
+    /// count limit of its own (0.33), so the bridge stops adding there.
+    count_limit: usize,
 }
 
 impl std::fmt::Debug for LogBridge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogBridge")
             .field("value_limit", &self.value_limit)
+            .field("count_limit", &self.count_limit)
             .finish_non_exhaustive()
     }
 }
 
 impl LogBridge {
-    pub(crate) fn new(provider: &SdkLoggerProvider, value_limit: Option<usize>) -> Self {
+    pub(crate) fn new(
+        provider: &SdkLoggerProvider,
+        value_limit: Option<usize>,
+        count_limit: u32,
+    ) -> Self {
         Self {
             // The scope name is replaced per record by its target.
             logger: provider.logger(""),
             value_limit,
+            count_limit: count_limit as usize,
         }
     }
 }
@@ -97,23 +106,28 @@ impl<S: Subscriber> Layer<S> for LogBridge {
         record.set_severity_text(meta.level().as_str());
         // Native events have 'static metadata: no copy.
         let native = event.metadata();
+        let mut fields = Fields {
+            record: &mut record,
+            limit: self.value_limit,
+            room: self.count_limit,
+        };
         match &normalized {
             None => {
-                record.set_target(native.target());
+                fields.record.set_target(native.target());
                 if !is_default_name(native.name()) {
-                    record.set_event_name(native.name());
+                    fields.record.set_event_name(native.name());
                 }
                 if let Some(file) = native.file() {
-                    record.add_attribute(
+                    fields.add(
                         Key::from_static_str(names::CODE_FILE_PATH),
                         AnyValue::from(relative_path(file)),
                     );
                 }
             }
             Some(m) => {
-                record.set_target(m.target().to_owned());
+                fields.record.set_target(m.target().to_owned());
                 if let Some(file) = m.file() {
-                    record.add_attribute(
+                    fields.add(
                         Key::from_static_str(names::CODE_FILE_PATH),
                         AnyValue::from(relative_path(file).to_owned()),
                     );
@@ -121,15 +135,12 @@ impl<S: Subscriber> Layer<S> for LogBridge {
             }
         }
         if let Some(line) = meta.line() {
-            record.add_attribute(
+            fields.add(
                 Key::from_static_str(names::CODE_LINE_NUMBER),
                 AnyValue::from(i64::from(line)),
             );
         }
-        event.record(&mut Fields {
-            record: &mut record,
-            limit: self.value_limit,
-        });
+        event.record(&mut fields);
         self.logger.emit(record);
     }
 }
@@ -140,6 +151,8 @@ impl<S: Subscriber> Layer<S> for LogBridge {
 struct Fields<'a, R> {
     record: &'a mut R,
     limit: Option<usize>,
+    /// How many more attributes the record may take.
+    room: usize,
 }
 
 impl<R: opentelemetry::logs::LogRecord> Fields<'_, R> {
@@ -157,8 +170,16 @@ impl<R: opentelemetry::logs::LogRecord> Fields<'_, R> {
 
     fn attribute(&mut self, field: &Field, value: AnyValue) {
         if !field.name().starts_with("log.") {
-            self.record
-                .add_attribute(Key::from_static_str(field.name()), value);
+            self.add(Key::from_static_str(field.name()), value);
+        }
+    }
+
+    /// Adds an attribute while the count limit leaves room; later ones are
+    /// dropped, as the SDK drops a span's.
+    fn add(&mut self, key: Key, value: AnyValue) {
+        if self.room > 0 {
+            self.room -= 1;
+            self.record.add_attribute(key, value);
         }
     }
 }
@@ -178,7 +199,7 @@ impl<R: opentelemetry::logs::LogRecord> Visit for Fields<'_, R> {
 
     fn record_error(&mut self, _field: &Field, value: &(dyn std::error::Error + 'static)) {
         let message = value.to_string();
-        self.record.add_attribute(
+        self.add(
             Key::from_static_str(names::EXCEPTION_MESSAGE),
             AnyValue::from(message),
         );

@@ -17,11 +17,12 @@ use opentelemetry_sdk::trace::{
 use opentelemetry_sdk::Resource;
 
 use super::dropped::{CountingExporter, GuardedLogProcessor, GuardedProcessor, Losses};
+use super::fanout::Fanout;
 use super::handle::{Inner, Telemetry};
 use super::redact::Scrubber;
 use super::self_metrics::Components;
 use super::{buckets, exporters, process, resource, self_metrics, TelemetryError, SCOPE_NAME};
-use crate::config::{Config, ExporterKind, Protocol, Sampler};
+use crate::config::{AttributeLimits, Config, Protocol, Sampler};
 use crate::names;
 
 type SpanProcessorFn = Box<dyn FnOnce(&Config, Arc<Losses>) -> BatchSpanProcessor>;
@@ -214,12 +215,25 @@ impl TelemetryBuilder {
         let export = !tc.sdk_disabled;
         let mut builder = SdkTracerProvider::builder()
             .with_resource(resource.clone())
-            .with_sampler(sampler(tc.sampler, tc.sdk_disabled));
+            .with_sampler(sampler(tc.sampler, tc.sdk_disabled))
+            .with_span_limits(span_limits(&tc.attribute_limits));
+        let set = tc.traces_exporter;
         let processor = match self.span_processor.take() {
             Some(f) if export => Some(f(cfg, losses.clone())),
-            None if export && tc.traces_exporter == ExporterKind::Otlp => Some(
-                batch_span_processor(cfg, exporters::spans(&tc.otlp)?, losses.clone()),
-            ),
+            None if export && !set.is_empty() => {
+                let otlp = set
+                    .otlp
+                    .then(|| exporters::spans(&tc.otlp, tc.span_export_timeout))
+                    .transpose()?;
+                let console = set
+                    .console
+                    .then(opentelemetry_stdout::SpanExporter::default);
+                Some(batch_span_processor(
+                    cfg,
+                    Fanout::new(otlp, console),
+                    losses.clone(),
+                ))
+            }
             _ => None,
         };
         if let Some(p) = processor {
@@ -246,8 +260,17 @@ impl TelemetryBuilder {
             .with_view(buckets::view(tc.histogram_aggregation));
         match self.metric_reader.take() {
             Some(f) if export => builder = f(builder, cfg, losses.clone()),
-            None if export && tc.metrics_exporter == ExporterKind::Otlp => {
-                let exporter = exporters::metrics(&tc.otlp, tc.metric_export_timeout)?;
+            None if export && (tc.metrics_exporter.otlp || tc.metrics_exporter.console) => {
+                let otlp = tc
+                    .metrics_exporter
+                    .otlp
+                    .then(|| exporters::metrics(&tc.otlp, tc.metric_export_timeout))
+                    .transpose()?;
+                let console = tc
+                    .metrics_exporter
+                    .console
+                    .then(opentelemetry_stdout::MetricExporter::default);
+                let exporter = Fanout::new(otlp, console);
                 builder = builder.with_reader(periodic_reader(cfg, exporter, losses.clone()));
             }
             _ => {}
@@ -275,14 +298,23 @@ impl TelemetryBuilder {
         let tc = &cfg.telemetry;
         let export = !tc.sdk_disabled;
         let mut builder = SdkLoggerProvider::builder().with_resource(resource);
-        let processor =
-            match self.log_processor.take() {
-                Some(f) if export => Some(f(cfg, losses.clone())),
-                None if export && tc.logs_exporter == ExporterKind::Otlp => Some(
-                    batch_log_processor(cfg, exporters::logs(&tc.otlp)?, losses.clone()),
-                ),
-                _ => None,
-            };
+        let set = tc.logs_exporter;
+        let processor = match self.log_processor.take() {
+            Some(f) if export => Some(f(cfg, losses.clone())),
+            None if export && !set.is_empty() => {
+                let otlp = set
+                    .otlp
+                    .then(|| exporters::logs(&tc.otlp, tc.log_export_timeout))
+                    .transpose()?;
+                let console = set.console.then(opentelemetry_stdout::LogExporter::default);
+                Some(batch_log_processor(
+                    cfg,
+                    Fanout::new(otlp, console),
+                    losses.clone(),
+                ))
+            }
+            _ => None,
+        };
         if let Some(p) = processor {
             builder = builder.with_log_processor(GuardedLogProcessor::new(
                 p,
@@ -367,6 +399,19 @@ fn batch_log_processor<E: LogExporter + 'static>(
                 .build(),
         )
         .build()
+}
+
+/// The count limits of `OTEL_SPAN_*_COUNT_LIMIT` and friends; the SDK
+/// applies them as items are added (the first ones are kept) and reports
+/// the dropped counts in the exported span.
+fn span_limits(l: &AttributeLimits) -> opentelemetry_sdk::trace::SpanLimits {
+    opentelemetry_sdk::trace::SpanLimits {
+        max_events_per_span: l.span_event_count,
+        max_attributes_per_span: l.span_attribute_count,
+        max_links_per_span: l.span_link_count,
+        max_attributes_per_event: l.event_attribute_count,
+        max_attributes_per_link: l.link_attribute_count,
+    }
 }
 
 fn sampler(s: Sampler, disabled: bool) -> opentelemetry_sdk::trace::Sampler {

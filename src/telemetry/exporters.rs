@@ -205,8 +205,15 @@ macro_rules! build_exporter {
     }};
 }
 
-pub(crate) fn spans(cfg: &OtlpConfig) -> Result<SpanExporter, TelemetryError> {
-    build_exporter!(SpanExporter::builder(), &cfg.traces, &Scrubber::new(cfg))
+/// `export_timeout` (`OTEL_BSP_EXPORT_TIMEOUT`) tightens the OTLP timeout:
+/// the SDK's batch span processor ignores the variable.
+pub(crate) fn spans(
+    cfg: &OtlpConfig,
+    export_timeout: Duration,
+) -> Result<SpanExporter, TelemetryError> {
+    let mut signal = cfg.traces.clone();
+    signal.timeout = signal.timeout.min(export_timeout);
+    build_exporter!(SpanExporter::builder(), &signal, &Scrubber::new(cfg))
 }
 
 /// `export_timeout` (`OTEL_METRIC_EXPORT_TIMEOUT`) tightens the OTLP timeout
@@ -231,8 +238,15 @@ fn temporality(t: Temporality) -> opentelemetry_sdk::metrics::Temporality {
     }
 }
 
-pub(crate) fn logs(cfg: &OtlpConfig) -> Result<LogExporter, TelemetryError> {
-    build_exporter!(LogExporter::builder(), &cfg.logs, &Scrubber::new(cfg))
+/// `export_timeout` (`OTEL_BLRP_EXPORT_TIMEOUT`) tightens the OTLP timeout:
+/// the SDK's batch log processor ignores the variable.
+pub(crate) fn logs(
+    cfg: &OtlpConfig,
+    export_timeout: Duration,
+) -> Result<LogExporter, TelemetryError> {
+    let mut signal = cfg.logs.clone();
+    signal.timeout = signal.timeout.min(export_timeout);
+    build_exporter!(LogExporter::builder(), &signal, &Scrubber::new(cfg))
 }
 
 #[cfg(test)]
@@ -250,6 +264,31 @@ mod tests {
             .telemetry
             .otlp
             .traces
+    }
+
+    #[test]
+    fn batch_export_timeouts_tighten_the_otlp_timeout() {
+        let tc = |vars: &[(&str, &str)]| {
+            let vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect();
+            Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+                .unwrap()
+                .telemetry
+        };
+        let d = tc(&[]);
+        assert_eq!(d.span_export_timeout, Duration::from_millis(30000));
+        assert_eq!(d.log_export_timeout, Duration::from_millis(30000));
+        let c = tc(&[
+            ("OTEL_BSP_EXPORT_TIMEOUT", "0"),
+            ("OTEL_BLRP_EXPORT_TIMEOUT", "1500"),
+        ]);
+        assert_eq!(c.span_export_timeout, crate::config::NO_LIMIT);
+        assert_eq!(c.log_export_timeout, Duration::from_millis(1500));
+        // Both build with the tighter timeout (HTTP: no runtime needed).
+        spans(&c.otlp, c.span_export_timeout).unwrap();
+        logs(&c.otlp, c.log_export_timeout).unwrap();
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The OpenTelemetry pipeline: one [`init`] call, one [`Telemetry`] handle.
 //!
 //! [`init`] builds, from a validated [`Config`]:
-//! - the resource (`service.name`, `service.version`,
-//!   `deployment.environment.name`, host and process attributes);
+//! - the resource (`service.name`, `service.version`, `service.instance.id`,
+//!   `deployment.environment.name`, host and process attributes), which
+//!   `OTEL_RESOURCE_ATTRIBUTES` may override;
 //! - a tracer provider with a parent-based ratio sampler and a batch span
 //!   processor whose queue is bounded, whose losses are counted and whose
 //!   attribute values are capped;
@@ -37,6 +38,7 @@ mod builder;
 mod dropped;
 mod error;
 mod exporters;
+mod fanout;
 mod handle;
 pub(crate) mod limits;
 mod process;

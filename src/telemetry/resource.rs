@@ -1,5 +1,7 @@
-//! The resource every signal carries: service, deployment, host and the
-//! process entity (whose identity includes `process.creation.time`).
+//! The resource every signal carries: service (with `service.instance.id`),
+//! deployment, host and the process entity (whose identity includes
+//! `process.creation.time`); `OTEL_RESOURCE_ATTRIBUTES` overrides what is
+//! detected.
 
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,6 +16,7 @@ pub(crate) fn resource(cfg: &Config) -> Resource {
     let tc = &cfg.telemetry;
     let mut attrs = vec![
         KeyValue::new(names::SERVICE_NAME, tc.service_name.clone()),
+        KeyValue::new(names::SERVICE_INSTANCE_ID, tc.service_instance_id.clone()),
         KeyValue::new(names::DEPLOYMENT_ENVIRONMENT_NAME, cfg.profile.as_str()),
         KeyValue::new(names::HOST_ARCH, std::env::consts::ARCH),
         KeyValue::new(names::OS_TYPE, std::env::consts::OS),
@@ -33,12 +36,7 @@ pub(crate) fn resource(cfg: &Config) -> Resource {
     {
         attrs.push(KeyValue::new(names::PROCESS_EXECUTABLE_NAME, exe));
     }
-    // OTEL_RESOURCE_ATTRIBUTES may add more, but never override the above.
-    for (k, v) in &tc.resource_attributes {
-        if !attrs.iter().any(|kv| kv.key.as_str() == k) {
-            attrs.push(KeyValue::new(k.clone(), v.clone()));
-        }
-    }
+    apply_user_attributes(&mut attrs, &tc.resource_attributes);
     // The empty builder: the default one reads OTEL_* from the process
     // environment, which would bypass `Config::from_lookup`.
     Resource::builder_empty()
@@ -47,6 +45,25 @@ pub(crate) fn resource(cfg: &Config) -> Resource {
         ))
         .with_attributes(attrs)
         .build()
+}
+
+/// `OTEL_RESOURCE_ATTRIBUTES` over the detected attributes: the user's
+/// value wins (the resource SDK merges user-provided attributes last), so
+/// a container's `host.name` or any `deployment.environment.name` can be
+/// set, except `service.name` and `service.version`, which the
+/// configuration already resolved with `OTEL_SERVICE_NAME` /
+/// `WINGSPAN_SERVICE_VERSION` first, as the specification orders them.
+fn apply_user_attributes(attrs: &mut Vec<KeyValue>, user: &[(String, String)]) {
+    for (k, v) in user {
+        if k == names::SERVICE_NAME || k == names::SERVICE_VERSION {
+            continue;
+        }
+        let kv = KeyValue::new(k.clone(), v.clone());
+        match attrs.iter_mut().find(|a| a.key.as_str() == k) {
+            Some(slot) => *slot = kv,
+            None => attrs.push(kv),
+        }
+    }
 }
 
 fn host_name() -> Option<String> {
@@ -111,6 +128,81 @@ pub(crate) fn iso8601(t: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn resource_of(vars: &[(&str, &str)]) -> Resource {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        let cfg =
+            Config::from_lookup(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+                .unwrap();
+        resource(&cfg)
+    }
+
+    fn get(r: &Resource, key: &'static str) -> Option<String> {
+        r.get(&opentelemetry::Key::from_static_str(key))
+            .map(|v| v.to_string())
+    }
+
+    #[test]
+    fn user_attributes_override_detected_ones() {
+        let r = resource_of(&[
+            ("WINGSPAN_ENV", "staging"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "host.name=pod-7,deployment.environment.name=canary-eu,os.type=plan9,team=core",
+            ),
+        ]);
+        assert_eq!(get(&r, "host.name").as_deref(), Some("pod-7"));
+        assert_eq!(
+            get(&r, "deployment.environment.name").as_deref(),
+            Some("canary-eu")
+        );
+        assert_eq!(get(&r, "os.type").as_deref(), Some("plan9"));
+        assert_eq!(get(&r, "team").as_deref(), Some("core"));
+        // Without an override, the profile names the environment.
+        let r = resource_of(&[("WINGSPAN_ENV", "staging")]);
+        assert_eq!(
+            get(&r, "deployment.environment.name").as_deref(),
+            Some("staging")
+        );
+    }
+
+    #[test]
+    fn otel_service_name_wins_over_the_attribute() {
+        let r = resource_of(&[
+            ("OTEL_SERVICE_NAME", "web"),
+            ("WINGSPAN_SERVICE_VERSION", "2.0.0"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "service.name=api,service.version=1.0.0",
+            ),
+        ]);
+        assert_eq!(get(&r, "service.name").as_deref(), Some("web"));
+        assert_eq!(get(&r, "service.version").as_deref(), Some("2.0.0"));
+        let r = resource_of(&[(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=api,service.version=1.0.0",
+        )]);
+        assert_eq!(get(&r, "service.name").as_deref(), Some("api"));
+        assert_eq!(get(&r, "service.version").as_deref(), Some("1.0.0"));
+    }
+
+    #[test]
+    fn service_instance_id_is_the_process_uuid_unless_set() {
+        let r = resource_of(&[]);
+        let id = get(&r, "service.instance.id").unwrap();
+        assert!(crate::config::resource_is_uuid_v4(&id), "{id}");
+        assert_eq!(id, crate::config::process_instance_id());
+        assert_eq!(
+            get(&resource_of(&[]), "service.instance.id"),
+            Some(id),
+            "stable across pipelines of one process"
+        );
+        let r = resource_of(&[("OTEL_RESOURCE_ATTRIBUTES", "service.instance.id=pod-7")]);
+        assert_eq!(get(&r, "service.instance.id").as_deref(), Some("pod-7"));
+    }
 
     #[test]
     fn iso8601_formats_utc() {

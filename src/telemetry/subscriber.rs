@@ -9,7 +9,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 use super::bridge::LogBridge;
 use super::{Telemetry, TelemetryError};
-use crate::config::ConfigError;
+use crate::config::{ConfigError, SdkLogLevel};
 
 /// Targets kept out of both `tracing` bridges and the console, or the
 /// exporters would trace and log themselves in a loop.
@@ -75,6 +75,33 @@ pub(crate) fn env_filter(directives: &str) -> Result<EnvFilter, ConfigError> {
     Ok(filter)
 }
 
+/// The SDK's own targets, which `OTEL_LOG_LEVEL` opens on stderr.
+const SDK_TARGETS: &[&str] = &[
+    "opentelemetry",
+    "opentelemetry_sdk",
+    "opentelemetry_otlp",
+    "opentelemetry-otlp",
+    "opentelemetry_http",
+    "opentelemetry-http",
+    "opentelemetry_prometheus",
+    "opentelemetry-prometheus",
+];
+
+/// The filter of the SDK diagnostics layer: nothing but [`SDK_TARGETS`] at
+/// `level`.
+fn sdk_filter(level: SdkLogLevel) -> EnvFilter {
+    SDK_TARGETS
+        .iter()
+        .fold(EnvFilter::new("off"), |filter, target| {
+            match format!("{target}={}", level.as_str()).parse() {
+                Ok(directive) => filter.add_directive(directive),
+                // Static targets and levels always parse; a directive that did
+                // not would only leave that target silent.
+                Err(_) => filter,
+            }
+        })
+}
+
 /// The targets `RUST_LOG` names explicitly (`target=level`, `target`,
 /// `target[span]=level`); a bare level names none.
 fn named_targets(directives: &str) -> Vec<&str> {
@@ -128,6 +155,7 @@ impl Telemetry {
         let logs = LogBridge::new(
             self.logger_provider(),
             tc.attribute_limits.log_record_value_length,
+            tc.attribute_limits.log_record_attribute_count,
         )
         .with_filter(env_filter(&tc.log_filter)?);
         let mut layers = vec![spans.boxed(), logs.boxed()];
@@ -140,6 +168,17 @@ impl Telemetry {
                 .with_target(true)
                 .with_filter(env_filter(&tc.log_filter)?);
             layers.push(console.boxed());
+        }
+        if let Some(level) = tc.sdk_log_level {
+            // OTEL_LOG_LEVEL: the SDK's own diagnostics, on stderr only.
+            // The other layers keep these targets off: exported, an export
+            // failure would travel through the exporter that failed.
+            let sdk = tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .with_target(true)
+                .with_filter(sdk_filter(level));
+            layers.push(sdk.boxed());
         }
         Ok(layers.boxed())
     }
@@ -164,6 +203,15 @@ mod tests {
             named_targets("info,tokio_postgres=debug, fred ,x[span]=trace"),
             ["tokio_postgres", "fred", "x"]
         );
+    }
+
+    #[test]
+    fn the_sdk_filter_opens_only_the_sdk_targets() {
+        let filter = sdk_filter(SdkLogLevel::Warn).to_string();
+        assert!(filter.contains("opentelemetry_sdk=warn"), "{filter}");
+        assert!(filter.contains("opentelemetry-otlp=warn"), "{filter}");
+        assert!(!filter.contains("tonic"), "{filter}");
+        assert!(filter.contains("off"), "{filter}");
     }
 
     #[test]

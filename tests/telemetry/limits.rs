@@ -194,3 +194,72 @@ async fn telemetry_huge_user_agents_against_a_silent_collector_keep_memory_bound
     // Uncapped, the queue alone holds 512 × 300 KB = 150 MB.
     assert!(grown < 40 << 20, "resident set grew by {} MB", grown >> 20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_count_limits_drop_attributes_events_and_links_past_the_limit() {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::HttpProtobuf,
+        &[
+            ("OTEL_ATTRIBUTE_COUNT_LIMIT", "5"),
+            ("OTEL_SPAN_EVENT_COUNT_LIMIT", "2"),
+            ("OTEL_SPAN_LINK_COUNT_LIMIT", "1"),
+            ("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "1"),
+        ],
+    )
+    .await;
+    let tracer = telemetry.tracer();
+    let link = |n: u8| {
+        SpanContext::new(
+            TraceId::from_bytes([n; 16]),
+            SpanId::from_bytes([n; 8]),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        )
+    };
+    let mut span = tracer
+        .span_builder("many.items")
+        .with_links(vec![
+            opentelemetry::trace::Link::with_context(link(1)),
+            opentelemetry::trace::Link::with_context(link(2)),
+        ])
+        .start(tracer);
+    for i in 0..10_i64 {
+        span.set_attribute(KeyValue::new(format!("test.a{i}"), i));
+    }
+    for i in 0..4 {
+        span.add_event(
+            format!("e{i}"),
+            vec![KeyValue::new("x", 1_i64), KeyValue::new("y", 2_i64)],
+        );
+    }
+    span.end();
+    telemetry.force_flush().await.unwrap();
+    let s = receiver.wait_for_span(|s| s.name == "many.items").await;
+    assert_eq!(s.attributes.len(), 5, "{:?}", s.attributes);
+    // The first ones are kept.
+    assert_eq!(s.attr_i64("test.a0"), Some(0));
+    assert_eq!(s.events.len(), 2, "{:?}", s.events);
+    assert!(s.events.iter().all(|e| e.attributes.len() == 1));
+    assert_eq!(s.links.len(), 1, "{:?}", s.links);
+
+    // Log records: the bridge stops at OTEL_ATTRIBUTE_COUNT_LIMIT too
+    // (code.file.path and code.line.number first).
+    tracing::info!(
+        f1 = 1_i64,
+        f2 = 2_i64,
+        f3 = 3_i64,
+        f4 = 4_i64,
+        f5 = 5_i64,
+        "many fields"
+    );
+    telemetry.force_flush().await.unwrap();
+    let log = receiver.wait_for_log(|l| l.body == "many fields").await;
+    assert_eq!(log.attributes.len(), 5, "{:?}", log.attributes);
+    assert!(log.has_attr("code.file.path") && log.has_attr("f3"));
+    assert!(!log.has_attr("f4"));
+}
