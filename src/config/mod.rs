@@ -24,6 +24,7 @@
 #[cfg(feature = "postgres")]
 mod db;
 mod env;
+mod file;
 mod health;
 mod http;
 #[cfg(feature = "llm")]
@@ -158,7 +159,16 @@ impl Config {
     where
         F: Fn(&str) -> Option<String>,
     {
-        let env = Env::new(&lookup);
+        // OTEL_CONFIG_FILE, when set, decides every other OTEL_* variable.
+        let Some(file) = file::ConfigFile::from_lookup(&lookup)? else {
+            return Self::read(&lookup);
+        };
+        let overlaid = |name: &str| file.lookup(name, &lookup);
+        Self::read(&overlaid).map_err(|e| file.annotate(e))
+    }
+
+    fn read(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env::new(lookup);
         let profile = env.choice(
             "WINGSPAN_ENV",
             Profile::Development,
