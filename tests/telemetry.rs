@@ -1121,6 +1121,7 @@ async fn telemetry_every_wingspan_histogram_gets_its_buckets() {
     assert!(!other.bounds.is_empty());
 }
 
+mod config_file;
 #[cfg(feature = "postgres")]
 mod driver_logs;
 mod endpoint_password;

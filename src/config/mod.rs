@@ -30,6 +30,7 @@
 mod db;
 mod env;
 mod exporters;
+mod file;
 mod health;
 mod http;
 mod limits;
@@ -181,7 +182,23 @@ impl Config {
     where
         F: Fn(&str) -> Option<String>,
     {
-        let env = Env::new(&lookup);
+        // OTEL_CONFIG_FILE, when set, decides every other OTEL_* variable.
+        let Some(file) = file::ConfigFile::from_lookup(&lookup)? else {
+            return Self::read(&lookup);
+        };
+        let overlaid = |name: &str| file.lookup(name, &lookup);
+        let mut config = Self::read(&overlaid).map_err(|e| file.annotate(e))?;
+        // The warnings, too, name the file and the key that set the value.
+        config.warnings = config
+            .warnings
+            .into_iter()
+            .map(|w| file.annotate(w))
+            .collect();
+        Ok(config)
+    }
+
+    fn read(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env::new(lookup);
         env.set_strict(env.bool("WINGSPAN_STRICT_CONFIG", false)?);
         let profile = env.choice(
             "WINGSPAN_ENV",
