@@ -353,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
                                         fns, mods, "SECURITY.md")
         errors += found
         notes.append(f"{count} tests named in SECURITY.md exist")
+        for chapter in ("docs/src/conformance.md", "docs/src/vendors.md"):
+            found, count = check_test_names((root / chapter).read_text(encoding="utf-8"),
+                                            fns, mods, chapter)
+            errors += found
+            notes.append(f"{count} tests named in {chapter} exist")
 
     if args.what in ("book", "all"):
         if not args.dest:

@@ -142,6 +142,20 @@ mod tests {
         assert_eq!(l.event_attribute_count, 3);
         assert_eq!(l.span_event_count, 2);
         assert_eq!(l.span_link_count, 0);
+        let l = limits(&[
+            ("OTEL_ATTRIBUTE_COUNT_LIMIT", "10"),
+            ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "20"),
+            ("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "4"),
+            ("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "5"),
+            ("OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64"),
+        ])
+        .unwrap();
+        assert_eq!(l.span_attribute_count, 20);
+        assert_eq!(l.link_attribute_count, 4);
+        assert_eq!(l.log_record_attribute_count, 5);
+        assert_eq!(l.event_attribute_count, 10);
+        assert_eq!(l.log_record_value_length, Some(64));
+        assert_eq!(l.span_value_length, None);
         let e = limits(&[("OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT", "many")]).unwrap_err();
         assert_eq!(e.variable, "OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT");
         assert!(e.expected.contains("0 to 4294967295"), "{}", e.expected);

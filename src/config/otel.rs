@@ -510,6 +510,13 @@ mod tests {
         assert_eq!(e.expected, "a whole number from 10 to 86400000");
         let e = cfg(&[("OTEL_BLRP_MAX_QUEUE_SIZE", "100000")]).unwrap_err();
         assert_eq!(e.variable, "OTEL_BLRP_MAX_QUEUE_SIZE");
+        let e = cfg(&[
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "200"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE");
+        assert_eq!(e.expected, "a whole number from 1 to 100");
         let e = cfg(&[("OTEL_BLRP_SCHEDULE_DELAY", "5")]).unwrap_err();
         assert_eq!(e.variable, "OTEL_BLRP_SCHEDULE_DELAY");
         let c = cfg(&[]).unwrap();

@@ -508,6 +508,15 @@ mod tests {
         assert_eq!(c.otlp.traces.endpoint, "https://api.honeycomb.io:443");
         assert_eq!(c.otlp.metrics.endpoint, "https://api.honeycomb.io:443");
         assert_eq!(c.otlp.logs.endpoint, "http://collector:4317");
+        let c = cfg(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
+            ("OTEL_EXPORTER_OTLP_INSECURE", "true"),
+            ("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "false"),
+        ])
+        .unwrap();
+        assert_eq!(c.otlp.traces.endpoint, "https://collector:4317");
+        assert_eq!(c.otlp.metrics.endpoint, "http://collector:4317");
         // With HTTP the scheme is required, as the spec's URL says.
         let e = cfg(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "api.honeycomb.io:443")]).unwrap_err();
         assert_eq!(e.variable, "OTEL_EXPORTER_OTLP_ENDPOINT");
