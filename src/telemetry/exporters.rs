@@ -211,9 +211,11 @@ pub(crate) fn spans(
     cfg: &OtlpConfig,
     export_timeout: Duration,
 ) -> Result<SpanExporter, TelemetryError> {
-    let mut signal = cfg.traces.clone();
-    signal.timeout = signal.timeout.min(export_timeout);
-    build_exporter!(SpanExporter::builder(), &signal, &Scrubber::new(cfg))
+    build_exporter!(
+        SpanExporter::builder(),
+        &tightened(&cfg.traces, export_timeout),
+        &Scrubber::new(cfg)
+    )
 }
 
 /// `export_timeout` (`OTEL_METRIC_EXPORT_TIMEOUT`) tightens the OTLP timeout
@@ -224,10 +226,20 @@ pub(crate) fn metrics(
     cfg: &OtlpConfig,
     export_timeout: Duration,
 ) -> Result<MetricExporter, TelemetryError> {
-    let mut signal = cfg.metrics.clone();
-    signal.timeout = signal.timeout.min(export_timeout);
     let builder = MetricExporter::builder().with_temporality(temporality(cfg.temporality));
-    build_exporter!(builder, &signal, &Scrubber::new(cfg))
+    build_exporter!(
+        builder,
+        &tightened(&cfg.metrics, export_timeout),
+        &Scrubber::new(cfg)
+    )
+}
+
+/// `signal` with its timeout bounded by a processor's or reader's export
+/// timeout, which the SDK's processors and reader do not enforce themselves.
+fn tightened(signal: &SignalExport, export_timeout: Duration) -> SignalExport {
+    let mut signal = signal.clone();
+    signal.timeout = signal.timeout.min(export_timeout);
+    signal
 }
 
 fn temporality(t: Temporality) -> opentelemetry_sdk::metrics::Temporality {
@@ -244,9 +256,11 @@ pub(crate) fn logs(
     cfg: &OtlpConfig,
     export_timeout: Duration,
 ) -> Result<LogExporter, TelemetryError> {
-    let mut signal = cfg.logs.clone();
-    signal.timeout = signal.timeout.min(export_timeout);
-    build_exporter!(LogExporter::builder(), &signal, &Scrubber::new(cfg))
+    build_exporter!(
+        LogExporter::builder(),
+        &tightened(&cfg.logs, export_timeout),
+        &Scrubber::new(cfg)
+    )
 }
 
 #[cfg(test)]

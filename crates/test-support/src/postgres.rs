@@ -145,6 +145,15 @@ impl Drop for PrivatePostgres {
     }
 }
 
+/// `openssl req`'s arguments for a new P-256 key without a passphrase.
+const EC_KEY: [&str; 5] = [
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+];
+
 /// A CA and a server certificate it signed, for a host name that is not
 /// the one the tests connect to (`wrong.example`, connecting to 127.0.0.1),
 /// plus a second CA that signed nothing. Made with the `openssl` tool.
@@ -158,18 +167,11 @@ impl Certs {
     pub fn new() -> Self {
         let dir = std::env::temp_dir().join(support::unique("wingspan_certs"));
         std::fs::create_dir_all(&dir).unwrap();
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-        ];
         for ca in ["ca", "other-ca"] {
             run(Command::new("openssl")
                 .current_dir(&dir)
                 .args(["req", "-x509"])
-                .args(ec)
+                .args(EC_KEY)
                 .args([
                     "-keyout",
                     &format!("{ca}.key"),
@@ -190,13 +192,6 @@ impl Certs {
     /// the extended key usage `usage` (`serverAuth` or `clientAuth`).
     pub fn leaf(&self, stem: &str, san: &str, usage: &str) {
         let dir = &self.dir;
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-        ];
         let cn = san
             .split(',')
             .next()
@@ -207,7 +202,7 @@ impl Certs {
         run(Command::new("openssl")
             .current_dir(dir)
             .arg("req")
-            .args(ec)
+            .args(EC_KEY)
             .args([
                 "-keyout",
                 &format!("{stem}.key"),

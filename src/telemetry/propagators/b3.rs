@@ -15,7 +15,7 @@
 //! OTel SDKs read it.
 
 use opentelemetry::propagation::{Extractor, Injector};
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceId};
 use opentelemetry::Context;
 
 use super::hex;
@@ -81,14 +81,7 @@ fn span_id(s: &str) -> Option<SpanId> {
 }
 
 fn context(trace: TraceId, span: SpanId, sampled: bool) -> Option<SpanContext> {
-    let sc = SpanContext::new(
-        trace,
-        span,
-        TraceFlags::default().with_sampled(sampled),
-        true,
-        TraceState::default(),
-    );
-    sc.is_valid().then_some(sc)
+    super::flags::remote(trace, span, sampled)
 }
 
 /// Writes `b3` (`multi` false) or the `X-B3-*` headers.

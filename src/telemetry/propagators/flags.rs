@@ -5,7 +5,7 @@
 //! into its children, so left alone those bits would reach the W3C
 //! `traceparent` wingspan writes (`-03`, `-06`), where they are reserved.
 
-use opentelemetry::trace::{SpanContext, TraceFlags};
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
 const DEBUG: u8 = 0x04;
 
@@ -25,6 +25,19 @@ pub(crate) fn normalise(sc: SpanContext) -> SpanContext {
         sc.is_remote(),
         sc.trace_state().clone(),
     )
+}
+
+/// The remote context a caller's ids and sampling decision describe, when
+/// valid (ids of zeros are not): what every hand-written format extracts.
+pub(crate) fn remote(trace_id: TraceId, span_id: SpanId, sampled: bool) -> Option<SpanContext> {
+    let sc = SpanContext::new(
+        trace_id,
+        span_id,
+        TraceFlags::default().with_sampled(sampled),
+        true,
+        TraceState::default(),
+    );
+    sc.is_valid().then_some(sc)
 }
 
 #[cfg(test)]

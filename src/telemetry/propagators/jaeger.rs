@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::propagation::{Extractor, Injector};
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId};
 use opentelemetry::Context;
 
 use super::{hex, with_entries};
@@ -47,14 +47,7 @@ pub(super) fn extract(extractor: &dyn Extractor) -> Option<SpanContext> {
     let span_id = SpanId::from(u64::try_from(hex(span, 16)?).ok()?);
     let flags = u8::try_from(hex(flags, 2)?).ok()?;
     let sampled = flags & (TraceFlags::SAMPLED.to_u8() | DEBUG) != 0;
-    let sc = SpanContext::new(
-        trace_id,
-        span_id,
-        TraceFlags::default().with_sampled(sampled),
-        true,
-        TraceState::default(),
-    );
-    sc.is_valid().then_some(sc)
+    super::flags::remote(trace_id, span_id, sampled)
 }
 
 /// `cx` with the `uberctx-*` entries added to its baggage.

@@ -9,7 +9,7 @@
 
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::propagation::{Extractor, Injector};
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceId};
 use opentelemetry::Context;
 
 use super::{hex, with_entries};
@@ -29,14 +29,7 @@ pub(super) fn extract(extractor: &dyn Extractor) -> Option<SpanContext> {
     let trace_id = TraceId::from(hex(trace, 32)?);
     let span_id = SpanId::from(u64::try_from(hex(span, 16)?).ok()?);
     let sampled = matches!(extractor.get(SAMPLED).map(str::trim), Some("true" | "1"));
-    let sc = SpanContext::new(
-        trace_id,
-        span_id,
-        TraceFlags::default().with_sampled(sampled),
-        true,
-        TraceState::default(),
-    );
-    sc.is_valid().then_some(sc)
+    super::flags::remote(trace_id, span_id, sampled)
 }
 
 /// `cx` with the `ot-baggage-*` entries added to its baggage.
