@@ -810,8 +810,12 @@ async fn telemetry_shutdown_flushes_spans_logs_and_metrics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telemetry_bad_configuration_fails_cleanly() {
-    let err = wingspan::Config::from_lookup(|name| {
-        (name == "OTEL_EXPORTER_OTLP_PROTOCOL").then(|| "http/json".to_owned())
+    // Strict: by default an invalid OTEL_* value is a warning
+    // (`otlp_options::telemetry_invalid_otel_values_are_logged_warnings_not_a_stopped_service`).
+    let err = wingspan::Config::from_lookup(|name| match name {
+        "OTEL_EXPORTER_OTLP_PROTOCOL" => Some("http/json".to_owned()),
+        "WINGSPAN_STRICT_CONFIG" => Some("true".to_owned()),
+        _ => None,
     })
     .unwrap_err();
     assert_eq!(err.variable, "OTEL_EXPORTER_OTLP_PROTOCOL");
@@ -1181,6 +1185,7 @@ fn telemetry_http_init_outside_a_runtime_works() {
 fn telemetry_harmful_batch_settings_are_refused() {
     let refused = |var: &str, value: &str| {
         let err = wingspan::Config::builder()
+            .strict()
             .var(var, value)
             .build()
             .expect_err(&format!("{var}={value} must be refused"));
@@ -1198,6 +1203,13 @@ fn telemetry_harmful_batch_settings_are_refused() {
     refused("OTEL_BLRP_MAX_QUEUE_SIZE", "16777216");
     refused("OTEL_BLRP_SCHEDULE_DELAY", "0");
     refused("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "abc");
+    // Without strict mode each is a warning and the default applies.
+    let cfg = wingspan::Config::builder()
+        .var("OTEL_BSP_MAX_QUEUE_SIZE", "16777216")
+        .build()
+        .unwrap();
+    assert_eq!(cfg.telemetry.batch.max_queue_size, 2048);
+    assert_eq!(cfg.warnings[0].variable, "OTEL_BSP_MAX_QUEUE_SIZE");
     // The bounds themselves are accepted.
     wingspan::Config::builder()
         .var("OTEL_BSP_MAX_QUEUE_SIZE", "65536")

@@ -118,6 +118,9 @@ pub(crate) async fn serve(
     let mut server = tonic::transport::Server::builder();
     if let Some(tls) = tls {
         use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+        // tonic's server takes the process's default provider, and a tree
+        // with two (ring, aws-lc-rs) has none until one is installed.
+        super::install_crypto_provider();
         let mut config = ServerTlsConfig::new().identity(Identity::from_pem(tls.cert, tls.key));
         if let Some(ca) = tls.client_ca {
             config = config.client_ca_root(Certificate::from_pem(ca));
