@@ -26,7 +26,7 @@ help:
 	@echo "make bench      run the criterion benches and write BENCHMARKS.md"
 	@echo "make sdk-conformance  the official Anthropic Python SDK (pinned, into .venv) against the fake Messages API"
 	@echo "make fuzz       the fuzz_ property tests (SQL sanitizer, Redis masker) at 1 000 000 cases each"
-	@echo "make semconv-live-check  weaver's live check of the quickstart's and wingman's telemetry (not yet at 0 violations, so not in make test: docs/src/signals.md)"
+	@echo "make semconv-live-check  weaver's live check of the quickstart's and wingman's telemetry (25 violations left, so not yet in make test: docs/src/signals.md)"
 	@echo "make lint       fmt check + clippy"
 	@echo "make fmt        cargo fmt"
 	@echo "make backend    alert rules + promtool tests, Alertmanager, dashboards, collector configs, metric names vs a real scrape"

@@ -76,10 +76,12 @@ async fn user(Path(id): Path<u64>) -> impl IntoResponse {
 }
 
 /// A stand-in for a database call: its span nests under the request span.
-#[tracing::instrument]
+/// The id is recorded as the conventions' `user.id` (a string), not as a
+/// bare `id` field.
+#[tracing::instrument(skip_all, fields(user.id = %id))]
 async fn load_user(id: u64) -> Value {
     tokio::time::sleep(Duration::from_millis(2)).await;
-    tracing::info!(id, "user loaded");
+    tracing::info!(user.id = %id, "user loaded");
     json!({ "id": id, "name": format!("user-{id}") })
 }
 

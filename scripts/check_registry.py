@@ -143,7 +143,17 @@ REQUIREMENT_LEVELS = ("required", "recommended", "opt_in", "conditionally_requir
 BARE_NAMES: tuple[str, ...] = ()
 # Upstream namespaces that semantic conventions v1.44 excludes from dependency
 # resolution (moved to their own registries): a `ref` to them cannot resolve.
-EXCLUDED_UPSTREAM = ("gen_ai.", "mcp.", "openai.")
+# gen_ai.* is the exception: the registry's second dependency, v1.41.1's
+# model/gen-ai/registry.yaml kept in the repository (VENDORED_GENAI), defines it,
+# so a gen_ai.* ref resolves when that file defines the attribute.
+EXCLUDED_UPSTREAM = ("mcp.", "openai.")
+GENAI_PREFIX = "gen_ai."
+VENDORED_GENAI = os.path.join("third_party", "semconv-genai-v1.41.1", "model", "gen-ai", "registry.yaml")
+
+
+def genai_attributes(text: str) -> set[str]:
+    """The attribute ids the vendored GenAI registry defines (`- id: gen_ai.…`)."""
+    return set(re.findall(r"(?m)^\s*- id: (gen_ai\.[a-z0-9_.]+)\s*$", text))
 # The only group keys of the v1 model format that this registry may use.
 GROUP_KEYS = {"id", "type", "brief", "note", "stability", "deprecated", "display_name",
               "attributes", "extends", "annotations", "span_kind", "events", "metric_name",
@@ -174,8 +184,9 @@ class Registry:
         return {name: d for (k, name), d in self.declared.items() if k == kind}
 
 
-def load_registry(files: dict[str, str]) -> Registry:
-    """Parse and structurally check the registry files (name -> text)."""
+def load_registry(files: dict[str, str], genai: set[str] | frozenset = frozenset()) -> Registry:
+    """Parse and structurally check the registry files (name -> text); `genai`: the
+    gen_ai.* attributes the vendored GenAI dependency defines."""
     declared: dict[tuple[str, str], Declared] = {}
     errors: list[str] = []
     group_ids: dict[str, str] = {}
@@ -202,6 +213,8 @@ def load_registry(files: dict[str, str]) -> Registry:
             continue
         if ref.startswith(OWN_PREFIXES) or ref in BARE_NAMES:
             errors.append(f"{file}: group {gid}: ref {ref} names no attribute declared here")
+        elif ref.startswith(GENAI_PREFIX) and ref not in genai:
+            errors.append(f"{file}: group {gid}: ref {ref} names no attribute of {VENDORED_GENAI}")
         elif ref.startswith(EXCLUDED_UPSTREAM):
             errors.append(
                 f"{file}: group {gid}: ref {ref}: semantic conventions v1.44 excludes "
@@ -410,6 +423,8 @@ class Inputs:
     crate_version: str | None = None
     # Where each file of `readme` starts: (path, first line), in order; empty: README.md alone.
     sources: list[tuple[str, int]] = dataclasses.field(default_factory=list)
+    # The gen_ai.* attributes of the vendored GenAI dependency (VENDORED_GENAI).
+    genai: set[str] = dataclasses.field(default_factory=set)
 
     def where(self, line: int) -> str:
         """`path:line` of a line of `readme`."""
@@ -422,7 +437,7 @@ class Inputs:
 
 def check(inp: Inputs) -> list[str]:
     """Every problem found, one line each; empty when all agree."""
-    reg = load_registry(inp.registry)
+    reg = load_registry(inp.registry, inp.genai)
     errors = list(reg.errors)
     names = parse_names(inp.names)
     errors += _check_names(reg, names)
@@ -557,8 +572,12 @@ def read_inputs(root: str) -> Inputs:
         with open(cargo, encoding="utf-8") as f:
             m = re.search(r'(?ms)^\[package\].*?^version\s*=\s*"([^"]+)"', f.read())
             version = m.group(1) if m else None
+    genai = set()
+    if os.path.exists(os.path.join(root, VENDORED_GENAI)):
+        with open(os.path.join(root, VENDORED_GENAI), encoding="utf-8") as f:
+            genai = genai_attributes(f.read())
     return Inputs(registry, _read_dir(os.path.join(root, "src", "names"), ".rs"), readme,
-                  manifest if manifest is not None else "", version, sources)
+                  manifest if manifest is not None else "", version, sources, genai)
 
 
 def read_docs(root: str) -> tuple[str, list[tuple[str, int]]]:
@@ -610,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"registry-check: {e}", file=sys.stderr)
         print(f"registry-check: {len(errors)} problem(s)", file=sys.stderr)
         return 1
-    reg = load_registry(inp.registry)
+    reg = load_registry(inp.registry, inp.genai)
     metrics, attributes = len(reg.of_kind("metric")), len(reg.of_kind("attribute"))
     print(f"registry-check: ok: {metrics} metrics and {attributes} attributes declared "
           f"in semconv/ agree with src/names/, README.md and docs/src/")

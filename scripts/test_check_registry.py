@@ -318,8 +318,16 @@ class RegistryStructureTest(unittest.TestCase):
                             "ref wingspan.cache.nme names no attribute declared here")
 
     def test_ref_to_an_excluded_upstream_namespace(self):
-        self.assertOneError(REGISTRY.replace("      - ref: db.namespace\n", "      - ref: db.namespace\n      - ref: gen_ai.request.model\n"),
+        self.assertOneError(REGISTRY.replace("      - ref: db.namespace\n", "      - ref: db.namespace\n      - ref: openai.api.type\n"),
                             "excludes this namespace from dependency resolution")
+
+    def test_a_gen_ai_ref_resolves_against_the_vendored_genai_registry(self):
+        registry = REGISTRY.replace("      - ref: db.namespace\n", "      - ref: db.namespace\n      - ref: gen_ai.request.model\n")
+        genai = cr.genai_attributes("    attributes:\n      - id: gen_ai.request.model\n        type: string\n")
+        self.assertEqual(genai, {"gen_ai.request.model"})
+        self.assertEqual(cr.load_registry({"cache.yaml": registry}, genai).errors, [])
+        self.assertIn("ref gen_ai.request.model names no attribute of " + cr.VENDORED_GENAI,
+                      " ".join(cr.load_registry({"cache.yaml": registry}).errors))
 
     def test_upstream_name_redeclared(self):
         self.assertOneError(group('''\
@@ -398,7 +406,8 @@ class RepositoryTest(unittest.TestCase):
     def test_the_registry_files_are_well_formed(self):
         root = os.path.join(HERE, "..")
         inputs = cr.read_inputs(root)
-        self.assertEqual(cr.load_registry(inputs.registry).errors, [])
+        self.assertIn("gen_ai.token.type", inputs.genai)
+        self.assertEqual(cr.load_registry(inputs.registry, inputs.genai).errors, [])
         self.assertEqual(cr._check_manifest(inputs.manifest, inputs.crate_version, inputs.readme), [])
 
 

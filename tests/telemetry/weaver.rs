@@ -1,5 +1,6 @@
 //! OpenTelemetry's weaver (`weaver registry live-check`) reads what the
-//! quickstart and wingman send, against the semantic conventions v1.44 and
+//! quickstart and wingman send, against the semantic conventions v1.44 (and
+//! v1.41.1's `gen_ai.*` attributes, `third_party/semconv-genai-v1.41.1`) and
 //! the project's registry (`semconv/`) together: no violation. Runs where a
 //! `weaver` is on `PATH` (against the v1.44 model kept in
 //! `third_party/`, or the one `WINGSPAN_SEMCONV_MODEL` names); elsewhere it

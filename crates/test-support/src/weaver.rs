@@ -13,7 +13,9 @@
 //! weaver is found on `PATH`. The registry's dependency, the conventions'
 //! release archive named in semconv/manifest.yaml, is kept in the repository
 //! ([`VENDORED_MODEL`]): the check runs against a copy of the registry whose
-//! dependency points at that folder, or at the one [`MODEL_VAR`] names.
+//! dependency points at that folder, or at the one [`MODEL_VAR`] names. So
+//! is its second dependency, the `gen_ai.*` attributes of v1.41.1
+//! ([`VENDORED_GENAI`]).
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -49,9 +51,17 @@ pub fn weaver_on_path() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// A copy of `semconv/` in `dir`, its dependency pointed at `model`.
+/// The `gen_ai.*` attributes of semantic conventions v1.41.1 kept in the
+/// repository, relative to its root: the registry's second dependency (its
+/// README says why).
+pub const VENDORED_GENAI: &str = "third_party/semconv-genai-v1.41.1/model";
+
+/// A copy of `semconv/` in `dir`, its dependencies pointed at `model` (for
+/// the v1.44 release archive) and at the repository's GenAI folder (for its
+/// path relative to the repository's root).
 fn registry_copy(dir: &Path, model: &Path) -> PathBuf {
-    let src = paths::workspace_root().join("semconv");
+    let root = paths::workspace_root();
+    let src = root.join("semconv");
     let dst = dir.join("registry");
     std::fs::create_dir_all(&dst).expect("registry copy");
     for entry in std::fs::read_dir(&src).expect("semconv/") {
@@ -64,7 +74,12 @@ fn registry_copy(dir: &Path, model: &Path) -> PathBuf {
             text = text
                 .lines()
                 .map(|line| match line.split_once("registry_path:") {
-                    Some((indent, _)) => format!("{indent}registry_path: {}", model.display()),
+                    Some((indent, to)) if to.trim().starts_with("https://") => {
+                        format!("{indent}registry_path: {}", model.display())
+                    }
+                    Some((indent, to)) => {
+                        format!("{indent}registry_path: {}", root.join(to.trim()).display())
+                    }
                     None => line.to_owned(),
                 })
                 .collect::<Vec<_>>()

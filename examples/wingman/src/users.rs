@@ -117,6 +117,6 @@ pub async fn create(State(app): State<App>, body: Bytes) -> Result<Response, Api
         .await?;
     let id: i32 = row.get(0);
     // A log record carrying the request's trace id (never the name or email).
-    tracing::info!(user.id = id, "user created");
+    tracing::info!(user.id = %id, "user created");
     Ok(json(StatusCode::CREATED, &j!({ "id": id })))
 }
