@@ -38,12 +38,14 @@
 mod attributes;
 mod body;
 mod future;
+mod hook;
 mod layer;
 mod metrics;
 mod peer;
 mod propagation;
 mod route;
 mod service;
+mod skip;
 
 pub use crate::config::ServeConfig;
 pub use crate::server::{serve, serve_until, Serve, HEADER_READ_TIMEOUT};
@@ -51,10 +53,12 @@ pub use crate::stats::vocabulary::RouteClass;
 pub use attributes::HEADER_VALUE_LIMIT;
 pub use body::ResponseBody;
 pub use future::ResponseFuture;
+pub use hook::{Attributes, SpanAttributes, MAX_HOOK_ATTRIBUTES};
 pub use layer::{HttpLayer, RedactPath};
 pub use metrics::{ACTIVE_REQUESTS, REQUEST_DURATION};
 pub use peer::{with_peer, WithPeer};
 pub use service::HttpService;
+pub use skip::{Skip, SkipWhen, DEFAULT_SKIP_ROUTES};
 
 /// The HTTP layer for `telemetry`'s pipeline, with its defaults from
 /// `telemetry.config().http`.
