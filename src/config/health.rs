@@ -269,11 +269,10 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!((c.advice_min_calls, c.advice_min_db_share), (5, 0.2));
-        let e = HealthConfig::from_lookup(env(&[("WINGSPAN_ADVICE_MIN_DB_SHARE", "5%")]))
-            .unwrap_err();
-        assert_eq!(e.variable, "WINGSPAN_ADVICE_MIN_DB_SHARE");
         let e =
-            HealthConfig::from_lookup(env(&[("WINGSPAN_ADVICE_MIN_CALLS", "0")])).unwrap_err();
+            HealthConfig::from_lookup(env(&[("WINGSPAN_ADVICE_MIN_DB_SHARE", "5%")])).unwrap_err();
+        assert_eq!(e.variable, "WINGSPAN_ADVICE_MIN_DB_SHARE");
+        let e = HealthConfig::from_lookup(env(&[("WINGSPAN_ADVICE_MIN_CALLS", "0")])).unwrap_err();
         assert_eq!(e.variable, "WINGSPAN_ADVICE_MIN_CALLS");
     }
 

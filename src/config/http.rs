@@ -161,6 +161,9 @@ mod tests {
             .skip_routes
             .is_empty());
         let e = read(&[("WINGSPAN_HTTP_SKIP_ROUTES", "/ok,health")]).unwrap_err();
-        assert_eq!((e.variable.as_str(), e.value.as_str()), ("WINGSPAN_HTTP_SKIP_ROUTES", "health"));
+        assert_eq!(
+            (e.variable.as_str(), e.value.as_str()),
+            ("WINGSPAN_HTTP_SKIP_ROUTES", "health")
+        );
     }
 }

@@ -370,7 +370,12 @@ mod tests {
 
     #[test]
     fn the_floors_are_settings() {
-        let one_off = || vec![statement("INSERT users", 1, 900.0, 900.0), statement("SELECT users", 5_000, 2.0, 99_100.0)];
+        let one_off = || {
+            vec![
+                statement("INSERT users", 1, 900.0, 900.0),
+                statement("SELECT users", 5_000, 2.0, 99_100.0),
+            ]
+        };
         assert!(advised(one_off(), &HealthConfig::default()).is_empty());
         let lenient = HealthConfig {
             advice_min_calls: 1,

@@ -169,7 +169,9 @@ mod tests {
         a.add(
             "many",
             Value::Array(Array::String(
-                (0..20).map(|i| StringValue::from(format!("v{i}"))).collect(),
+                (0..20)
+                    .map(|i| StringValue::from(format!("v{i}")))
+                    .collect(),
             )),
         );
         a.add("short", "gold");

@@ -25,6 +25,12 @@
 //!   (`tracing` or OTel) nest under it;
 //! - `http.server.request.duration` and `http.server.active_requests`.
 //!
+//! Requests of the templates in [`HttpLayer::skip_routes`] (by default
+//! [`DEFAULT_SKIP_ROUTES`], wingspan's own health and `/metrics` routes) or
+//! picked by [`HttpLayer::skip_when`] get no span, and as [`Skip`] says no
+//! metrics; [`HttpLayer::span_attributes`] adds the application's own span
+//! attributes ([`SpanAttributes`]).
+//!
 //! Client-supplied values (user agent, host, path, query, forwarded
 //! address, an unknown method) are capped at [`HEADER_VALUE_LIMIT`] bytes.
 //!

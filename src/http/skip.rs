@@ -57,13 +57,17 @@ mod tests {
                 move |req: axum::extract::Request, next: axum::middleware::Next| {
                     let record = record.clone();
                     async move {
-                        *record.lock().unwrap() =
-                            req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+                        *record.lock().unwrap() = req
+                            .extensions()
+                            .get::<MatchedPath>()
+                            .map(|m| m.as_str().to_owned());
                         next.run(req).await
                     }
                 },
             ));
-            let req = http::Request::get(*template).body(axum::body::Body::empty()).unwrap();
+            let req = http::Request::get(*template)
+                .body(axum::body::Body::empty())
+                .unwrap();
             let _ = app.oneshot(req).await.unwrap();
             assert_eq!(seen.lock().unwrap().as_deref(), Some(*template));
         }
