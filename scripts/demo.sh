@@ -91,7 +91,7 @@ export WINGSPAN_PROMETHEUS=true # /metrics on the admin listener, beside OTLP
 # a 30 s run shows both.
 export WINGMAN_LLM_OVERLOAD_EVERY="${WINGMAN_LLM_OVERLOAD_EVERY:-5}"
 export APP_ADDR="127.0.0.1:$(free_port 8080)"
-export WINGSPAN_ADMIN_ADDR="127.0.0.1:$(free_port 9090)"
+export WINGSPAN_ADMIN_ADDR="127.0.0.1:$(free_port 9188)"
 log "starting wingman (API $APP_ADDR, admin $WINGSPAN_ADMIN_ADDR), exporting to $OTEL_EXPORTER_OTLP_ENDPOINT; its log: $APP_LOG"
 "$WINGMAN" >"$APP_OUT" 2>"$APP_LOG" </dev/null &
 APP_PID=$!

@@ -95,7 +95,7 @@ class RealDumpTest(unittest.TestCase):
 
     def test_the_whole_report(self):
         args = ["--goose", GOOSE, "--rotel", DUMP, "--thresholds", THRESHOLDS,
-                "--page-url", "http://127.0.0.1:9090/observability", "--screenshot-note", "none here"]
+                "--page-url", "http://127.0.0.1:9188/observability", "--screenshot-note", "none here"]
         buf = io.StringIO()
         with contextlib.redirect_stdout(buf):
             self.assertEqual(dr.main(args), 0)
@@ -106,7 +106,7 @@ class RealDumpTest(unittest.TestCase):
             self.assertIn(section, text)
         self.assertIn("| GET /api/users/{id} |", text)
         self.assertIn(f"- spans: {len(self.dump.spans)} in", text)
-        self.assertIn("http://127.0.0.1:9090/observability", text)
+        self.assertIn("http://127.0.0.1:9188/observability", text)
 
 
 if __name__ == "__main__":

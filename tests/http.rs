@@ -86,9 +86,17 @@ impl Server {
         vars: &[(&str, &str)],
         configure: impl FnOnce(HttpLayer) -> HttpLayer,
     ) -> Server {
+        Self::start_app(vars, |layer, _| app(configure(layer))).await
+    }
+
+    /// A server of the router `build` makes from the layer and the pipeline.
+    async fn start_app(
+        vars: &[(&str, &str)],
+        build: impl FnOnce(HttpLayer, &wingspan::Telemetry) -> Router,
+    ) -> Server {
         let receiver = Receiver::start().await;
         let telemetry = support::telemetry(&receiver, Protocol::Grpc, vars).await;
-        let app = app(configure(wingspan::http::layer(&telemetry)));
+        let app = build(wingspan::http::layer(&telemetry), &telemetry);
         let addr = support::spawn_app_with_peer(app).await;
         Server {
             receiver,
@@ -559,4 +567,195 @@ async fn a_custom_accept_loop_hands_the_peer_address_to_the_layer() {
         .await;
     assert_eq!(span.attr_str("client.address"), Some("127.0.0.1"));
     assert_eq!(span.schema_url, "https://opentelemetry.io/schemas/1.44.0");
+}
+
+/// The layered app with probe-like routes beside a traced one.
+fn probes(layer: HttpLayer) -> Router {
+    Router::new()
+        .route("/api/users/{id}", get(user))
+        .route("/internal/ping", get(|| async { "pong" }))
+        .layer(layer)
+}
+
+fn server_spans(r: &Receiver) -> Vec<SpanRecord> {
+    r.spans()
+        .into_iter()
+        .filter(|s| s.kind == Kind::Server)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skipped_routes_and_requests_make_no_span_but_keep_their_metrics() {
+    let s = Server::start_app(&[], |l, _| {
+        probes(
+            l.skip_routes(["/internal/ping"])
+                .skip_when(|req| req.headers.contains_key("x-synthetic")),
+        )
+    })
+    .await;
+    let res = s.get("/internal/ping").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("traceparent").is_none());
+    assert_eq!(
+        s.get_with("/api/users/7", ("x-synthetic", "1"))
+            .await
+            .status(),
+        200
+    );
+    // The positive control, sent last: once its span is here the others
+    // would be too.
+    assert_eq!(s.get("/api/users/1").await.status(), 200);
+    let traced = s.span("GET /api/users/{id}").await;
+    assert_eq!(traced.attr_str("url.path"), Some("/api/users/1"));
+    let servers = server_spans(&s.receiver);
+    assert_eq!(servers.len(), 1, "{}", support::dump_spans(&servers));
+    // The synthetic request's handler span has no server span to nest under.
+    let loads = s.receiver.spans_named("load_user");
+    assert!(loads.iter().all(|l| l.is_child_of(&traced) || l.is_root()));
+
+    // Skip::Span (the default) keeps the metrics of both.
+    let ping = s
+        .receiver
+        .wait_for_point(DURATION, |p| p.matches(&[("http.route", "/internal/ping")]))
+        .await;
+    assert_eq!(ping.count, 1);
+    s.receiver
+        .wait_for_point(DURATION, |p| {
+            p.matches(&[("http.route", "/api/users/{id}")]) && p.count == 2
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_span_and_metrics_leaves_no_duration_point() {
+    let s = Server::start_app(&[], |l, _| {
+        probes(
+            l.skip_routes(["/internal/ping"])
+                .skip_mode(wingspan::http::Skip::SpanAndMetrics),
+        )
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(s.get("/internal/ping").await.status(), 200);
+    }
+    assert_eq!(s.get("/api/users/1").await.status(), 200);
+    s.span("GET /api/users/{id}").await;
+    s.receiver
+        .wait_for_point(DURATION, |p| {
+            p.matches(&[("http.route", "/api/users/{id}")])
+        })
+        .await;
+    let durations = s.receiver.metric(DURATION);
+    assert!(
+        durations
+            .iter()
+            .all(|p| p.attr_str("http.route") != Some("/internal/ping")),
+        "{}",
+        support::dump_metrics(&durations)
+    );
+    assert_eq!(server_spans(&s.receiver).len(), 1);
+    // The in-process view did not count them either.
+    let view = s.telemetry.stats().unwrap().snapshot(1);
+    assert!(
+        view.routes
+            .iter()
+            .all(|r| !r.route.contains("/internal/ping")),
+        "{:?}",
+        view.routes
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_router_under_the_layer_is_skipped_by_default() {
+    let s = Server::start_app(&[], |l, telemetry| {
+        let health = wingspan::health::Health::for_telemetry(telemetry).build();
+        Router::new()
+            .route("/api/users/{id}", get(user))
+            .merge(health.router())
+            .merge(telemetry.prometheus_router())
+            .layer(l)
+    })
+    .await;
+    for path in [
+        "/health",
+        "/health/ready",
+        "/observability",
+        "/metrics",
+        "/health/detailed",
+    ] {
+        let res = s.get(path).await;
+        assert!(res.headers().get("traceparent").is_none(), "{path}");
+    }
+    assert_eq!(s.get("/api/users/1").await.status(), 200);
+    s.span("GET /api/users/{id}").await;
+    let servers = server_spans(&s.receiver);
+    assert_eq!(servers.len(), 1, "{}", support::dump_spans(&servers));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_skip_list_traces_the_health_routes() {
+    let s = Server::start_app(&[("WINGSPAN_HTTP_SKIP_ROUTES", "none")], |l, telemetry| {
+        let health = wingspan::health::Health::for_telemetry(telemetry).build();
+        Router::new().merge(health.router()).layer(l)
+    })
+    .await;
+    assert_eq!(s.get("/health").await.status(), 200);
+    s.span("GET /health").await;
+}
+
+struct Tenant;
+
+impl wingspan::http::SpanAttributes for Tenant {
+    fn on_request(&self, req: &http::request::Parts, attrs: &mut wingspan::http::Attributes<'_>) {
+        let tenant = req.headers.get("x-tenant").and_then(|v| v.to_str().ok());
+        attrs.add("app.tenant", tenant.unwrap_or("none").to_owned());
+        // Two more than the cap of 8.
+        for i in 0..9 {
+            attrs.add(format!("app.extra.{i}"), i64::from(i));
+        }
+    }
+
+    fn on_response(&self, res: &http::response::Parts, attrs: &mut wingspan::http::Attributes<'_>) {
+        attrs.add(
+            "app.content_type_set",
+            res.headers.contains_key("content-type"),
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_attribute_hook_adds_capped_attributes_to_the_span_only() {
+    let s = Server::start(|l| l.span_attributes(Tenant)).await;
+    let long = "t".repeat(5000);
+    assert_eq!(
+        s.get_with("/api/users/5", ("x-tenant", &long))
+            .await
+            .status(),
+        200
+    );
+    let span = s.span("GET /api/users/{id}").await;
+    let tenant = span.attr_str("app.tenant").expect("app.tenant");
+    assert_eq!(tenant.len(), wingspan::http::HEADER_VALUE_LIMIT);
+    for i in 0..7 {
+        assert_eq!(
+            span.attr_i64(&format!("app.extra.{i}")),
+            Some(i64::from(i)),
+            "{span:?}"
+        );
+    }
+    assert!(!span.has_attr("app.extra.7"), "over the cap of 8: {span:?}");
+    assert!(!span.has_attr("app.extra.8"));
+    assert!(span.has_attr("app.content_type_set"), "{span:?}");
+    assert_eq!(span.attr_str("http.route"), Some("/api/users/{id}"));
+
+    let p = s
+        .receiver
+        .wait_for_point(DURATION, |p| {
+            p.matches(&[("http.route", "/api/users/{id}")])
+        })
+        .await;
+    assert!(
+        !p.has_attr("app.tenant"),
+        "hook attributes never reach the metrics"
+    );
 }

@@ -55,6 +55,16 @@ pub struct HealthConfig {
     /// `WINGSPAN_HEALTH_READY_CACHE_MS`: how long a readiness answer is
     /// reused. Defaults to 1000.
     pub ready_cache: Duration,
+    /// `WINGSPAN_ADVICE_MIN_CALLS`: a slow statement is recommended for
+    /// optimisation only when it ran at least this many times in the window,
+    /// or took at least [`advice_min_db_share`](Self::advice_min_db_share)
+    /// of the database time: a one-off (a migration's INSERT, an ANALYZE) is
+    /// not worth an index. Defaults to 20.
+    pub advice_min_calls: u64,
+    /// `WINGSPAN_ADVICE_MIN_DB_SHARE`: the share of the window's database
+    /// time (0 to 1) that makes a slow statement worth a recommendation
+    /// however few its calls. Defaults to 0.05.
+    pub advice_min_db_share: f64,
     /// `WINGSPAN_STATS`: keep the in-process rolling window
     /// (`wingspan::stats`) that the HTTP layer, the pool, the cache and the
     /// LLM wrapper feed; off, they skip it at the cost of one branch.
@@ -126,6 +136,8 @@ impl fmt::Debug for HealthConfig {
             .field("window_minutes", &self.window_minutes)
             .field("check_timeout", &self.check_timeout)
             .field("ready_cache", &self.ready_cache)
+            .field("advice_min_calls", &self.advice_min_calls)
+            .field("advice_min_db_share", &self.advice_min_db_share)
             .field("stats", &self.stats)
             .finish()
     }
@@ -218,6 +230,8 @@ impl HealthConfig {
             window_minutes,
             check_timeout: env.millis_in("WINGSPAN_HEALTH_CHECK_TIMEOUT_MS", 1000, 1, 60_000)?,
             ready_cache: env.millis("WINGSPAN_HEALTH_READY_CACHE_MS", 1000, 60_000)?,
+            advice_min_calls: env.u64_in("WINGSPAN_ADVICE_MIN_CALLS", 20, 1, 1_000_000_000)?,
+            advice_min_db_share: env.f64_in("WINGSPAN_ADVICE_MIN_DB_SHARE", 0.05, 0.0, 1.0)?,
             stats: env.bool("WINGSPAN_STATS", true)?,
         })
     }
@@ -243,6 +257,23 @@ mod tests {
         assert_eq!(c.cache_hit_rate_threshold, 0.7);
         assert_eq!(c.error_rate_threshold, 0.05);
         assert_eq!(c.window_minutes, 5);
+        assert_eq!(c.advice_min_calls, 20);
+        assert_eq!(c.advice_min_db_share, 0.05);
+    }
+
+    #[test]
+    fn advice_floors_are_settable_and_checked() {
+        let c = HealthConfig::from_lookup(env(&[
+            ("WINGSPAN_ADVICE_MIN_CALLS", "5"),
+            ("WINGSPAN_ADVICE_MIN_DB_SHARE", "0.2"),
+        ]))
+        .unwrap();
+        assert_eq!((c.advice_min_calls, c.advice_min_db_share), (5, 0.2));
+        let e =
+            HealthConfig::from_lookup(env(&[("WINGSPAN_ADVICE_MIN_DB_SHARE", "5%")])).unwrap_err();
+        assert_eq!(e.variable, "WINGSPAN_ADVICE_MIN_DB_SHARE");
+        let e = HealthConfig::from_lookup(env(&[("WINGSPAN_ADVICE_MIN_CALLS", "0")])).unwrap_err();
+        assert_eq!(e.variable, "WINGSPAN_ADVICE_MIN_CALLS");
     }
 
     #[test]

@@ -15,6 +15,17 @@ pub struct HttpConfig {
     /// `WINGSPAN_TRUST_TRACEPARENT`: `false` on a public edge makes an
     /// incoming `traceparent` a span link instead of the parent. Defaults to true.
     pub trust_traceparent: bool,
+    /// `WINGSPAN_HTTP_SKIP_ROUTES`: comma-separated route templates whose
+    /// requests get no span (`none` for no template). Defaults to the routes
+    /// of wingspan's own routers (`wingspan::http::DEFAULT_SKIP_ROUTES`:
+    /// `/health`, `/health/ready`, `/health/detailed`, `/observability`,
+    /// `/metrics`).
+    pub skip_routes: Vec<String>,
+    /// `WINGSPAN_HTTP_SKIP_METRICS`: `true` leaves skipped requests out of
+    /// the HTTP metrics and the in-process view too
+    /// (`wingspan::http::Skip::SpanAndMetrics`). Defaults to false (no span,
+    /// metrics kept).
+    pub skip_metrics: bool,
     /// The bounds `wingspan::http::Serve` puts on every connection.
     pub serve: ServeConfig,
 }
@@ -95,10 +106,64 @@ impl HttpConfig {
                 "comma-separated route templates starting with '/', such as /api/coach",
             ));
         }
+        let skip_routes = match env.get("WINGSPAN_HTTP_SKIP_ROUTES") {
+            None => crate::http::DEFAULT_SKIP_ROUTES
+                .iter()
+                .map(|r| (*r).to_owned())
+                .collect(),
+            Some(v) if v.trim().eq_ignore_ascii_case("none") => Vec::new(),
+            Some(_) => env.list("WINGSPAN_HTTP_SKIP_ROUTES"),
+        };
+        if let Some(bad) = skip_routes.iter().find(|r| !r.starts_with('/')) {
+            return Err(ConfigError::invalid(
+                "WINGSPAN_HTTP_SKIP_ROUTES",
+                bad,
+                "comma-separated route templates starting with '/', such as /health, or none",
+            ));
+        }
         Ok(Self {
             llm_routes,
             trust_traceparent: env.bool("WINGSPAN_TRUST_TRACEPARENT", true)?,
+            skip_routes,
+            skip_metrics: env.bool("WINGSPAN_HTTP_SKIP_METRICS", false)?,
             serve: ServeConfig::from_env(env)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(vars: &[(&str, &str)]) -> Result<HttpConfig, ConfigError> {
+        let lookup = |n: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        HttpConfig::from_env(&Env::new(&lookup))
+    }
+
+    #[test]
+    fn skip_routes_default_to_wingspans_own_and_can_be_replaced_or_emptied() {
+        let c = read(&[]).unwrap();
+        assert_eq!(c.skip_routes, crate::http::DEFAULT_SKIP_ROUTES);
+        assert!(!c.skip_metrics);
+        let c = read(&[
+            ("WINGSPAN_HTTP_SKIP_ROUTES", "/livez, /readyz"),
+            ("WINGSPAN_HTTP_SKIP_METRICS", "true"),
+        ])
+        .unwrap();
+        assert_eq!(c.skip_routes, ["/livez", "/readyz"]);
+        assert!(c.skip_metrics);
+        assert!(read(&[("WINGSPAN_HTTP_SKIP_ROUTES", "None")])
+            .unwrap()
+            .skip_routes
+            .is_empty());
+        let e = read(&[("WINGSPAN_HTTP_SKIP_ROUTES", "/ok,health")]).unwrap_err();
+        assert_eq!(
+            (e.variable.as_str(), e.value.as_str()),
+            ("WINGSPAN_HTTP_SKIP_ROUTES", "health")
+        );
     }
 }

@@ -170,7 +170,7 @@ pub(crate) fn recommendations(s: &Snapshot, c: &HealthConfig) -> Vec<Recommendat
     let mut out = Vec::new();
     pool(s, &mut out);
     cache(s, c, &mut out);
-    statements(s, &mut out);
+    statements(s, c, &mut out);
     out
 }
 
@@ -268,20 +268,25 @@ fn cache(s: &Snapshot, c: &HealthConfig, out: &mut Vec<Recommendation>) {
     });
 }
 
-fn statements(s: &Snapshot, out: &mut Vec<Recommendation>) {
+/// Slow statements worth optimising: a P95 of at least
+/// [`SLOW_STATEMENT_MS`], and either `WINGSPAN_ADVICE_MIN_CALLS` calls in the
+/// window or `WINGSPAN_ADVICE_MIN_DB_SHARE` of the database time, so a
+/// one-off (a migration's INSERT, an ANALYZE) is not advice.
+fn statements(s: &Snapshot, c: &HealthConfig, out: &mut Vec<Recommendation>) {
     let total: f64 = s.statements.iter().map(|q| q.figures.total_ms).sum();
+    let share_of = |total_ms: f64| if total > 0.0 { total_ms / total } else { 0.0 };
     let mut slow: Vec<_> = s
         .statements
         .iter()
         .filter(|q| q.figures.p95_ms >= SLOW_STATEMENT_MS && q.summary != OTHER)
+        .filter(|q| {
+            q.figures.count >= c.advice_min_calls
+                || share_of(q.figures.total_ms) >= c.advice_min_db_share
+        })
         .collect();
     slow.sort_by(|a, b| b.figures.total_ms.total_cmp(&a.figures.total_ms));
     for q in slow.into_iter().take(SLOW_STATEMENTS) {
-        let share = if total > 0.0 {
-            q.figures.total_ms / total
-        } else {
-            0.0
-        };
+        let share = share_of(q.figures.total_ms);
         out.push(Recommendation {
             kind: "slow_statement",
             message: format!(
@@ -300,5 +305,87 @@ fn statements(s: &Snapshot, out: &mut Vec<Recommendation>) {
                 share_of_db_time: share,
             },
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{Figures, QueryFigures, Stats};
+
+    fn statement(summary: &str, count: u64, p95_ms: f64, total_ms: f64) -> QueryFigures {
+        QueryFigures {
+            summary: summary.to_owned(),
+            figures: Figures {
+                count,
+                p95_ms,
+                total_ms,
+                ..Figures::default()
+            },
+        }
+    }
+
+    fn advised(statements: Vec<QueryFigures>, c: &HealthConfig) -> Vec<String> {
+        let mut s = Stats::builder().build().snapshot(5);
+        s.statements = statements;
+        recommendations(&s, c)
+            .into_iter()
+            .filter(|r| r.kind == "slow_statement")
+            .filter_map(|r| match r.figures {
+                AdviceFigures::Statement { summary, .. } => Some(summary),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_one_off_slow_statement_is_not_advice_and_a_frequent_one_is() {
+        let c = HealthConfig::default();
+        // The seeding INSERT and an ANALYZE ran once each, slowly, and make
+        // up under 5 % of the database time; the SELECT ran 40 times.
+        let got = advised(
+            vec![
+                statement("INSERT users", 1, 900.0, 900.0),
+                statement("ANALYZE", 1, 400.0, 400.0),
+                statement("SELECT orders", 40, 150.0, 6_000.0),
+                statement("SELECT users", 5_000, 2.0, 20_000.0),
+            ],
+            &c,
+        );
+        assert_eq!(got, ["SELECT orders"]);
+    }
+
+    #[test]
+    fn a_rare_statement_with_a_large_share_of_db_time_is_advice() {
+        let c = HealthConfig::default();
+        let got = advised(
+            vec![
+                statement("SELECT report", 2, 5_000.0, 10_000.0),
+                statement("SELECT users", 5_000, 2.0, 20_000.0),
+            ],
+            &c,
+        );
+        assert_eq!(got, ["SELECT report"]);
+    }
+
+    #[test]
+    fn the_floors_are_settings() {
+        let one_off = || {
+            vec![
+                statement("INSERT users", 1, 900.0, 900.0),
+                statement("SELECT users", 5_000, 2.0, 99_100.0),
+            ]
+        };
+        assert!(advised(one_off(), &HealthConfig::default()).is_empty());
+        let lenient = HealthConfig {
+            advice_min_calls: 1,
+            ..HealthConfig::default()
+        };
+        assert_eq!(advised(one_off(), &lenient), ["INSERT users"]);
+        let by_share = HealthConfig {
+            advice_min_db_share: 0.005,
+            ..HealthConfig::default()
+        };
+        assert_eq!(advised(one_off(), &by_share), ["INSERT users"]);
     }
 }

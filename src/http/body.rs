@@ -10,7 +10,7 @@ use std::time::{Instant, SystemTime};
 
 use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
-use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::trace::{Status, TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue};
 
 use super::attributes::{status_error_type, ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE};
@@ -19,7 +19,9 @@ use super::route::{Outcome, RouteEntry};
 
 /// One request in flight: everything needed to end it.
 pub(crate) struct RequestGuard {
-    pub(crate) cx: Context,
+    /// The span's context; `None` for a request skipped with `Skip::Span`
+    /// (measured, not traced).
+    pub(crate) cx: Option<Context>,
     shared: Arc<Shared>,
     route: Arc<RouteEntry>,
     method: u8,
@@ -32,7 +34,7 @@ pub(crate) struct RequestGuard {
 
 impl RequestGuard {
     pub(crate) fn new(
-        cx: Context,
+        cx: Option<Context>,
         shared: Arc<Shared>,
         route: Arc<RouteEntry>,
         method: usize,
@@ -80,11 +82,16 @@ impl Drop for RequestGuard {
                 // error, not the service's.
                 Outcome::Cancelled => 499,
             };
-            stats.record(status, elapsed, self.cx.span().span_context().trace_id());
+            let trace_id = match &self.cx {
+                Some(cx) => cx.span().span_context().trace_id(),
+                None => TraceId::INVALID,
+            };
+            stats.record(status, elapsed, trace_id);
         }
         instruments.active(method, scheme, -1);
 
-        let span = self.cx.span();
+        let Some(cx) = &self.cx else { return };
+        let span = cx.span();
         let error = match self.outcome {
             Outcome::Status(s) => {
                 span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(s)));

@@ -3,12 +3,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context as TaskContext, Poll};
 
 use http::{HeaderValue, Response};
 
 use super::attributes::format_traceparent;
 use super::body::{RequestGuard, ResponseBody};
+use super::hook::{Attributes, SpanAttributes};
 use super::propagation::TRACEPARENT;
 use super::route::Outcome;
 use opentelemetry::trace::TraceContextExt;
@@ -18,17 +20,25 @@ pin_project_lite::pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
+        // None for a request skipped with `Skip::SpanAndMetrics`.
         guard: Option<RequestGuard>,
         response_traceparent: bool,
+        hook: Option<Arc<dyn SpanAttributes>>,
     }
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, guard: RequestGuard, response_traceparent: bool) -> Self {
+    pub(crate) fn new(
+        inner: F,
+        guard: Option<RequestGuard>,
+        response_traceparent: bool,
+        hook: Option<Arc<dyn SpanAttributes>>,
+    ) -> Self {
         Self {
             inner,
-            guard: Some(guard),
+            guard,
             response_traceparent,
+            hook,
         }
     }
 }
@@ -50,7 +60,11 @@ where
         let result = {
             // Handler spans (tracing or OTel) and wingspan's db/cache spans
             // see the request span as the current one.
-            let _current = this.guard.as_ref().map(|g| g.cx.clone().attach());
+            let _current = this
+                .guard
+                .as_ref()
+                .and_then(|g| g.cx.clone())
+                .map(|cx| cx.attach());
             ready!(this.inner.poll(cx))
         };
         let mut guard = this.guard.take();
@@ -58,12 +72,23 @@ where
             Ok(mut response) => {
                 if let Some(g) = guard.as_mut() {
                     g.set_outcome(Outcome::Status(response.status().as_u16()));
-                    if *this.response_traceparent {
-                        let span = g.cx.span();
-                        let sc = span.span_context();
-                        if sc.is_valid() {
-                            if let Ok(v) = HeaderValue::from_bytes(&format_traceparent(sc)) {
-                                response.headers_mut().insert(TRACEPARENT, v);
+                    if let Some(cx) = &g.cx {
+                        let span = cx.span();
+                        if let Some(hook) = this.hook.as_deref() {
+                            let (parts, body) = response.into_parts();
+                            let mut added = Vec::new();
+                            hook.on_response(&parts, &mut Attributes::new(&mut added));
+                            if !added.is_empty() {
+                                span.set_attributes(added);
+                            }
+                            response = Response::from_parts(parts, body);
+                        }
+                        if *this.response_traceparent {
+                            let sc = span.span_context();
+                            if sc.is_valid() {
+                                if let Ok(v) = HeaderValue::from_bytes(&format_traceparent(sc)) {
+                                    response.headers_mut().insert(TRACEPARENT, v);
+                                }
                             }
                         }
                     }

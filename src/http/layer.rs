@@ -8,9 +8,11 @@ use opentelemetry::metrics::Meter;
 use opentelemetry_sdk::trace::SdkTracer;
 use tower_layer::Layer;
 
+use super::hook::SpanAttributes;
 use super::metrics::Instruments;
 use super::route::Routes;
 use super::service::HttpService;
+use super::skip::{Skip, SkipWhen};
 use crate::telemetry::propagators::Propagation;
 use crate::telemetry::Telemetry;
 
@@ -32,6 +34,10 @@ pub(crate) struct Settings {
     pub(crate) user_agent: bool,
     pub(crate) duration_metric: bool,
     pub(crate) active_requests_metric: bool,
+    pub(crate) skip_routes: Vec<String>,
+    pub(crate) skip_mode: Skip,
+    pub(crate) skip_when: Option<Arc<SkipWhen>>,
+    pub(crate) span_attributes: Option<Arc<dyn SpanAttributes>>,
 }
 
 /// What every service of one layer shares: settings, tracer, instruments
@@ -67,6 +73,10 @@ impl fmt::Debug for HttpLayer {
             .field("response_traceparent", &s.response_traceparent)
             .field("redact_path", &s.redact_path.is_some())
             .field("record_query", &s.record_query)
+            .field("skip_routes", &s.skip_routes)
+            .field("skip_mode", &s.skip_mode)
+            .field("skip_when", &s.skip_when.is_some())
+            .field("span_attributes", &s.span_attributes.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -88,6 +98,14 @@ impl HttpLayer {
                 user_agent: true,
                 duration_metric: true,
                 active_requests_metric: true,
+                skip_routes: http.skip_routes.clone(),
+                skip_mode: if http.skip_metrics {
+                    Skip::SpanAndMetrics
+                } else {
+                    Skip::Span
+                },
+                skip_when: None,
+                span_attributes: None,
             },
             tracer: telemetry.tracer().clone(),
             meter: telemetry.meter().clone(),
@@ -179,6 +197,51 @@ impl HttpLayer {
         self.set(|s| s.active_requests_metric = yes)
     }
 
+    /// Route templates (as written in the router) whose requests are
+    /// skipped as [`skip_mode`](Self::skip_mode) says: no span, and
+    /// optionally no metrics. Replaces the list; an empty list traces every
+    /// route. Matched on axum's `MatchedPath` once per template, so a
+    /// skipped request costs one table lookup. Defaults to
+    /// `WINGSPAN_HTTP_SKIP_ROUTES`, else [`super::DEFAULT_SKIP_ROUTES`] (the
+    /// routes of `Health::router()` and `Telemetry::prometheus_router()`).
+    pub fn skip_routes<I, S>(self, routes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let routes = routes.into_iter().map(Into::into).collect();
+        self.set(|s| s.skip_routes = routes)
+    }
+
+    /// Skips the requests for which `predicate` returns true (by header,
+    /// method, path, extension...), as [`skip_mode`](Self::skip_mode) says,
+    /// besides the [`skip_routes`](Self::skip_routes). Called once per
+    /// request that is not skipped by template; keep it cheap. Defaults to
+    /// none.
+    pub fn skip_when<F>(self, predicate: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> bool + Send + Sync + 'static,
+    {
+        let predicate: Arc<SkipWhen> = Arc::new(predicate);
+        self.set(|s| s.skip_when = Some(predicate))
+    }
+
+    /// What a skipped request leaves out: the span only ([`Skip::Span`]), or
+    /// the span and every measurement ([`Skip::SpanAndMetrics`]). Defaults
+    /// to `WINGSPAN_HTTP_SKIP_METRICS` (false: [`Skip::Span`]).
+    pub fn skip_mode(self, mode: Skip) -> Self {
+        self.set(|s| s.skip_mode = mode)
+    }
+
+    /// The application's own attributes on the server span, from the
+    /// request head and the response head ([`SpanAttributes`]: at most
+    /// [`super::MAX_HOOK_ATTRIBUTES`] per call, values capped, never on the
+    /// metrics). Replaces any previous hook. Defaults to none.
+    pub fn span_attributes(self, hook: impl SpanAttributes) -> Self {
+        let hook: Arc<dyn SpanAttributes> = Arc::new(hook);
+        self.set(|s| s.span_attributes = Some(hook))
+    }
+
     fn shared(&self) -> Arc<Shared> {
         self.shared
             .get_or_init(|| {
@@ -189,7 +252,7 @@ impl HttpLayer {
                         s.duration_metric,
                         s.active_requests_metric,
                     ),
-                    routes: Routes::new(&s.llm_routes, self.stats.clone()),
+                    routes: Routes::new(&s.llm_routes, &s.skip_routes, self.stats.clone()),
                     tracer: self.tracer.clone(),
                     settings: s.clone(),
                 })

@@ -25,6 +25,12 @@
 //!   (`tracing` or OTel) nest under it;
 //! - `http.server.request.duration` and `http.server.active_requests`.
 //!
+//! Requests of the templates in [`HttpLayer::skip_routes`] (by default
+//! [`DEFAULT_SKIP_ROUTES`], wingspan's own health and `/metrics` routes) or
+//! picked by [`HttpLayer::skip_when`] get no span, and as [`Skip`] says no
+//! metrics; [`HttpLayer::span_attributes`] adds the application's own span
+//! attributes ([`SpanAttributes`]).
+//!
 //! Client-supplied values (user agent, host, path, query, forwarded
 //! address, an unknown method) are capped at [`HEADER_VALUE_LIMIT`] bytes.
 //!
@@ -38,12 +44,14 @@
 mod attributes;
 mod body;
 mod future;
+mod hook;
 mod layer;
 mod metrics;
 mod peer;
 mod propagation;
 mod route;
 mod service;
+mod skip;
 
 pub use crate::config::ServeConfig;
 pub use crate::server::{serve, serve_until, Serve, HEADER_READ_TIMEOUT};
@@ -51,10 +59,12 @@ pub use crate::stats::vocabulary::RouteClass;
 pub use attributes::HEADER_VALUE_LIMIT;
 pub use body::ResponseBody;
 pub use future::ResponseFuture;
+pub use hook::{Attributes, SpanAttributes, MAX_HOOK_ATTRIBUTES};
 pub use layer::{HttpLayer, RedactPath};
 pub use metrics::{ACTIVE_REQUESTS, REQUEST_DURATION};
 pub use peer::{with_peer, WithPeer};
 pub use service::HttpService;
+pub use skip::{Skip, SkipWhen, DEFAULT_SKIP_ROUTES};
 
 /// The HTTP layer for `telemetry`'s pipeline, with its defaults from
 /// `telemetry.config().http`.

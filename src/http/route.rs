@@ -87,6 +87,8 @@ pub(crate) enum Outcome {
 pub(crate) struct RouteEntry {
     pub(crate) route: Option<Cow<'static, str>>,
     pub(crate) class: RouteClass,
+    /// Listed in the layer's skip routes.
+    pub(crate) skip: bool,
     cached: bool,
     /// The in-process view, when on; each method resolves its row once.
     stats: Option<Stats>,
@@ -105,12 +107,14 @@ impl RouteEntry {
     fn new(
         route: Option<Cow<'static, str>>,
         class: RouteClass,
+        skip: bool,
         cached: bool,
         stats: Option<Stats>,
     ) -> Self {
         Self {
             route,
             class,
+            skip,
             cached,
             stats,
             methods: Default::default(),
@@ -209,6 +213,7 @@ const UNMATCHED_ROW: &str = "(no route)";
 /// The route table of one layer.
 pub(crate) struct Routes {
     llm: HashSet<String>,
+    skip: HashSet<String>,
     unmatched: Arc<RouteEntry>,
     stats: Option<Stats>,
     /// Past [`MAX_ROUTES`] templates, an entry is made per request and not
@@ -218,12 +223,14 @@ pub(crate) struct Routes {
 }
 
 impl Routes {
-    pub(crate) fn new(llm: &[String], stats: Option<Stats>) -> Self {
+    pub(crate) fn new(llm: &[String], skip: &[String], stats: Option<Stats>) -> Self {
         Self {
             llm: llm.iter().cloned().collect(),
+            skip: skip.iter().cloned().collect(),
             unmatched: Arc::new(RouteEntry::new(
                 None,
                 RouteClass::Standard,
+                false,
                 true,
                 stats.clone(),
             )),
@@ -249,18 +256,20 @@ impl Routes {
     /// The entry of a route template, created on first use.
     pub(crate) fn get(&self, template: &str) -> Arc<RouteEntry> {
         let class = self.class(template);
+        let skip = self.skip.contains(template);
         self.by_template
             .get(template, |template| {
                 let route = match intern(template) {
                     Some(r) => Cow::Borrowed(r),
                     None => Cow::Owned(template.to_owned()),
                 };
-                RouteEntry::new(Some(route), class, true, self.stats.clone())
+                RouteEntry::new(Some(route), class, skip, true, self.stats.clone())
             })
             .unwrap_or_else(|| {
                 Arc::new(RouteEntry::new(
                     Some(Cow::Owned(template.to_owned())),
                     class,
+                    skip,
                     false,
                     self.stats.clone(),
                 ))
@@ -274,7 +283,7 @@ mod tests {
 
     #[test]
     fn span_names_follow_semconv() {
-        let routes = Routes::new(&["/api/coach".to_owned()], None);
+        let routes = Routes::new(&["/api/coach".to_owned()], &[], None);
         let e = routes.get("/api/users/{id}");
         assert_eq!(e.method(0).span_name, "GET /api/users/{id}");
         assert_eq!(e.method(OTHER_METHOD).span_name, "HTTP /api/users/{id}");
@@ -285,15 +294,35 @@ mod tests {
 
     #[test]
     fn llm_routes_are_classified() {
-        let routes = Routes::new(&["/api/coach".to_owned()], None);
+        let routes = Routes::new(&["/api/coach".to_owned()], &[], None);
         assert_eq!(routes.get("/api/coach").class, RouteClass::Llm);
         assert_eq!(routes.get("/api/users").class, RouteClass::Standard);
         assert_eq!(routes.unmatched().class, RouteClass::Standard);
     }
 
     #[test]
+    fn skip_routes_are_marked_once_per_template() {
+        let routes = Routes::new(&[], &["/health".to_owned()], None);
+        assert!(routes.get("/health").skip);
+        assert!(!routes.get("/health/x").skip);
+        assert!(!routes.get("/api").skip);
+        assert!(!routes.unmatched().skip);
+        for i in 0..MAX_ROUTES {
+            routes.get(&format!("/r{i}"));
+        }
+        assert!(routes.get("/health").skip);
+        // Past the table's bound the mark still holds.
+        let routes = Routes::new(&[], &["/late".to_owned()], None);
+        for i in 0..MAX_ROUTES {
+            routes.get(&format!("/r{i}"));
+        }
+        let late = routes.get("/late");
+        assert!(!late.cached && late.skip);
+    }
+
+    #[test]
     fn the_table_is_bounded() {
-        let routes = Routes::new(&[], None);
+        let routes = Routes::new(&[], &[], None);
         for i in 0..MAX_ROUTES + 10 {
             routes.get(&format!("/r{i}"));
         }
@@ -305,7 +334,7 @@ mod tests {
 
     #[test]
     fn metric_attributes_carry_no_route_when_unmatched() {
-        let routes = Routes::new(&[], None);
+        let routes = Routes::new(&[], &[], None);
         let attrs = routes
             .unmatched()
             .metric_attributes(0, 0, Outcome::Status(404));

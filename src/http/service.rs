@@ -19,9 +19,11 @@ use super::attributes::{
 };
 use super::body::{RequestGuard, ResponseBody};
 use super::future::ResponseFuture;
+use super::hook::{Attributes, MAX_HOOK_ATTRIBUTES};
 use super::layer::Shared;
 use super::propagation;
 use super::route::RouteEntry;
+use super::skip::Skip;
 
 /// The service [`super::HttpLayer`] wraps around each route.
 pub struct HttpService<S> {
@@ -78,6 +80,7 @@ impl<S> HttpService<S> {
         headers: &Scanned<'_>,
         route: &RouteEntry,
         method: usize,
+        hook: bool,
     ) -> Vec<KeyValue> {
         let s = &self.shared.settings;
         let query = if s.record_query {
@@ -98,8 +101,10 @@ impl<S> HttpService<S> {
         let version = protocol_version(req.version());
         // Exact capacity, counting the two the guard adds at the end
         // (status code, error.type), so the Vec never grows.
+        // With a hook, room for what its two calls may add.
         let capacity = 4
             + 2
+            + if hook { 2 * MAX_HOOK_ATTRIBUTES } else { 0 }
             + usize::from(method == OTHER_METHOD)
             + usize::from(query.is_some())
             + usize::from(route.route.is_some())
@@ -165,12 +170,16 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let route = self.route(&req);
+        let (req, skip) = self.skipped(req, &route);
+        if skip {
+            return self.call_skipped(req, route);
+        }
         let start = Instant::now();
         let start_time = SystemTime::now();
         let shared = self.shared.clone();
         let method = method_index(req.method());
         let scheme = scheme_index(&req);
-        let route = self.route(&req);
         shared.instruments.active(method, scheme, 1);
 
         let headers = scan(req.headers());
@@ -180,10 +189,20 @@ where
             headers.context,
             shared.settings.trust_traceparent,
         );
+        let hook = shared.settings.span_attributes.clone();
+        let mut attrs = self.attributes(&req, &headers, &route, method, hook.is_some());
+        let req = match &hook {
+            Some(hook) => {
+                let (parts, body) = req.into_parts();
+                hook.on_request(&parts, &mut Attributes::new(&mut attrs));
+                Request::from_parts(parts, body)
+            }
+            None => req,
+        };
         let mut builder = SpanBuilder::from_name(route.method(method).span_name.clone());
         builder.span_kind = Some(SpanKind::Server);
         builder.start_time = Some(start_time);
-        builder.attributes = Some(self.attributes(&req, &headers, &route, method));
+        builder.attributes = Some(attrs);
         builder.links = link.map(|l| vec![l]);
         let span = shared.tracer.build_with_context(builder, &parent);
         let cx = parent.with_span(span);
@@ -194,7 +213,57 @@ where
         // layer for the rare service that works inside `call`.
         let inner = self.inner.call(req);
         let response_traceparent = shared.settings.response_traceparent;
-        let guard = RequestGuard::new(cx, shared, route, method, scheme, start, start_time);
-        ResponseFuture::new(inner, guard, response_traceparent)
+        let guard = RequestGuard::new(Some(cx), shared, route, method, scheme, start, start_time);
+        ResponseFuture::new(inner, Some(guard), response_traceparent, hook)
+    }
+}
+
+impl<S> HttpService<S> {
+    /// Whether the request is skipped: its template is listed (decided once
+    /// per template), or the predicate says so.
+    fn skipped<B>(&self, req: Request<B>, route: &RouteEntry) -> (Request<B>, bool) {
+        if route.skip {
+            return (req, true);
+        }
+        match &self.shared.settings.skip_when {
+            None => (req, false),
+            Some(predicate) => {
+                let (parts, body) = req.into_parts();
+                let skip = predicate(&parts);
+                (Request::from_parts(parts, body), skip)
+            }
+        }
+    }
+
+    /// A skipped request: no span, no attribute, no propagation; measured
+    /// or not as the skip mode says.
+    fn call_skipped<ReqBody, ResBody>(
+        &mut self,
+        req: Request<ReqBody>,
+        route: Arc<RouteEntry>,
+    ) -> ResponseFuture<S::Future>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
+        let guard = match self.shared.settings.skip_mode {
+            Skip::SpanAndMetrics => None,
+            Skip::Span => {
+                let start = Instant::now();
+                let method = method_index(req.method());
+                let scheme = scheme_index(&req);
+                self.shared.instruments.active(method, scheme, 1);
+                // No span to end, so no wall-clock start is read.
+                Some(RequestGuard::new(
+                    None,
+                    self.shared.clone(),
+                    route,
+                    method,
+                    scheme,
+                    start,
+                    SystemTime::UNIX_EPOCH,
+                ))
+            }
+        };
+        ResponseFuture::new(self.inner.call(req), guard, false, None)
     }
 }

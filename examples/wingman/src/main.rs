@@ -54,7 +54,7 @@
 //! | variable | meaning | default |
 //! |---|---|---|
 //! | `APP_ADDR` | the API's listener (`127.0.0.1:0` picks a port) | `127.0.0.1:8080` |
-//! | `WINGSPAN_ADMIN_ADDR` | health routes, page, `/metrics` | `127.0.0.1:9090` |
+//! | `WINGSPAN_ADMIN_ADDR` | health routes, page, `/metrics` | `127.0.0.1:9188` |
 //! | `WINGMAN_SCHEMA` | Postgres schema of the tables (migrated and seeded at start; the connections' `search_path`) | `wingman` |
 //! | `WINGMAN_KEY_PREFIX` | prefix of every Redis key (`{prefix}challenges/{id}`, `{prefix}sessions/{token}`, …) | `wingman:` |
 //! | `WINGMAN_SEED_USERS` | users seeded into an empty schema (as many profiles, 10× matches, 500 challenges) | 5000 |

@@ -57,8 +57,12 @@ pub struct Settings {
 pub const DEFAULT_SCHEMA: &str = "wingman";
 /// The Redis key prefix used when `WINGMAN_KEY_PREFIX` is unset.
 pub const DEFAULT_KEY_PREFIX: &str = "wingman:";
-/// The admin listener used when `WINGSPAN_ADMIN_ADDR` is unset.
-pub const DEFAULT_ADMIN_ADDR: &str = "127.0.0.1:9090";
+/// The admin listener used when `WINGSPAN_ADMIN_ADDR` is unset. Not 9090
+/// (Prometheus's own port) nor any port the Prometheus stack or OTel run on
+/// by default (Pushgateway 9091, Alertmanager 9093/9094, node_exporter 9100,
+/// the OTel Prometheus exporter 9464, OTLP 4317/4318), so wingman starts
+/// beside a local Prometheus.
+pub const DEFAULT_ADMIN_ADDR: &str = "127.0.0.1:9188";
 
 impl Settings {
     /// Reads the process environment.
@@ -150,7 +154,7 @@ pub fn admin_addr(config: &wingspan::Config) -> SocketAddr {
     config.health.admin_addr.unwrap_or_else(|| {
         DEFAULT_ADMIN_ADDR
             .parse()
-            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 9090)))
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 9188)))
     })
 }
 
