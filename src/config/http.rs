@@ -4,6 +4,21 @@ use std::time::Duration;
 
 use super::{ConfigError, Env};
 
+/// The route templates skipped by default: those of wingspan's own routers,
+/// `Health::router()` (`/health`, `/health/ready`, `/health/detailed`,
+/// `/observability`) and `Telemetry::prometheus_router()` (`/metrics`), for
+/// an application that merges them into its layered router. Matched as
+/// templates, so a router nested under a prefix (`/admin/health`) is not
+/// covered: name its templates with `HttpLayer::skip_routes` or
+/// `WINGSPAN_HTTP_SKIP_ROUTES`.
+pub const DEFAULT_SKIP_ROUTES: [&str; 5] = [
+    "/health",
+    "/health/ready",
+    "/health/detailed",
+    "/observability",
+    "/metrics",
+];
+
 /// Settings of `wingspan::http`; the layer's builder can override each.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpConfig {
@@ -107,7 +122,7 @@ impl HttpConfig {
             ));
         }
         let skip_routes = match env.get("WINGSPAN_HTTP_SKIP_ROUTES") {
-            None => crate::http::DEFAULT_SKIP_ROUTES
+            None => DEFAULT_SKIP_ROUTES
                 .iter()
                 .map(|r| (*r).to_owned())
                 .collect(),
@@ -147,7 +162,7 @@ mod tests {
     #[test]
     fn skip_routes_default_to_wingspans_own_and_can_be_replaced_or_emptied() {
         let c = read(&[]).unwrap();
-        assert_eq!(c.skip_routes, crate::http::DEFAULT_SKIP_ROUTES);
+        assert_eq!(c.skip_routes, DEFAULT_SKIP_ROUTES);
         assert!(!c.skip_metrics);
         let c = read(&[
             ("WINGSPAN_HTTP_SKIP_ROUTES", "/livez, /readyz"),

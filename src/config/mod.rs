@@ -54,7 +54,7 @@ pub use db::{DbConfig, SslMode};
 pub(crate) use env::Env;
 pub use exporters::{ExporterKind, ExporterSet, PROMETHEUS_DEFAULT_PORT};
 pub use health::{AdminToken, HealthConfig};
-pub use http::{HttpConfig, ServeConfig};
+pub use http::{HttpConfig, ServeConfig, DEFAULT_SKIP_ROUTES};
 pub use limits::{AttributeLimits, DEFAULT_COUNT_LIMIT};
 #[cfg(feature = "llm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "llm")))]

@@ -184,3 +184,40 @@ async fn detailed(State(h): State<Health>, req: Request) -> Response {
     }
     json_response(StatusCode::OK, &h.detailed())
 }
+
+#[cfg(test)]
+mod skip_defaults {
+    use crate::http::DEFAULT_SKIP_ROUTES;
+
+    /// The defaults are the templates wingspan's own routers register: a
+    /// renamed route fails here before it is traced again.
+    #[tokio::test]
+    async fn the_defaults_are_the_templates_of_wingspans_routers() {
+        use axum::extract::MatchedPath;
+        use tower::ServiceExt as _;
+
+        let stats = crate::stats::Stats::builder().build();
+        let health = crate::health::Health::builder(&stats).build();
+        for template in DEFAULT_SKIP_ROUTES.iter().filter(|t| **t != "/metrics") {
+            let seen = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+            let record = seen.clone();
+            let app = health.router().layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    let record = record.clone();
+                    async move {
+                        *record.lock().unwrap() = req
+                            .extensions()
+                            .get::<MatchedPath>()
+                            .map(|m| m.as_str().to_owned());
+                        next.run(req).await
+                    }
+                },
+            ));
+            let req = http::Request::get(*template)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let _ = app.oneshot(req).await.unwrap();
+            assert_eq!(seen.lock().unwrap().as_deref(), Some(*template));
+        }
+    }
+}
