@@ -342,6 +342,24 @@ class RegistryStructureTest(unittest.TestCase):
         examples: ["/x"]
 '''), "http.route is not a wingspan.* or redis.* name")
 
+    def test_the_genai_client_metrics_may_be_copied_into_gen_ai_yaml_only(self):
+        copy = '''\
+groups:
+  - id: metric.gen_ai.client.token.usage
+    type: metric
+    metric_name: gen_ai.client.token.usage
+    brief: Tokens.
+    instrument: histogram
+    unit: "{token}"
+    stability: development
+'''
+        self.assertEqual(cr.load_registry({"gen_ai.yaml": copy}).errors, [])
+        self.assertIn("gen_ai.client.token.usage is not a wingspan.* or redis.* name",
+                      " ".join(cr.load_registry({"cache.yaml": copy}).errors))
+        other = copy.replace("gen_ai.client.token.usage", "gen_ai.server.request.duration")
+        self.assertIn("gen_ai.server.request.duration is not a wingspan.* or redis.* name",
+                      " ".join(cr.load_registry({"gen_ai.yaml": other}).errors))
+
     def test_duplicate_declaration(self):
         self.assertOneError(group('''\
   - id: registry.wingspan.again
