@@ -143,9 +143,9 @@ impl CacheBuilder {
         self.config.validate()?;
         tracing::info!(
             target: "wingspan::cache",
-            url = %self.config.redacted_url(),
-            pool_size = self.config.pool_size,
-            command_timeout_s = self.config.command_timeout.as_secs_f64(),
+            wingspan.cache.url = %self.config.redacted_url(),
+            wingspan.cache.pool_size = self.config.pool_size,
+            wingspan.cache.command_timeout = self.config.command_timeout.as_secs_f64(),
             "Redis cache {} ({} connections, command timeout {:?})",
             self.config.redacted_url(),
             self.config.pool_size,
@@ -174,7 +174,7 @@ impl CacheBuilder {
         {
             tracing::warn!(
                 target: "wingspan::cache",
-                url = %self.config.redacted_url(),
+                wingspan.cache.url = %self.config.redacted_url(),
                 "redis is unreachable; the cache starts degraded and reconnects in the background"
             );
         }

@@ -92,7 +92,7 @@ pub(crate) fn report(
 ) {
     tracing::warn!(
         target: "wingspan::db",
-        pool = %pool,
+        db.client.connection.pool.name = %pool,
         code.file.path = location.file(),
         code.line.number = location.line(),
         held_ms = held.as_millis() as u64,
