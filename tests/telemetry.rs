@@ -189,15 +189,16 @@ async fn telemetry_instrumented_fn_nests_under_otel_api_span() {
         );
     }
     assert_eq!(inner.attr_str("code.file.path"), Some("tests/telemetry.rs"));
-    // The event inside the span: a span event without the bridge's `level`
-    // and `target`, and a log record whose severity and scope carry them.
+    // The event inside the span: a span event without the bridge's `level`,
+    // `target` and `code.module.name`, and a log record whose severity and
+    // scope carry them.
     let event = inner
         .events
         .iter()
         .find(|e| e.name == "profile loaded")
         .unwrap_or_else(|| panic!("{}", support::dump_spans(&spans)));
     assert!(event.attributes.contains_key("step"), "{event:?}");
-    for key in ["level", "target"] {
+    for key in ["level", "target", "code.module.name"] {
         assert!(!event.attributes.contains_key(key), "{key}: {event:?}");
     }
     let record = receiver.wait_for_log(|l| l.body == "profile loaded").await;

@@ -304,10 +304,12 @@ async fn start(
 /// the profile (`WINGSPAN_ENV`), so a pool sized by them says so. The URL's
 /// password is redacted. The fields are `db.client.connection.pool.name` and
 /// `wingspan.db.pool.*` (`crate::names::db`: tracing field names must be
-/// literals).
+/// literals). `event!` with the level, because `info!` cannot parse a dotted
+/// first field after `target:`.
 fn log_settings(cfg: &DbConfig, name: &str, profile: crate::config::Profile) {
-    tracing::info!(
+    tracing::event!(
         target: "wingspan::db",
+        tracing::Level::INFO,
         db.client.connection.pool.name = name,
         wingspan.db.pool.url = %cfg.redacted_url(),
         wingspan.db.pool.profile = %profile,

@@ -90,8 +90,9 @@ pub(crate) fn report(
     held: Duration,
     threshold: Duration,
 ) {
-    tracing::warn!(
+    tracing::event!(
         target: "wingspan::db",
+        tracing::Level::WARN,
         db.client.connection.pool.name = %pool,
         code.file.path = location.file(),
         code.line.number = location.line(),

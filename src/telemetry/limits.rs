@@ -68,9 +68,10 @@ const BRIDGE_SPAN_KEY: &str = "code.module.name";
 const BRIDGE_EVENT_KEYS: [&str; 2] = ["level", "target"];
 
 /// Removes the `tracing` bridge's unregistered keys: `code.module.name` from
-/// the span, and `level` and `target` from each event that carries both (the
-/// bridge's events always do; an event set through the OTel API with only
-/// one of them keeps it). Touches only what has them: no allocation.
+/// the span, and `level`, `target` and `code.module.name` from each event
+/// that carries both `level` and `target` (the bridge's events always do; an
+/// event set through the OTel API with only one of them keeps all three).
+/// Touches only what has them: no allocation.
 pub(crate) fn strip_bridge_keys(span: &mut SpanData) {
     if span
         .attributes
@@ -83,9 +84,10 @@ pub(crate) fn strip_bridge_keys(span: &mut SpanData) {
     for event in &mut span.events.events {
         let has = |key: &str| event.attributes.iter().any(|kv| kv.key.as_str() == key);
         if BRIDGE_EVENT_KEYS.iter().all(|key| has(key)) {
-            event
-                .attributes
-                .retain(|kv| !BRIDGE_EVENT_KEYS.contains(&kv.key.as_str()));
+            event.attributes.retain(|kv| {
+                let key = kv.key.as_str();
+                key != BRIDGE_SPAN_KEY && !BRIDGE_EVENT_KEYS.contains(&key)
+            });
         }
     }
 }
@@ -159,10 +161,15 @@ mod tests {
                 vec![
                     KeyValue::new("level", "INFO"),
                     KeyValue::new("target", "app::users"),
+                    KeyValue::new("code.module.name", "app::users"),
+                    KeyValue::new("code.line.number", 13),
                     KeyValue::new("user.id", "42"),
                 ],
                 // Not the bridge's: only one of the two keys.
-                vec![KeyValue::new("level", "high")],
+                vec![
+                    KeyValue::new("level", "high"),
+                    KeyValue::new("code.module.name", "m"),
+                ],
             ],
         );
         strip_bridge_keys(&mut span);
@@ -170,8 +177,14 @@ mod tests {
             keys(&span.attributes),
             ["code.file.path", "code.line.number", "user.id"]
         );
-        assert_eq!(keys(&span.events.events[0].attributes), ["user.id"]);
-        assert_eq!(keys(&span.events.events[1].attributes), ["level"]);
+        assert_eq!(
+            keys(&span.events.events[0].attributes),
+            ["code.line.number", "user.id"]
+        );
+        assert_eq!(
+            keys(&span.events.events[1].attributes),
+            ["level", "code.module.name"]
+        );
     }
 
     #[test]
