@@ -47,7 +47,12 @@ async fn main() -> Result<(), BoxError> {
 
     let addr = std::env::var("APP_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, "quickstart listening");
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        server.address = %addr.ip(),
+        server.port = addr.port(),
+        "quickstart listening on {addr}"
+    );
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -20,6 +20,11 @@ conventions' YAML model format (``groups:`` of ``attribute_group``, ``metric``,
   ``weaver registry check`` enforces (types, stability, briefs, examples of
   string attributes, metric fields, span kinds, refs that resolve).
 
+Two exceptions to "wingspan.* and redis.* only": ``gen_ai.yaml`` may declare the
+four GenAI client metrics as copies of v1.41.1's definitions (COPIED_UPSTREAM),
+and ``wingman.yaml`` holds the reference service's ``wingman.*`` names, which
+only it may declare and which are not in src/names/ (the library's catalogue).
+
 Standard library only: the registry files are written in a subset of YAML
 (block mappings and sequences, plain or quoted scalars, one-line flow lists,
 ``>``/``|`` block scalars) that ``yaml_subset.parse_yaml`` reads; it rejects
@@ -75,6 +80,10 @@ def _first_code_span(text: str) -> str | None:
 # ---------------------------------------------------------------------------
 
 OWN_PREFIXES = ("wingspan.", "redis.")
+# Names of the reference service (examples/wingman), not of the library: declared
+# only in this file, and not in src/names/ (the library's catalogue).
+SERVICE_FILE = "wingman.yaml"
+SERVICE_PREFIX = "wingman."
 
 _CONST = re.compile(
     r"((?:[ \t]*///[^\n]*\n)*)"
@@ -148,6 +157,19 @@ BARE_NAMES: tuple[str, ...] = ()
 # so a gen_ai.* ref resolves when that file defines the attribute.
 EXCLUDED_UPSTREAM = ("mcp.", "openai.")
 GENAI_PREFIX = "gen_ai."
+# Upstream metrics declared here as copies, in this file only: the GenAI client
+# metrics wingspan records, copied from v1.41.1's model/gen-ai/metrics.yaml
+# because weaver 0.25.1 cannot import them (v1.44's excluded deprecated copies
+# shadow them: "marked as excluded from dependency resolution and cannot be used
+# by 'imports'").
+COPIED_UPSTREAM = {
+    "gen_ai.yaml": frozenset({
+        ("metric", "gen_ai.client.token.usage"),
+        ("metric", "gen_ai.client.operation.duration"),
+        ("metric", "gen_ai.client.operation.time_to_first_chunk"),
+        ("metric", "gen_ai.client.operation.time_per_output_chunk"),
+    }),
+}
 VENDORED_GENAI = os.path.join("third_party", "semconv-genai-v1.41.1", "model", "gen-ai", "registry.yaml")
 
 
@@ -211,7 +233,7 @@ def load_registry(files: dict[str, str], genai: set[str] | frozenset = frozenset
     for file, gid, ref in refs:
         if ("attribute", ref) in declared:
             continue
-        if ref.startswith(OWN_PREFIXES) or ref in BARE_NAMES:
+        if ref.startswith(OWN_PREFIXES + (SERVICE_PREFIX,)) or ref in BARE_NAMES:
             errors.append(f"{file}: group {gid}: ref {ref} names no attribute declared here")
         elif ref.startswith(GENAI_PREFIX) and ref not in genai:
             errors.append(f"{file}: group {gid}: ref {ref} names no attribute of {VENDORED_GENAI}")
@@ -361,9 +383,15 @@ def _declare(entry: Declared, where, declared, errors) -> None:
     if key in declared:
         errors.append(f"{where}: {entry.kind} {entry.name} is already declared in {declared[key].file}")
         return
-    if not (entry.name.startswith(OWN_PREFIXES) or entry.name in BARE_NAMES):
+    copied = (entry.kind, entry.name) in COPIED_UPSTREAM.get(entry.file, frozenset())
+    service = entry.file == SERVICE_FILE
+    if service and not entry.name.startswith(SERVICE_PREFIX):
+        errors.append(f"{where}: {entry.name} is not a {SERVICE_PREFIX}* name: {SERVICE_FILE} "
+                      f"holds the reference service's names only")
+    elif not service and not (entry.name.startswith(OWN_PREFIXES) or entry.name in BARE_NAMES or copied):
+        hint = f" ({SERVICE_PREFIX}* names go in {SERVICE_FILE})" if entry.name.startswith(SERVICE_PREFIX) else ""
         errors.append(f"{where}: {entry.name} is not a wingspan.* or redis.* name: upstream names "
-                      f"come from the dependency, not from this registry")
+                      f"come from the dependency, not from this registry{hint}")
     if entry.stability is not None and entry.stability != "development":
         errors.append(f"{where}: {entry.name} is {entry.stability}; wingspan's own names are development")
     declared[key] = entry
@@ -461,6 +489,8 @@ def _check_names(reg: Registry, names: dict[str, CodeName]) -> list[str]:
             errors.append(f"src/names/{code.file} {code.const} = {name!r}: not declared in "
                           f"semconv/ (add it as {_a(code.kind)})")
     for (kind, name), decl in sorted(reg.declared.items()):
+        if decl.file == SERVICE_FILE:
+            continue  # the reference service's: not in the library's catalogue
         code = names.get(name)
         if code is None:
             errors.append(f"semconv/{decl.file} declares {kind} {name}, which src/names/ does not "

@@ -342,6 +342,57 @@ class RegistryStructureTest(unittest.TestCase):
         examples: ["/x"]
 '''), "http.route is not a wingspan.* or redis.* name")
 
+    def test_the_genai_client_metrics_may_be_copied_into_gen_ai_yaml_only(self):
+        copy = '''\
+groups:
+  - id: metric.gen_ai.client.token.usage
+    type: metric
+    metric_name: gen_ai.client.token.usage
+    brief: Tokens.
+    instrument: histogram
+    unit: "{token}"
+    stability: development
+'''
+        self.assertEqual(cr.load_registry({"gen_ai.yaml": copy}).errors, [])
+        self.assertIn("gen_ai.client.token.usage is not a wingspan.* or redis.* name",
+                      " ".join(cr.load_registry({"cache.yaml": copy}).errors))
+        other = copy.replace("gen_ai.client.token.usage", "gen_ai.server.request.duration")
+        self.assertIn("gen_ai.server.request.duration is not a wingspan.* or redis.* name",
+                      " ".join(cr.load_registry({"gen_ai.yaml": other}).errors))
+
+    WINGMAN = '''\
+groups:
+  - id: registry.wingman
+    type: attribute_group
+    brief: The reference service's.
+    attributes:
+      - id: wingman.schema
+        type: string
+        stability: development
+        brief: The schema.
+        examples: ["wingman"]
+'''
+
+    def test_wingman_names_belong_in_wingman_yaml_and_need_no_constant(self):
+        errors = cr.check(cr.Inputs({"cache.yaml": REGISTRY, "wingman.yaml": self.WINGMAN},
+                                    {"cache.rs": NAMES}, README + "\n`wingman.schema`\n",
+                                    MANIFEST, "0.1.0"))
+        self.assertEqual(errors, [])
+        errors = cr.check(cr.Inputs({"cache.yaml": REGISTRY, "wingman.yaml": self.WINGMAN},
+                                    {"cache.rs": NAMES}, README, MANIFEST, "0.1.0"))
+        self.assertTrue(any("declares wingman.schema, which the docs" in e for e in errors), errors)
+
+    def test_wingman_names_elsewhere_and_other_names_in_wingman_yaml_are_refused(self):
+        errors = cr.load_registry({"cache.yaml": self.WINGMAN}).errors
+        self.assertTrue(any("wingman.schema is not a wingspan.* or redis.* name" in e
+                            and "go in wingman.yaml" in e for e in errors), errors)
+        other = self.WINGMAN.replace("wingman.schema", "wingspan.schema")
+        errors = cr.load_registry({"wingman.yaml": other}).errors
+        self.assertTrue(any("wingspan.schema is not a wingman.* name" in e for e in errors), errors)
+        ref = group("      - ref: wingman.seeded\n")
+        self.assertTrue(any("ref wingman.seeded names no attribute declared here" in e
+                            for e in cr.load_registry({"cache.yaml": ref}).errors))
+
     def test_duplicate_declaration(self):
         self.assertOneError(group('''\
   - id: registry.wingspan.again

@@ -146,6 +146,7 @@ async fn telemetry_http_protobuf_timeouts_of_zero_mean_no_limit() {
 #[tracing::instrument]
 async fn load_profile(user: u64) -> u64 {
     tokio::task::yield_now().await;
+    tracing::info!(step = "loaded", "profile loaded");
     user + 1
 }
 
@@ -180,7 +181,7 @@ async fn telemetry_instrumented_fn_nests_under_otel_api_span() {
         support::dump_spans(&spans)
     );
     // No keys outside the conventions from the bridge itself.
-    for key in ["target", "busy_ns", "idle_ns"] {
+    for key in ["target", "busy_ns", "idle_ns", "code.module.name"] {
         assert!(
             !inner.attributes.contains_key(key),
             "{key}: {}",
@@ -188,6 +189,22 @@ async fn telemetry_instrumented_fn_nests_under_otel_api_span() {
         );
     }
     assert_eq!(inner.attr_str("code.file.path"), Some("tests/telemetry.rs"));
+    // The event inside the span: a span event without the bridge's `level`,
+    // `target` and `code.module.name`, and a log record whose severity and
+    // scope carry them.
+    let event = inner
+        .events
+        .iter()
+        .find(|e| e.name == "profile loaded")
+        .unwrap_or_else(|| panic!("{}", support::dump_spans(&spans)));
+    assert!(event.attributes.contains_key("step"), "{event:?}");
+    for key in ["level", "target", "code.module.name"] {
+        assert!(!event.attributes.contains_key(key), "{key}: {event:?}");
+    }
+    let record = receiver.wait_for_log(|l| l.body == "profile loaded").await;
+    assert_eq!(record.severity_text, "INFO");
+    assert_eq!(record.scope, module_path!());
+    assert_eq!(record.span_id, inner.span_id);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -141,11 +141,12 @@ impl CacheBuilder {
     /// that cannot be made ([`BuildError::Tls`]).
     pub async fn build(self) -> Result<Cache, BuildError> {
         self.config.validate()?;
-        tracing::info!(
+        tracing::event!(
             target: "wingspan::cache",
-            url = %self.config.redacted_url(),
-            pool_size = self.config.pool_size,
-            command_timeout_s = self.config.command_timeout.as_secs_f64(),
+            tracing::Level::INFO,
+            wingspan.cache.url = %self.config.redacted_url(),
+            wingspan.cache.pool_size = self.config.pool_size,
+            wingspan.cache.command_timeout = self.config.command_timeout.as_secs_f64(),
             "Redis cache {} ({} connections, command timeout {:?})",
             self.config.redacted_url(),
             self.config.pool_size,
@@ -172,9 +173,10 @@ impl CacheBuilder {
             .await
             .map_or(true, |r| r.is_err())
         {
-            tracing::warn!(
+            tracing::event!(
                 target: "wingspan::cache",
-                url = %self.config.redacted_url(),
+                tracing::Level::WARN,
+                wingspan.cache.url = %self.config.redacted_url(),
                 "redis is unreachable; the cache starts degraded and reconnects in the background"
             );
         }

@@ -302,20 +302,24 @@ async fn start(
 
 /// The settings the pool runs with, once, at INFO: the defaults come from
 /// the profile (`WINGSPAN_ENV`), so a pool sized by them says so. The URL's
-/// password is redacted.
+/// password is redacted. The fields are `db.client.connection.pool.name` and
+/// `wingspan.db.pool.*` (`crate::names::db`: tracing field names must be
+/// literals). `event!` with the level, because `info!` cannot parse a dotted
+/// first field after `target:`.
 fn log_settings(cfg: &DbConfig, name: &str, profile: crate::config::Profile) {
-    tracing::info!(
+    tracing::event!(
         target: "wingspan::db",
-        pool = name,
-        url = %cfg.redacted_url(),
-        profile = %profile,
-        min_connections = cfg.min_connections,
-        max_connections = cfg.max_connections,
-        acquire_timeout_s = cfg.acquire_timeout.as_secs_f64(),
-        connect_timeout_s = cfg.connect_timeout.as_secs_f64(),
-        statement_timeout_s = cfg.statement_timeout.as_secs_f64(),
-        statement_cache = cfg.statement_cache,
-        pool_enabled = cfg.pool_enabled,
+        tracing::Level::INFO,
+        db.client.connection.pool.name = name,
+        wingspan.db.pool.url = %cfg.redacted_url(),
+        wingspan.db.pool.profile = %profile,
+        wingspan.db.pool.min_connections = cfg.min_connections,
+        wingspan.db.pool.max_connections = cfg.max_connections,
+        wingspan.db.pool.acquire_timeout = cfg.acquire_timeout.as_secs_f64(),
+        wingspan.db.pool.connect_timeout = cfg.connect_timeout.as_secs_f64(),
+        wingspan.db.pool.statement_timeout = cfg.statement_timeout.as_secs_f64(),
+        wingspan.db.pool.statement_cache = cfg.statement_cache,
+        wingspan.db.pool.enabled = cfg.pool_enabled,
         "{}",
         settings_line(cfg, name, profile),
     );

@@ -90,9 +90,10 @@ pub(crate) fn report(
     held: Duration,
     threshold: Duration,
 ) {
-    tracing::warn!(
+    tracing::event!(
         target: "wingspan::db",
-        pool = %pool,
+        tracing::Level::WARN,
+        db.client.connection.pool.name = %pool,
         code.file.path = location.file(),
         code.line.number = location.line(),
         held_ms = held.as_millis() as u64,

@@ -13,6 +13,15 @@ pub const WINGSPAN_CACHE_RESULT: &str = "wingspan.cache.result";
 /// Counter `{request}`: reads by cache name and result.
 pub const WINGSPAN_CACHE_REQUESTS: &str = "wingspan.cache.requests";
 
+/// The cache's settings line (one INFO log record per cache built, and the
+/// unreachable warning): its `REDIS_URL` with the password redacted. Log
+/// record only.
+pub const WINGSPAN_CACHE_URL: &str = "wingspan.cache.url";
+/// The settings line: `REDIS_POOL_SIZE`. Log record only.
+pub const WINGSPAN_CACHE_POOL_SIZE: &str = "wingspan.cache.pool_size";
+/// The settings line: the command timeout in seconds. Log record only.
+pub const WINGSPAN_CACHE_COMMAND_TIMEOUT: &str = "wingspan.cache.command_timeout";
+
 /// Gauge `By`: `used_memory`.
 pub const REDIS_MEMORY_USED: &str = "redis.memory.used";
 /// Up-down sum `{client}`: `connected_clients`.

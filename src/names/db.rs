@@ -24,5 +24,25 @@ pub const WINGSPAN_POOL_WAITING: &str = "wingspan.pool.waiting";
 /// Counter `{connection}`: connections held past `DB_LEAK_THRESHOLD`, with
 /// `code.file.path` and `code.line.number` of the `pool.get()` call.
 pub const WINGSPAN_DB_CONNECTION_LEAKS: &str = "wingspan.db.connection.leaks";
+/// The pool's settings line (one INFO log record per pool built): its
+/// `DATABASE_URL` with the password redacted. Log record only.
+pub const WINGSPAN_DB_POOL_URL: &str = "wingspan.db.pool.url";
+/// The settings line: the profile (`WINGSPAN_ENV`) the unset settings came
+/// from. Log record only.
+pub const WINGSPAN_DB_POOL_PROFILE: &str = "wingspan.db.pool.profile";
+/// The settings line: the connections kept open (`DB_POOL_SIZE`). Log record only.
+pub const WINGSPAN_DB_POOL_MIN_CONNECTIONS: &str = "wingspan.db.pool.min_connections";
+/// The settings line: the most connections (`DB_MAX_CONNECTIONS`). Log record only.
+pub const WINGSPAN_DB_POOL_MAX_CONNECTIONS: &str = "wingspan.db.pool.max_connections";
+/// The settings line: the acquire timeout in seconds. Log record only.
+pub const WINGSPAN_DB_POOL_ACQUIRE_TIMEOUT: &str = "wingspan.db.pool.acquire_timeout";
+/// The settings line: the connect timeout in seconds. Log record only.
+pub const WINGSPAN_DB_POOL_CONNECT_TIMEOUT: &str = "wingspan.db.pool.connect_timeout";
+/// The settings line: the statement timeout in seconds. Log record only.
+pub const WINGSPAN_DB_POOL_STATEMENT_TIMEOUT: &str = "wingspan.db.pool.statement_timeout";
+/// The settings line: whether prepared statements are cached (`DB_STATEMENT_CACHE`). Log record only.
+pub const WINGSPAN_DB_POOL_STATEMENT_CACHE: &str = "wingspan.db.pool.statement_cache";
+/// The settings line: whether connections are pooled (`DB_POOL_ENABLED`). Log record only.
+pub const WINGSPAN_DB_POOL_ENABLED: &str = "wingspan.db.pool.enabled";
 /// `db.system.name` of PostgreSQL (a value, not a key).
 pub const DB_SYSTEM_POSTGRESQL: &str = "postgresql";

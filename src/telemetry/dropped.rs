@@ -174,7 +174,9 @@ fn release_slots(queued: &AtomicUsize, n: usize) {
 }
 
 /// Bounds the queue in front of a batch span processor, counts what it
-/// drops, and caps attribute values.
+/// drops, strips the `tracing` bridge's unregistered keys
+/// ([`strip_bridge_keys`](super::limits::strip_bridge_keys)), and caps
+/// attribute values.
 #[derive(Debug)]
 pub(crate) struct GuardedProcessor<P> {
     inner: P,
@@ -213,6 +215,7 @@ impl<P: SpanProcessor> SpanProcessor for GuardedProcessor<P> {
             self.losses.warn("span queue full", None);
             return;
         }
+        super::limits::strip_bridge_keys(&mut span);
         if let Some(max) = self.value_limit {
             super::limits::limit_span(&mut span, max);
         }

@@ -57,6 +57,41 @@ pub(crate) fn limit_span(span: &mut SpanData, max_chars: usize) {
     }
 }
 
+/// The attribute the `tracing` bridge (tracing-opentelemetry) puts on every
+/// application span: the conventions (v1.44) register no `code.module.name`
+/// (`code.file.path`, `code.line.number` and `code.function.name` stay).
+const BRIDGE_SPAN_KEY: &str = "code.module.name";
+/// The attributes the bridge puts on every span event (a `tracing` event
+/// inside a span): the event's level and target, which the conventions do
+/// not register. The same event is exported as a log record by the log
+/// bridge, whose severity and instrumentation scope carry them.
+const BRIDGE_EVENT_KEYS: [&str; 2] = ["level", "target"];
+
+/// Removes the `tracing` bridge's unregistered keys: `code.module.name` from
+/// the span, and `level`, `target` and `code.module.name` from each event
+/// that carries both `level` and `target` (the bridge's events always do; an
+/// event set through the OTel API with only one of them keeps all three).
+/// Touches only what has them: no allocation.
+pub(crate) fn strip_bridge_keys(span: &mut SpanData) {
+    if span
+        .attributes
+        .iter()
+        .any(|kv| kv.key.as_str() == BRIDGE_SPAN_KEY)
+    {
+        span.attributes
+            .retain(|kv| kv.key.as_str() != BRIDGE_SPAN_KEY);
+    }
+    for event in &mut span.events.events {
+        let has = |key: &str| event.attributes.iter().any(|kv| kv.key.as_str() == key);
+        if BRIDGE_EVENT_KEYS.iter().all(|key| has(key)) {
+            event.attributes.retain(|kv| {
+                let key = kv.key.as_str();
+                key != BRIDGE_SPAN_KEY && !BRIDGE_EVENT_KEYS.contains(&key)
+            });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +115,83 @@ mod tests {
         let mut n = Value::I64(123_456);
         limit_value(&mut n, 1);
         assert_eq!(n, Value::I64(123_456));
+    }
+
+    fn span_with(attributes: Vec<KeyValue>, events: Vec<Vec<KeyValue>>) -> SpanData {
+        use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
+        use opentelemetry::InstrumentationScope;
+        use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+        use std::time::SystemTime;
+        let mut span_events = SpanEvents::default();
+        span_events.events = events
+            .into_iter()
+            .map(|a| opentelemetry::trace::Event::new("e", SystemTime::now(), a, 0))
+            .collect();
+        SpanData {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: "s".into(),
+            start_time: SystemTime::now(),
+            end_time: SystemTime::now(),
+            attributes,
+            dropped_attributes_count: 0,
+            events: span_events,
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::builder("t").build(),
+        }
+    }
+
+    fn keys(attributes: &[KeyValue]) -> Vec<&str> {
+        attributes.iter().map(|kv| kv.key.as_str()).collect()
+    }
+
+    #[test]
+    fn the_bridges_unregistered_keys_are_stripped() {
+        let mut span = span_with(
+            vec![
+                KeyValue::new("code.module.name", "app::users"),
+                KeyValue::new("code.file.path", "src/users.rs"),
+                KeyValue::new("code.line.number", 12),
+                KeyValue::new("user.id", "42"),
+            ],
+            vec![
+                vec![
+                    KeyValue::new("level", "INFO"),
+                    KeyValue::new("target", "app::users"),
+                    KeyValue::new("code.module.name", "app::users"),
+                    KeyValue::new("code.line.number", 13),
+                    KeyValue::new("user.id", "42"),
+                ],
+                // Not the bridge's: only one of the two keys.
+                vec![
+                    KeyValue::new("level", "high"),
+                    KeyValue::new("code.module.name", "m"),
+                ],
+            ],
+        );
+        strip_bridge_keys(&mut span);
+        assert_eq!(
+            keys(&span.attributes),
+            ["code.file.path", "code.line.number", "user.id"]
+        );
+        assert_eq!(
+            keys(&span.events.events[0].attributes),
+            ["code.line.number", "user.id"]
+        );
+        assert_eq!(
+            keys(&span.events.events[1].attributes),
+            ["level", "code.module.name"]
+        );
+    }
+
+    #[test]
+    fn a_span_without_them_is_left_as_it_is() {
+        let mut span = span_with(vec![KeyValue::new("http.route", "/x")], vec![vec![]]);
+        strip_bridge_keys(&mut span);
+        assert_eq!(keys(&span.attributes), ["http.route"]);
+        assert!(span.events.events[0].attributes.is_empty());
     }
 }

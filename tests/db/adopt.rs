@@ -225,6 +225,28 @@ async fn the_builder_takes_a_url_and_the_pool_logs_its_settings_once() {
         .await;
     assert!(log.body.contains("1..10 connections"), "{}", log.body);
     assert!(log.body.contains("development profile"), "{}", log.body);
+    // The fields are the conventions' pool name and wingspan.db.pool.*.
+    assert_eq!(
+        log.attributes
+            .get("wingspan.db.pool.min_connections")
+            .and_then(|v| v.as_i64()),
+        Some(1),
+        "{log:?}"
+    );
+    assert_eq!(
+        log.attributes
+            .get("wingspan.db.pool.profile")
+            .and_then(|v| v.as_str()),
+        Some("development"),
+        "{log:?}"
+    );
+    assert!(
+        log.attributes
+            .contains_key("db.client.connection.pool.name"),
+        "{log:?}"
+    );
+    let url = log.attributes["wingspan.db.pool.url"].as_str().unwrap();
+    assert!(!url.contains("hunter2"), "{url}");
     let all = support::dump_logs(&db.receiver.logs());
     assert!(!all.contains("hunter2"), "{all}");
     assert_eq!(

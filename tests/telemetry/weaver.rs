@@ -5,9 +5,8 @@
 //! `weaver` is on `PATH` (against the v1.44 model kept in
 //! `third_party/`, or the one `WINGSPAN_SEMCONV_MODEL` names); elsewhere it
 //! says why it is skipped. `make semconv-live-check` runs it, after
-//! building the binaries and the quickstart; it is ignored by a plain
-//! nextest run, and not yet part of `make test`: it still finds violations
-//! (docs/src/signals.md says which).
+//! building the binaries and the quickstart, as part of `make test`; it is
+//! ignored by a plain nextest run.
 
 use serde_json::json;
 

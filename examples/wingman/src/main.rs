@@ -117,12 +117,16 @@ async fn run() -> Result<(), BoxError> {
     let pool = Pool::builder(&telemetry).name("wingman").build().await?;
     // One trace for the whole migration: its statements nest under this span.
     let seeded = schema::migrate(&pool, &settings.schema, settings.seed_users)
-        .instrument(tracing::info_span!("wingman.migrate", schema = %settings.schema))
+        .instrument(tracing::info_span!(
+            "wingman.migrate",
+            wingman.schema = %settings.schema
+        ))
         .await?;
+    // Field names of its own, `wingman.*` (semconv/wingman.yaml).
     tracing::info!(
-        schema = %settings.schema,
-        seeded,
-        elapsed_ms = started.elapsed().as_millis() as u64,
+        wingman.schema = %settings.schema,
+        wingman.seeded = seeded,
+        wingman.elapsed_ms = started.elapsed().as_millis() as u64,
         "schema ready"
     );
     let cache = Cache::builder(&telemetry)
