@@ -89,6 +89,7 @@ mod layering;
 #[cfg(feature = "llm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "llm")))]
 pub mod llm;
+mod n_plus_one;
 pub mod names;
 pub mod prelude;
 mod server;

@@ -24,5 +24,14 @@ pub const WINGSPAN_POOL_WAITING: &str = "wingspan.pool.waiting";
 /// Counter `{connection}`: connections held past `DB_LEAK_THRESHOLD`, with
 /// `code.file.path` and `code.line.number` of the `pool.get()` call.
 pub const WINGSPAN_DB_CONNECTION_LEAKS: &str = "wingspan.db.connection.leaks";
+/// Counter `{occurrence}`, and the server span event of the same name: a
+/// request ran one `db.query.summary` more than `DB_N_PLUS_ONE_THRESHOLD`
+/// times in a row (an N+1). The counter is by `http.route` and
+/// `db.query.summary`; the event carries `db.query.summary`,
+/// `wingspan.db.n_plus_one.count` and `db.client.connection.pool.name`.
+pub const WINGSPAN_DB_N_PLUS_ONE: &str = "wingspan.db.n_plus_one";
+/// The longest run of the statement in the request. Event
+/// `wingspan.db.n_plus_one` only.
+pub const WINGSPAN_DB_N_PLUS_ONE_COUNT: &str = "wingspan.db.n_plus_one.count";
 /// `db.system.name` of PostgreSQL (a value, not a key).
 pub const DB_SYSTEM_POSTGRESQL: &str = "postgresql";
