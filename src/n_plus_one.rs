@@ -238,9 +238,9 @@ mod tests {
         let b: Arc<str> = Arc::from("SELECT matches");
         let t = Tracker::default();
         let mut seq = vec![&b];
-        seq.extend(std::iter::repeat(&a).take(10));
+        seq.extend(std::iter::repeat_n(&a, 10));
         seq.push(&b);
-        seq.extend(std::iter::repeat(&a).take(7));
+        seq.extend(std::iter::repeat_n(&a, 7));
         run(&t, &seq, 5);
         let f = t.finish();
         assert_eq!(f.len(), 1);
