@@ -14,6 +14,10 @@ use super::handle::Stats;
 use super::series::Series;
 use crate::names::OTHER;
 
+/// (route, statement) pairs with a row of their own; later ones share the
+/// `other` row (each row is a full series, ≈ 120 KB once made).
+pub(crate) const MAX_ROWS: usize = 16;
+
 /// Separates the route from the summary in a row's name.
 const SEP: char = '\u{1f}';
 
