@@ -251,6 +251,24 @@ mod tests {
     }
 
     #[test]
+    fn only_a_request_context_with_a_tracker_and_a_threshold_counts() {
+        let a: Arc<str> = Arc::from("SELECT a");
+        let pool: Arc<str> = Arc::from("main");
+        // Outside a request: no tracker, nothing to do.
+        observe(&Context::new(), &a, &pool, 5);
+        let cx = Context::new().with_value(Tracker::default());
+        for _ in 0..10 {
+            observe(&cx, &a, &pool, 0);
+        }
+        let t = cx.get::<Tracker>().unwrap();
+        assert!(t.finish().is_empty(), "threshold 0 is off");
+        for _ in 0..10 {
+            observe(&cx, &a, &pool, 5);
+        }
+        assert_eq!(t.finish()[0].count, 10);
+    }
+
+    #[test]
     fn equal_text_in_another_allocation_continues_the_run() {
         let t = Tracker::default();
         let owned: Vec<Arc<str>> = (0..6).map(|_| Arc::from("SELECT users")).collect();

@@ -647,5 +647,24 @@ async fn the_n_plus_one_route_is_flagged_and_the_other_routes_are_not() {
         "{}",
         support::dump_metrics(&points)
     );
+
+    // The admin listener's `/health/detailed` lists the route alone, with
+    // the trace, and recommends the batch.
+    let res = s
+        .http
+        .get(s.wingman.admin_url("/health/detailed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let doc: Value = res.json().await.unwrap();
+    let rows = doc["n_plus_one"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["route"], format!("GET {ROUTE}"));
+    assert_eq!(rows[0]["summary"], "SELECT users profiles");
+    assert_eq!(rows[0]["traces"][0]["trace_id"], root.trace_id.as_str());
+    assert!(doc["recommendations"]
+        .as_array()
+        .is_some_and(|r| r.iter().any(|r| r["kind"] == "n_plus_one")));
     s.stop().await;
 }
