@@ -1,8 +1,9 @@
 //! The view's N+1 rows: one series per (route, statement summary), each
 //! record a request that ran the statement past `DB_N_PLUS_ONE_THRESHOLD`
-//! times in a row (see `crate::n_plus_one`). The value observed is the run's
-//! length, so the series' count is the occurrences in the window, its
-//! maximum the longest run, and its kept traces those with the longest runs.
+//! times in a row (the HTTP layer records it as the request ends). The
+//! value observed is the run's length, so the series' count is the
+//! occurrences in the window, its maximum the longest run, and its kept
+//! traces those with the longest runs.
 
 use std::sync::Arc;
 
