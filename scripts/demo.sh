@@ -90,6 +90,9 @@ export WINGSPAN_PROMETHEUS=true # /metrics on the admin listener, beside OTLP
 # Every 5th coach call meets a 529 (the adapter retries), every 20th three (it degrades):
 # a 30 s run shows both.
 export WINGMAN_LLM_OVERLOAD_EVERY="${WINGMAN_LLM_OVERLOAD_EVERY:-5}"
+# The deliberate N+1 route, which the load hits too: the health page's "N+1 queries"
+# table and the wingspan.db.n_plus_one counter show it.
+export WINGMAN_N_PLUS_ONE_ROUTE="${WINGMAN_N_PLUS_ONE_ROUTE:-true}"
 export APP_ADDR="127.0.0.1:$(free_port 8080)"
 export WINGSPAN_ADMIN_ADDR="127.0.0.1:$(free_port 9188)"
 log "starting wingman (API $APP_ADDR, admin $WINGSPAN_ADMIN_ADDR), exporting to $OTEL_EXPORTER_OTLP_ENDPOINT; its log: $APP_LOG"

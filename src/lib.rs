@@ -59,7 +59,7 @@
 //! | 2 | [`config`], [`stats`] | settings name no module they configure; the in-process view depends on no resource, so every resource (and [`telemetry`], which owns it) can feed it |
 //! | 3 | `server` | the accept loop ([`http::Serve`]) and the admin rule, below both of their users: the Prometheus endpoint and the health listener |
 //! | 4 | [`telemetry`] | the pipeline every handle is built from |
-//! | 5 | `instrument` | what the client calls share: the span, the durations, the deadline |
+//! | 5 | `instrument`, `n_plus_one` | what the client calls share: the span, the durations, the deadline; the per-request N+1 tracker the HTTP layer carries and the pool feeds |
 //! | 6 | [`http`], [`db`], [`cache`], [`client`] | the resources; siblings never import each other |
 //! | 7 | [`llm`] | sends through [`client`] |
 //! | 8 | [`health`] | serves the view and checks the resources' readiness |
@@ -89,6 +89,7 @@ mod layering;
 #[cfg(feature = "llm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "llm")))]
 pub mod llm;
+mod n_plus_one;
 pub mod names;
 pub mod prelude;
 mod server;

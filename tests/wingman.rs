@@ -546,3 +546,125 @@ async fn sigterm_does_not_wait_for_a_connection_that_sent_nothing() {
         wingman.output()
     );
 }
+
+/// `WINGMAN_N_PLUS_ONE_ROUTE=true`: the deliberate N+1 route gets one
+/// `wingspan.db.n_plus_one` event on its server span and a counter point by
+/// route and summary; every other API route, run first, gets neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_n_plus_one_route_is_flagged_and_the_other_routes_are_not() {
+    const NAME: &str = "wingspan.db.n_plus_one";
+    const ROUTE: &str = "/api/users/{id}/matches-n-plus-one";
+    let s = Service::start(|b| b.var("WINGMAN_N_PLUS_ONE_ROUTE", "true")).await;
+    let (status, session) = s.post("/api/sessions", json!({"user_id": 5})).await;
+    assert_eq!(status, 201, "{session}");
+    let token = session["token"].as_str().unwrap_or_default().to_owned();
+    let email = format!("{}@example.test", s.wingman.schema);
+    s.statuses(vec![
+        ("GET user", get("/api/users/1"), 200),
+        ("GET profile", get("/api/users/1/profile"), 200),
+        ("GET matches", get("/api/users/1/matches"), 200),
+        (
+            "GET challenges",
+            get("/api/challenges?difficulty=hard"),
+            200,
+        ),
+        ("GET challenge", get("/api/challenges/7"), 200),
+        ("GET session", get(format!("/api/sessions/{token}")), 200),
+        (
+            "POST user",
+            post("/api/users", json!({"name": "Ada", "email": email})),
+            201,
+        ),
+        (
+            "POST match",
+            post(
+                "/api/matches",
+                json!({"user_id": 1, "partner_id": 2, "challenge_id": 3, "score": 80}),
+            ),
+            201,
+        ),
+    ])
+    .await;
+    let (status, body) = s.get("/api/users/1/matches-n-plus-one").await;
+    assert_eq!(status, 200, "{body}");
+    let loaded = body["matches"].as_array().map_or(0, Vec::len) as i64;
+    assert!(
+        loaded > 5,
+        "user 1 has more matches than the threshold: {body}"
+    );
+
+    let (root, _) = s.trace_of(&format!("GET {ROUTE}")).await;
+    let flagged: Vec<_> = root.events.iter().filter(|e| e.name == NAME).collect();
+    assert_eq!(flagged.len(), 1, "{root:?}");
+    let attr = |k: &str| flagged[0].attributes.get(k).cloned();
+    assert_eq!(
+        attr("db.query.summary").and_then(|v| v.as_str().map(str::to_owned)),
+        Some("SELECT users profiles".to_owned())
+    );
+    assert_eq!(
+        attr("wingspan.db.n_plus_one.count").and_then(|v| v.as_i64()),
+        Some(loaded)
+    );
+    let point = s
+        .receiver
+        .wait_for_point(NAME, |p| p.attr_str("http.route") == Some(ROUTE))
+        .await;
+    assert_eq!(
+        point.attr_str("db.query.summary"),
+        Some("SELECT users profiles")
+    );
+
+    // No false positives: every other server span (all exported before the
+    // N+1 route's, which came last) has no event, and no other route counts.
+    for name in [
+        "GET /api/users/{id}",
+        "GET /api/users/{id}/profile",
+        "GET /api/users/{id}/matches",
+        "GET /api/challenges",
+        "GET /api/challenges/{id}",
+        "GET /api/sessions/{token}",
+        "POST /api/sessions",
+        "POST /api/users",
+        "POST /api/matches",
+    ] {
+        s.receiver
+            .wait_for_span(|sp| sp.name == name && sp.kind == Kind::Server)
+            .await;
+    }
+    let spans = s.receiver.spans();
+    let noisy: Vec<_> = spans
+        .iter()
+        .filter(|sp| sp.kind == Kind::Server && sp.trace_id != root.trace_id)
+        .filter(|sp| sp.events.iter().any(|e| e.name == NAME))
+        .map(|sp| &sp.name)
+        .collect();
+    assert!(noisy.is_empty(), "flagged: {noisy:?}");
+    let points = s.receiver.metric(NAME);
+    assert!(
+        points
+            .iter()
+            .all(|p| p.attr_str("http.route") == Some(ROUTE)),
+        "{}",
+        support::dump_metrics(&points)
+    );
+
+    // The admin listener's `/health/detailed` lists the route alone, with
+    // the trace, and recommends the batch.
+    let res = s
+        .http
+        .get(s.wingman.admin_url("/health/detailed"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let doc: Value = res.json().await.unwrap();
+    let rows = doc["n_plus_one"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["route"], format!("GET {ROUTE}"));
+    assert_eq!(rows[0]["summary"], "SELECT users profiles");
+    assert_eq!(rows[0]["traces"][0]["trace_id"], root.trace_id.as_str());
+    assert!(doc["recommendations"]
+        .as_array()
+        .is_some_and(|r| r.iter().any(|r| r["kind"] == "n_plus_one")));
+    s.stop().await;
+}

@@ -61,6 +61,10 @@ pub struct DbConfig {
     /// `DB_LEAK_THRESHOLD` (s): a connection held longer is reported; 0 = off.
     /// Defaults to 30 / 60 / 60.
     pub leak_threshold: Duration,
+    /// `DB_N_PLUS_ONE_THRESHOLD`: within one instrumented HTTP request, a
+    /// statement summary run more than this many times in a row (no other
+    /// statement in between) is reported as an N+1; 0 = off. Defaults to 5.
+    pub n_plus_one_threshold: u32,
     /// `DB_RLS_ROLES`: comma-separated roles `Pool::as_user` may take from
     /// the claims; any other is refused. Defaults to `authenticated,anon`.
     pub rls_roles: Vec<String>,
@@ -89,6 +93,7 @@ impl fmt::Debug for DbConfig {
             .field("statement_cache", &self.statement_cache)
             .field("pool_enabled", &self.pool_enabled)
             .field("leak_threshold", &self.leak_threshold)
+            .field("n_plus_one_threshold", &self.n_plus_one_threshold)
             .field("rls_roles", &self.rls_roles)
             .field(
                 "rls_allow_privileged_login",
@@ -193,6 +198,7 @@ impl DbConfig {
             )?,
             pool_enabled: env.bool("DB_POOL_ENABLED", true)?,
             leak_threshold: env.secs("DB_LEAK_THRESHOLD", profile.pick(30, 60, 60), MAX_SECS)?,
+            n_plus_one_threshold: env.u64_in("DB_N_PLUS_ONE_THRESHOLD", 5, 0, 1_000_000)? as u32,
             rls_roles: rls_roles(env)?,
             rls_allow_privileged_login: env.bool("DB_RLS_ALLOW_PRIVILEGED_LOGIN", false)?,
         })

@@ -241,6 +241,9 @@ impl PoolBuilder {
             })
             .build()
             .map_err(BuildError::Pool)?;
+        if cfg.n_plus_one_threshold > 0 {
+            crate::n_plus_one::enable();
+        }
         let shared = Arc::new(Shared {
             pool,
             acquire_name: Cow::Owned(format!("acquire {name}")),
@@ -249,6 +252,8 @@ impl PoolBuilder {
                 KeyValue::new(POOL_NAME, name.clone()),
             ],
             base_attrs: server.attributes(),
+            pool_name: Arc::from(name.as_str()),
+            n_plus_one_threshold: cfg.n_plus_one_threshold,
             name,
             tracer: self.telemetry.tracer().clone(),
             instruments,

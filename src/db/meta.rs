@@ -19,6 +19,11 @@ pub(crate) struct Meta {
     pub(crate) ok_duration: BoundHistogram<f64>,
     /// Its row in the in-process view, by `db.query.summary` (never text).
     pub(crate) stats: Option<crate::stats::QueryStats>,
+    /// `db.query.summary`, shared with the span attribute: N+1 detection
+    /// compares it by pointer first (`crate::n_plus_one`).
+    pub(crate) summary: Arc<str>,
+    /// Whether N+1 detection counts it (a preparation does not).
+    pub(crate) n_plus_one: bool,
     /// The telemetry of preparing this statement, made on the first
     /// `prepare_cached` that reaches the server.
     prepare: OnceLock<Arc<Meta>>,
@@ -84,9 +89,10 @@ impl Meta {
             names::DB_QUERY_TEXT,
             arc_str(&sanitized.text),
         ));
+        let summary: Arc<str> = Arc::from(sanitized.summary.as_str());
         span_attrs.push(KeyValue::new(
             names::DB_QUERY_SUMMARY,
-            arc_str(&sanitized.summary),
+            StringValue::from(Arc::clone(&summary)),
         ));
         // metric: system + namespace (+ operation, collection).
         let mut metric_attrs = base_attrs[..2].to_vec();
@@ -103,6 +109,8 @@ impl Meta {
         let ok_duration = instruments.operation_duration.bind(&metric_attrs);
         Self {
             stats: stats.map(|s| s.query(&sanitized.summary)),
+            n_plus_one: sanitized.operation != PREPARE,
+            summary,
             span_name: Cow::Owned(sanitized.summary.clone()),
             sanitized,
             span_attrs,

@@ -348,6 +348,14 @@ pub(crate) fn start_call<'a, M: Deref<Target = Meta>>(
     meta: M,
     cx: &Context,
 ) -> ClientCall<StatementMetrics<'a, M>> {
+    if meta.n_plus_one {
+        crate::n_plus_one::observe(
+            cx,
+            &meta.summary,
+            &shared.pool_name,
+            shared.n_plus_one_threshold,
+        );
+    }
     let tracer = &shared.tracer;
     let builder = tracer
         .span_builder(meta.span_name.clone())

@@ -41,6 +41,10 @@ pub(crate) struct Shared {
     /// their row from it once, acquires and holds feed the pool's rows.
     pub(crate) stats: Option<crate::stats::Stats>,
     pub(crate) pool_stats: Option<crate::stats::PoolStats>,
+    /// The pool's name, shared by the N+1 tracker's runs.
+    pub(crate) pool_name: Arc<str>,
+    /// `DB_N_PLUS_ONE_THRESHOLD`; 0 = off.
+    pub(crate) n_plus_one_threshold: u32,
 }
 
 impl PoolState for Shared {

@@ -89,7 +89,7 @@ pub(crate) fn alerts(s: &Snapshot, c: &HealthConfig) -> Vec<Alert> {
 /// One piece of advice and the figures behind it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Recommendation {
-    /// `pool_too_small`, `pool_oversized`, `cache_hit_rate` or `slow_statement`.
+    /// `pool_too_small`, `pool_oversized`, `cache_hit_rate`, `slow_statement` or `n_plus_one`.
     pub kind: &'static str,
     /// What to do, in a sentence.
     pub message: String,
@@ -133,6 +133,17 @@ pub enum AdviceFigures {
         /// Up to three names, lowest hit rate first.
         worst: Vec<CacheNameRate>,
     },
+    /// `n_plus_one`: a route that runs one statement once per row.
+    NPlusOne {
+        /// `METHOD template`.
+        route: String,
+        /// The repeated statement's `db.query.summary`.
+        summary: String,
+        /// Requests that repeated it in the window.
+        occurrences: u64,
+        /// The longest run in one request.
+        max_repeats: u64,
+    },
     /// `slow_statement`: one statement and its share of database time.
     Statement {
         /// Its `db.query.summary`.
@@ -171,6 +182,7 @@ pub(crate) fn recommendations(s: &Snapshot, c: &HealthConfig) -> Vec<Recommendat
     pool(s, &mut out);
     cache(s, c, &mut out);
     statements(s, c, &mut out);
+    super::n_plus_one::recommendations(s, &mut out);
     out
 }
 

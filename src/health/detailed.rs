@@ -39,6 +39,8 @@ pub struct Detailed {
     pub gen_ai: GenAi,
     /// The slowest sampled requests of each route, with trace links.
     pub slowest_traces: Vec<RouteTraces>,
+    /// Routes that ran one statement once per row (N+1), worst first.
+    pub n_plus_one: Vec<super::NPlusOneRow>,
     /// The four thresholds against their current values.
     pub alerts: Vec<Alert>,
     /// Advice, each with the figures behind it.
@@ -298,6 +300,20 @@ pub struct TraceLink {
     pub url: Option<String>,
 }
 
+impl TraceLink {
+    /// `trace_id`, linked with `WINGSPAN_TRACE_URL` when set.
+    pub(crate) fn new(trace_id: &str, duration_ms: f64, c: &HealthConfig) -> Self {
+        Self {
+            trace_id: trace_id.to_owned(),
+            duration_ms,
+            url: c
+                .trace_url
+                .as_ref()
+                .map(|u| u.replace("{trace_id}", trace_id)),
+        }
+    }
+}
+
 fn statement_row(q: &QueryFigures) -> StatementRow {
     let f = &q.figures;
     StatementRow {
@@ -409,14 +425,7 @@ fn slowest_traces(s: &Snapshot, c: &HealthConfig) -> Vec<RouteTraces> {
             traces: r
                 .slowest
                 .iter()
-                .map(|t| TraceLink {
-                    trace_id: t.trace_id.clone(),
-                    duration_ms: t.duration_ms,
-                    url: c
-                        .trace_url
-                        .as_ref()
-                        .map(|u| u.replace("{trace_id}", &t.trace_id)),
-                })
+                .map(|t| TraceLink::new(&t.trace_id, t.duration_ms, c))
                 .collect(),
         })
         .collect()
@@ -464,6 +473,7 @@ impl Detailed {
             api_performance,
             gen_ai: gen_ai(&s),
             slowest_traces: slowest_traces(&s, c),
+            n_plus_one: super::n_plus_one::section(&s, c),
             recommendations: advice::recommendations(&s, c),
             alerts,
             history: stats.history(),
@@ -499,6 +509,7 @@ mod tests {
                 "gen_ai",
                 "generated_at_ms",
                 "history",
+                "n_plus_one",
                 "recommendations",
                 "slow_queries",
                 "slowest_traces",

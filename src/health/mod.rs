@@ -42,6 +42,7 @@ mod builder;
 mod check;
 mod detailed;
 mod handle;
+mod n_plus_one;
 mod page;
 mod ready;
 
@@ -54,4 +55,5 @@ pub use detailed::{
     RoutePerformance, RouteTraces, SlowQueries, StatementRow, TraceLink, Window, Windows,
 };
 pub use handle::{AdminServer, Health};
+pub use n_plus_one::NPlusOneRow;
 pub use ready::{CheckResult, ReadyReport};

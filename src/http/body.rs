@@ -106,6 +106,15 @@ impl Drop for RequestGuard {
             // Semconv: no description for an HTTP status error.
             span.set_status(Status::error(""));
         }
+        crate::n_plus_one::report(
+            cx,
+            &span,
+            self.route.route.as_deref(),
+            &instruments.n_plus_one,
+            self.route
+                .view()
+                .map(|v| (v, &*self.route.method(method).span_name)),
+        );
         // One clock read for both: the span's end is its start plus the
         // monotonic elapsed time.
         span.end_with_timestamp(self.start_time + elapsed);

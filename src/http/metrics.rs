@@ -24,6 +24,8 @@ pub(crate) struct Instruments {
     /// Bound on first use (so only methods actually seen export a series),
     /// indexed by `method * SCHEMES.len() + scheme`.
     active: Option<(UpDownCounter<i64>, ActiveSlots)>,
+    /// `wingspan.db.n_plus_one` (`crate::n_plus_one`).
+    pub(crate) n_plus_one: crate::n_plus_one::NPlusOneCounter,
 }
 
 impl Instruments {
@@ -47,7 +49,11 @@ impl Instruments {
                 .collect();
             (counter, slots)
         });
-        Self { duration, active }
+        Self {
+            duration,
+            active,
+            n_plus_one: crate::n_plus_one::NPlusOneCounter::new(meter),
+        }
     }
 
     /// Adds `delta` to the active requests of (method, scheme).

@@ -121,6 +121,11 @@ impl RouteEntry {
         }
     }
 
+    /// The in-process view, when on.
+    pub(crate) fn view(&self) -> Option<&Stats> {
+        self.stats.as_ref()
+    }
+
     /// The entry of `method` (a [`METHODS`] slot).
     pub(crate) fn method(&self, method: usize) -> &MethodEntry {
         self.methods[method].get_or_init(|| {

@@ -205,7 +205,7 @@ where
         builder.attributes = Some(attrs);
         builder.links = link.map(|l| vec![l]);
         let span = shared.tracer.build_with_context(builder, &parent);
-        let cx = parent.with_span(span);
+        let cx = crate::n_plus_one::with_tracker(parent.with_span(span));
 
         // Not made current for `call` itself: axum (and most services) do
         // their work when the future is polled, where the context is

@@ -44,5 +44,14 @@ pub const WINGSPAN_DB_POOL_STATEMENT_TIMEOUT: &str = "wingspan.db.pool.statement
 pub const WINGSPAN_DB_POOL_STATEMENT_CACHE: &str = "wingspan.db.pool.statement_cache";
 /// The settings line: whether connections are pooled (`DB_POOL_ENABLED`). Log record only.
 pub const WINGSPAN_DB_POOL_ENABLED: &str = "wingspan.db.pool.enabled";
+/// Counter `{occurrence}`, and the server span event of the same name: a
+/// request ran one `db.query.summary` more than `DB_N_PLUS_ONE_THRESHOLD`
+/// times in a row (an N+1). The counter is by `http.route` and
+/// `db.query.summary`; the event carries `db.query.summary`,
+/// `wingspan.db.n_plus_one.count` and `db.client.connection.pool.name`.
+pub const WINGSPAN_DB_N_PLUS_ONE: &str = "wingspan.db.n_plus_one";
+/// The longest run of the statement in the request. Event
+/// `wingspan.db.n_plus_one` only.
+pub const WINGSPAN_DB_N_PLUS_ONE_COUNT: &str = "wingspan.db.n_plus_one.count";
 /// `db.system.name` of PostgreSQL (a value, not a key).
 pub const DB_SYSTEM_POSTGRESQL: &str = "postgresql";

@@ -63,6 +63,7 @@ impl StatsBuilder {
             // a name's row here and its exported label alike.
             caches: Registry::new(usize::MAX),
             models: Registry::new(self.max_models),
+            n_plus_one: Registry::new(super::n_plus_one::MAX_ROWS),
             acquire: Arc::new(Series::new()),
             hold: Arc::new(Series::new()),
             pool_status: Mutex::new(None),

@@ -26,6 +26,9 @@ pub(crate) struct Inner {
     pub(super) queries: Registry<()>,
     pub(super) caches: Registry<()>,
     pub(super) models: Registry<()>,
+    /// N+1 rows by `METHOD template` and summary (fed by the HTTP layer as
+    /// a request ends).
+    pub(super) n_plus_one: Registry<()>,
     pub(super) acquire: Arc<Series>,
     pub(super) hold: Arc<Series>,
     pub(super) pool_status: Provider<PoolStatus>,

@@ -30,6 +30,7 @@ pub mod buckets;
 mod builder;
 mod clock;
 mod handle;
+mod n_plus_one;
 mod recorders;
 mod registry;
 mod series;
@@ -39,6 +40,7 @@ pub(crate) mod vocabulary;
 pub use builder::StatsBuilder;
 pub use clock::{Clock, ManualClock};
 pub use handle::{CacheGauge, Stats};
+pub use n_plus_one::{NPlusOneFigures, NPlusOneStats};
 pub use recorders::{CacheStats, ModelStats, PoolStats, QueryStats, RouteStats};
 pub use snapshot::{
     CacheFigures, Figures, History, ModelFigures, QueryFigures, RouteFigures, RouteHistory,

@@ -187,6 +187,8 @@ pub struct Snapshot {
     pub cache_server: Option<CacheGauge>,
     /// Each model.
     pub models: Vec<ModelFigures>,
+    /// Each (route, statement) that ran as an N+1 in the window.
+    pub n_plus_one: Vec<super::NPlusOneFigures>,
 }
 
 /// One route's per-minute history.
@@ -311,6 +313,7 @@ impl Stats {
             caches,
             cache_server: self.cache_gauge(),
             models,
+            n_plus_one: self.n_plus_one_figures(now, minutes),
         }
     }
 

@@ -46,9 +46,16 @@ impl Keys {
 }
 
 /// The API routes, the wingspan HTTP layer over them.
-pub fn router(app: App, telemetry: &wingspan::Telemetry) -> Router {
-    Router::new()
-        .route("/api/users", post(users::create))
+pub fn router(app: App, telemetry: &wingspan::Telemetry, n_plus_one_route: bool) -> Router {
+    let api = if n_plus_one_route {
+        Router::new().route(
+            "/api/users/{id}/matches-n-plus-one",
+            get(matches::list_n_plus_one),
+        )
+    } else {
+        Router::new()
+    };
+    api.route("/api/users", post(users::create))
         .route("/api/users/{id}", get(users::get))
         .route("/api/users/{id}/profile", get(users::profile))
         .route("/api/users/{id}/matches", get(matches::list))

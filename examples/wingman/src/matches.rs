@@ -63,6 +63,50 @@ pub async fn list(State(app): State<App>, Path(id): Path<String>) -> Result<Resp
     ))
 }
 
+/// `GET /api/users/{id}/matches-n-plus-one` (`WINGMAN_N_PLUS_ONE_ROUTE`):
+/// what `list` answers in one join, done the N+1 way on purpose: the
+/// matches, then each partner's name and rating one query at a time.
+/// wingspan flags it (`wingspan.db.n_plus_one`); `list` is the fix.
+pub async fn list_n_plus_one(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let claims = j!({ "sub": id.to_string(), "role": "authenticated" });
+    let session = app.pool.as_user(&claims).await?;
+    let rows = session
+        .query(
+            "SELECT m.id, CASE WHEN m.user_id = $1 THEN m.partner_id ELSE m.user_id END, m.score \
+             FROM matches m WHERE m.user_id = $1 OR m.partner_id = $1 \
+             ORDER BY m.played_at DESC LIMIT $2",
+            &[&id, &PAGE],
+        )
+        .await?;
+    let mut matches = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let partner: i32 = r.get(1);
+        let profile = session
+            .query_opt(
+                "SELECT u.name, p.elo FROM users u JOIN profiles p ON p.user_id = u.id \
+                 WHERE u.id = $1",
+                &[&partner],
+            )
+            .await?;
+        matches.push(j!({
+            "id": r.get::<_, i64>(0),
+            "partner_id": partner,
+            "partner": profile.as_ref().map(|p| p.get::<_, String>(0)),
+            "partner_elo": profile.as_ref().map(|p| p.get::<_, i32>(1)),
+            "score": r.get::<_, i32>(2),
+        }));
+    }
+    session.commit().await?;
+    Ok(json(
+        StatusCode::OK,
+        &j!({ "user_id": id, "matches": matches }),
+    ))
+}
+
 #[derive(Deserialize)]
 pub struct NewMatch {
     user_id: i32,

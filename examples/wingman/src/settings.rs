@@ -51,6 +51,11 @@ pub struct Settings {
     /// (retried by the adapter), every 4N-th three in a row (the retries run
     /// out and the route degrades). 0 turns injection off. Defaults to 25.
     pub overload_every: u64,
+    /// `WINGMAN_N_PLUS_ONE_ROUTE`: `true` adds
+    /// `GET /api/users/{id}/matches-n-plus-one`, a deliberate N+1 (the
+    /// matches, then each partner's profile one by one) that wingspan's
+    /// N+1 detection flags. Defaults to false.
+    pub n_plus_one_route: bool,
 }
 
 /// The schema used when `WINGMAN_SCHEMA` is unset.
@@ -135,8 +140,20 @@ impl Settings {
             0..=1_000_000,
             "a whole number from 0 (never) to 1000000",
         )?;
+        let n_plus_one_route = match lookup("WINGMAN_N_PLUS_ONE_ROUTE").as_deref() {
+            None | Some("" | "false" | "0") => false,
+            Some("true" | "1") => true,
+            Some(other) => {
+                return Err(SettingError {
+                    variable: "WINGMAN_N_PLUS_ONE_ROUTE",
+                    value: other.to_owned(),
+                    expected: "true or false",
+                })
+            }
+        };
         Ok(Self {
             app_addr,
+            n_plus_one_route,
             schema,
             key_prefix,
             seed_users,

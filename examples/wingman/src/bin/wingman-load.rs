@@ -18,6 +18,8 @@
 //!   stops after 30 s, and a `--run-time` above one hour is refused;
 //! - `WINGMAN_MIX=nonllm` leaves the coach (LLM) scenario out; `all`
 //!   (default) keeps it. goose's own `--scenarios browse,play` does the same.
+//! - `WINGMAN_N_PLUS_ONE_ROUTE=true` (as given to wingman, which then serves
+//!   the route) adds `GET /api/users/{id}/matches-n-plus-one` [1] to `browse`.
 //!
 //! Scenarios (weights in brackets; requests are named by route template, so
 //! goose's per-request table, `GET /api/users/{id}`, is per route, as the
@@ -84,17 +86,23 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     seed_users()?; // validated before the first request
+    let n_plus_one = matches!(
+        std::env::var("WINGMAN_N_PLUS_ONE_ROUTE").as_deref(),
+        Ok("true" | "1")
+    );
 
+    let mut browse = scenario!("browse")
+        .set_weight(12)?
+        .register_transaction(transaction!(get_user).set_weight(4)?)
+        .register_transaction(transaction!(get_profile).set_weight(3)?)
+        .register_transaction(transaction!(get_matches).set_weight(3)?)
+        .register_transaction(transaction!(get_challenge).set_weight(6)?)
+        .register_transaction(transaction!(list_challenges).set_weight(2)?);
+    if n_plus_one {
+        browse = browse.register_transaction(transaction!(get_matches_n_plus_one).set_weight(1)?);
+    }
     let mut attack = GooseAttack::initialize_with_config(config)?
-        .register_scenario(
-            scenario!("browse")
-                .set_weight(12)?
-                .register_transaction(transaction!(get_user).set_weight(4)?)
-                .register_transaction(transaction!(get_profile).set_weight(3)?)
-                .register_transaction(transaction!(get_matches).set_weight(3)?)
-                .register_transaction(transaction!(get_challenge).set_weight(6)?)
-                .register_transaction(transaction!(list_challenges).set_weight(2)?),
-        )
+        .register_scenario(browse)
         .register_scenario(
             scenario!("play")
                 .set_weight(6)?
@@ -249,6 +257,11 @@ async fn get_profile(user: &mut GooseUser) -> TransactionResult {
 async fn get_matches(user: &mut GooseUser) -> TransactionResult {
     let path = format!("/api/users/{}/matches", user_id());
     get(user, &path, "/api/users/{id}/matches").await
+}
+
+async fn get_matches_n_plus_one(user: &mut GooseUser) -> TransactionResult {
+    let path = format!("/api/users/{}/matches-n-plus-one", user_id());
+    get(user, &path, "/api/users/{id}/matches-n-plus-one").await
 }
 
 async fn get_challenge(user: &mut GooseUser) -> TransactionResult {
