@@ -63,7 +63,8 @@ pub struct HealthConfig {
     pub advice_min_calls: u64,
     /// `WINGSPAN_ADVICE_MIN_DB_SHARE`: the share of the window's database
     /// time (0 to 1) that makes a slow statement worth a recommendation
-    /// however few its calls. Defaults to 0.05.
+    /// with as few as two calls (one call is never a pattern). Defaults to
+    /// 0.05.
     pub advice_min_db_share: f64,
     /// `WINGSPAN_STATS`: keep the in-process rolling window
     /// (`wingspan::stats`) that the HTTP layer, the pool, the cache and the

@@ -284,6 +284,11 @@ fn cache(s: &Snapshot, c: &HealthConfig, out: &mut Vec<Recommendation>) {
 /// [`SLOW_STATEMENT_MS`], and either `WINGSPAN_ADVICE_MIN_CALLS` calls in the
 /// window or `WINGSPAN_ADVICE_MIN_DB_SHARE` of the database time, so a
 /// one-off (a migration's INSERT, an ANALYZE) is not advice.
+/// A statement run once is an event, not a pattern: however much of a
+/// short window it took (the demo's seeding `INSERT` takes 7 % of its 30 s),
+/// its share alone does not make it advice.
+const MIN_CALLS_FOR_SHARE: u64 = 2;
+
 fn statements(s: &Snapshot, c: &HealthConfig, out: &mut Vec<Recommendation>) {
     let total: f64 = s.statements.iter().map(|q| q.figures.total_ms).sum();
     let share_of = |total_ms: f64| if total > 0.0 { total_ms / total } else { 0.0 };
@@ -293,7 +298,8 @@ fn statements(s: &Snapshot, c: &HealthConfig, out: &mut Vec<Recommendation>) {
         .filter(|q| q.figures.p95_ms >= SLOW_STATEMENT_MS && q.summary != OTHER)
         .filter(|q| {
             q.figures.count >= c.advice_min_calls
-                || share_of(q.figures.total_ms) >= c.advice_min_db_share
+                || (q.figures.count >= MIN_CALLS_FOR_SHARE
+                    && share_of(q.figures.total_ms) >= c.advice_min_db_share)
         })
         .collect();
     slow.sort_by(|a, b| b.figures.total_ms.total_cmp(&a.figures.total_ms));
@@ -398,6 +404,13 @@ mod tests {
             advice_min_db_share: 0.005,
             ..HealthConfig::default()
         };
-        assert_eq!(advised(one_off(), &by_share), ["INSERT users"]);
+        // One call is never a pattern, whatever its share...
+        assert!(advised(one_off(), &by_share).is_empty());
+        // ...two are, past the share.
+        let twice = vec![
+            statement("INSERT users", 2, 900.0, 1_800.0),
+            statement("SELECT users", 5_000, 2.0, 98_200.0),
+        ];
+        assert_eq!(advised(twice, &by_share), ["INSERT users"]);
     }
 }
