@@ -9,8 +9,12 @@
 #   BENCHES="http db"   run only these benches (default: every benches/*.rs, then
 #                       `service`; `stats` is the in-process view's cost per record,
 #                       `llm` runs against the fake Messages API, feature llm-fake,
-#                       `request` is one full request, `service` is wingman under
+#                       `request` is one full request, `process` is the whole
+#                       process at saturation with a real collector:
+#                       scripts/bench_process.py, `service` is wingman under
 #                       goose load: scripts/bench_service.py)
+#   BENCH_PROCESS_SECONDS=N, BENCH_PROCESS_REPS=N  the process bench's run length
+#                       (default 5 s) and repetitions (default 3)
 #   BENCH_SERVICE_SECONDS=N  seconds per service run (default 10)
 #   BENCH_ARGS="..."    extra arguments for the bench binaries (after `--`)
 #   BENCH_OUT=path      where to write (default: BENCHMARKS.md in the repo root)
@@ -28,7 +32,7 @@ else
     for f in benches/*.rs; do
         [ -f "$f" ] && benches+=("$(basename "$f" .rs)")
     done
-    benches+=(service)
+    benches=(process "${benches[@]}" service)
 fi
 if [ "${#benches[@]}" -eq 0 ]; then
     echo "[bench] no benches/*.rs found: nothing to run" >&2
@@ -72,13 +76,28 @@ fi
     echo "| commit | $commit |"
     echo
     echo "Command: \`cargo bench --all-features --bench <name>\` for each of: ${benches[*]}"
-    echo "(\`service\`: \`python3 scripts/bench_service.py\`, wingman under goose load)."
+    echo "(\`process\`: \`python3 scripts/bench_process.py\`, the whole process at saturation with a real"
+    echo "collector; \`service\`: \`python3 scripts/bench_service.py\`, wingman under goose load)."
     echo "Wall-clock medians on this shared machine drift by up to 20 %; thread CPU time"
     echo "(\`CLOCK_THREAD_CPUTIME_ID\`) by well under 1 %, so CPU time is the figure to compare."
     echo
 } >"$WINGSPAN_BENCH_OUT"
 
 for b in "${benches[@]}"; do
+    if [ "$b" = process ]; then
+        # wrk drives the process bench (Debian's package).
+        if ! command -v wrk >/dev/null 2>&1; then
+            if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+                apt-get install -y wrk >/dev/null || { apt-get update -q >/dev/null && apt-get install -y wrk >/dev/null; }
+            else
+                echo "[bench] wrk is missing: apt-get install wrk" >&2
+                exit 1
+            fi
+        fi
+        echo "[bench] python3 scripts/bench_process.py"
+        "${PYTHON:-python3}" scripts/bench_process.py
+        continue
+    fi
     if [ "$b" = service ]; then
         echo "[bench] python3 scripts/bench_service.py"
         "${PYTHON:-python3}" scripts/bench_service.py

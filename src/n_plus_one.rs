@@ -48,6 +48,14 @@ pub(crate) fn with_tracker(cx: Context) -> Context {
     }
 }
 
+/// A context holding only a tracker, for a request without a span (the
+/// SDK disabled); `None` when detection is off.
+pub(crate) fn tracker_context() -> Option<Context> {
+    ENABLED
+        .load(Ordering::Relaxed)
+        .then(|| Context::new().with_value(Tracker::default()))
+}
+
 /// One request's run of statements.
 #[derive(Default)]
 pub(crate) struct Tracker {

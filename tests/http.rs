@@ -759,3 +759,54 @@ async fn the_attribute_hook_adds_capped_attributes_to_the_span_only() {
         "hook attributes never reach the metrics"
     );
 }
+
+/// `OTEL_SDK_DISABLED=true` is the specification's no-op SDK: a request is
+/// served without a span, the caller's context is neither continued nor
+/// answered with a `traceparent`, nothing reaches the collector, and the
+/// in-process view (independent of the SDK) still counts the request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdk_disabled_makes_no_span_and_answers_no_traceparent_but_keeps_the_view() {
+    let s = Server::start_with(&[("OTEL_SDK_DISABLED", "true")], |l| {
+        l.trust_traceparent(true)
+    })
+    .await;
+    let res = s.get_with("/api/users/1", ("traceparent", INCOMING)).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("traceparent").is_none(), "{res:?}");
+    s.flush().await;
+    let snap = s.telemetry.stats().expect("on by default").snapshot(2);
+    let users = snap
+        .routes
+        .iter()
+        .find(|r| r.route == "GET /api/users/{id}")
+        .expect("the view counts the request");
+    assert_eq!(users.figures.count, 1);
+    assert_eq!(s.receiver.request_count(), 0);
+}
+
+/// A caller that did not sample: the request's span is built without
+/// attributes and never recorded, yet the caller's trace continues through
+/// it (the answered `traceparent` carries its trace id, unsampled).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsampled_caller_continues_through_a_span_that_records_nothing() {
+    let s = Server::start(|l| l.trust_traceparent(true)).await;
+    let unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+    let res = s.get_with("/api/users/2", ("traceparent", unsampled)).await;
+    assert_eq!(res.status(), 200);
+    let tp = res.headers()["traceparent"].to_str().unwrap().to_owned();
+    assert!(
+        tp.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-") && tp.ends_with("-00"),
+        "{tp}"
+    );
+    // A sampled request after it: its span arrives, the unsampled one never.
+    assert_eq!(s.get("/api/users/3").await.status(), 200);
+    let sampled = s.span("GET /api/users/{id}").await;
+    assert_ne!(sampled.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    s.flush().await;
+    let all = s.receiver.spans();
+    assert!(
+        all.iter()
+            .all(|sp| sp.trace_id != "4bf92f3577b34da6a3ce929d0e0e4736"),
+        "{all:?}"
+    );
+}

@@ -1158,29 +1158,25 @@ mod resource;
 mod vendors;
 mod weaver;
 
-/// gRPC's channel lives on the Tokio runtime: outside one, `init` must say
-/// so instead of panicking inside tonic.
+/// The gRPC exporters run on wingspan's own export thread: `init` outside
+/// any runtime works, and its spans reach a real gRPC receiver (served by a
+/// runtime of the test's own, which the exporter never enters).
 #[test]
-fn telemetry_grpc_init_outside_a_runtime_is_an_error() {
-    let dead = support::DeadPort::new();
-    let endpoint = dead.http();
+fn telemetry_grpc_init_outside_a_runtime_exports() {
+    let receiver_rt = tokio::runtime::Runtime::new().unwrap();
+    let receiver = receiver_rt.block_on(support::Receiver::start());
     let cfg = wingspan::Config::builder()
         .var("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-        .var("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        .var("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.grpc_endpoint())
         .var("WINGSPAN_CONSOLE_LOG", "false")
         .build()
         .unwrap();
-    let result = std::panic::catch_unwind(|| wingspan::init(cfg));
-    let err = match result {
-        Err(_) => panic!("init panicked outside a runtime"),
-        Ok(Ok(_)) => panic!("init succeeded outside a runtime"),
-        Ok(Err(e)) => e,
-    };
-    let msg = err.to_string();
-    assert!(
-        msg.contains("Tokio runtime") && msg.contains("grpc"),
-        "{msg}"
-    );
+    assert!(tokio::runtime::Handle::try_current().is_err());
+    let telemetry = wingspan::init(cfg).unwrap();
+    telemetry.tracer().start("outside a runtime").end();
+    telemetry.tracer_provider().force_flush().unwrap();
+    let span = receiver_rt.block_on(receiver.wait_for_span(|s| s.name == "outside a runtime"));
+    assert_eq!(span.name, "outside a runtime");
 }
 
 /// http/protobuf needs no runtime: its client owns its thread.

@@ -212,6 +212,7 @@ impl CacheBuilder {
                 clients,
                 next: AtomicUsize::new(0),
                 tracer: self.telemetry.tracer().clone(),
+                recording: self.telemetry.recording(),
                 base_attributes,
                 key_display: self.config.key_display,
                 instruments: Instruments::new(

@@ -71,24 +71,26 @@ impl<'a> Call<'a> {
         command: Command,
         query: impl FnOnce(&mut CommandText),
     ) -> Self {
-        let name: Cow<'static, str> = match &command {
-            Command::Typed(op) => Cow::Borrowed(op.name()),
-            Command::Other(name) => Cow::Owned(name.clone()),
+        let parent = Context::current();
+        let metrics = CommandMetrics { shared, command };
+        let mut call = if shared.recording.may_record(&parent) {
+            let name: Cow<'static, str> = match &metrics.command {
+                Command::Typed(op) => Cow::Borrowed(op.name()),
+                Command::Other(name) => Cow::Owned(name.clone()),
+            };
+            let mut attributes = Vec::with_capacity(shared.base_attributes.len() + 2);
+            attributes.extend_from_slice(&shared.base_attributes);
+            attributes.push(KeyValue::new(names::DB_OPERATION_NAME, name.clone()));
+            let builder = shared
+                .tracer
+                .span_builder(name)
+                .with_kind(SpanKind::Client)
+                .with_attributes(attributes);
+            ClientCall::start(&shared.tracer, builder, &parent, metrics)
+        } else {
+            // Nothing built for a span that cannot record.
+            ClientCall::untraced(metrics)
         };
-        let mut attributes = Vec::with_capacity(shared.base_attributes.len() + 2);
-        attributes.extend_from_slice(&shared.base_attributes);
-        attributes.push(KeyValue::new(names::DB_OPERATION_NAME, name.clone()));
-        let builder = shared
-            .tracer
-            .span_builder(name)
-            .with_kind(SpanKind::Client)
-            .with_attributes(attributes);
-        let mut call = ClientCall::start(
-            &shared.tracer,
-            builder,
-            &Context::current(),
-            CommandMetrics { shared, command },
-        );
         if call.is_recording() {
             let command = call.metrics().command.name();
             let mut text = CommandText::new(command, shared.key_display, &shared.naming);

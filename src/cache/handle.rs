@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     pub(super) clients: Vec<WithOptions<Client>>,
     pub(super) next: AtomicUsize,
     pub(super) tracer: SdkTracer,
+    /// Whether a command's span can record, known before it is built.
+    pub(super) recording: crate::telemetry::recording::Recording,
     pub(super) base_attributes: Vec<KeyValue>,
     pub(super) key_display: KeyDisplay,
     pub(super) naming: query::Naming,

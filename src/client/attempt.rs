@@ -165,15 +165,15 @@ fn start<'a>(
         .span_builder(name)
         .with_kind(SpanKind::Client)
         .with_attributes(span_attrs);
-    ClientCall::start_in_context(
-        &shared.tracer,
-        builder,
-        parent,
-        AttemptMetrics {
-            shared,
-            attributes: metric_attrs,
-        },
-    )
+    let metrics = AttemptMetrics {
+        shared,
+        attributes: metric_attrs,
+    };
+    if metrics.shared.recording.is_off() {
+        // The SDK disabled: no span, and so no `traceparent` sent.
+        return ClientCall::untraced(metrics);
+    }
+    ClientCall::start_in_context(&metrics.shared.tracer, builder, parent, metrics)
 }
 
 /// What one attempt got.

@@ -109,6 +109,7 @@ impl HttpClientBuilder {
             shared: Arc::new(Shared {
                 reqwest,
                 tracer: self.telemetry.tracer().clone(),
+                recording: self.telemetry.recording(),
                 duration,
                 timeout: self.timeout,
                 retry: self.retry,

@@ -15,6 +15,8 @@ use crate::telemetry::Telemetry;
 pub(crate) struct Shared {
     pub(crate) reqwest: reqwest::Client,
     pub(crate) tracer: SdkTracer,
+    /// `Off` with the SDK disabled: no span, nothing propagated.
+    pub(crate) recording: crate::telemetry::recording::Recording,
     pub(crate) duration: Histogram<f64>,
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,

@@ -256,6 +256,7 @@ impl PoolBuilder {
             n_plus_one_threshold: cfg.n_plus_one_threshold,
             name,
             tracer: self.telemetry.tracer().clone(),
+            recording: self.telemetry.recording(),
             instruments,
             statements: StatementCache::new(self.statement_cache_capacity),
             leaks: Registry::default(),

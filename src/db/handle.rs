@@ -85,26 +85,29 @@ async fn acquire(
     location: &'static Location<'static>,
     cx: Context,
 ) -> Result<Client, DbError> {
-    let s = shared.pool.status();
-    let mut attrs = Vec::with_capacity(6);
-    attrs.extend_from_slice(&shared.acquire_attrs);
-    attrs.push(KeyValue::new(names::WINGSPAN_POOL_SIZE, s.size as i64));
-    attrs.push(KeyValue::new(
-        names::WINGSPAN_POOL_AVAILABLE,
-        s.available as i64,
-    ));
-    attrs.push(KeyValue::new(
-        names::WINGSPAN_POOL_WAITING,
-        s.waiting as i64,
-    ));
-    let mut span = shared.tracer.build_with_context(
-        shared
-            .tracer
-            .span_builder(shared.acquire_name.clone())
-            .with_kind(SpanKind::Internal)
-            .with_attributes(attrs),
-        &cx,
-    );
+    // Nothing built for a span that cannot record.
+    let mut span = shared.recording.may_record(&cx).then(|| {
+        let s = shared.pool.status();
+        let mut attrs = Vec::with_capacity(6);
+        attrs.extend_from_slice(&shared.acquire_attrs);
+        attrs.push(KeyValue::new(names::WINGSPAN_POOL_SIZE, s.size as i64));
+        attrs.push(KeyValue::new(
+            names::WINGSPAN_POOL_AVAILABLE,
+            s.available as i64,
+        ));
+        attrs.push(KeyValue::new(
+            names::WINGSPAN_POOL_WAITING,
+            s.waiting as i64,
+        ));
+        shared.tracer.build_with_context(
+            shared
+                .tracer
+                .span_builder(shared.acquire_name.clone())
+                .with_kind(SpanKind::Internal)
+                .with_attributes(attrs),
+            &cx,
+        )
+    });
     let start = Instant::now();
     // deadpool's wait timeout covers waiting for a slot, not opening a
     // connection in it: bound the whole acquire here.
@@ -120,19 +123,23 @@ async fn acquire(
     }
     match got {
         Ok(obj) => {
-            span.end();
+            if let Some(span) = &mut span {
+                span.end();
+            }
             Ok(Client::new(obj, shared, location))
         }
         Err(err) => {
             if err.is_timeout() {
                 shared.instruments.timeouts.add(1);
             }
-            span.set_attribute(KeyValue::new(
-                names::ERROR_TYPE,
-                err.error_type().to_owned(),
-            ));
-            span.set_status(Status::error(err.error_type().to_owned()));
-            span.end();
+            if let Some(span) = &mut span {
+                span.set_attribute(KeyValue::new(
+                    names::ERROR_TYPE,
+                    err.error_type().to_owned(),
+                ));
+                span.set_status(Status::error(err.error_type().to_owned()));
+                span.end();
+            }
             Err(err)
         }
     }

@@ -356,12 +356,17 @@ pub(crate) fn start_call<'a, M: Deref<Target = Meta>>(
             shared.n_plus_one_threshold,
         );
     }
+    let metrics = StatementMetrics { shared, meta };
+    if !shared.recording.may_record(cx) {
+        // Nothing built for a span that cannot record.
+        return ClientCall::untraced(metrics);
+    }
     let tracer = &shared.tracer;
     let builder = tracer
-        .span_builder(meta.span_name.clone())
+        .span_builder(metrics.meta.span_name.clone())
         .with_kind(SpanKind::Client)
-        .with_attributes(meta.span_attrs.clone());
-    ClientCall::start(tracer, builder, cx, StatementMetrics { shared, meta })
+        .with_attributes(metrics.meta.span_attrs.clone());
+    ClientCall::start(tracer, builder, cx, metrics)
 }
 
 /// `fut` under the pool's client-side bound, counted from `started`.

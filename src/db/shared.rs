@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     pub(crate) name: String,
     pub(crate) cfg: DbConfig,
     pub(crate) tracer: SdkTracer,
+    /// Whether a call's span can record, known before it is built.
+    pub(crate) recording: crate::telemetry::recording::Recording,
     pub(crate) instruments: Instruments,
     pub(crate) statements: StatementCache<Meta>,
     /// `db.system.name`, `db.namespace`, `server.address`, `server.port`.

@@ -1,5 +1,6 @@
 //! [`HttpLayer`]: the builder and the tower `Layer`.
 
+use crate::telemetry::recording::Recording;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -45,6 +46,8 @@ pub(crate) struct Settings {
 pub(crate) struct Shared {
     pub(crate) settings: Settings,
     pub(crate) tracer: SdkTracer,
+    /// Whether a request's span can record, known before it is built.
+    pub(crate) recording: Recording,
     pub(crate) instruments: Instruments,
     pub(crate) routes: Routes,
 }
@@ -57,6 +60,7 @@ pub(crate) struct Shared {
 pub struct HttpLayer {
     settings: Settings,
     tracer: SdkTracer,
+    recording: Recording,
     meter: Meter,
     stats: Option<crate::stats::Stats>,
     // Built on the first `Layer::layer` call and shared by every route's
@@ -108,6 +112,7 @@ impl HttpLayer {
                 span_attributes: None,
             },
             tracer: telemetry.tracer().clone(),
+            recording: telemetry.recording(),
             meter: telemetry.meter().clone(),
             stats: telemetry.stats().cloned(),
             shared: Arc::default(),
@@ -254,6 +259,7 @@ impl HttpLayer {
                     ),
                     routes: Routes::new(&s.llm_routes, &s.skip_routes, self.stats.clone()),
                     tracer: self.tracer.clone(),
+                    recording: self.recording,
                     settings: s.clone(),
                 })
             })

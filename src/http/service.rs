@@ -175,8 +175,14 @@ where
         if skip {
             return self.call_skipped(req, route);
         }
+        if self.shared.recording.is_off() {
+            // The SDK disabled: no span, nothing extracted or propagated
+            // (the specification's no-op SDK); measured, and tracked for
+            // N+1 detection when the in-process view wants it.
+            let cx = crate::n_plus_one::tracker_context();
+            return self.call_measured(req, route, cx);
+        }
         let start = Instant::now();
-        let start_time = SystemTime::now();
         let shared = self.shared.clone();
         let method = method_index(req.method());
         let scheme = scheme_index(&req);
@@ -189,21 +195,35 @@ where
             headers.context,
             shared.settings.trust_traceparent,
         );
-        let hook = shared.settings.span_attributes.clone();
-        let mut attrs = self.attributes(&req, &headers, &route, method, hook.is_some());
-        let req = match &hook {
-            Some(hook) => {
-                let (parts, body) = req.into_parts();
-                hook.on_request(&parts, &mut Attributes::new(&mut attrs));
-                Request::from_parts(parts, body)
-            }
-            None => req,
-        };
         let mut builder = SpanBuilder::from_name(route.method(method).span_name.clone());
         builder.span_kind = Some(SpanKind::Server);
-        builder.start_time = Some(start_time);
-        builder.attributes = Some(attrs);
         builder.links = link.map(|l| vec![l]);
+        // Nothing built for a span that cannot record (a caller's context
+        // still continues through it); its end needs no wall-clock start.
+        let recording = shared.recording.may_record(&parent);
+        let mut start_time = SystemTime::UNIX_EPOCH;
+        let hook = shared
+            .settings
+            .span_attributes
+            .clone()
+            .filter(|_| recording);
+        let req = if recording {
+            start_time = SystemTime::now();
+            let mut attrs = self.attributes(&req, &headers, &route, method, hook.is_some());
+            let req = match &hook {
+                Some(hook) => {
+                    let (parts, body) = req.into_parts();
+                    hook.on_request(&parts, &mut Attributes::new(&mut attrs));
+                    Request::from_parts(parts, body)
+                }
+                None => req,
+            };
+            builder.start_time = Some(start_time);
+            builder.attributes = Some(attrs);
+            req
+        } else {
+            req
+        };
         let span = shared.tracer.build_with_context(builder, &parent);
         let cx = crate::n_plus_one::with_tracker(parent.with_span(span));
 
@@ -245,25 +265,37 @@ impl<S> HttpService<S> {
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     {
-        let guard = match self.shared.settings.skip_mode {
-            Skip::SpanAndMetrics => None,
-            Skip::Span => {
-                let start = Instant::now();
-                let method = method_index(req.method());
-                let scheme = scheme_index(&req);
-                self.shared.instruments.active(method, scheme, 1);
-                // No span to end, so no wall-clock start is read.
-                Some(RequestGuard::new(
-                    None,
-                    self.shared.clone(),
-                    route,
-                    method,
-                    scheme,
-                    start,
-                    SystemTime::UNIX_EPOCH,
-                ))
-            }
-        };
-        ResponseFuture::new(self.inner.call(req), guard, false, None)
+        match self.shared.settings.skip_mode {
+            Skip::SpanAndMetrics => ResponseFuture::new(self.inner.call(req), None, false, None),
+            Skip::Span => self.call_measured(req, route, None),
+        }
+    }
+
+    /// A request measured without a span: its duration, status and the
+    /// in-process view; `cx` carries the N+1 tracker, when there is one.
+    fn call_measured<ReqBody, ResBody>(
+        &mut self,
+        req: Request<ReqBody>,
+        route: Arc<RouteEntry>,
+        cx: Option<opentelemetry::Context>,
+    ) -> ResponseFuture<S::Future>
+    where
+        S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    {
+        let start = Instant::now();
+        let method = method_index(req.method());
+        let scheme = scheme_index(&req);
+        self.shared.instruments.active(method, scheme, 1);
+        // No span to end, so no wall-clock start is read.
+        let guard = RequestGuard::new(
+            cx,
+            self.shared.clone(),
+            route,
+            method,
+            scheme,
+            start,
+            SystemTime::UNIX_EPOCH,
+        );
+        ResponseFuture::new(self.inner.call(req), Some(guard), false, None)
     }
 }

@@ -50,6 +50,9 @@ pub(crate) trait CallMetrics {
 enum Slot {
     Owned(Span),
     InContext(Context),
+    /// No span: one that could not record was never built (the durations
+    /// are still recorded, and a dropped call still counts as canceled).
+    Untraced,
     Ended,
 }
 
@@ -71,6 +74,12 @@ impl<M: CallMetrics> ClientCall<M> {
     ) -> Self {
         let span = tracer.build_with_context(builder, parent);
         Self::running(Slot::Owned(span), metrics)
+    }
+
+    /// A call without a span, for one that could not record (the SDK
+    /// disabled, a parent that is not sampled): only its clock and metrics.
+    pub(crate) fn untraced(metrics: M) -> Self {
+        Self::running(Slot::Untraced, metrics)
     }
 
     /// Like [`start`](Self::start), with the span kept in a context that
@@ -101,7 +110,7 @@ impl<M: CallMetrics> ClientCall<M> {
     pub(crate) fn context(&self) -> Context {
         match &self.slot {
             Slot::InContext(cx) => cx.clone(),
-            Slot::Owned(_) | Slot::Ended => Context::current(),
+            Slot::Owned(_) | Slot::Untraced | Slot::Ended => Context::current(),
         }
     }
 
@@ -110,7 +119,7 @@ impl<M: CallMetrics> ClientCall<M> {
         match &self.slot {
             Slot::Owned(span) => span.is_recording(),
             Slot::InContext(cx) => cx.span().is_recording(),
-            Slot::Ended => false,
+            Slot::Untraced | Slot::Ended => false,
         }
     }
 
@@ -119,7 +128,7 @@ impl<M: CallMetrics> ClientCall<M> {
         match &mut self.slot {
             Slot::Owned(span) => span.set_attribute(kv),
             Slot::InContext(cx) => cx.span().set_attribute(kv),
-            Slot::Ended => {}
+            Slot::Untraced | Slot::Ended => {}
         }
     }
 
@@ -193,7 +202,7 @@ impl<M: CallMetrics> ClientCall<M> {
                 }
                 span.end();
             }
-            Slot::Ended => {}
+            Slot::Untraced | Slot::Ended => {}
         }
     }
 }

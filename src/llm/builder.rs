@@ -81,6 +81,7 @@ impl LlmBuilder {
         Ok(Llm {
             shared: Arc::new(Shared {
                 tracer: self.telemetry.tracer().clone(),
+                recording: self.telemetry.recording(),
                 instruments: Instruments::new(self.telemetry.meter()),
                 pricing,
                 tasks: Tasks::new(self.config.max_tasks),

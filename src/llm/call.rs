@@ -124,7 +124,11 @@ impl Call {
             shape: None,
         };
         Self {
-            call: ClientCall::start_in_context(&shared.tracer, builder, parent, metrics),
+            call: if shared.recording.is_off() {
+                ClientCall::untraced(metrics)
+            } else {
+                ClientCall::start_in_context(&shared.tracer, builder, parent, metrics)
+            },
             request_model: request.model.clone(),
             stream: request.stream,
             last_chunk: None,

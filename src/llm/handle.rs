@@ -14,6 +14,8 @@ use crate::telemetry::Telemetry;
 /// What every call of one [`Llm`] shares.
 pub(crate) struct Shared {
     pub(crate) tracer: SdkTracer,
+    /// `Off` with the SDK disabled: no span, nothing propagated.
+    pub(crate) recording: crate::telemetry::recording::Recording,
     pub(crate) instruments: Instruments,
     pub(crate) pricing: Pricing,
     pub(crate) tasks: Tasks,

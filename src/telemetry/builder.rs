@@ -19,6 +19,7 @@ use opentelemetry_sdk::Resource;
 use super::dropped::{CountingExporter, GuardedLogProcessor, GuardedProcessor, Losses};
 use super::fanout::Fanout;
 use super::handle::{Inner, Telemetry};
+use super::recording::Recording;
 use super::redact::Scrubber;
 use super::self_metrics::Components;
 use super::{buckets, exporters, process, resource, self_metrics, TelemetryError, SCOPE_NAME};
@@ -111,11 +112,8 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Builds the pipeline.
-    ///
-    /// With `OTEL_EXPORTER_OTLP_PROTOCOL=grpc`, must be called inside a Tokio
-    /// runtime (the gRPC channel lives there); outside one it returns
-    /// [`TelemetryError::NoRuntime`].
+    /// Builds the pipeline. Needs no Tokio runtime: the gRPC exporters run
+    /// on wingspan's own export thread, the HTTP ones on their client's.
     ///
     /// Also installs rustls' `ring` provider as the process default when the
     /// application has not installed one: wingspan's own TLS clients name
@@ -128,7 +126,7 @@ impl TelemetryBuilder {
         let losses = Losses::new(Scrubber::new(&self.config.telemetry.otlp));
         let resource = resource::resource(&self.config);
         let components = self.components();
-        let tracer_provider = self.traces(&resource, &losses)?;
+        let (tracer_provider, recording) = self.traces(&resource, &losses)?;
         // `()` without the `prometheus` feature.
         let (meter_provider, _pull) = self.metrics(&resource, &losses)?;
         let logger_provider = self.logs(resource, &losses)?;
@@ -159,6 +157,7 @@ impl TelemetryBuilder {
                 tracer,
                 meter,
                 losses,
+                recording,
                 #[cfg(feature = "prometheus")]
                 prometheus: _pull,
             }),
@@ -209,13 +208,13 @@ impl TelemetryBuilder {
         &mut self,
         resource: &Resource,
         losses: &Arc<Losses>,
-    ) -> Result<SdkTracerProvider, TelemetryError> {
+    ) -> Result<(SdkTracerProvider, Recording), TelemetryError> {
         let cfg = &self.config;
         let tc = &cfg.telemetry;
         let export = !tc.sdk_disabled;
+        let head = sampler(tc.sampler, tc.sdk_disabled);
         let mut builder = SdkTracerProvider::builder()
             .with_resource(resource.clone())
-            .with_sampler(sampler(tc.sampler, tc.sdk_disabled))
             .with_span_limits(span_limits(&tc.attribute_limits));
         let set = tc.traces_exporter;
         let processor = match self.span_processor.take() {
@@ -236,6 +235,8 @@ impl TelemetryBuilder {
             }
             _ => None,
         };
+        let recording = Recording::of(tc.sdk_disabled, &head, processor.is_some());
+        builder = builder.with_sampler(head);
         if let Some(p) = processor {
             builder = builder.with_span_processor(GuardedProcessor::new(
                 p,
@@ -244,7 +245,7 @@ impl TelemetryBuilder {
                 tc.attribute_limits.span_value_length,
             ));
         }
-        Ok(builder.build())
+        Ok((builder.build(), recording))
     }
 
     fn metrics(

@@ -10,13 +10,6 @@ pub enum TelemetryError {
     /// An exporter could not be built.
     #[error("cannot build the OTLP exporter: {0}")]
     Exporter(String),
-    /// The gRPC exporter was asked for outside a Tokio runtime: its channel
-    /// runs on the runtime that builds it.
-    #[error(
-        "OTEL_EXPORTER_OTLP_PROTOCOL=grpc needs a Tokio runtime: call `init` inside one \
-         (in `#[tokio::main]`, or after `Runtime::enter`), or use http/protobuf, which does not"
-    )]
-    NoRuntime,
     /// A global `tracing` subscriber was already installed.
     #[error(
         "a global tracing subscriber is already installed; build with \

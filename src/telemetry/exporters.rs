@@ -36,15 +36,40 @@ fn tonic_metadata(cfg: &SignalExport) -> Result<tonic::metadata::MetadataMap, Te
     Ok(map)
 }
 
+/// The runtime every gRPC channel runs on: one thread of wingspan's own
+/// (`wingspan-otlp`), for the whole process.
+///
+/// On the service's runtime, the channel's connection task waits in the
+/// same run queue as every request: at saturation (64 connections on 2
+/// workers) an export of 512 spans waited long enough that the bounded
+/// queue overflowed and most spans were dropped (`benches/`: the process
+/// bench). On its own thread the export is scheduled by the OS, beside the
+/// workers, not behind their tasks; and `init` needs no runtime at all.
+/// Built once and never dropped: a runtime cannot be dropped inside async
+/// code, and the exporters of a later `init` reuse it.
+fn export_runtime() -> Result<&'static tokio::runtime::Runtime, TelemetryError> {
+    static RUNTIME: std::sync::OnceLock<Result<tokio::runtime::Runtime, String>> =
+        std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("wingspan-otlp")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| TelemetryError::exporter(format!("OTLP gRPC export thread: {e}")))
+}
+
 fn tonic_channel(
     cfg: &SignalExport,
     scrubber: &Scrubber,
 ) -> Result<tonic::transport::Channel, TelemetryError> {
-    // tonic spawns the channel's worker on the current runtime and panics
-    // without one.
-    if tokio::runtime::Handle::try_current().is_err() {
-        return Err(TelemetryError::NoRuntime);
-    }
+    // tonic spawns the channel's worker (and, on first use, the connection)
+    // on the runtime current when the channel is built: wingspan's own.
+    let _runtime = export_runtime()?.enter();
     let endpoint = &cfg.endpoint;
     let mut ep = tonic::transport::Endpoint::from_shared(endpoint.clone())
         .map_err(|e| {

@@ -30,6 +30,7 @@ pub(super) struct Inner {
     pub(super) tracer: SdkTracer,
     pub(super) meter: Meter,
     pub(super) losses: Arc<Losses>,
+    pub(super) recording: super::recording::Recording,
     pub(super) stats: Option<crate::stats::Stats>,
     #[cfg(feature = "prometheus")]
     pub(super) prometheus: Option<super::prometheus::PullEndpoint>,
@@ -53,6 +54,11 @@ impl Telemetry {
     /// The tracer every wingspan span is made with.
     pub fn tracer(&self) -> &SdkTracer {
         &self.inner.tracer
+    }
+
+    /// What a span can record, known before it is built.
+    pub(crate) fn recording(&self) -> super::recording::Recording {
+        self.inner.recording
     }
 
     /// The meter every wingspan instrument is made with.

@@ -45,6 +45,7 @@ mod process;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 pub(crate) mod propagators;
+pub(crate) mod recording;
 mod redact;
 mod resource;
 mod self_metrics;
@@ -70,10 +71,8 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Builds the pipeline from a validated [`Config`], exports with OTLP and
 /// installs the global providers, propagator and `tracing` subscriber.
 ///
-/// With `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` it must be called inside a Tokio
-/// runtime (the gRPC exporter's channel lives there), or it returns
-/// [`TelemetryError::NoRuntime`]. Equivalent to
-/// `Telemetry::builder(config).build()`.
+/// Needs no Tokio runtime (the gRPC exporters run on wingspan's own export
+/// thread). Equivalent to `Telemetry::builder(config).build()`.
 pub fn init(config: Config) -> Result<Telemetry, TelemetryError> {
     Telemetry::builder(config).build()
 }
