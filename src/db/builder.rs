@@ -19,7 +19,7 @@ use super::sanitize::StatementCache;
 use super::shared::Shared;
 use super::tls;
 use super::Pool;
-use crate::config::{DbConfig, SslMode};
+use crate::config::{DbConfig, PlanCapture, SslMode};
 use crate::names;
 use crate::telemetry::Telemetry;
 
@@ -194,6 +194,30 @@ impl PoolBuilder {
         self
     }
 
+    /// Captures the generic plan of statements whose P95 crosses
+    /// `capture.p95_threshold`, off the request path, and shows it beside
+    /// the statement in `/health/detailed` (`PREPARE` under
+    /// `plan_cache_mode = force_generic_plan`, then `EXPLAIN` without
+    /// `ANALYZE`: nothing runs, no parameter value is used, literals are
+    /// masked; PostgreSQL 12 or later). `None` turns it off. Defaults to
+    /// `DB_PLAN_CAPTURE` (off) with `DB_PLAN_THRESHOLD_MS`,
+    /// `DB_PLAN_INTERVAL` and `DB_PLAN_TIMEOUT_MS`.
+    ///
+    /// ```no_run
+    /// # async fn run(telemetry: wingspan::Telemetry) -> Result<(), wingspan::db::BuildError> {
+    /// use std::time::Duration;
+    /// use wingspan::db::{PlanCapture, Pool};
+    /// let pool = Pool::builder(&telemetry)
+    ///     .capture_plans(PlanCapture::new().p95_threshold(Duration::from_millis(250)))
+    ///     .build()
+    ///     .await?;
+    /// # drop(pool); Ok(()) }
+    /// ```
+    pub fn capture_plans(mut self, capture: impl Into<Option<PlanCapture>>) -> Self {
+        self.config.plan_capture = capture.into();
+        self
+    }
+
     /// How many distinct statement texts keep their sanitized form cached.
     /// Defaults to 1024.
     pub fn statement_cache_capacity(mut self, n: usize) -> Self {
@@ -266,7 +290,13 @@ impl PoolBuilder {
             pool_stats: self.telemetry.stats().map(|v| v.pool()),
             stats: self.telemetry.stats().cloned(),
         });
-        start(meter, shared).await
+        let health = &self.telemetry.config().health;
+        let floors = super::plan::Floors {
+            window_minutes: health.window_minutes,
+            min_calls: health.advice_min_calls,
+            min_db_share: health.advice_min_db_share,
+        };
+        start(meter, shared, floors).await
     }
 }
 
@@ -275,6 +305,7 @@ impl PoolBuilder {
 async fn start(
     meter: &opentelemetry::metrics::Meter,
     shared: Arc<Shared>,
+    floors: super::plan::Floors,
 ) -> Result<Pool, BuildError> {
     Instruments::observe(
         meter,
@@ -301,6 +332,9 @@ async fn start(
     }
     if shared.cfg.pool_enabled {
         reaper::spawn_reaper(&shared);
+    }
+    if let Some(capture) = shared.cfg.plan_capture {
+        super::plan::spawn(&shared, capture, floors);
     }
     Ok(Pool { shared })
 }

@@ -45,6 +45,14 @@ impl<V> StatementCache<V> {
         v
     }
 
+    /// A cached text whose entry satisfies `pred` (any one, if several do).
+    /// Holds the lock while it scans: for background work only (the plan
+    /// capture), never a request.
+    pub(crate) fn find(&self, pred: impl Fn(&V) -> bool) -> Option<Box<str>> {
+        let map = self.map.lock().ok()?;
+        map.iter().find(|(_, v)| pred(v)).map(|(k, _)| k.clone())
+    }
+
     /// The number of cached statements.
     pub fn len(&self) -> usize {
         self.map.lock().map(|m| m.len()).unwrap_or(0)
