@@ -368,14 +368,21 @@ fn log_settings(cfg: &DbConfig, name: &str, profile: crate::config::Profile) {
 fn settings_line(cfg: &DbConfig, name: &str, profile: crate::config::Profile) -> String {
     format!(
         "PostgreSQL pool {name} ({url}): {min}..{max} connections, acquire timeout {acq:?}, \
-         statement timeout {st:?}, statement cache {cache}; what the builder and DB_* leave unset comes \
-         from the {profile} profile (WINGSPAN_ENV)",
+         statement timeout {st:?}, statement cache {cache}, plan capture {plans}; what the builder and \
+         DB_* leave unset comes from the {profile} profile (WINGSPAN_ENV)",
         url = cfg.redacted_url(),
         min = cfg.min_connections,
         max = cfg.max_connections,
         acq = cfg.acquire_timeout,
         st = cfg.statement_timeout,
         cache = if cfg.statement_cache { "on" } else { "off" },
+        plans = match cfg.plan_capture {
+            None => "off".to_owned(),
+            Some(p) => format!(
+                "from P95 {:?}, one per {:?}, {:?} each",
+                p.p95_threshold, p.min_interval, p.timeout
+            ),
+        },
     )
 }
 

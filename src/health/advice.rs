@@ -460,6 +460,62 @@ mod tests {
     }
 
     #[test]
+    fn a_captured_plan_names_the_seq_scan_and_the_column_to_index() {
+        use crate::stats::{PlanCondition, PlanNode, QueryPlan, StatementPlan};
+        let c = HealthConfig::default();
+        let mut s = Stats::builder().build().snapshot(5);
+        s.statements = vec![
+            statement("SELECT orders", 40, 150.0, 6_000.0),
+            statement("SELECT users", 40, 120.0, 5_000.0),
+        ];
+        let mut scan = PlanNode::new(1, "Seq Scan");
+        scan.relation = Some("shop.orders".into());
+        scan.table_rows = Some(50_000.0);
+        scan.conditions.push(PlanCondition {
+            kind: "Filter".into(),
+            expression: "((orders.total > ?) AND (orders.customer = $1))".into(),
+        });
+        // A small table's scan is cheap: not named.
+        let mut small = PlanNode::new(0, "Seq Scan");
+        small.relation = Some("users".into());
+        small.table_rows = Some(12.0);
+        s.plans = vec![
+            StatementPlan {
+                summary: "SELECT orders".into(),
+                plan: QueryPlan::new(
+                    s.at_ms.saturating_sub(12_000),
+                    vec![PlanNode::new(0, "Aggregate"), scan],
+                ),
+            },
+            StatementPlan {
+                summary: "SELECT users".into(),
+                plan: QueryPlan::new(s.at_ms, vec![small]),
+            },
+        ];
+        let recs = recommendations(&s, &c);
+        let msg = |summary: &str| {
+            recs.iter()
+                .find(|r| matches!(&r.figures, AdviceFigures::Statement { summary: x, .. } if x == summary))
+                .map(|r| r.message.clone())
+                .unwrap()
+        };
+        assert!(
+            msg("SELECT orders").ends_with(
+                "Its plan (captured 12 s ago) shows a sequential scan on shop.orders (~50000 rows \
+                 estimated); no index used for the filter on shop.orders.customer: consider an \
+                 index on shop.orders (customer)."
+            ),
+            "{}",
+            msg("SELECT orders")
+        );
+        assert!(
+            msg("SELECT users").contains("shows no sequential scan on a large table"),
+            "{}",
+            msg("SELECT users")
+        );
+    }
+
+    #[test]
     fn the_floors_are_settings() {
         let one_off = || {
             vec![

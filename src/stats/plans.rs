@@ -176,7 +176,7 @@ impl Stats {
                 plan: plan.clone(),
             })
             .collect();
-        all.sort_by(|a, b| b.plan.captured_at_ms.cmp(&a.plan.captured_at_ms));
+        all.sort_by_key(|p| std::cmp::Reverse(p.plan.captured_at_ms));
         all
     }
 }
