@@ -97,7 +97,7 @@ export WINGMAN_N_PLUS_ONE_ROUTE="${WINGMAN_N_PLUS_ONE_ROUTE:-true}"
 # the report's "Plans of slow statements" and the page show it beside the statement.
 export WINGMAN_SLOW_ROUTE="${WINGMAN_SLOW_ROUTE:-true}"
 export DB_PLAN_CAPTURE="${DB_PLAN_CAPTURE:-true}"
-export DB_PLAN_THRESHOLD_MS="${DB_PLAN_THRESHOLD_MS:-5}"
+export DB_PLAN_THRESHOLD_MS="${DB_PLAN_THRESHOLD_MS:-2}"
 export DB_PLAN_INTERVAL="${DB_PLAN_INTERVAL:-2}"
 export APP_ADDR="127.0.0.1:$(free_port 8080)"
 export WINGSPAN_ADMIN_ADDR="127.0.0.1:$(free_port 9188)"

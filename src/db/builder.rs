@@ -278,6 +278,7 @@ impl PoolBuilder {
             base_attrs: server.attributes(),
             pool_name: Arc::from(name.as_str()),
             n_plus_one_threshold: cfg.n_plus_one_threshold,
+            plan_capture: cfg.plan_capture.is_some() && self.telemetry.stats().is_some(),
             name,
             tracer: self.telemetry.tracer().clone(),
             instruments,

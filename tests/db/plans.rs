@@ -287,3 +287,73 @@ async fn a_capture_waiting_on_a_lock_gives_up_within_its_timeout_and_harms_nothi
     assert!(stats.plan(&format!("SELECT {t}")).is_none());
     db.drop_schema().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_is_planned_and_never_run() {
+    let db = Db::new(&[("WINGSPAN_ADVICE_MIN_CALLS", "3")]).await;
+    let t = orders(&db).await;
+    let pool = db.builder().capture_plans(eager()).build().await.unwrap();
+    let insert = format!("INSERT INTO {t} (customer, total) VALUES ($1, $2)");
+    let c = pool.get().await.unwrap();
+    for i in 0..3 {
+        c.execute(&insert, &[&"w", &i]).await.unwrap();
+    }
+    drop(c);
+    let plan = plan_of(&db, &format!("INSERT {t}")).await;
+    assert!(
+        plan.nodes.iter().any(|n| n.node_type == "ModifyTable"),
+        "{}",
+        plan.text
+    );
+    // EXPLAIN without ANALYZE: no row written, no sequence value taken.
+    let row = db
+        .admin
+        .query_one(
+            &format!(
+                "SELECT (SELECT count(*) FROM {t} WHERE customer = 'w'), \
+                 (SELECT last_value FROM {t}_id_seq)"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 3);
+    assert_eq!(row.get::<_, i64>(1), 5003);
+    db.drop_schema().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_texts_with_one_summary_the_costlier_is_planned() {
+    // The summary qualifies only once both texts ran: at its 8th call (a
+    // long one-off statement first keeps its share under 90 %).
+    let db = Db::new(&[
+        ("WINGSPAN_ADVICE_MIN_CALLS", "8"),
+        ("WINGSPAN_ADVICE_MIN_DB_SHARE", "0.9"),
+    ])
+    .await;
+    let t = orders(&db).await;
+    let pool = db.builder().capture_plans(eager()).build().await.unwrap();
+    // Both are `SELECT {t}`: the first is called more, the second takes
+    // longer in all (200 ms a call, far more than the quick one's five
+    // calls take even on a loaded machine).
+    let quick = format!("SELECT id FROM {t} WHERE customer = $1");
+    let slow = format!("SELECT id FROM {t} WHERE id = $1 AND pg_sleep(0.2) IS NOT NULL");
+    let c = pool.get().await.unwrap();
+    c.query("SELECT pg_sleep(0.5)", &[]).await.unwrap();
+    for _ in 0..5 {
+        c.query(&quick, &[&"c1"]).await.unwrap();
+    }
+    for _ in 0..3 {
+        c.query(&slow, &[&1i32]).await.unwrap();
+    }
+    drop(c);
+    let plan = plan_of(&db, &format!("SELECT {t}")).await;
+    assert!(
+        plan.nodes
+            .iter()
+            .any(|n| n.index.as_deref() == Some("orders_pkey")),
+        "the quick text's plan was taken: {}",
+        plan.text
+    );
+    db.drop_schema().await;
+}

@@ -96,7 +96,8 @@ async fn run(weak: Weak<Shared>, stats: Stats, capture: PlanCapture, floors: Flo
 
 /// The statement to plan now: past the threshold and the floors, not
 /// planned lately, the largest total time first, with a text the pool
-/// still has cached (the text stays in memory; only its summary is shown).
+/// still has cached (the text stays in memory; only its summary is shown);
+/// of the texts that share its summary, the one that took the most time.
 fn candidate(
     shared: &Shared,
     stats: &Stats,
@@ -124,9 +125,11 @@ fn candidate(
         .collect();
     slow.sort_by(|a, b| b.figures.total_ms.total_cmp(&a.figures.total_ms));
     slow.into_iter().find_map(|q| {
-        let sql = shared
-            .statements
-            .find(|m| *m.summary == *q.summary && plannable(&m.sanitized.operation))?;
+        // Several texts can share the summary: the one that took the most.
+        let sql = shared.statements.max_by_key(
+            |m| *m.summary == *q.summary && plannable(&m.sanitized.operation),
+            |m| m.spent_us(),
+        )?;
         Some((q.summary.clone(), sql))
     })
 }
