@@ -289,10 +289,14 @@ def tree(spans: list) -> list[str]:
 
 
 # ------------------------------------------------------------------ render
+# The slowest statements (by P95) whose plan the report prints.
+PLANS_SHOWN = 3
+
+
 def plans_section(last_health: dict) -> list[str]:
     """The statements of the last `/health/detailed` sample that carry a
-    captured plan (`DB_PLAN_CAPTURE`), each with its plan and what the
-    advice says of it."""
+    captured plan (`DB_PLAN_CAPTURE`), the PLANS_SHOWN slowest by P95, each
+    with its plan and what the advice says of it."""
     rows = {}
     for key in ("by_p95", "by_total_time"):
         for r in (last_health.get("slow_queries") or {}).get(key) or []:
@@ -306,7 +310,8 @@ def plans_section(last_health: dict) -> list[str]:
         out.append("No plan captured (`DB_PLAN_CAPTURE` off, or no statement past "
                    "`DB_PLAN_THRESHOLD_MS` and the advice floors).")
         return out
-    for summary, r in rows.items():
+    shown = list(rows.items())[:PLANS_SHOWN]
+    for summary, r in shown:
         plan = r["plan"]
         out.append(f"- `{summary}`: {r['calls']} calls, P95 {fmt(r['p95_ms'], '.2f')} ms, "
                    f"plan captured at {plan['captured_at_ms']} ms since the epoch")
@@ -317,6 +322,8 @@ def plans_section(last_health: dict) -> list[str]:
         out.extend(plan["text"].rstrip("\n").split("\n"))
         out.append("```")
         out.append("")
+    if len(rows) > len(shown):
+        out.append(f"{len(rows) - len(shown)} more statement(s) with a plan in `/health/detailed`.")
     return out
 
 

@@ -126,6 +126,15 @@ class PlansSectionTest(unittest.TestCase):
         self.assertNotIn("SELECT users", text)
         self.assertEqual(text.count("```text"), 1)
 
+    def test_the_slowest_three_are_printed(self):
+        rows = [{"summary": f"SELECT t{i}", "calls": 5, "p95_ms": 10 - i,
+                 "plan": {"captured_at_ms": 1, "nodes": [], "text": f"Seq Scan on t{i}\n"}} for i in range(5)]
+        text = "\n".join(dr.plans_section({"slow_queries": {"by_p95": rows}}))
+        self.assertEqual(text.count("```text"), 3)
+        self.assertIn("Seq Scan on t2", text)
+        self.assertNotIn("Seq Scan on t3", text)
+        self.assertIn("2 more statement(s) with a plan", text)
+
     def test_none_captured_says_so(self):
         self.assertIn("No plan captured", dr.plans_section({})[0])
 

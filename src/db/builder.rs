@@ -199,9 +199,7 @@ impl PoolBuilder {
     /// the statement in `/health/detailed` (`PREPARE` under
     /// `plan_cache_mode = force_generic_plan`, then `EXPLAIN` without
     /// `ANALYZE`: nothing runs, no parameter value is used, literals are
-    /// masked; PostgreSQL 12 or later). `None` turns it off. Defaults to
-    /// `DB_PLAN_CAPTURE` (off) with `DB_PLAN_THRESHOLD_MS`,
-    /// `DB_PLAN_INTERVAL` and `DB_PLAN_TIMEOUT_MS`.
+    /// masked; PostgreSQL 12 or later). `None` turns it off:
     ///
     /// ```no_run
     /// # async fn run(telemetry: wingspan::Telemetry) -> Result<(), wingspan::db::BuildError> {
@@ -213,6 +211,9 @@ impl PoolBuilder {
     ///     .await?;
     /// # drop(pool); Ok(()) }
     /// ```
+    ///
+    /// Defaults to `DB_PLAN_CAPTURE` (off) with `DB_PLAN_THRESHOLD_MS`,
+    /// `DB_PLAN_INTERVAL` and `DB_PLAN_TIMEOUT_MS`.
     pub fn capture_plans(mut self, capture: impl Into<Option<PlanCapture>>) -> Self {
         self.config.plan_capture = capture.into();
         self
