@@ -33,7 +33,8 @@ const CLIENT_MARGIN: Duration = Duration::from_millis(500);
 /// Why a capture gave no plan. Its `Display` holds no server message.
 #[derive(Debug)]
 pub(crate) enum Failure {
-    /// No idle connection: the capture never queues behind requests.
+    /// No idle connection and no room for a new one: the capture never
+    /// queues behind requests.
     Busy,
     /// The client-side bound elapsed.
     Timeout(Duration),
@@ -60,7 +61,8 @@ impl From<tokio_postgres::Error> for Failure {
     }
 }
 
-/// The plan of `sql`, taken on an idle connection of `shared` within
+/// The plan of `sql`, taken on an idle connection of `shared` (or a new
+/// one when the pool has room; never waiting for one) within
 /// `timeout` (server side) and a little more (client side).
 pub(crate) async fn capture(
     shared: &Shared,
@@ -115,7 +117,10 @@ async fn plan(
         .await?
         .get(0);
     let args = if params > 0 {
-        format!("({})", vec!["NULL"; params as usize].join(", "))
+        // PostgreSQL takes at most 65 535 parameters; the bound keeps a
+        // wrong answer from sizing the allocation.
+        let n = usize::try_from(params).unwrap_or(0).min(65_535);
+        format!("({})", vec!["NULL"; n].join(", "))
     } else {
         String::new()
     };

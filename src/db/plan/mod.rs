@@ -4,8 +4,8 @@
 //! the advice floors), takes its generic plan on a pooled connection
 //! ([`explain`]) and keeps it in the view beside the statement.
 //!
-//! Off the request path: the task borrows only an idle connection (never
-//! waiting in the pool's queue), runs no span, records nothing in the
+//! Off the request path: the task borrows an idle connection or opens one
+//! the pool has room for (never waiting in the pool's queue), runs no span, records nothing in the
 //! statement or pool figures and is not seen by N+1 detection. The same
 //! statement is planned again after [`PlanCapture::RECAPTURE_AFTER`].
 //!
