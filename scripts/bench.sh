@@ -80,6 +80,10 @@ fi
     echo "collector; \`service\`: \`python3 scripts/bench_service.py\`, wingman under goose load)."
     echo "Wall-clock medians on this shared machine drift by up to 20 %; thread CPU time"
     echo "(\`CLOCK_THREAD_CPUTIME_ID\`) by well under 1 %, so CPU time is the figure to compare."
+    echo "Not measured, by design: the capture of slow statements' plans (\`DB_PLAN_CAPTURE\`, off by"
+    echo "default) adds one relaxed atomic add to a call while on; off the request path, it costs one"
+    echo "view snapshot and at most one plan (a few planning round trips on an idle connection) per"
+    echo "\`DB_PLAN_INTERVAL\`."
     echo
 } >"$WINGSPAN_BENCH_OUT"
 

@@ -93,6 +93,12 @@ export WINGMAN_LLM_OVERLOAD_EVERY="${WINGMAN_LLM_OVERLOAD_EVERY:-5}"
 # The deliberate N+1 route, which the load hits too: the health page's "N+1 queries"
 # table and the wingspan.db.n_plus_one counter show it.
 export WINGMAN_N_PLUS_ONE_ROUTE="${WINGMAN_N_PLUS_ONE_ROUTE:-true}"
+# The deliberately slow route (a sequential scan of matches), and the capture of its plan:
+# the report's "Plans of slow statements" and the page show it beside the statement.
+export WINGMAN_SLOW_ROUTE="${WINGMAN_SLOW_ROUTE:-true}"
+export DB_PLAN_CAPTURE="${DB_PLAN_CAPTURE:-true}"
+export DB_PLAN_THRESHOLD_MS="${DB_PLAN_THRESHOLD_MS:-2}"
+export DB_PLAN_INTERVAL="${DB_PLAN_INTERVAL:-2}"
 export APP_ADDR="127.0.0.1:$(free_port 8080)"
 export WINGSPAN_ADMIN_ADDR="127.0.0.1:$(free_port 9188)"
 log "starting wingman (API $APP_ADDR, admin $WINGSPAN_ADMIN_ADDR), exporting to $OTEL_EXPORTER_OTLP_ENDPOINT; its log: $APP_LOG"

@@ -289,6 +289,44 @@ def tree(spans: list) -> list[str]:
 
 
 # ------------------------------------------------------------------ render
+# The slowest statements (by P95) whose plan the report prints.
+PLANS_SHOWN = 3
+
+
+def plans_section(last_health: dict) -> list[str]:
+    """The statements of the last `/health/detailed` sample that carry a
+    captured plan (`DB_PLAN_CAPTURE`), the PLANS_SHOWN slowest by P95, each
+    with its plan and what the advice says of it."""
+    rows = {}
+    for key in ("by_p95", "by_total_time"):
+        for r in (last_health.get("slow_queries") or {}).get(key) or []:
+            if r.get("plan"):
+                rows.setdefault(r["summary"], r)
+    advice = {r["figures"].get("summary"): r["message"]
+              for r in last_health.get("recommendations") or []
+              if r.get("kind") == "slow_statement"}
+    out = []
+    if not rows:
+        out.append("No plan captured (`DB_PLAN_CAPTURE` off, or no statement past "
+                   "`DB_PLAN_THRESHOLD_MS` and the advice floors).")
+        return out
+    shown = list(rows.items())[:PLANS_SHOWN]
+    for summary, r in shown:
+        plan = r["plan"]
+        out.append(f"- `{summary}`: {r['calls']} calls, P95 {fmt(r['p95_ms'], '.2f')} ms, "
+                   f"plan captured at {plan['captured_at_ms']} ms since the epoch")
+        if summary in advice:
+            out.append(f"  - advice: {advice[summary]}")
+        out.append("")
+        out.append("```text")
+        out.extend(plan["text"].rstrip("\n").split("\n"))
+        out.append("```")
+        out.append("")
+    if len(rows) > len(shown):
+        out.append(f"{len(rows) - len(shown)} more statement(s) with a plan in `/health/detailed`.")
+    return out
+
+
 def fmt(v, spec=".1f", suffix=""):
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:{spec}}{suffix}"
 
@@ -352,6 +390,14 @@ def build(goose: dict, dump, health: list, thresholds: dict, page_url: str | Non
     w(f"- utilization, peak of {pool['samples']} `/health/detailed` samples during the load: "
       f"{fmt(None if pool['peak_sampled'] is None else pool['peak_sampled'] * 100, '.1f', ' %')}; "
       f"acquire wait P95 (in-process view): {fmt(pool['acquire_wait_p95_ms'], '.2f', ' ms')}")
+
+    w("")
+    w("## Plans of slow statements")
+    w("")
+    w("Generic plans wingspan captured off the request path (`DB_PLAN_CAPTURE`), from the last "
+      "`/health/detailed` sample; literals masked as `?`, parameters as `$n`.")
+    w("")
+    out.extend(plans_section(last_health))
 
     w("")
     w("## Cache")

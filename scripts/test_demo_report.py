@@ -100,13 +100,43 @@ class RealDumpTest(unittest.TestCase):
         with contextlib.redirect_stdout(buf):
             self.assertEqual(dr.main(args), 0)
         text = buf.getvalue()
-        for section in ("## Latency per route (ms)", "## Database pool", "## Cache", "## AI calls",
+        for section in ("## Latency per route (ms)", "## Database pool", "## Plans of slow statements", "## Cache", "## AI calls",
                         "## Alerts (alerts/thresholds.json)", "## What the collector received (rotel)",
                         "## Two example traces", "## The page"):
             self.assertIn(section, text)
         self.assertIn("| GET /api/users/{id} |", text)
         self.assertIn(f"- spans: {len(self.dump.spans)} in", text)
         self.assertIn("http://127.0.0.1:9188/observability", text)
+
+
+class PlansSectionTest(unittest.TestCase):
+    def test_a_statement_with_its_plan_and_advice(self):
+        plan = {"captured_at_ms": 1700000000000, "nodes": [],
+                "text": "Limit  (cost=1.00 rows=10)\n      ->  Seq Scan on matches  (cost=900.00 rows=100)\n"
+                        "            Filter: (challenge_id = $1)\n"}
+        row = {"summary": "SELECT matches", "calls": 40, "p95_ms": 12.5, "plan": plan}
+        health = {"slow_queries": {"by_p95": [row, {"summary": "SELECT users", "calls": 9, "p95_ms": 1, "plan": None}],
+                                   "by_total_time": [row]},
+                  "recommendations": [{"kind": "slow_statement", "message": "consider an index on matches (challenge_id)",
+                                       "figures": {"summary": "SELECT matches"}}]}
+        text = "\n".join(dr.plans_section(health))
+        self.assertIn("- `SELECT matches`: 40 calls, P95 12.50 ms", text)
+        self.assertIn("  - advice: consider an index on matches (challenge_id)", text)
+        self.assertIn("->  Seq Scan on matches", text)
+        self.assertNotIn("SELECT users", text)
+        self.assertEqual(text.count("```text"), 1)
+
+    def test_the_slowest_three_are_printed(self):
+        rows = [{"summary": f"SELECT t{i}", "calls": 5, "p95_ms": 10 - i,
+                 "plan": {"captured_at_ms": 1, "nodes": [], "text": f"Seq Scan on t{i}\n"}} for i in range(5)]
+        text = "\n".join(dr.plans_section({"slow_queries": {"by_p95": rows}}))
+        self.assertEqual(text.count("```text"), 3)
+        self.assertIn("Seq Scan on t2", text)
+        self.assertNotIn("Seq Scan on t3", text)
+        self.assertIn("2 more statement(s) with a plan", text)
+
+    def test_none_captured_says_so(self):
+        self.assertIn("No plan captured", dr.plans_section({})[0])
 
 
 if __name__ == "__main__":

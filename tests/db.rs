@@ -17,6 +17,7 @@ mod acquire;
 mod adopt;
 mod n_plus_one;
 mod outage;
+mod plans;
 mod refill;
 mod rls;
 mod sanitize;

@@ -668,3 +668,58 @@ async fn the_n_plus_one_route_is_flagged_and_the_other_routes_are_not() {
         .is_some_and(|r| r.iter().any(|r| r["kind"] == "n_plus_one")));
     s.stop().await;
 }
+
+/// `WINGMAN_SLOW_ROUTE=true` with `DB_PLAN_CAPTURE=true`: the deliberately
+/// slow statement gets its plan beside it in the admin listener's
+/// `/health/detailed`: a sequential scan of `matches`, filtered on
+/// `challenge_id`, which has no index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_slow_route_gets_its_plan_captured_and_served() {
+    let s = Service::start(|b| {
+        b.var("WINGMAN_SLOW_ROUTE", "true")
+            .var("DB_PLAN_CAPTURE", "true")
+            .var("DB_PLAN_THRESHOLD_MS", "0")
+            .var("DB_PLAN_INTERVAL", "1")
+            .var("WINGSPAN_ADVICE_MIN_CALLS", "3")
+    })
+    .await;
+    for id in [3, 7, 11] {
+        let (status, body) = s.get(&format!("/api/challenges/{id}/top-scores")).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["top_scores"].is_array(), "{body}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let row = loop {
+        let doc: Value = s
+            .http
+            .get(s.wingman.admin_url("/health/detailed"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let found = doc["slow_queries"]["by_p95"]
+            .as_array()
+            .and_then(|rows| {
+                rows.iter()
+                    .find(|r| r["summary"] == "SELECT matches" && !r["plan"].is_null())
+            })
+            .cloned();
+        if let Some(row) = found {
+            break row;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no plan of SELECT matches: {doc}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let text = row["plan"]["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("Seq Scan on") && text.contains("matches"),
+        "{text}"
+    );
+    assert!(text.contains("challenge_id = $1"), "{text}");
+    s.stop().await;
+}

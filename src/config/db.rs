@@ -21,6 +21,67 @@ pub enum SslMode {
     VerifyFull,
 }
 
+/// Capturing the generic plan of slow statements (`DB_PLAN_*`): which
+/// statements qualify, how often a plan is taken, and how long one may take.
+/// Off unless `DB_PLAN_CAPTURE=true` or `PoolBuilder::capture_plans`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PlanCapture {
+    /// `DB_PLAN_THRESHOLD_MS`: a statement whose P95 over the health window
+    /// reaches this is planned. Defaults to 100 ms.
+    pub p95_threshold: Duration,
+    /// `DB_PLAN_INTERVAL` (s): at most one plan per interval for the whole
+    /// pool (the same statement is planned again after
+    /// [`PlanCapture::RECAPTURE_AFTER`]). Defaults to 60 s.
+    pub min_interval: Duration,
+    /// `DB_PLAN_TIMEOUT_MS`: the server-side `statement_timeout` and
+    /// `lock_timeout` of the capture, and its client-side bound. Defaults to
+    /// 2000 ms.
+    pub timeout: Duration,
+}
+
+impl PlanCapture {
+    /// How long a statement's plan stands before it is taken again.
+    pub const RECAPTURE_AFTER: Duration = Duration::from_secs(600);
+
+    /// The defaults: 100 ms P95, one plan a minute, 2 s per plan.
+    pub const fn new() -> Self {
+        Self {
+            p95_threshold: Duration::from_millis(100),
+            min_interval: Duration::from_secs(60),
+            timeout: Duration::from_secs(2),
+        }
+    }
+
+    /// The P95 from which a statement is planned. Defaults to 100 ms.
+    #[must_use]
+    pub const fn p95_threshold(mut self, d: Duration) -> Self {
+        self.p95_threshold = d;
+        self
+    }
+
+    /// The shortest time between two plans of the pool (at least 10 ms).
+    /// Defaults to 60 s.
+    #[must_use]
+    pub const fn min_interval(mut self, d: Duration) -> Self {
+        self.min_interval = d;
+        self
+    }
+
+    /// How long one capture may take, server and client side. Defaults to 2 s.
+    #[must_use]
+    pub const fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+}
+
+impl Default for PlanCapture {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The roles `wingspan::db::Pool::as_user` accepts by default (Supabase's).
 pub(crate) const DEFAULT_RLS_ROLES: &[&str] = &["authenticated", "anon"];
 
@@ -65,6 +126,10 @@ pub struct DbConfig {
     /// statement summary run more than this many times in a row (no other
     /// statement in between) is reported as an N+1; 0 = off. Defaults to 5.
     pub n_plus_one_threshold: u32,
+    /// `DB_PLAN_CAPTURE`: `true` captures the generic plan of statements
+    /// whose P95 crosses `DB_PLAN_THRESHOLD_MS`, off the request path
+    /// (`wingspan::db`'s plan capture); `None` = off. Defaults to off.
+    pub plan_capture: Option<PlanCapture>,
     /// `DB_RLS_ROLES`: comma-separated roles `Pool::as_user` may take from
     /// the claims; any other is refused. Defaults to `authenticated,anon`.
     pub rls_roles: Vec<String>,
@@ -94,6 +159,7 @@ impl fmt::Debug for DbConfig {
             .field("pool_enabled", &self.pool_enabled)
             .field("leak_threshold", &self.leak_threshold)
             .field("n_plus_one_threshold", &self.n_plus_one_threshold)
+            .field("plan_capture", &self.plan_capture)
             .field("rls_roles", &self.rls_roles)
             .field(
                 "rls_allow_privileged_login",
@@ -137,6 +203,33 @@ fn rls_roles(env: &Env<'_>) -> Result<Vec<String>, ConfigError> {
 }
 
 const MAX_SECS: u64 = 7 * 24 * 3600;
+
+/// `DB_PLAN_CAPTURE` and, when on, `DB_PLAN_THRESHOLD_MS`,
+/// `DB_PLAN_INTERVAL`, `DB_PLAN_TIMEOUT_MS` (read, and so checked, either way).
+fn plan_capture(env: &Env<'_>) -> Result<Option<PlanCapture>, ConfigError> {
+    let on = env.bool("DB_PLAN_CAPTURE", false)?;
+    let d = PlanCapture::new();
+    let capture = PlanCapture {
+        p95_threshold: env.millis(
+            "DB_PLAN_THRESHOLD_MS",
+            d.p95_threshold.as_millis() as u64,
+            3_600_000,
+        )?,
+        min_interval: Duration::from_secs(env.u64_in(
+            "DB_PLAN_INTERVAL",
+            d.min_interval.as_secs(),
+            1,
+            MAX_SECS,
+        )?),
+        timeout: env.millis_in(
+            "DB_PLAN_TIMEOUT_MS",
+            d.timeout.as_millis() as u64,
+            1,
+            600_000,
+        )?,
+    };
+    Ok(on.then_some(capture))
+}
 
 impl DbConfig {
     pub(crate) fn from_env(env: &Env<'_>, profile: Profile) -> Result<Self, ConfigError> {
@@ -199,6 +292,7 @@ impl DbConfig {
             pool_enabled: env.bool("DB_POOL_ENABLED", true)?,
             leak_threshold: env.secs("DB_LEAK_THRESHOLD", profile.pick(30, 60, 60), MAX_SECS)?,
             n_plus_one_threshold: env.u64_in("DB_N_PLUS_ONE_THRESHOLD", 5, 0, 1_000_000)? as u32,
+            plan_capture: plan_capture(env)?,
             rls_roles: rls_roles(env)?,
             rls_allow_privileged_login: env.bool("DB_RLS_ALLOW_PRIVILEGED_LOGIN", false)?,
         })
@@ -324,6 +418,30 @@ mod tests {
         assert_eq!(e.variable, "DB_RLS_ALLOW_PRIVILEGED_LOGIN");
         assert_eq!(e.value, "sure");
         assert!(e.expected.contains("true or false"), "{e}");
+    }
+
+    #[test]
+    fn plan_capture_is_off_by_default_and_its_settings_are_checked() {
+        assert_eq!(db(&[]).unwrap().plan_capture, None);
+        let d = db(&[
+            ("DB_PLAN_CAPTURE", "true"),
+            ("DB_PLAN_THRESHOLD_MS", "250"),
+            ("DB_PLAN_INTERVAL", "5"),
+        ])
+        .unwrap();
+        let c = d.plan_capture.unwrap();
+        assert_eq!(c.p95_threshold, Duration::from_millis(250));
+        assert_eq!(c.min_interval, Duration::from_secs(5));
+        assert_eq!(c.timeout, Duration::from_secs(2));
+        for (var, bad) in [
+            ("DB_PLAN_CAPTURE", "yes please"),
+            ("DB_PLAN_INTERVAL", "0"),
+            ("DB_PLAN_TIMEOUT_MS", "0"),
+            ("DB_PLAN_THRESHOLD_MS", "-1"),
+        ] {
+            let e = db(&[(var, bad)]).unwrap_err();
+            assert_eq!((e.variable.as_str(), e.value.as_str()), (var, bad));
+        }
     }
 
     #[test]

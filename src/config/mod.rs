@@ -50,7 +50,7 @@ use std::fmt;
 
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub use db::{DbConfig, SslMode};
+pub use db::{DbConfig, PlanCapture, SslMode};
 pub(crate) use env::Env;
 pub use exporters::{ExporterKind, ExporterSet, PROMETHEUS_DEFAULT_PORT};
 pub use health::{AdminToken, HealthConfig};

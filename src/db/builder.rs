@@ -19,7 +19,7 @@ use super::sanitize::StatementCache;
 use super::shared::Shared;
 use super::tls;
 use super::Pool;
-use crate::config::{DbConfig, SslMode};
+use crate::config::{DbConfig, PlanCapture, SslMode};
 use crate::names;
 use crate::telemetry::Telemetry;
 
@@ -194,6 +194,31 @@ impl PoolBuilder {
         self
     }
 
+    /// Captures the generic plan of statements whose P95 crosses
+    /// `capture.p95_threshold`, off the request path, and shows it beside
+    /// the statement in `/health/detailed` (`PREPARE` under
+    /// `plan_cache_mode = force_generic_plan`, then `EXPLAIN` without
+    /// `ANALYZE`: nothing runs, no parameter value is used, literals are
+    /// masked; PostgreSQL 12 or later). `None` turns it off:
+    ///
+    /// ```no_run
+    /// # async fn run(telemetry: wingspan::Telemetry) -> Result<(), wingspan::db::BuildError> {
+    /// use std::time::Duration;
+    /// use wingspan::db::{PlanCapture, Pool};
+    /// let pool = Pool::builder(&telemetry)
+    ///     .capture_plans(PlanCapture::new().p95_threshold(Duration::from_millis(250)))
+    ///     .build()
+    ///     .await?;
+    /// # drop(pool); Ok(()) }
+    /// ```
+    ///
+    /// Defaults to `DB_PLAN_CAPTURE` (off) with `DB_PLAN_THRESHOLD_MS`,
+    /// `DB_PLAN_INTERVAL` and `DB_PLAN_TIMEOUT_MS`.
+    pub fn capture_plans(mut self, capture: impl Into<Option<PlanCapture>>) -> Self {
+        self.config.plan_capture = capture.into();
+        self
+    }
+
     /// How many distinct statement texts keep their sanitized form cached.
     /// Defaults to 1024.
     pub fn statement_cache_capacity(mut self, n: usize) -> Self {
@@ -254,6 +279,7 @@ impl PoolBuilder {
             base_attrs: server.attributes(),
             pool_name: Arc::from(name.as_str()),
             n_plus_one_threshold: cfg.n_plus_one_threshold,
+            plan_capture: cfg.plan_capture.is_some() && self.telemetry.stats().is_some(),
             name,
             tracer: self.telemetry.tracer().clone(),
             recording: self.telemetry.recording(),
@@ -267,7 +293,13 @@ impl PoolBuilder {
             pool_stats: self.telemetry.stats().map(|v| v.pool()),
             stats: self.telemetry.stats().cloned(),
         });
-        start(meter, shared).await
+        let health = &self.telemetry.config().health;
+        let floors = super::plan::Floors {
+            window_minutes: health.window_minutes,
+            min_calls: health.advice_min_calls,
+            min_db_share: health.advice_min_db_share,
+        };
+        start(meter, shared, floors).await
     }
 }
 
@@ -276,6 +308,7 @@ impl PoolBuilder {
 async fn start(
     meter: &opentelemetry::metrics::Meter,
     shared: Arc<Shared>,
+    floors: super::plan::Floors,
 ) -> Result<Pool, BuildError> {
     Instruments::observe(
         meter,
@@ -302,6 +335,9 @@ async fn start(
     }
     if shared.cfg.pool_enabled {
         reaper::spawn_reaper(&shared);
+    }
+    if let Some(capture) = shared.cfg.plan_capture {
+        super::plan::spawn(&shared, capture, floors);
     }
     Ok(Pool { shared })
 }
@@ -335,14 +371,21 @@ fn log_settings(cfg: &DbConfig, name: &str, profile: crate::config::Profile) {
 fn settings_line(cfg: &DbConfig, name: &str, profile: crate::config::Profile) -> String {
     format!(
         "PostgreSQL pool {name} ({url}): {min}..{max} connections, acquire timeout {acq:?}, \
-         statement timeout {st:?}, statement cache {cache}; what the builder and DB_* leave unset comes \
-         from the {profile} profile (WINGSPAN_ENV)",
+         statement timeout {st:?}, statement cache {cache}, plan capture {plans}; what the builder and \
+         DB_* leave unset comes from the {profile} profile (WINGSPAN_ENV)",
         url = cfg.redacted_url(),
         min = cfg.min_connections,
         max = cfg.max_connections,
         acq = cfg.acquire_timeout,
         st = cfg.statement_timeout,
         cache = if cfg.statement_cache { "on" } else { "off" },
+        plans = match cfg.plan_capture {
+            None => "off".to_owned(),
+            Some(p) => format!(
+                "from P95 {:?}, one per {:?}, {:?} each",
+                p.p95_threshold, p.min_interval, p.timeout
+            ),
+        },
     )
 }
 

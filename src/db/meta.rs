@@ -1,6 +1,7 @@
 //! [`Meta`]: a statement's telemetry, built once per distinct text per pool.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use opentelemetry::metrics::BoundHistogram;
@@ -24,6 +25,10 @@ pub(crate) struct Meta {
     pub(crate) summary: Arc<str>,
     /// Whether N+1 detection counts it (a preparation does not).
     pub(crate) n_plus_one: bool,
+    /// Microseconds spent in this text, counted only while the pool
+    /// captures plans: several texts can share a summary (the view's row),
+    /// and the plan shown for it is that of the text that took the most.
+    spent_us: AtomicU64,
     /// The telemetry of preparing this statement, made on the first
     /// `prepare_cached` that reaches the server.
     prepare: OnceLock<Arc<Meta>>,
@@ -116,7 +121,19 @@ impl Meta {
             span_attrs,
             metric_attrs,
             ok_duration,
+            spent_us: AtomicU64::new(0),
             prepare: OnceLock::new(),
         }
+    }
+
+    /// Counts `seconds` spent in this text (plan capture on).
+    pub(crate) fn spend(&self, seconds: f64) {
+        self.spent_us
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    /// Microseconds spent in this text since the pool was built.
+    pub(crate) fn spent_us(&self) -> u64 {
+        self.spent_us.load(Ordering::Relaxed)
     }
 }

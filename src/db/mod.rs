@@ -27,6 +27,7 @@ mod instruments;
 mod leak;
 mod manager;
 mod meta;
+mod plan;
 mod query;
 mod reaper;
 mod rls;
@@ -36,6 +37,7 @@ mod statement;
 mod stream;
 mod tls;
 
+pub use crate::config::PlanCapture;
 pub use crate::stats::vocabulary::PoolStatus;
 pub use builder::{PoolBuilder, DEFAULT_STATEMENT_CACHE};
 pub use client::{Client, Queryable, Transaction};

@@ -277,12 +277,18 @@ fn secs(seconds: f64) -> std::time::Duration {
 impl<M: Deref<Target = Meta>> CallMetrics for StatementMetrics<'_, M> {
     fn ok(&self, seconds: f64) {
         self.meta.ok_duration.record(seconds);
+        if self.shared.plan_capture {
+            self.meta.spend(seconds);
+        }
         if let Some(stats) = &self.meta.stats {
             stats.record(secs(seconds), false);
         }
     }
 
     fn failed(&self, seconds: f64, error_type: &str, status_code: Option<&str>) {
+        if self.shared.plan_capture {
+            self.meta.spend(seconds);
+        }
         if let Some(stats) = &self.meta.stats {
             stats.record(secs(seconds), true);
         }

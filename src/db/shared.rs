@@ -47,6 +47,10 @@ pub(crate) struct Shared {
     pub(crate) pool_name: Arc<str>,
     /// `DB_N_PLUS_ONE_THRESHOLD`; 0 = off.
     pub(crate) n_plus_one_threshold: u32,
+    /// Plans are captured (`DB_PLAN_CAPTURE`): each call then also adds its
+    /// duration to its text's total (one relaxed add), so the plan of a
+    /// summary is that of its costliest text.
+    pub(crate) plan_capture: bool,
 }
 
 impl PoolState for Shared {

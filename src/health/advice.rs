@@ -156,7 +156,24 @@ pub enum AdviceFigures {
         total_ms: f64,
         /// Its share of the time spent in every statement.
         share_of_db_time: f64,
+        /// When its plan was captured (`DB_PLAN_CAPTURE`); `null` without one.
+        plan_captured_at_ms: Option<u64>,
+        /// The sequential scans on large tables its plan shows.
+        seq_scans: Vec<SeqScan>,
     },
+}
+
+/// A sequential scan a captured plan shows, in a `slow_statement`
+/// recommendation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeqScan {
+    /// The table (`schema.table` outside `public`).
+    pub table: String,
+    /// Its rows as of its last `ANALYZE`, else the planner's estimate of
+    /// the rows the scan returns.
+    pub estimated_rows: f64,
+    /// The column its filter tests, when one is named: the index candidate.
+    pub filter_column: Option<String>,
 }
 
 /// One cache name's hit rate, in a `cache_hit_rate` recommendation.
@@ -174,6 +191,9 @@ pub struct CacheNameRate {
 
 /// Statements slower than this at P95 are worth a recommendation.
 const SLOW_STATEMENT_MS: f64 = 100.0;
+/// A sequential scan on a table with fewer rows than this is cheap: not
+/// named (a table never analysed is named, its size unknown).
+const LARGE_TABLE_ROWS: f64 = 1000.0;
 /// How many statements the advice names at most.
 const SLOW_STATEMENTS: usize = 3;
 
@@ -305,25 +325,78 @@ fn statements(s: &Snapshot, c: &HealthConfig, out: &mut Vec<Recommendation>) {
     slow.sort_by(|a, b| b.figures.total_ms.total_cmp(&a.figures.total_ms));
     for q in slow.into_iter().take(SLOW_STATEMENTS) {
         let share = share_of(q.figures.total_ms);
+        let head = format!(
+            "`{}` has a P95 of {:.0} ms over {} calls and takes {:.0} % of database time",
+            q.summary,
+            q.figures.p95_ms,
+            q.figures.count,
+            share * 100.0
+        );
+        let plan = s.plans.iter().find(|p| p.summary == q.summary);
+        let scans = plan.map(|p| seq_scans(&p.plan)).unwrap_or_default();
+        let message = match plan {
+            None => format!(
+                "{head}: check its plan (EXPLAIN ANALYZE) and indexes, or cache its result."
+            ),
+            Some(p) => {
+                let age = s.at_ms.saturating_sub(p.plan.captured_at_ms) / 1000;
+                let shows = if scans.is_empty() {
+                    "no sequential scan on a large table: check the rows its joins and \
+                     index scans expect, or cache its result"
+                        .to_owned()
+                } else {
+                    scans.iter().map(describe).collect::<Vec<_>>().join("; ")
+                };
+                format!("{head}. Its plan (captured {age} s ago) shows {shows}.")
+            }
+        };
         out.push(Recommendation {
             kind: "slow_statement",
-            message: format!(
-                "`{}` has a P95 of {:.0} ms over {} calls and takes {:.0} % of database time: \
-                 check its plan (EXPLAIN ANALYZE) and indexes, or cache its result.",
-                q.summary,
-                q.figures.p95_ms,
-                q.figures.count,
-                share * 100.0
-            ),
+            message,
             figures: AdviceFigures::Statement {
                 summary: q.summary.clone(),
                 calls: q.figures.count,
                 p95_ms: q.figures.p95_ms,
                 total_ms: q.figures.total_ms,
                 share_of_db_time: share,
+                plan_captured_at_ms: plan.map(|p| p.plan.captured_at_ms),
+                seq_scans: scans,
             },
         });
     }
+}
+
+/// The sequential scans of `plan` worth naming: on a table of at least
+/// [`LARGE_TABLE_ROWS`] rows, or of unknown size.
+fn seq_scans(plan: &crate::stats::QueryPlan) -> Vec<SeqScan> {
+    plan.nodes
+        .iter()
+        .filter(|n| n.node_type == "Seq Scan")
+        .filter(|n| n.table_rows.is_none_or(|r| r >= LARGE_TABLE_ROWS))
+        .filter_map(|n| {
+            Some(SeqScan {
+                table: n.relation.clone()?,
+                estimated_rows: n.table_rows.unwrap_or(n.estimated_rows),
+                filter_column: n.filter_column(),
+            })
+        })
+        .collect()
+}
+
+/// "a sequential scan on orders (~50000 rows estimated); no index used for
+/// the filter on orders.customer: consider an index on orders (customer)".
+fn describe(scan: &SeqScan) -> String {
+    let t = &scan.table;
+    let mut out = format!(
+        "a sequential scan on {t} (~{:.0} rows estimated)",
+        scan.estimated_rows
+    );
+    if let Some(c) = &scan.filter_column {
+        out.push_str(&format!(
+            "; no index used for the filter on {t}.{c}: consider an index on {t} ({c})"
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -384,6 +457,62 @@ mod tests {
             &c,
         );
         assert_eq!(got, ["SELECT report"]);
+    }
+
+    #[test]
+    fn a_captured_plan_names_the_seq_scan_and_the_column_to_index() {
+        use crate::stats::{PlanCondition, PlanNode, QueryPlan, StatementPlan};
+        let c = HealthConfig::default();
+        let mut s = Stats::builder().build().snapshot(5);
+        s.statements = vec![
+            statement("SELECT orders", 40, 150.0, 6_000.0),
+            statement("SELECT users", 40, 120.0, 5_000.0),
+        ];
+        let mut scan = PlanNode::new(1, "Seq Scan");
+        scan.relation = Some("shop.orders".into());
+        scan.table_rows = Some(50_000.0);
+        scan.conditions.push(PlanCondition {
+            kind: "Filter".into(),
+            expression: "((orders.total > ?) AND (orders.customer = $1))".into(),
+        });
+        // A small table's scan is cheap: not named.
+        let mut small = PlanNode::new(0, "Seq Scan");
+        small.relation = Some("users".into());
+        small.table_rows = Some(12.0);
+        s.plans = vec![
+            StatementPlan {
+                summary: "SELECT orders".into(),
+                plan: QueryPlan::new(
+                    s.at_ms.saturating_sub(12_000),
+                    vec![PlanNode::new(0, "Aggregate"), scan],
+                ),
+            },
+            StatementPlan {
+                summary: "SELECT users".into(),
+                plan: QueryPlan::new(s.at_ms, vec![small]),
+            },
+        ];
+        let recs = recommendations(&s, &c);
+        let msg = |summary: &str| {
+            recs.iter()
+                .find(|r| matches!(&r.figures, AdviceFigures::Statement { summary: x, .. } if x == summary))
+                .map(|r| r.message.clone())
+                .unwrap()
+        };
+        assert!(
+            msg("SELECT orders").ends_with(
+                "Its plan (captured 12 s ago) shows a sequential scan on shop.orders (~50000 rows \
+                 estimated); no index used for the filter on shop.orders.customer: consider an \
+                 index on shop.orders (customer)."
+            ),
+            "{}",
+            msg("SELECT orders")
+        );
+        assert!(
+            msg("SELECT users").contains("shows no sequential scan on a large table"),
+            "{}",
+            msg("SELECT users")
+        );
     }
 
     #[test]

@@ -133,6 +133,9 @@ pub struct StatementRow {
     pub p99_ms: f64,
     /// Longest call.
     pub max_ms: f64,
+    /// Its newest generic plan, when the pool captures plans
+    /// (`DB_PLAN_CAPTURE`) and it was slow enough; `null` otherwise.
+    pub plan: Option<crate::stats::QueryPlan>,
 }
 
 /// The cache over the window.
@@ -314,7 +317,7 @@ impl TraceLink {
     }
 }
 
-fn statement_row(q: &QueryFigures) -> StatementRow {
+fn statement_row(q: &QueryFigures, s: &Snapshot) -> StatementRow {
     let f = &q.figures;
     StatementRow {
         summary: q.summary.clone(),
@@ -326,6 +329,11 @@ fn statement_row(q: &QueryFigures) -> StatementRow {
         p95_ms: f.p95_ms,
         p99_ms: f.p99_ms,
         max_ms: f.max_ms,
+        plan: s
+            .plans
+            .iter()
+            .find(|p| p.summary == q.summary)
+            .map(|p| p.plan.clone()),
     }
 }
 
@@ -366,7 +374,7 @@ fn slow_queries(s: &Snapshot) -> SlowQueries {
     let rows = |v: Vec<&QueryFigures>| -> Vec<StatementRow> {
         v.into_iter()
             .take(SLOW_QUERIES)
-            .map(statement_row)
+            .map(|q| statement_row(q, s))
             .collect()
     };
     SlowQueries {

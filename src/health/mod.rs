@@ -47,7 +47,7 @@ mod page;
 mod ready;
 
 pub use crate::config::{AdminToken, HealthConfig};
-pub use advice::{AdviceFigures, Alert, CacheNameRate, Recommendation};
+pub use advice::{AdviceFigures, Alert, CacheNameRate, Recommendation, SeqScan};
 pub use builder::HealthBuilder;
 pub use check::{Check, CheckError, CheckFuture};
 pub use detailed::{

@@ -69,6 +69,7 @@ impl StatsBuilder {
             pool_status: Mutex::new(None),
             cache_gauge: Mutex::new(None),
             utilization: Mutex::new(vec![(u64::MAX, 0.0); series::HISTORY as usize]),
+            plans: Mutex::default(),
         }))
     }
 }

@@ -35,6 +35,8 @@ pub(crate) struct Inner {
     pub(super) cache_gauge: Provider<CacheGauge>,
     /// Highest pool utilization sampled in each minute (by `minute % 60`).
     pub(super) utilization: Mutex<Vec<(u64, f64)>>,
+    /// The newest captured plan of each slow statement (`plans`).
+    pub(super) plans: Mutex<super::plans::Plans>,
 }
 
 /// The rolling window. Cheap to clone; clones share the same counts.

@@ -29,8 +29,10 @@
 pub mod buckets;
 mod builder;
 mod clock;
+mod filter_column;
 mod handle;
 mod n_plus_one;
+mod plans;
 mod recorders;
 mod registry;
 mod series;
@@ -41,6 +43,7 @@ pub use builder::StatsBuilder;
 pub use clock::{Clock, ManualClock};
 pub use handle::{CacheGauge, Stats};
 pub use n_plus_one::{NPlusOneFigures, NPlusOneStats};
+pub use plans::{PlanCondition, PlanNode, QueryPlan, StatementPlan, MAX_PLANS};
 pub use recorders::{CacheStats, ModelStats, PoolStats, QueryStats, RouteStats};
 pub use snapshot::{
     CacheFigures, Figures, History, ModelFigures, QueryFigures, RouteFigures, RouteHistory,

@@ -189,6 +189,8 @@ pub struct Snapshot {
     pub models: Vec<ModelFigures>,
     /// Each (route, statement) that ran as an N+1 in the window.
     pub n_plus_one: Vec<super::NPlusOneFigures>,
+    /// The newest captured plan of each slow statement, newest first.
+    pub plans: Vec<super::StatementPlan>,
 }
 
 /// One route's per-minute history.
@@ -314,6 +316,7 @@ impl Stats {
             cache_server: self.cache_gauge(),
             models,
             n_plus_one: self.n_plus_one_figures(now, minutes),
+            plans: self.plans(),
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use wingspan::stats::{Clock, Stats};
+use wingspan::stats::{Clock, PlanNode, QueryPlan, Stats};
 
 use super::{at, get, world_with, TOKEN};
 use crate::support::{self, Browser, Receiver};
@@ -49,6 +49,7 @@ async fn dashboard_shows_the_json_figures_in_headless_chromium() {
         .as_millis() as u64;
     let (clock, hand) = Clock::manual(now_ms - (ROUNDS - 1) * 60_000);
     let stats = Stats::builder().clock(clock).build();
+    let view = stats.clone();
     let receiver = Receiver::start().await;
     let db = support::database_url();
     let (_telemetry, w) = world_with(&receiver, db, support::redis_url(), stats).await;
@@ -58,6 +59,21 @@ async fn dashboard_shows_the_json_figures_in_headless_chromium() {
         }
         w.drive_round(round).await;
     }
+    // A captured plan beside one statement (the capture itself is tested
+    // in tests/db/plans.rs): the page shows the text the JSON serves.
+    let planned = view
+        .snapshot(15)
+        .statements
+        .iter()
+        .filter(|q| q.figures.count > 0)
+        .max_by(|a, b| a.figures.p95_ms.total_cmp(&b.figures.p95_ms))
+        .map(|q| q.summary.clone())
+        .expect("the world ran statements");
+    let mut scan = PlanNode::new(0, "Seq Scan");
+    scan.relation = Some("users".into());
+    scan.estimated_rows = 42.0;
+    scan.total_cost = 180.5;
+    view.record_plan(&planned, QueryPlan::new(view.clock().now_ms(), vec![scan]));
 
     let browser = Browser::start().await;
     browser.size(1366, 900).await;
@@ -141,6 +157,20 @@ async fn dashboard_shows_the_json_figures_in_headless_chromium() {
         recs.as_u64().unwrap() as usize,
         doc["recommendations"].as_array().unwrap().len()
     );
+
+    // The plan, folded beside its statement, unfolds to the JSON's text.
+    let row = doc["slow_queries"]["by_p95"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["summary"] == planned.as_str())
+        .unwrap_or_else(|| panic!("{planned} not in by_p95"));
+    let plan_text = row["plan"]["text"].as_str().unwrap().to_owned();
+    assert!(plan_text.contains("Seq Scan on users"), "{plan_text}");
+    let unfolded = browser
+        .exec("const d = document.querySelector('#t-q-p95 [data-plan]'); if (!d) return null; d.open = true; return d.querySelector('pre').textContent")
+        .await;
+    assert_eq!(unfolded.as_str(), Some(plan_text.as_str()), "{unfolded}");
 
     // Nothing was asked from another origin.
     let foreign = browser

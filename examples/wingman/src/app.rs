@@ -46,15 +46,25 @@ impl Keys {
 }
 
 /// The API routes, the wingspan HTTP layer over them.
-pub fn router(app: App, telemetry: &wingspan::Telemetry, n_plus_one_route: bool) -> Router {
-    let api = if n_plus_one_route {
-        Router::new().route(
+pub fn router(
+    app: App,
+    telemetry: &wingspan::Telemetry,
+    n_plus_one_route: bool,
+    slow_route: bool,
+) -> Router {
+    let mut api = Router::new();
+    if n_plus_one_route {
+        api = api.route(
             "/api/users/{id}/matches-n-plus-one",
             get(matches::list_n_plus_one),
-        )
-    } else {
-        Router::new()
-    };
+        );
+    }
+    if slow_route {
+        api = api.route(
+            "/api/challenges/{id}/top-scores",
+            get(challenges::top_scores),
+        );
+    }
     api.route("/api/users", post(users::create))
         .route("/api/users/{id}", get(users::get))
         .route("/api/users/{id}/profile", get(users::profile))

@@ -1,6 +1,7 @@
 //! `GET /api/challenges/{id}` and `GET /api/challenges?difficulty=…`: hot
 //! reads served through `Cache::get_or_load` (Redis first, Postgres on a
-//! miss, written back in the background, one loader per key at a time).
+//! miss, written back in the background, one loader per key at a time);
+//! `GET /api/challenges/{id}/top-scores`, a deliberately slow read.
 
 use std::time::Duration;
 
@@ -107,5 +108,33 @@ pub async fn list(State(app): State<App>, RawQuery(query): RawQuery) -> Result<R
     Ok(json(
         StatusCode::OK,
         &j!({ "difficulty": difficulty, "challenges": listed }),
+    ))
+}
+
+/// `GET /api/challenges/{id}/top-scores` (`WINGMAN_SLOW_ROUTE=true`): the
+/// ten best scores of a challenge, straight from Postgres. Deliberately
+/// slow: `matches` has no index on `challenge_id`, so each call scans the
+/// table, and wingspan's plan capture (`DB_PLAN_CAPTURE`) shows that scan
+/// and the index it lacks beside the statement in `/health/detailed`.
+pub async fn top_scores(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let client = app.pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT user_id, score FROM matches WHERE challenge_id = $1 \
+             ORDER BY score DESC LIMIT 10",
+            &[&id],
+        )
+        .await?;
+    let scores: Vec<_> = rows
+        .iter()
+        .map(|r| j!({ "user_id": r.get::<_, i32>(0), "score": r.get::<_, i32>(1) }))
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &j!({ "challenge_id": id, "top_scores": scores }),
     ))
 }

@@ -56,6 +56,28 @@ pub struct Settings {
     /// matches, then each partner's profile one by one) that wingspan's
     /// N+1 detection flags. Defaults to false.
     pub n_plus_one_route: bool,
+    /// `WINGMAN_SLOW_ROUTE`: `true` adds `GET /api/challenges/{id}/top-scores`,
+    /// a deliberately slow statement (the best scores of a challenge, read
+    /// from `matches`, which has no index on `challenge_id`: a sequential
+    /// scan) whose plan wingspan captures when `DB_PLAN_CAPTURE=true`.
+    /// Defaults to false.
+    pub slow_route: bool,
+}
+
+/// A `true`/`false` setting (`1`/`0`; unset or empty is false).
+fn flag(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<bool, SettingError> {
+    match lookup(variable).as_deref() {
+        None | Some("" | "false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(other) => Err(SettingError {
+            variable,
+            value: other.to_owned(),
+            expected: "true or false",
+        }),
+    }
 }
 
 /// The schema used when `WINGMAN_SCHEMA` is unset.
@@ -140,20 +162,12 @@ impl Settings {
             0..=1_000_000,
             "a whole number from 0 (never) to 1000000",
         )?;
-        let n_plus_one_route = match lookup("WINGMAN_N_PLUS_ONE_ROUTE").as_deref() {
-            None | Some("" | "false" | "0") => false,
-            Some("true" | "1") => true,
-            Some(other) => {
-                return Err(SettingError {
-                    variable: "WINGMAN_N_PLUS_ONE_ROUTE",
-                    value: other.to_owned(),
-                    expected: "true or false",
-                })
-            }
-        };
+        let n_plus_one_route = flag(&lookup, "WINGMAN_N_PLUS_ONE_ROUTE")?;
+        let slow_route = flag(&lookup, "WINGMAN_SLOW_ROUTE")?;
         Ok(Self {
             app_addr,
             n_plus_one_route,
+            slow_route,
             schema,
             key_prefix,
             seed_users,

@@ -45,6 +45,21 @@ impl<V> StatementCache<V> {
         v
     }
 
+    /// The cached text with the largest `key` among the entries `pred`
+    /// accepts. Holds the lock while it scans: for background work only
+    /// (the plan capture), never a request.
+    pub(crate) fn max_by_key(
+        &self,
+        pred: impl Fn(&V) -> bool,
+        key: impl Fn(&V) -> u64,
+    ) -> Option<Box<str>> {
+        let map = self.map.lock().ok()?;
+        map.iter()
+            .filter(|(_, v)| pred(v))
+            .max_by_key(|(_, v)| key(v))
+            .map(|(k, _)| k.clone())
+    }
+
     /// The number of cached statements.
     pub fn len(&self) -> usize {
         self.map.lock().map(|m| m.len()).unwrap_or(0)

@@ -24,7 +24,8 @@ pub(crate) use lexer::{
     dollar_tag, end_of_block_comment, end_of_quoted, end_of_quoted_ident, find, is_ident_char,
     is_ident_start,
 };
-use mask::{collapse_in_lists, mask};
+use mask::collapse_in_lists;
+pub(crate) use mask::mask;
 use summary::summarize;
 
 /// The longest `db.query.summary` (semconv advice).

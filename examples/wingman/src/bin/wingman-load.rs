@@ -19,7 +19,8 @@
 //! - `WINGMAN_MIX=nonllm` leaves the coach (LLM) scenario out; `all`
 //!   (default) keeps it. goose's own `--scenarios browse,play` does the same.
 //! - `WINGMAN_N_PLUS_ONE_ROUTE=true` (as given to wingman, which then serves
-//!   the route) adds `GET /api/users/{id}/matches-n-plus-one` [1] to `browse`.
+//!   the route) adds `GET /api/users/{id}/matches-n-plus-one` [1] to `browse`;
+//!   `WINGMAN_SLOW_ROUTE=true` adds `GET /api/challenges/{id}/top-scores` [1].
 //!
 //! Scenarios (weights in brackets; requests are named by route template, so
 //! goose's per-request table, `GET /api/users/{id}`, is per route, as the
@@ -91,6 +92,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         Ok("true" | "1")
     );
 
+    let slow = matches!(
+        std::env::var("WINGMAN_SLOW_ROUTE").as_deref(),
+        Ok("true" | "1")
+    );
+
     let mut browse = scenario!("browse")
         .set_weight(12)?
         .register_transaction(transaction!(get_user).set_weight(4)?)
@@ -100,6 +106,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .register_transaction(transaction!(list_challenges).set_weight(2)?);
     if n_plus_one {
         browse = browse.register_transaction(transaction!(get_matches_n_plus_one).set_weight(1)?);
+    }
+    if slow {
+        browse = browse.register_transaction(transaction!(get_top_scores).set_weight(1)?);
     }
     let mut attack = GooseAttack::initialize_with_config(config)?
         .register_scenario(browse)
@@ -262,6 +271,11 @@ async fn get_matches(user: &mut GooseUser) -> TransactionResult {
 async fn get_matches_n_plus_one(user: &mut GooseUser) -> TransactionResult {
     let path = format!("/api/users/{}/matches-n-plus-one", user_id());
     get(user, &path, "/api/users/{id}/matches-n-plus-one").await
+}
+
+async fn get_top_scores(user: &mut GooseUser) -> TransactionResult {
+    let path = format!("/api/challenges/{}/top-scores", pick(CHALLENGES));
+    get(user, &path, "/api/challenges/{id}/top-scores").await
 }
 
 async fn get_challenge(user: &mut GooseUser) -> TransactionResult {
