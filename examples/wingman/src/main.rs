@@ -61,6 +61,8 @@
 //! | `WINGMAN_LLM_URL` | a Messages API base URL to call instead of starting the in-process fake | unset |
 //! | `WINGMAN_LLM_MEDIAN_MS`, `WINGMAN_LLM_P95_MS` | the fake's log-normal latency | 700, 2500 |
 //! | `WINGMAN_LLM_OVERLOAD_EVERY` | every N-th coach call meets a 529 (retried), every 4N-th three (degraded); 0 = never; fake only | 25 |
+//! | `WINGMAN_FAULT_EVERY` | every N-th API request answers 500 (`{"error": "injected fault …"}`) without running its handler; 0 = never | 0 |
+//! | `WINGMAN_DELAY_EVERY` | every N-th API request waits 400 ms first (slow by the latency alert's 300 ms); 0 = never | 0 |
 //! | `WINGMAN_N_PLUS_ONE_ROUTE` | `true` adds `GET /api/users/{id}/matches-n-plus-one`: the matches, then each partner's profile one query at a time (a deliberate N+1 for wingspan's detection, `DB_N_PLUS_ONE_THRESHOLD`) | false |
 //! | `DB_POOL_ENABLED` | `false`: a new connection per request (wingspan's switch), for the pooled-vs-direct baseline | true |
 //! | `DB_RLS_ALLOW_PRIVILEGED_LOGIN` | wingman migrates, writes and reads as the user through one pool, so its login owns the tables (and is `postgres` by default): it accepts that risk for `as_user` unless told `false` | true |
@@ -71,6 +73,7 @@ mod app;
 mod challenges;
 mod coach;
 mod error;
+mod faults;
 mod matches;
 mod schema;
 mod sessions;
@@ -168,7 +171,12 @@ async fn run() -> Result<(), BoxError> {
     let bounds = telemetry.config().http.serve;
     let api = tokio::spawn(serve(
         api_listener,
-        app::router(app, &telemetry, settings.n_plus_one_route),
+        app::router(
+            app,
+            &telemetry,
+            settings.n_plus_one_route,
+            faults::Faults::new(settings.fault_every, settings.delay_every),
+        ),
         bounds,
         stop_rx.clone(),
     ));

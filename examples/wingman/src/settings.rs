@@ -56,6 +56,12 @@ pub struct Settings {
     /// matches, then each partner's profile one by one) that wingspan's
     /// N+1 detection flags. Defaults to false.
     pub n_plus_one_route: bool,
+    /// `WINGMAN_FAULT_EVERY`: every N-th API request answers 500 without
+    /// running its handler. 0 turns injection off. Defaults to 0.
+    pub fault_every: u64,
+    /// `WINGMAN_DELAY_EVERY`: every N-th API request waits 400 ms first.
+    /// 0 turns injection off. Defaults to 0.
+    pub delay_every: u64,
 }
 
 /// The schema used when `WINGMAN_SCHEMA` is unset.
@@ -140,6 +146,17 @@ impl Settings {
             0..=1_000_000,
             "a whole number from 0 (never) to 1000000",
         )?;
+        let every = |name: &'static str| {
+            number(
+                &lookup,
+                name,
+                0,
+                0..=1_000_000,
+                "a whole number from 0 (never) to 1000000",
+            )
+        };
+        let fault_every = every("WINGMAN_FAULT_EVERY")?;
+        let delay_every = every("WINGMAN_DELAY_EVERY")?;
         let n_plus_one_route = match lookup("WINGMAN_N_PLUS_ONE_ROUTE").as_deref() {
             None | Some("" | "false" | "0") => false,
             Some("true" | "1") => true,
@@ -161,6 +178,8 @@ impl Settings {
             llm_median: Duration::from_millis(median),
             llm_p95: Duration::from_millis(p95),
             overload_every,
+            fault_every,
+            delay_every,
         })
     }
 }
