@@ -143,6 +143,18 @@ mod tests {
     }
 
     #[test]
+    fn the_builder_turns_it_on_with_a_ratio() {
+        let t = super::super::Config::builder()
+            .tail_sampling(0.05)
+            .build()
+            .unwrap()
+            .telemetry
+            .tail_sampling;
+        assert!(t.enabled);
+        assert_eq!(t.ratio, 0.05);
+    }
+
+    #[test]
     fn a_head_ratio_gives_way_with_a_warning() {
         let vars = [
             ("WINGSPAN_TAIL_SAMPLING", "true"),

@@ -336,8 +336,11 @@ mod tests {
             .map(|n| {
                 let t = t.clone();
                 std::thread::spawn(move || {
-                    for i in 0..500u128 {
-                        let trace = (n << 64) | (i * 0x9E37_79B9_7F4A_7C15);
+                    for i in 0..500u64 {
+                        // Unique per thread and per i: an odd multiplier is a
+                        // bijection of the low 64 bits, the thread in the high.
+                        let low = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                        let trace = ((n + 1) << 64) | u128::from(low);
                         t.on_end(span(trace, 2, 1, FAST));
                         t.on_end(span(trace, 1, 0, FAST));
                     }
