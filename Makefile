@@ -18,7 +18,7 @@ FEATURES ?= --all-features
 all: test
 
 help:
-	@echo "make demo       wingman (the reference service) under 30 s of load, exporting to rotel; prints a report (.demo/report.md)"
+	@echo "make demo       wingman (the reference service) under 30 s of load, tail-sampled at 1 %, exporting to rotel; prints a report (.demo/report.md)"
 	@echo "make demo-quickstart  the smallest example (quickstart) against rotel, and what rotel received"
 	@echo "make test       the whole gate: fmt, clippy (every feature set), script tests, alert rules, the book, nextest, weaver's live check, doctests, e2e alerting"
 	@echo "make book       build the book (docs/, mdBook) into the target dir and check its links, the README's wiring block and SECURITY.md's tests"

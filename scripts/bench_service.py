@@ -21,6 +21,9 @@ Rows:
   64 clients, and 256 clients on a pool of 10 with acquire timeouts counted
   (``db_client_connection_timeouts_total`` from the pull endpoint, and 503s);
 - resident memory under load with the collector down (OTLP to a closed port);
+- tail sampling: head sampling at 1 %, in-process tail sampling at a 1 % base
+  ratio and every trace, at a fixed rate with injected 500s and slow requests:
+  spans exported and CPU per request, and the 5xx and slow traces kept;
 - accuracy: P95 from the exported histogram (``histogram_quantile`` over the
   scraped buckets, computed as Prometheus does: scripts/bench_quantiles.py),
   default buckets and base-2 exponential (read from OTLP), against goose's
@@ -176,6 +179,15 @@ class Service:
         for _ in self.proc.stdout:  # type: ignore[union-attr]
             pass
 
+    def cpu_seconds(self) -> float:
+        """utime + stime so far, from /proc/PID/stat (the fields after the
+        command name, which is in parentheses)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
     def rss_kib(self) -> int:
         try:
             for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -264,6 +276,7 @@ class Bench:
         svc = Service(self.wingman, e, wlog)
         try:
             rss_before = svc.rss_kib()
+            cpu_before = svc.cpu_seconds()
             report = run_load(self.load, svc.app, users, seconds,
                               self.work / f"load-{self.n}.json", self.work / "load.log", throttle)
             probed = probe(svc) if probe else None
@@ -274,7 +287,7 @@ class Bench:
         log(f"{label}: {agg.get('rps')} req/s, P95 {agg.get('p95')} ms, "
             f"{agg.get('failures')} failures, peak RSS {max(svc.rss or [0]) // 1024} MiB")
         return {"rows": rows, "agg": agg, "rss_before": rss_before, "rss": svc.rss,
-                "probe": probed}
+                "probe": probed, "cpu_before": cpu_before}
 
 
 def scrape(svc: Service) -> str:
@@ -293,6 +306,127 @@ def counter(text: str, metric: str) -> float:
             if name == metric:
                 total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def series(text: str, metric: str):
+    """(labels, value) of every sample of ``metric`` in a Prometheus exposition."""
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(metric):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)', line)
+        if not m or m.group(1) != metric:
+            continue
+        labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        yield labels, float(m.group(3))
+
+
+def tail_figures(text: str, api_slow_s: float = 0.3) -> dict:
+    """From one scrape: requests, 5xx, slow non-5xx requests (above the 0.3 s
+    bucket), spans exported and lost, and tail sampling's decisions."""
+    count = {}
+    for labels, v in series(text, HIST + "_count"):
+        key = tuple(sorted((k, x) for k, x in labels.items()))
+        count[key] = v
+    le = {}
+    for labels, v in series(text, HIST + "_bucket"):
+        if labels.get("le") == str(api_slow_s):
+            key = tuple(sorted((k, x) for k, x in labels.items() if k != "le"))
+            le[key] = v
+    def status(key) -> int:
+        code = dict(key).get("http_response_status_code", "0")
+        return int(code) if code.isdigit() else 0
+
+    requests = sum(count.values())
+    errors = sum(v for k, v in count.items() if status(k) >= 500)
+    slow = sum(v - le.get(k, v) for k, v in count.items()
+               if status(k) < 500 and dict(k).get("wingspan_route_class", "standard") != "llm")
+    exported = lost = 0.0
+    for labels, v in series(text, "otel_sdk_exporter_span_exported_total"):
+        if labels.get("error_type"):
+            lost += v
+        else:
+            exported += v
+    for labels, v in series(text, "otel_sdk_processor_span_processed_total"):
+        if labels.get("error_type"):
+            lost += v
+    decisions = {labels.get("wingspan_sampling_decision"): v
+                 for labels, v in series(text, "wingspan_sampling_traces_total")}
+    overflow = sum(v for _, v in series(text, "wingspan_sampling_overflow_total"))
+    return {"requests": requests, "errors": errors, "slow": slow, "exported": exported,
+            "lost": lost, "decisions": decisions, "overflow": overflow}
+
+
+TAIL_RATE = 400
+TAIL_CLIENTS = 16
+TAIL_ROUNDS = 3
+
+
+def tail_sampling(b: Bench) -> str:
+    seconds = max(b.args.seconds, 15)
+
+    def probe(svc):
+        cpu = svc.cpu_seconds()
+        time.sleep(1.5)  # the last batch (200 ms) exported and counted
+        return cpu, scrape(svc)
+
+    common = {"WINGSPAN_PROMETHEUS": "true", "OTEL_BSP_SCHEDULE_DELAY": "200",
+              "WINGMAN_FAULT_EVERY": "199", "WINGMAN_DELAY_EVERY": "97"}
+    runs = [
+        ("head sampling, 1 %", {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                                "OTEL_TRACES_SAMPLER_ARG": "0.01"}),
+        ("tail sampling, 1 % base ratio", {"OTEL_TRACES_SAMPLER": "parentbased_always_on",
+                                           "WINGSPAN_TAIL_SAMPLING": "true",
+                                           "WINGSPAN_TAIL_SAMPLING_RATIO": "0.01"}),
+        ("every trace (always_on)", {}),
+    ]
+    t = (
+        f"{TAIL_CLIENTS} clients throttled to {TAIL_RATE} req/s, {seconds} s per run, {TAIL_ROUNDS} "
+        "rounds in turned order (requests and kept traces summed over them; spans and CPU per "
+        "request: the median run, CPU's range in brackets), non-LLM mix, "
+        "with injected faults (`WINGMAN_FAULT_EVERY=199`: a 500; `WINGMAN_DELAY_EVERY=97`: 400 ms "
+        "first, slow by the 300 ms threshold). CPU = wingman's utime + stime over the load "
+        "(/proc) ÷ the requests the server counted; spans = `otel_sdk_exporter_span_exported_total` "
+        "÷ requests; kept = `wingspan_sampling_traces_total` by decision against the 5xx and the "
+        "slow non-5xx requests of the `http.server.request.duration` histogram (a kept trace "
+        "arrived: spans lost at the queue or in export are counted, and listed).\n\n"
+        "| sampling | requests | spans exported / request | CPU / request | 5xx traces kept "
+        "| slow traces kept | spans lost |\n|---|---|---|---|---|---|---|\n"
+    )
+    # Three rounds, the order turned each round (ABC, CAB, BCA), medians reported: the CPU
+    # of one run moves by about 10 % on this shared machine.
+    figures: dict[str, list] = {label: [] for label, _ in runs}
+    for rnd in range(TAIL_ROUNDS):
+        for i in range(len(runs)):
+            label, env = runs[(i - rnd) % len(runs)]
+            r = b.run(f"tail bench: {label} (round {rnd + 1})", TAIL_CLIENTS, seconds, probe=probe,
+                      throttle=TAIL_RATE, **common, **env)
+            cpu_after, text = r["probe"]
+            f = tail_figures(text)
+            f["cpu_us"] = (cpu_after - r["cpu_before"]) * 1e6 / (f["requests"] or 1)
+            figures[label].append(f)
+    for label, _ in runs:
+        fs = figures[label]
+        requests = sum(f["requests"] for f in fs)
+        spans = statistics.median(f["exported"] / (f["requests"] or 1) for f in fs)
+        cpus = [f["cpu_us"] for f in fs]
+        on = any(f["decisions"] for f in fs)
+
+        def kept(decision: str, of: str) -> str:
+            if not on:
+                return "—"
+            return (f"{sum(f['decisions'].get(decision, 0) for f in fs):.0f} of "
+                    f"{sum(f[of] for f in fs):.0f}")
+        t += (f"| {label} | {requests:.0f} | {spans:.3f} | {statistics.median(cpus):.0f} µs "
+              f"({min(cpus):.0f}–{max(cpus):.0f}) | {kept('error', 'errors')} | {kept('slow', 'slow')} "
+              f"| {sum(f['lost'] for f in fs):.0f} |\n")
+    t += (
+        "\nTail sampling builds and holds every span until its root ends, as `always_on` "
+        "builds every span, then drops most of them before the queue: its CPU per request is "
+        "to be read against both other rows (their ranges show the run-to-run spread), and "
+        "what it changes is the spans exported per request, close to head sampling's plus "
+        "every error and slow trace.\n"
+    )
+    return t
 
 
 def throughput(b: Bench) -> str:
@@ -524,6 +658,7 @@ SECTIONS = {
     "sweep": ("Service: pool-size sweep and 256-client stress", sweep),
     "memory": ("Service: memory under load with the collector down", memory),
     "accuracy": ("Service: exported P95 against client-side P95", accuracy),
+    "tail": ("Service: in-process tail sampling against head sampling (wingman, goose)", tail_sampling),
 }
 
 

@@ -19,6 +19,12 @@
 #   DEMO_SECONDS=30 DEMO_USERS=16 DEMO_RPS=150   the load
 #   DEMO_PROFILE=release   build with --release (default: debug, the build `make test` shares)
 #   DEMO_KEEP=1            keep wingman running after the load, until Ctrl-C (to browse the page)
+#   WINGSPAN_TAIL_SAMPLING=true WINGSPAN_TAIL_SAMPLING_RATIO=0.01
+#                          in-process tail sampling at a 1 % base ratio (false: the head sampler
+#                          decides); WINGMAN_FAULT_EVERY=199 WINGMAN_DELAY_EVERY=97 give it
+#                          5xx answers and slow requests to find; the report's "Tail sampling"
+#                          section counts spans and process CPU per request, and the share of
+#                          them whose traces reached rotel
 #   WINGMAN_*, DB_*, ...   passed on to wingman (examples/wingman/src/main.rs lists them)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -99,6 +105,13 @@ export WINGMAN_SLOW_ROUTE="${WINGMAN_SLOW_ROUTE:-true}"
 export DB_PLAN_CAPTURE="${DB_PLAN_CAPTURE:-true}"
 export DB_PLAN_THRESHOLD_MS="${DB_PLAN_THRESHOLD_MS:-2}"
 export DB_PLAN_INTERVAL="${DB_PLAN_INTERVAL:-2}"
+# In-process tail sampling at a 1 % base ratio: every 5xx and every slow request (> 300 ms;
+# LLM routes > 10 s) should reach rotel, and about 1 % of the rest. The injected faults give
+# it some of each: every 199th request answers 500, every 97th waits 400 ms.
+export WINGSPAN_TAIL_SAMPLING="${WINGSPAN_TAIL_SAMPLING:-true}"
+export WINGSPAN_TAIL_SAMPLING_RATIO="${WINGSPAN_TAIL_SAMPLING_RATIO:-0.01}"
+export WINGMAN_FAULT_EVERY="${WINGMAN_FAULT_EVERY:-199}"
+export WINGMAN_DELAY_EVERY="${WINGMAN_DELAY_EVERY:-97}"
 export APP_ADDR="127.0.0.1:$(free_port 8080)"
 export WINGSPAN_ADMIN_ADDR="127.0.0.1:$(free_port 9188)"
 log "starting wingman (API $APP_ADDR, admin $WINGSPAN_ADMIN_ADDR), exporting to $OTEL_EXPORTER_OTLP_ENDPOINT; its log: $APP_LOG"
@@ -131,10 +144,16 @@ echo "[demo] wingman: API $API, admin $ADMIN ($SEEDED)"
     done
 ) &
 SAMPLER_PID=$!
+# wingman's CPU time (utime + stime, clock ticks) around the load, for the report's CPU per
+# request; the fields after the command name, which is in parentheses.
+cpu_ticks() { sed 's/^.*) //' "/proc/$APP_PID/stat" | awk '{print $12 + $13}'; }
+CPU_BEFORE="$(cpu_ticks)"
 log "load: $USERS users, ${SECONDS_OF_LOAD} s, at most $RPS req/s, every endpoint (wingman-load; goose output in $STATE/load.log)"
 "$LOAD" -H "$API" -u "$USERS" -r "$USERS" -t "${SECONDS_OF_LOAD}s" --throttle-requests "$RPS" \
     --no-reset-metrics --report-file "$LOAD_JSON" --report-file "$STATE/load.html" -q >"$STATE/load.log" 2>&1 \
     || { tail -n 20 "$STATE/load.log" >&2; die "the load tool failed"; }
+CPU_AFTER="$(cpu_ticks)"
+CPU_SECONDS="$(awk -v a="$CPU_BEFORE" -v b="$CPU_AFTER" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }')"
 stop_pid "$SAMPLER_PID" "health sampler"
 SAMPLER_PID=""
 curl -s --max-time 5 -o "$STATE/metrics.txt" "$ADMIN/metrics" || true
@@ -185,6 +204,6 @@ HEALTH=("$STATE"/health-*.json)
 [ -e "${HEALTH[0]}" ] || HEALTH=()
 python3 "$ROOT/scripts/demo_report.py" --goose "$LOAD_JSON" --rotel "$DUMP" \
     --health "${HEALTH[@]}" --thresholds "$ROOT/alerts/thresholds.json" \
-    --page-url "$PAGE" "${SHOT_ARGS[@]}" --out "$REPORT" || die "the report found problems (above)"
+    --page-url "$PAGE" "${SHOT_ARGS[@]}" --cpu-seconds "$CPU_SECONDS" --out "$REPORT" || die "the report found problems (above)"
 [ "$app_rc" = 0 ] || die "wingman exited with status $app_rc (log: $APP_LOG)"
 log "demo OK. Report: $REPORT; goose: $STATE/load.html; raw dump: $DUMP; wingman log: $APP_LOG"

@@ -17,14 +17,15 @@ Sections: per-route latency, client side (goose) against the agent's
 ``http.server.request.duration`` histogram (quantiles interpolated within
 the exported buckets, as Prometheus' ``histogram_quantile`` does), the
 database pool, the cache, the AI calls and their cost, each alert threshold
-and its state, what the collector received, two example traces as trees,
-and the page's URL and screenshot.
+and its state, what the collector received, tail sampling (spans and CPU per
+request, and the share of 5xx and slow requests whose traces arrived), two
+example traces as trees, and the page's URL and screenshot.
 
 Usage::
 
     demo_report.py --goose load.json --rotel rotel.log [--health h1.json ...]
         [--thresholds alerts/thresholds.json] [--page-url URL] [--screenshot PNG]
-        [--out report.md]
+        [--cpu-seconds S] [--out report.md]
 
 Exits 1 when the essentials are missing (no requests, no spans, no metrics).
 Standard library only.
@@ -47,6 +48,9 @@ import summarize_rotel  # noqa: E402
 
 HTTP_DURATION = "http.server.request.duration"
 LLM_ROUTES = ("/api/coach",)
+SAMPLING_TRACES = "wingspan.sampling.traces"
+# WINGSPAN_TAIL_SAMPLING_LLM_SLOW_MS's default, in seconds.
+LLM_SLOW_S = 10.0
 
 
 # ------------------------------------------------------------------ histograms
@@ -288,6 +292,70 @@ def tree(spans: list) -> list[str]:
     return lines
 
 
+def slow_requests(metrics: dict, api_slow_s: float, llm_slow_s: float) -> int:
+    """Requests slower than their class's threshold and not 5xx (those count as
+    errors), from the exported histogram: the counts of the buckets above the
+    threshold's bound (the bounds hold 0.3 and 10, wingspan's thresholds)."""
+    slow = 0
+    for p in points_of(metrics, HTTP_DURATION):
+        try:
+            if int(attr(p, "http.response.status_code", 0)) >= 500:
+                continue
+        except (TypeError, ValueError):
+            pass
+        limit = llm_slow_s if attr(p, "wingspan.route.class", "standard") == "llm" else api_slow_s
+        bounds, buckets = p.get("bounds") or [], p.get("buckets") or []
+        above = [i + 1 for i, b in enumerate(bounds) if float(b) >= limit - 1e-9]
+        if above and len(buckets) == len(bounds) + 1:
+            slow += sum(int(n) for n in buckets[above[0]:])
+    return slow
+
+
+def tail_sampling(metrics: dict, spans: list, api_slow_s: float, llm_slow_s: float,
+                  cpu_seconds: float | None) -> dict:
+    """What tail sampling kept against what it should have: the 5xx and slow
+    requests the histogram counted, and the traces whose local root (a SERVER
+    span with no parent) arrived with a 5xx or above its class's threshold;
+    the decisions counted by ``wingspan.sampling.traces``; spans and process
+    CPU per request."""
+    errors, responses = server_errors(metrics)
+    slow = slow_requests(metrics, api_slow_s, llm_slow_s)
+    arrived_errors = arrived_slow = 0
+    for s in spans:
+        if s["parent_id"] or s["kind"] != "SERVER":
+            continue
+        a = s["attributes"]
+        try:
+            code = int(a.get("http.response.status_code", 0))
+        except (TypeError, ValueError):
+            code = 0
+        if code >= 500:
+            arrived_errors += 1
+            continue
+        limit = llm_slow_s if a.get("wingspan.route.class") == "llm" else api_slow_s
+        if isinstance(s["start"], int) and isinstance(s["end"], int) and (s["end"] - s["start"]) / 1e9 > limit:
+            arrived_slow += 1
+    decisions = {str(attr(p, "wingspan.sampling.decision")): int(p.get("value") or 0)
+                 for p in points_of(metrics, SAMPLING_TRACES)}
+    return {
+        "on": bool(decisions),
+        "responses": responses,
+        "spans": len(spans),
+        "spans_per_request": len(spans) / responses if responses else None,
+        "cpu_ms_per_request": cpu_seconds * 1000 / responses if responses and cpu_seconds is not None else None,
+        "cpu_seconds": cpu_seconds,
+        "errors": errors,
+        "arrived_errors": arrived_errors,
+        "slow": slow,
+        "arrived_slow": arrived_slow,
+        "decisions": decisions,
+    }
+
+
+def share(arrived: int, expected: int) -> str:
+    return f"{arrived} of {expected}" + (f" ({arrived / expected * 100:.1f} %)" if expected else "")
+
+
 # ------------------------------------------------------------------ render
 # The slowest statements (by P95) whose plan the report prints.
 PLANS_SHOWN = 3
@@ -332,7 +400,8 @@ def fmt(v, spec=".1f", suffix=""):
 
 
 def build(goose: dict, dump, health: list, thresholds: dict, page_url: str | None,
-          screenshot: str | None, screenshot_note: str | None) -> tuple[str, list[str]]:
+          screenshot: str | None, screenshot_note: str | None,
+          cpu_seconds: float | None = None) -> tuple[str, list[str]]:
     """The Markdown report and a list of problems (empty when complete)."""
     problems = []
     client = summarize_goose.summarize(goose, tuple(f"POST {r}" for r in LLM_ROUTES))
@@ -450,6 +519,30 @@ def build(goose: dict, dump, health: list, thresholds: dict, page_url: str | Non
     w(f"- metric data points: {points} ({len(metrics)} metrics, {len(dump.metric_blocks)} metric blocks)")
     w(f"- log records: {len(dump.logs)} ({with_trace} with a trace id)")
 
+    tail = tail_sampling(metrics, dump.spans, float(thresholds["api_latency_threshold_seconds"]),
+                         LLM_SLOW_S, cpu_seconds)
+    w("")
+    w("## Tail sampling")
+    w("")
+    if tail["on"]:
+        d = tail["decisions"]
+        w("In-process tail sampling (`WINGSPAN_TAIL_SAMPLING=true`): every local trace recorded, "
+          "kept when a span failed or the root answered 5xx, when the root was slower than "
+          f"{thresholds['api_latency_threshold_seconds'] * 1000:.0f} ms (LLM routes: {LLM_SLOW_S:.0f} s), "
+          "or by the base ratio (`WINGSPAN_TAIL_SAMPLING_RATIO`).")
+    else:
+        w("Tail sampling was off (`WINGSPAN_TAIL_SAMPLING`): the head sampler decided.")
+    w("")
+    w(f"- spans exported per request: {fmt(tail['spans_per_request'], '.3f')} "
+      f"({tail['spans']} spans for {tail['responses']} requests)")
+    w(f"- process CPU per request (utime + stime of wingman over the load ÷ requests): "
+      f"{fmt(tail['cpu_ms_per_request'], '.3f', ' ms')} ({fmt(tail['cpu_seconds'], '.2f', ' s')} in all)")
+    w(f"- 5xx requests whose trace arrived: {share(tail['arrived_errors'], tail['errors'])}")
+    w(f"- slow requests (not 5xx) whose trace arrived: {share(tail['arrived_slow'], tail['slow'])}")
+    if tail["on"]:
+        w(f"- decisions (`wingspan.sampling.traces`): "
+          + ", ".join(f"{k} {d.get(k, 0)}" for k in ("error", "slow", "parent", "ratio", "drop")))
+
     w("")
     w("## Two example traces")
     w("")
@@ -486,6 +579,7 @@ def main(argv=None) -> int:
     ap.add_argument("--page-url")
     ap.add_argument("--screenshot")
     ap.add_argument("--screenshot-note", help="why there is no screenshot")
+    ap.add_argument("--cpu-seconds", type=float, help="wingman's utime + stime over the load, in s")
     ap.add_argument("--out", help="also write the report here")
     args = ap.parse_args(argv)
     with open(args.goose, encoding="utf-8") as f:
@@ -502,7 +596,7 @@ def main(argv=None) -> int:
     with open(args.thresholds, encoding="utf-8") as f:
         thresholds = json.load(f)
     report, problems = build(goose, dump, health, thresholds, args.page_url, args.screenshot,
-                             args.screenshot_note)
+                             args.screenshot_note, args.cpu_seconds)
     sys.stdout.write(report)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:

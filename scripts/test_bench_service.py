@@ -79,5 +79,32 @@ class MergedExponential(unittest.TestCase):
             [{"scale": 0, "offset": 0, "counts": [], "zero_count": 0}])))
 
 
+class TailFigures(unittest.TestCase):
+    SCRAPE = """# HELP x
+http_server_request_duration_seconds_bucket{http_route="/a",http_response_status_code="200",le="0.3"} 95
+http_server_request_duration_seconds_bucket{http_route="/a",http_response_status_code="200",le="+Inf"} 100
+http_server_request_duration_seconds_count{http_route="/a",http_response_status_code="200"} 100
+http_server_request_duration_seconds_bucket{http_route="/a",http_response_status_code="500",le="0.3"} 1
+http_server_request_duration_seconds_count{http_route="/a",http_response_status_code="500"} 2
+http_server_request_duration_seconds_bucket{http_route="/c",http_response_status_code="200",wingspan_route_class="llm",le="0.3"} 0
+http_server_request_duration_seconds_count{http_route="/c",http_response_status_code="200",wingspan_route_class="llm"} 3
+otel_sdk_exporter_span_exported_total{otel_component_name="c/0"} 40
+otel_sdk_exporter_span_exported_total{error_type="timeout",otel_component_name="c/0"} 1
+otel_sdk_processor_span_processed_total{error_type="queue_full"} 2
+otel_sdk_processor_span_processed_total{otel_component_name="b/0"} 41
+wingspan_sampling_traces_total{wingspan_sampling_decision="error"} 2
+wingspan_sampling_traces_total{wingspan_sampling_decision="slow"} 5
+wingspan_sampling_overflow_total 0
+"""
+
+    def test_requests_errors_slow_and_decisions(self):
+        f = bs.tail_figures(self.SCRAPE)
+        self.assertEqual((f["requests"], f["errors"], f["slow"]), (105, 2, 5))
+        self.assertEqual((f["exported"], f["lost"]), (40, 3))
+        self.assertEqual(f["decisions"], {"error": 2, "slow": 5})
+        self.assertEqual(f["overflow"], 0)
+        self.assertEqual(bs.tail_figures("")["decisions"], {})
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -93,6 +93,13 @@ class RealDumpTest(unittest.TestCase):
         for part in ("GET /api/challenges/{id}", "acquire wingman", "SELECT challenges", "SET"):
             self.assertIn(part, challenge_tree)
 
+    def test_tail_sampling_off_in_the_recorded_dump(self):
+        t = dr.tail_sampling(self.metrics, self.dump.spans, 0.3, 10.0, 0.5)
+        self.assertFalse(t["on"])
+        self.assertEqual((t["responses"], t["errors"], t["arrived_errors"]), (5, 0, 0))
+        self.assertAlmostEqual(t["spans_per_request"], len(self.dump.spans) / 5)
+        self.assertAlmostEqual(t["cpu_ms_per_request"], 100.0)
+
     def test_the_whole_report(self):
         args = ["--goose", GOOSE, "--rotel", DUMP, "--thresholds", THRESHOLDS,
                 "--page-url", "http://127.0.0.1:9188/observability", "--screenshot-note", "none here"]
@@ -102,7 +109,7 @@ class RealDumpTest(unittest.TestCase):
         text = buf.getvalue()
         for section in ("## Latency per route (ms)", "## Database pool", "## Plans of slow statements", "## Cache", "## AI calls",
                         "## Alerts (alerts/thresholds.json)", "## What the collector received (rotel)",
-                        "## Two example traces", "## The page"):
+                        "## Tail sampling", "## Two example traces", "## The page"):
             self.assertIn(section, text)
         self.assertIn("| GET /api/users/{id} |", text)
         self.assertIn(f"- spans: {len(self.dump.spans)} in", text)
@@ -137,6 +144,41 @@ class PlansSectionTest(unittest.TestCase):
 
     def test_none_captured_says_so(self):
         self.assertIn("No plan captured", dr.plans_section({})[0])
+def hist_point(status: int, buckets: list, klass: str = "standard") -> dict:
+    bounds = [0.1, 0.3, 1.0, 10.0]
+    return {"attributes": {"http.response.status_code": status, "wingspan.route.class": klass},
+            "bounds": bounds, "buckets": buckets, "count": sum(buckets)}
+
+
+def server_span(code: int, ms: float, parent: str = "", klass: str = "standard") -> dict:
+    return {"parent_id": parent, "kind": "SERVER", "start": 0, "end": int(ms * 1e6),
+            "attributes": {"http.response.status_code": code, "wingspan.route.class": klass}}
+
+
+class TailSamplingTest(unittest.TestCase):
+    def test_errors_and_slow_requests_against_the_traces_that_arrived(self):
+        metrics = {
+            dr.HTTP_DURATION: {"points": {
+                1: hist_point(200, [90, 5, 3, 1, 1]),       # 5 slow: 3 ≤ 1 s, 1 ≤ 10 s, 1 above
+                2: hist_point(500, [2, 0, 1, 0, 0]),        # 3 errors, one slow (counted as error)
+                3: hist_point(200, [0, 0, 4, 1, 1], "llm"),  # one LLM call above 10 s
+            }},
+            dr.SAMPLING_TRACES: {"points": {
+                1: {"attributes": {"wingspan.sampling.decision": "error"}, "value": 3},
+                2: {"attributes": {"wingspan.sampling.decision": "drop"}, "value": 90},
+            }},
+        }
+        spans = [server_span(500, 5), server_span(503, 400), server_span(200, 450),
+                 server_span(200, 12_000, klass="llm"), server_span(200, 2_000, klass="llm"),
+                 server_span(200, 900, parent="abc"), {**server_span(200, 900), "kind": "INTERNAL"}]
+        t = dr.tail_sampling(metrics, spans, 0.3, 10.0, None)
+        self.assertTrue(t["on"])
+        self.assertEqual((t["errors"], t["arrived_errors"]), (3, 2))
+        self.assertEqual((t["slow"], t["arrived_slow"]), (6, 2))
+        self.assertEqual(t["decisions"], {"error": 3, "drop": 90})
+        self.assertIsNone(t["cpu_ms_per_request"])
+        self.assertEqual(dr.share(2, 3), "2 of 3 (66.7 %)")
+        self.assertEqual(dr.share(0, 0), "0 of 0")
 
 
 if __name__ == "__main__":

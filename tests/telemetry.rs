@@ -1155,6 +1155,7 @@ mod outage;
 #[cfg(feature = "llm")]
 mod propagators;
 mod resource;
+mod tail_sampling;
 mod vendors;
 mod weaver;
 

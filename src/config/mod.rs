@@ -43,6 +43,7 @@ mod propagators;
 mod redis;
 mod resource;
 mod sdk_log;
+mod tail;
 mod thresholds;
 
 use std::collections::BTreeMap;
@@ -72,6 +73,7 @@ pub use redis::{KeyDisplay, RedisConfig};
 pub(crate) use resource::is_uuid_v4 as resource_is_uuid_v4;
 pub use resource::process_instance_id;
 pub use sdk_log::SdkLogLevel;
+pub use tail::{TailSamplingConfig, DEFAULT_LLM_SLOW_MS};
 pub use thresholds::{AlertThresholds, THRESHOLDS_JSON};
 
 /// The deployment profile chosen by `WINGSPAN_ENV`; it picks the defaults of
@@ -315,6 +317,14 @@ impl ConfigBuilder {
     {
         let joined: Vec<String> = routes.into_iter().map(|r| r.as_ref().to_owned()).collect();
         self.var("WINGSPAN_LLM_ROUTES", joined.join(","))
+    }
+
+    /// `WINGSPAN_TAIL_SAMPLING=true` with `WINGSPAN_TAIL_SAMPLING_RATIO`:
+    /// record every local trace, keep those with an error, the slow ones
+    /// and this share of the rest. Defaults to off.
+    pub fn tail_sampling(self, ratio: f64) -> Self {
+        self.var("WINGSPAN_TAIL_SAMPLING", "true")
+            .var("WINGSPAN_TAIL_SAMPLING_RATIO", ratio.to_string())
     }
 
     /// Validates everything and returns the configuration.

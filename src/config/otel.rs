@@ -129,8 +129,11 @@ pub struct TelemetryConfig {
     /// `OTEL_LOGS_EXPORTER`: a list of `otlp` and `console`, or `none`.
     /// Defaults to otlp.
     pub logs_exporter: ExporterSet,
-    /// The head sampler. Defaults to parent-based always-on.
+    /// The head sampler. Defaults to parent-based always-on (which in-process
+    /// tail sampling imposes: see [`tail_sampling`](Self::tail_sampling)).
     pub sampler: Sampler,
+    /// In-process tail sampling (`WINGSPAN_TAIL_SAMPLING*`). Defaults to off.
+    pub tail_sampling: super::TailSamplingConfig,
     /// `OTEL_PROPAGATORS`: the context formats read from incoming requests
     /// (the HTTP layer), written on outgoing ones (`client`) and installed
     /// as the global propagator. Defaults to tracecontext,baggage.
@@ -227,7 +230,8 @@ impl TelemetryConfig {
             ExporterSet::read(env, "OTEL_METRICS_EXPORTER", cfg!(feature = "prometheus"))?;
         let logs_exporter = ExporterSet::read(env, "OTEL_LOGS_EXPORTER", false)?;
 
-        let sampler = sampler(env)?;
+        let tail_sampling = super::TailSamplingConfig::from_env(env)?;
+        let sampler = head_sampler(env, sampler(env)?, &tail_sampling)?;
         let batch = BatchConfig::from_env(env, "OTEL_BSP", 5000)?;
         let log_batch = BatchConfig::from_env(env, "OTEL_BLRP", 1000)?;
 
@@ -256,6 +260,7 @@ impl TelemetryConfig {
             metrics_exporter,
             logs_exporter,
             sampler,
+            tail_sampling,
             propagators: super::Propagator::from_env(env)?,
             histogram_aggregation,
             metric_export_interval,
@@ -309,6 +314,30 @@ fn sampler(env: &Env<'_>) -> Result<Sampler, ConfigError> {
             S::POff => Sampler::ParentBasedAlwaysOff,
             S::PRatio => Sampler::ParentBasedTraceIdRatio(ratio()?),
         },
+    )
+}
+
+/// The head sampler that tail sampling needs: every local root recorded,
+/// a remote parent's sampled flag honoured. Another sampler set alongside
+/// it is a warning (an error when strict) and gives way.
+fn head_sampler(
+    env: &Env<'_>,
+    set: Sampler,
+    tail: &super::TailSamplingConfig,
+) -> Result<Sampler, ConfigError> {
+    if !tail.enabled || set == Sampler::ParentBasedAlwaysOn {
+        return Ok(set);
+    }
+    let value = env.get("OTEL_TRACES_SAMPLER").unwrap_or_default();
+    env.fallback(
+        ConfigError::invalid(
+            "OTEL_TRACES_SAMPLER",
+            &value,
+            "parentbased_always_on (or unset) while WINGSPAN_TAIL_SAMPLING=true: tail \
+             sampling records every local trace and decides when its root ends, with \
+             WINGSPAN_TAIL_SAMPLING_RATIO as the ratio",
+        ),
+        Sampler::ParentBasedAlwaysOn,
     )
 }
 

@@ -37,3 +37,26 @@ pub const COMPONENT_OTLP_HTTP_LOG_EXPORTER: &str = "otlp_http_log_exporter";
 pub const COMPONENT_CUSTOM_EXPORTER: &str = "wingspan.custom_exporter";
 /// `error.type` of an item dropped because its queue was full.
 pub const ERROR_QUEUE_FULL: &str = "queue_full";
+
+/// `wingspan.sampling.decision`: why in-process tail sampling kept a trace,
+/// on its local root span (`error`, `slow`, `ratio`, `parent`); on the
+/// `wingspan.sampling.traces` counter also `drop`.
+pub const WINGSPAN_SAMPLING_DECISION: &str = "wingspan.sampling.decision";
+/// Counter `{trace}`: local traces decided by in-process tail sampling, by
+/// `wingspan.sampling.decision`.
+pub const WINGSPAN_SAMPLING_TRACES: &str = "wingspan.sampling.traces";
+/// Counter `{trace}`: local traces decided early, by the base ratio alone,
+/// because tail sampling's buffer was full (`WINGSPAN_TAIL_SAMPLING_MAX_SPANS`,
+/// `WINGSPAN_TAIL_SAMPLING_MAX_TRACES`).
+pub const WINGSPAN_SAMPLING_OVERFLOW: &str = "wingspan.sampling.overflow";
+/// `wingspan.sampling.decision` of a trace kept for a span with status Error
+/// or a 5xx answer.
+pub const SAMPLING_ERROR: &str = "error";
+/// `wingspan.sampling.decision` of a trace kept for its root's duration.
+pub const SAMPLING_SLOW: &str = "slow";
+/// `wingspan.sampling.decision` of a trace kept by the base ratio.
+pub const SAMPLING_RATIO: &str = "ratio";
+/// `wingspan.sampling.decision` of a trace whose remote parent was sampled.
+pub const SAMPLING_PARENT: &str = "parent";
+/// `wingspan.sampling.decision` of a dropped trace (the counter only).
+pub const SAMPLING_DROP: &str = "drop";

@@ -22,6 +22,7 @@ use super::handle::{Inner, Telemetry};
 use super::recording::Recording;
 use super::redact::Scrubber;
 use super::self_metrics::Components;
+use super::tail::{self, TailCounts, TailSampler};
 use super::{buckets, exporters, process, resource, self_metrics, TelemetryError, SCOPE_NAME};
 use crate::config::{AttributeLimits, Config, Protocol, Sampler};
 use crate::names;
@@ -126,7 +127,8 @@ impl TelemetryBuilder {
         let losses = Losses::new(Scrubber::new(&self.config.telemetry.otlp));
         let resource = resource::resource(&self.config);
         let components = self.components();
-        let (tracer_provider, recording) = self.traces(&resource, &losses)?;
+        let tail = Arc::new(TailCounts::default());
+        let (tracer_provider, recording) = self.traces(&resource, &losses, &tail)?;
         // `()` without the `prometheus` feature.
         let (meter_provider, _pull) = self.metrics(&resource, &losses)?;
         let logger_provider = self.logs(resource, &losses)?;
@@ -139,6 +141,10 @@ impl TelemetryBuilder {
         let meter = meter_provider.meter_with_scope(scope);
         process::register(&meter);
         self_metrics::register(&meter, &losses, components);
+        let tc = &self.config.telemetry;
+        if tc.tail_sampling.enabled && !tc.sdk_disabled {
+            tail::register(&meter, &tail);
+        }
 
         // The in-process view is independent of the exporters: it serves
         // /health/detailed even with OTEL_SDK_DISABLED or no collector.
@@ -208,6 +214,7 @@ impl TelemetryBuilder {
         &mut self,
         resource: &Resource,
         losses: &Arc<Losses>,
+        tail: &Arc<TailCounts>,
     ) -> Result<(SdkTracerProvider, Recording), TelemetryError> {
         let cfg = &self.config;
         let tc = &cfg.telemetry;
@@ -238,12 +245,23 @@ impl TelemetryBuilder {
         let recording = Recording::of(tc.sdk_disabled, &head, processor.is_some());
         builder = builder.with_sampler(head);
         if let Some(p) = processor {
-            builder = builder.with_span_processor(GuardedProcessor::new(
+            let guarded = GuardedProcessor::new(
                 p,
                 losses.clone(),
                 tc.batch.max_queue_size,
                 tc.attribute_limits.span_value_length,
-            ));
+            );
+            // Tail sampling decides before the guard: a dropped trace never
+            // takes a slot of the queue.
+            builder = if tc.tail_sampling.enabled {
+                builder.with_span_processor(TailSampler::new(
+                    guarded,
+                    &tc.tail_sampling,
+                    tail.clone(),
+                ))
+            } else {
+                builder.with_span_processor(guarded)
+            };
         }
         Ok((builder.build(), recording))
     }

@@ -6,7 +6,9 @@
 //!   `OTEL_RESOURCE_ATTRIBUTES` may override;
 //! - a tracer provider with a parent-based ratio sampler and a batch span
 //!   processor whose queue is bounded, whose losses are counted and whose
-//!   attribute values are capped;
+//!   attribute values are capped; with `WINGSPAN_TAIL_SAMPLING=true`, an
+//!   in-process tail sampler in front of it keeps the local traces with an
+//!   error, the slow ones and a ratio of the rest;
 //! - a meter provider with a periodic reader and views carrying wingspan's
 //!   bucket boundaries ([`buckets`]);
 //! - a logger provider, so `tracing` events become OTLP log records that carry
@@ -51,6 +53,7 @@ mod resource;
 mod self_metrics;
 mod signal;
 mod subscriber;
+mod tail;
 
 use std::time::Duration;
 

@@ -10,6 +10,7 @@ use wingspan::db::Pool;
 use wingspan::llm::anthropic::Anthropic;
 
 use crate::coach::Overload;
+use crate::faults::{self, Faults};
 use crate::{challenges, coach, matches, sessions, users};
 
 /// What every handler can reach; cheap to clone.
@@ -46,11 +47,13 @@ impl Keys {
 }
 
 /// The API routes, the wingspan HTTP layer over them.
+/// The injected faults run inside the layer, so its spans and metrics see them.
 pub fn router(
     app: App,
     telemetry: &wingspan::Telemetry,
     n_plus_one_route: bool,
     slow_route: bool,
+    faults: Arc<Faults>,
 ) -> Router {
     let mut api = Router::new();
     if n_plus_one_route {
@@ -75,6 +78,7 @@ pub fn router(
         .route("/api/sessions", post(sessions::create))
         .route("/api/sessions/{token}", get(sessions::get))
         .route("/api/coach", post(coach::advise))
+        .layer(axum::middleware::from_fn_with_state(faults, faults::inject))
         .layer(
             wingspan::http::layer(telemetry)
                 .llm_routes(["/api/coach"])

@@ -62,6 +62,8 @@
 //! | `WINGMAN_LLM_MEDIAN_MS`, `WINGMAN_LLM_P95_MS` | the fake's log-normal latency | 700, 2500 |
 //! | `WINGMAN_LLM_OVERLOAD_EVERY` | every N-th coach call meets a 529 (retried), every 4N-th three (degraded); 0 = never; fake only | 25 |
 //! | `WINGMAN_SLOW_ROUTE` | `true` adds `GET /api/challenges/{id}/top-scores`: the best scores of a challenge from `matches`, which has no index on `challenge_id` (a deliberately slow statement whose plan wingspan captures with `DB_PLAN_CAPTURE=true`) | false |
+//! | `WINGMAN_FAULT_EVERY` | every N-th API request answers 500 (`{"error": "injected fault …"}`) without running its handler; 0 = never | 0 |
+//! | `WINGMAN_DELAY_EVERY` | every N-th API request waits 400 ms first (slow by the latency alert's 300 ms); 0 = never | 0 |
 //! | `WINGMAN_N_PLUS_ONE_ROUTE` | `true` adds `GET /api/users/{id}/matches-n-plus-one`: the matches, then each partner's profile one query at a time (a deliberate N+1 for wingspan's detection, `DB_N_PLUS_ONE_THRESHOLD`) | false |
 //! | `DB_POOL_ENABLED` | `false`: a new connection per request (wingspan's switch), for the pooled-vs-direct baseline | true |
 //! | `DB_RLS_ALLOW_PRIVILEGED_LOGIN` | wingman migrates, writes and reads as the user through one pool, so its login owns the tables (and is `postgres` by default): it accepts that risk for `as_user` unless told `false` | true |
@@ -72,6 +74,7 @@ mod app;
 mod challenges;
 mod coach;
 mod error;
+mod faults;
 mod matches;
 mod schema;
 mod sessions;
@@ -174,6 +177,7 @@ async fn run() -> Result<(), BoxError> {
             &telemetry,
             settings.n_plus_one_route,
             settings.slow_route,
+            faults::Faults::new(settings.fault_every, settings.delay_every),
         ),
         bounds,
         stop_rx.clone(),

@@ -62,6 +62,12 @@ pub struct Settings {
     /// scan) whose plan wingspan captures when `DB_PLAN_CAPTURE=true`.
     /// Defaults to false.
     pub slow_route: bool,
+    /// `WINGMAN_FAULT_EVERY`: every N-th API request answers 500 without
+    /// running its handler. 0 turns injection off. Defaults to 0.
+    pub fault_every: u64,
+    /// `WINGMAN_DELAY_EVERY`: every N-th API request waits 400 ms first.
+    /// 0 turns injection off. Defaults to 0.
+    pub delay_every: u64,
 }
 
 /// A `true`/`false` setting (`1`/`0`; unset or empty is false).
@@ -162,6 +168,17 @@ impl Settings {
             0..=1_000_000,
             "a whole number from 0 (never) to 1000000",
         )?;
+        let every = |name: &'static str| {
+            number(
+                &lookup,
+                name,
+                0,
+                0..=1_000_000,
+                "a whole number from 0 (never) to 1000000",
+            )
+        };
+        let fault_every = every("WINGMAN_FAULT_EVERY")?;
+        let delay_every = every("WINGMAN_DELAY_EVERY")?;
         let n_plus_one_route = flag(&lookup, "WINGMAN_N_PLUS_ONE_ROUTE")?;
         let slow_route = flag(&lookup, "WINGMAN_SLOW_ROUTE")?;
         Ok(Self {
@@ -175,6 +192,8 @@ impl Settings {
             llm_median: Duration::from_millis(median),
             llm_p95: Duration::from_millis(p95),
             overload_every,
+            fault_every,
+            delay_every,
         })
     }
 }
