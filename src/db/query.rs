@@ -356,7 +356,6 @@ pub(crate) fn start_call<'a, M: Deref<Target = Meta>>(
 ) -> ClientCall<StatementMetrics<'a, M>> {
     if meta.n_plus_one {
         crate::n_plus_one::observe(
-            cx,
             &meta.summary,
             &shared.pool_name,
             shared.n_plus_one_threshold,

@@ -30,6 +30,8 @@ pub(crate) struct RequestGuard {
     start_time: SystemTime,
     outcome: Outcome,
     body_error: Option<&'static str>,
+    /// N+1 detection's run state, when a pool with detection exists.
+    pub(crate) tracker: Option<crate::n_plus_one::Tracker>,
 }
 
 impl RequestGuard {
@@ -53,7 +55,14 @@ impl RequestGuard {
             start_time,
             outcome: Outcome::Cancelled,
             body_error: None,
+            tracker: None,
         }
+    }
+
+    /// With N+1 detection's tracker (`None`: detection off).
+    pub(crate) fn tracked(mut self, tracker: Option<crate::n_plus_one::Tracker>) -> Self {
+        self.tracker = tracker;
+        self
     }
 
     pub(crate) fn set_outcome(&mut self, outcome: Outcome) {
@@ -90,7 +99,17 @@ impl Drop for RequestGuard {
         }
         instruments.active(method, scheme, -1);
 
-        let Some(cx) = &self.cx else { return };
+        let view = self
+            .route
+            .view()
+            .map(|v| (v, &*self.route.method(method).span_name));
+        let Some(cx) = &self.cx else {
+            if let Some(t) = &mut self.tracker {
+                let route = self.route.route.as_deref();
+                crate::n_plus_one::report(t, None, route, &instruments.n_plus_one, view);
+            }
+            return;
+        };
         let span = cx.span();
         let error = match self.outcome {
             Outcome::Status(s) => {
@@ -106,15 +125,10 @@ impl Drop for RequestGuard {
             // Semconv: no description for an HTTP status error.
             span.set_status(Status::error(""));
         }
-        crate::n_plus_one::report(
-            cx,
-            &span,
-            self.route.route.as_deref(),
-            &instruments.n_plus_one,
-            self.route
-                .view()
-                .map(|v| (v, &*self.route.method(method).span_name)),
-        );
+        if let Some(t) = &mut self.tracker {
+            let route = self.route.route.as_deref();
+            crate::n_plus_one::report(t, Some(&span), route, &instruments.n_plus_one, view);
+        }
         // One clock read for both: the span's end is its start plus the
         // monotonic elapsed time.
         span.end_with_timestamp(self.start_time + elapsed);

@@ -65,6 +65,12 @@ where
                 .as_ref()
                 .and_then(|g| g.cx.clone())
                 .map(|cx| cx.attach());
+            // The request's statements count for its N+1 detection.
+            let _tracked = this
+                .guard
+                .as_mut()
+                .and_then(|g| g.tracker.as_mut())
+                .map(crate::n_plus_one::Tracker::enter);
             ready!(this.inner.poll(cx))
         };
         let mut guard = this.guard.take();

@@ -179,8 +179,7 @@ where
             // The SDK disabled: no span, nothing extracted or propagated
             // (the specification's no-op SDK); measured, and tracked for
             // N+1 detection when the in-process view wants it.
-            let cx = crate::n_plus_one::tracker_context();
-            return self.call_measured(req, route, cx);
+            return self.call_measured(req, route, crate::n_plus_one::tracker());
         }
         let start = Instant::now();
         let shared = self.shared.clone();
@@ -225,7 +224,7 @@ where
             req
         };
         let span = shared.tracer.build_with_context(builder, &parent);
-        let cx = crate::n_plus_one::with_tracker(parent.with_span(span));
+        let cx = parent.with_span(span);
 
         // Not made current for `call` itself: axum (and most services) do
         // their work when the future is polled, where the context is
@@ -233,7 +232,8 @@ where
         // layer for the rare service that works inside `call`.
         let inner = self.inner.call(req);
         let response_traceparent = shared.settings.response_traceparent;
-        let guard = RequestGuard::new(Some(cx), shared, route, method, scheme, start, start_time);
+        let guard = RequestGuard::new(Some(cx), shared, route, method, scheme, start, start_time)
+            .tracked(crate::n_plus_one::tracker());
         ResponseFuture::new(inner, Some(guard), response_traceparent, hook)
     }
 }
@@ -272,12 +272,12 @@ impl<S> HttpService<S> {
     }
 
     /// A request measured without a span: its duration, status and the
-    /// in-process view; `cx` carries the N+1 tracker, when there is one.
+    /// in-process view, and N+1 detection when `tracker` is given.
     fn call_measured<ReqBody, ResBody>(
         &mut self,
         req: Request<ReqBody>,
         route: Arc<RouteEntry>,
-        cx: Option<opentelemetry::Context>,
+        tracker: Option<crate::n_plus_one::Tracker>,
     ) -> ResponseFuture<S::Future>
     where
         S: Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -288,14 +288,15 @@ impl<S> HttpService<S> {
         self.shared.instruments.active(method, scheme, 1);
         // No span to end, so no wall-clock start is read.
         let guard = RequestGuard::new(
-            cx,
+            None,
             self.shared.clone(),
             route,
             method,
             scheme,
             start,
             SystemTime::UNIX_EPOCH,
-        );
+        )
+        .tracked(tracker);
         ResponseFuture::new(self.inner.call(req), Some(guard), false, None)
     }
 }

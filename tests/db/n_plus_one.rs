@@ -211,3 +211,26 @@ async fn threshold_zero_turns_detection_off() {
     assert!(stats.snapshot(2).n_plus_one.is_empty());
     db.drop_schema().await;
 }
+
+/// With `OTEL_SDK_DISABLED=true` there is no span to carry an event, but
+/// detection feeds the in-process view (independent of the SDK) all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_sdk_still_feeds_the_view() {
+    let db = Db::new(&[("OTEL_SDK_DISABLED", "true")]).await;
+    let (addr, app) = serve(&db).await;
+    hit(addr, &["/n1", "/alternating"]).await;
+    let stats = db.telemetry.stats().expect("on by default");
+    let rows = stats.snapshot(2).n_plus_one;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let doc =
+        serde_json::to_value(Health::for_telemetry(&db.telemetry).build().detailed()).unwrap();
+    let rows = doc["n_plus_one"].as_array().unwrap();
+    assert_eq!(rows[0]["route"], "GET /n1");
+    assert_eq!(
+        rows[0]["summary"],
+        format!("SELECT {}", app.profiles).as_str()
+    );
+    assert_eq!(rows[0]["max_repeats"], 10);
+    assert_eq!(db.receiver.request_count(), 0);
+    db.drop_schema().await;
+}
