@@ -320,6 +320,7 @@ def run(args) -> dict:
     routes = [r for r in ROUTES if not args.only or r[0] in args.only]
     results: dict = {}
     rss: dict = {}
+    callgrind = ""
     try:
         for rep in range(args.reps):
             chosen = [v for v in VARIANTS if not args.variants or v[0] in args.variants]
@@ -338,6 +339,8 @@ def run(args) -> dict:
                     rss.setdefault(key, []).append(peak_rss_kib(server.proc.pid))
                 finally:
                     server.stop()
+        if args.callgrind and shutil.which("valgrind"):
+            callgrind = callgrind_section(release, base, grpc, work)
     finally:
         rotel.send_signal(signal.SIGTERM)
         try:
@@ -347,7 +350,133 @@ def run(args) -> dict:
         subprocess.run(["psql", os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
                         "-qc", f"DROP SCHEMA IF EXISTS {schema} CASCADE"], check=False,
                        capture_output=True)
-    return {"results": results, "rss": rss, "routes": routes}
+    return {"results": results, "rss": rss, "routes": routes, "callgrind": callgrind}
+
+
+# --- instructions per request, whole process (callgrind) ------------------------
+
+# Inclusive counts of these functions, per request, explain the totals:
+# where the export path and the request path spend (a substring of the
+# function's name in callgrind_annotate's output, and its label).
+CG_PARTS = [
+    ("BatchSpanProcessor::get_spans_and_export", "batch span processor: export (conversion, encoding, send)"),
+    ("group_spans_by_resource_and_scope", "OTLP conversion (opentelemetry-proto)"),
+    ("ProstEncoder<T> as tonic::codec::Encoder>::encode", "protobuf encoding (prost, in tonic)"),
+    ("HttpService<S> as tower_service::Service", "HTTP layer: request start"),
+    ("RequestGuard as core::ops::drop::Drop>::drop", "HTTP layer: request end"),
+    ("wingspan::db::handle::Pool::get::{{closure}}", "pool acquire"),
+]
+
+
+def callgrind_run(exe: Path, env: dict[str, str], path: str, n: int, work: Path, key: str) -> dict:
+    """Instructions per request over every thread of the server (callgrind
+    counts user-space instructions; the kernel's work is not in them):
+    instrumentation starts after a warm-up of 200 requests, then ``n``
+    requests on one keep-alive connection, a flush, and a dump."""
+    import http.client
+    out = work / f"callgrind.{key}"
+    for f in work.glob(f"callgrind.{key}*"):
+        f.unlink()
+    proc = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}.%p",
+         str(exe)], env=env, stdout=subprocess.PIPE, stderr=open(work / f"{key}.callgrind.log", "ab"),
+        cwd=ROOT)
+    assert proc.stdout is not None
+    url = None
+    deadline = time.monotonic() + 300
+    while url is None:
+        line = proc.stdout.readline().decode(errors="replace")
+        if not line or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"{exe.name} under callgrind did not start")
+        m = re.match(r"listening http://(\S+):(\d+)", line.strip())
+        if m:
+            url = (m.group(1), int(m.group(2)))
+
+    def requests(count: int) -> None:
+        c = http.client.HTTPConnection(*url, timeout=120)
+        for _ in range(count):
+            c.request("GET", path)
+            r = c.getresponse()
+            r.read()
+            if r.status != 200:
+                raise RuntimeError(f"{path}: {r.status}")
+        c.close()
+
+    try:
+        requests(200)
+        get(f"http://{url[0]}:{url[1]}/_flush", timeout=120)
+        subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True,
+                       capture_output=True)
+        requests(n)
+        get(f"http://{url[0]}:{url[1]}/_flush", timeout=120)
+        subprocess.run(["callgrind_control", "-d", str(proc.pid)], check=True, capture_output=True)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    dump = next(iter(sorted(work.glob(f"callgrind.{key}.*.1"))), None)
+    if dump is None:
+        raise RuntimeError("callgrind wrote no dump")
+    total = 0
+    for line in dump.read_text(errors="replace").splitlines():
+        if line.startswith("summary:"):
+            total = int(line.split()[1])
+            break
+    parts = {}
+    ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", "--auto=no",
+                          str(dump)], capture_output=True, text=True).stdout
+    for needle, label in CG_PARTS:
+        best = 0
+        for line in ann.splitlines():
+            if needle in line:
+                m = re.match(r"\s*([\d,]+)", line)
+                if m:
+                    best = max(best, int(m.group(1).replace(",", "")))
+        parts[label] = best / n
+    return {"per_request": total / n, "parts": parts}
+
+
+def callgrind_section(release: Path, base: dict[str, str], rotel_grpc: int, work: Path) -> str:
+    n = 1000
+    path = "/query/42"
+    rows = []
+    for key, exe, env, label in VARIANTS:
+        if key == "nostats":
+            continue
+        e = dict(base)
+        e.update(env)
+        log(f"callgrind: {label}, {n} requests of {path}")
+        rows.append((key, label, callgrind_run(release / exe, e, path, n, work, key)))
+    plain = rows[0][2]["per_request"]
+    lines = [
+        "## Process: instructions per request (callgrind, all threads)",
+        "",
+        "The breakdown that explains the CPU figures, deterministic where they are noisy: "
+        f"the same services and collector, {n} requests of the one-query route "
+        "(`GET /query/42`) in a row on one connection after a warm-up of 200, then a flush; "
+        "callgrind counts the user-space instructions of every thread of the server (the "
+        "kernel's share, the same system calls in every variant, is not in them). "
+        "Command: `python3 scripts/bench_process.py` (in `make bench`).",
+        "",
+        "| variant | instructions / request | added |",
+        "|---|---|---|",
+    ]
+    for key, label, r in rows:
+        added = "—" if key == "plain" else f"+{r['per_request'] - plain:,.0f}"
+        lines.append(f"| {label} | {r['per_request']:,.0f} | {added} |")
+    lines += ["", "Where they go (inclusive instructions per request of the functions named; "
+              "parts nest, so they do not add up):", "",
+              "| part | " + " | ".join(label for k, label, _ in rows if k != "plain") + " |",
+              "|---|" + "---|" * (len(rows) - 1)]
+    for _, part in CG_PARTS:
+        lines.append(f"| {part} | " + " | ".join(
+            f"{r['parts'].get(part, 0):,.0f}" for k, _, r in rows if k != "plain") + " |")
+    lines.append("")
+    return "\n".join(lines) + "\n"
 
 
 def med(rs: list[dict], k: str) -> float:
@@ -460,7 +589,7 @@ def render(data: dict, args) -> str:
             f"{grp(rs, 'other threads'):.1f} µs | n/a | {statistics.median(rate):.0f} |"
         )
     lines.append("")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + data.get("callgrind", "")
 
 
 def main() -> int:
@@ -475,6 +604,8 @@ def main() -> int:
                    help="variants: " + ",".join(v[0] for v in VARIANTS))
     p.add_argument("--env", action="append", default=[],
                    help="NAME=VALUE for the instrumented build (experiments), repeatable")
+    p.add_argument("--no-callgrind", dest="callgrind", action="store_false",
+                   help="skip the instruction counts (valgrind)")
     p.add_argument("--work", default=str(ROOT / "target" / "bench-process"))
     args = p.parse_args()
     text = render(run(args), args)
