@@ -19,6 +19,7 @@ use opentelemetry_sdk::Resource;
 use super::dropped::{CountingExporter, GuardedLogProcessor, GuardedProcessor, Losses};
 use super::fanout::Fanout;
 use super::handle::{Inner, Telemetry};
+use super::pipelined::{Pipelined, MAX_CONCURRENT_EXPORTS};
 use super::recording::Recording;
 use super::redact::Scrubber;
 use super::self_metrics::Components;
@@ -245,11 +246,14 @@ impl TelemetryBuilder {
         let recording = Recording::of(tc.sdk_disabled, &head, processor.is_some());
         builder = builder.with_sampler(head);
         if let Some(p) = processor {
+            // The bound covers the queue and the batches in flight, as the
+            // SDK's own queue excludes the batch it exports.
             let guarded = GuardedProcessor::new(
                 p,
                 losses.clone(),
-                tc.batch.max_queue_size,
+                tc.batch.max_queue_size + MAX_CONCURRENT_EXPORTS * tc.batch.max_export_batch_size,
                 tc.attribute_limits.span_value_length,
+                tc.span_export_timeout,
             );
             // Tail sampling decides before the guard: a dropped trace never
             // takes a slot of the queue.
@@ -374,18 +378,33 @@ fn install_globals(telemetry: &Telemetry) {
     global::set_meter_provider(telemetry.meter_provider().clone());
 }
 
+/// The most spans queued or in flight: `OTEL_BSP_MAX_QUEUE_SIZE` bounds the
+/// queue, as the SDK's queue excludes the batch it exports; the overlapping
+/// exports ([`Pipelined`]) add theirs.
+fn span_bound(b: &crate::config::BatchConfig) -> usize {
+    b.max_queue_size + MAX_CONCURRENT_EXPORTS * b.max_export_batch_size
+}
+
 fn batch_span_processor<E: SpanExporter + 'static>(
     cfg: &Config,
     exporter: E,
     losses: Arc<Losses>,
 ) -> BatchSpanProcessor {
     let b = &cfg.telemetry.batch;
-    BatchSpanProcessor::builder(CountingExporter::new(exporter, losses))
+    let counted = CountingExporter::new(exporter, losses.clone());
+    let exporter = Pipelined::new(
+        counted,
+        losses.span_exports.clone(),
+        exporters::export_runtime_handle(),
+        cfg.telemetry.span_export_timeout,
+    );
+    BatchSpanProcessor::builder(exporter)
         .with_batch_config(
             BatchConfigBuilder::default()
-                // The guard in front bounds the queue; the SDK's own queue
-                // gets the same size so it never drops first.
-                .with_max_queue_size(b.max_queue_size)
+                // The guard in front bounds the queue and the batches in
+                // flight; the SDK's own queue gets that size so it never
+                // drops first.
+                .with_max_queue_size(span_bound(b))
                 .with_max_export_batch_size(b.max_export_batch_size)
                 .with_scheduled_delay(b.scheduled_delay)
                 .build(),

@@ -23,6 +23,7 @@ use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
+use super::pipelined::InFlight;
 use super::redact::Scrubber;
 use crate::names;
 
@@ -88,6 +89,8 @@ pub(crate) struct Losses {
     last_warn_ms: AtomicU64,
     /// Keeps the endpoints' passwords out of the exporters' messages.
     pub(crate) scrubber: Scrubber,
+    /// Span exports handed over and not yet done (see [`super::pipelined`]).
+    pub(crate) span_exports: Arc<InFlight>,
 }
 
 impl fmt::Debug for Losses {
@@ -113,6 +116,7 @@ impl Losses {
             started: Instant::now(),
             last_warn_ms: AtomicU64::new(0),
             scrubber,
+            span_exports: InFlight::new(),
         })
     }
 
@@ -183,20 +187,26 @@ pub(crate) struct GuardedProcessor<P> {
     losses: Arc<Losses>,
     max_queued: usize,
     value_limit: Option<usize>,
+    /// How long a flush waits for the exports in flight.
+    flush_wait: Duration,
 }
 
 impl<P> GuardedProcessor<P> {
+    /// `max_queued` bounds the spans queued and in flight together;
+    /// `flush_wait` is how long a flush waits for the exports in flight.
     pub(crate) fn new(
         inner: P,
         losses: Arc<Losses>,
         max_queued: usize,
         value_limit: Option<usize>,
+        flush_wait: Duration,
     ) -> Self {
         Self {
             inner,
             losses,
             max_queued,
             value_limit,
+            flush_wait,
         }
     }
 }
@@ -223,7 +233,14 @@ impl<P: SpanProcessor> SpanProcessor for GuardedProcessor<P> {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
+        // The processor's flush hands its last batch over and returns; the
+        // exports it started may still be in flight.
+        self.inner.force_flush()?;
+        if self.losses.span_exports.wait_idle(self.flush_wait) {
+            Ok(())
+        } else {
+            Err(OTelSdkError::Timeout(self.flush_wait))
+        }
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {

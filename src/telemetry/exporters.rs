@@ -47,7 +47,7 @@ fn tonic_metadata(cfg: &SignalExport) -> Result<tonic::metadata::MetadataMap, Te
 /// workers, not behind their tasks; and `init` needs no runtime at all.
 /// Built once and never dropped: a runtime cannot be dropped inside async
 /// code, and the exporters of a later `init` reuse it.
-fn export_runtime() -> Result<&'static tokio::runtime::Runtime, TelemetryError> {
+pub(crate) fn export_runtime() -> Result<&'static tokio::runtime::Runtime, TelemetryError> {
     static RUNTIME: std::sync::OnceLock<Result<tokio::runtime::Runtime, String>> =
         std::sync::OnceLock::new();
     RUNTIME
@@ -61,6 +61,12 @@ fn export_runtime() -> Result<&'static tokio::runtime::Runtime, TelemetryError> 
         })
         .as_ref()
         .map_err(|e| TelemetryError::exporter(format!("OTLP gRPC export thread: {e}")))
+}
+
+/// The export runtime's handle, for overlapping span exports; `None` if it
+/// could not be built (the exports then run one at a time, as the SDK's).
+pub(crate) fn export_runtime_handle() -> Option<tokio::runtime::Handle> {
+    export_runtime().ok().map(|rt| rt.handle().clone())
 }
 
 fn tonic_channel(

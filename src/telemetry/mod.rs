@@ -43,6 +43,7 @@ mod exporters;
 mod fanout;
 mod handle;
 pub(crate) mod limits;
+mod pipelined;
 mod process;
 #[cfg(feature = "prometheus")]
 mod prometheus;
