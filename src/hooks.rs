@@ -9,10 +9,10 @@
 //! one scope serve them all; public through their re-exports
 //! (`wingspan::http::Attributes`, `wingspan::db::operation`, ...).
 
-// The operation scope has users only with `postgres` or `redis`.
+// The operation scope exists only with `postgres` or `redis`, its users.
 #![cfg_attr(
     not(any(feature = "postgres", feature = "redis")),
-    allow(dead_code, unused_imports)
+    allow(unused_imports)
 )]
 
 use std::borrow::Cow;
@@ -31,6 +31,7 @@ pub const MAX_HOOK_ATTRIBUTES: usize = 8;
 /// boundary); `http::HEADER_VALUE_LIMIT` is the same bound.
 pub(crate) const HOOK_VALUE_LIMIT: usize = 1024;
 
+#[cfg(any(feature = "postgres", feature = "redis"))]
 /// The longest operation name recorded, in bytes (cut on a character
 /// boundary): a name is a label for a code path, not a place for data.
 pub const MAX_OPERATION_NAME_LEN: usize = 128;
@@ -118,11 +119,13 @@ fn bound(value: Value) -> Value {
     }
 }
 
+#[cfg(any(feature = "postgres", feature = "redis"))]
 /// The operation name in a [`Context`]: put there by [`operation`], read by
 /// each pool and cache call that starts under it.
 #[derive(Clone, Debug)]
 struct OperationName(StringValue);
 
+#[cfg(any(feature = "postgres", feature = "redis"))]
 /// Runs `fut` as the operation `name`: every pool and cache call made while
 /// it runs (on its task, under the context it polls with) records
 /// `wingspan.operation.name = name` on its span. The innermost scope wins.
@@ -163,11 +166,13 @@ pub fn operation<F: Future>(
     fut.with_context(Context::current_with_value(OperationName(name)))
 }
 
+#[cfg(any(feature = "postgres", feature = "redis"))]
 /// The operation name `cx` carries, if a [`operation`] scope set one.
 pub(crate) fn operation_name(cx: &Context) -> Option<&StringValue> {
     cx.get::<OperationName>().map(|o| &o.0)
 }
 
+#[cfg(any(feature = "postgres", feature = "redis"))]
 /// The `wingspan.operation.name` attribute of a call started under `cx`.
 pub(crate) fn operation_attribute(cx: &Context) -> Option<KeyValue> {
     operation_name(cx).map(|name| KeyValue::new(names::WINGSPAN_OPERATION_NAME, name.clone()))
@@ -211,6 +216,7 @@ mod tests {
         assert_eq!(out[2].value.as_str(), "gold");
     }
 
+    #[cfg(any(feature = "postgres", feature = "redis"))]
     #[tokio::test]
     async fn an_operation_is_scoped_capped_and_nested_scopes_win() {
         assert!(operation_name(&Context::current()).is_none());
