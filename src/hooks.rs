@@ -145,6 +145,7 @@ struct OperationName(StringValue);
 /// ```no_run
 /// # #[cfg(feature = "postgres")]
 /// # async fn f(db: wingspan::db::Pool) -> Result<(), wingspan::db::DbError> {
+/// use wingspan::db::Queryable;
 /// let rows = wingspan::db::operation("load profile", async {
 ///     let client = db.get().await?;
 ///     client.query("SELECT name FROM users WHERE id = $1", &[&42_i64]).await
