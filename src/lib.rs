@@ -55,7 +55,7 @@
 //! | layer | modules | why there |
 //! |---|---|---|
 //! | 0 | [`names`], `text`, `tls` | leaves: attribute names and values, char-boundary cuts, the rustls setup |
-//! | 1 | `capped` | the capped-name registry, whose overflow row is [`names::OTHER`] |
+//! | 1 | `capped`, `hooks` | the capped-name registry, whose overflow row is [`names::OTHER`]; the capped attribute list every resource's hook writes to and the operation-name scope pool and cache calls read |
 //! | 2 | [`config`], [`stats`] | settings name no module they configure; the in-process view depends on no resource, so every resource (and [`telemetry`], which owns it) can feed it |
 //! | 3 | `server` | the accept loop ([`http::Serve`]) and the admin rule, below both of their users: the Prometheus endpoint and the health listener |
 //! | 4 | [`telemetry`] | the pipeline every handle is built from |
@@ -81,6 +81,7 @@ pub mod config;
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod db;
 pub mod health;
+mod hooks;
 pub mod http;
 #[cfg(any(feature = "postgres", feature = "redis", feature = "llm"))]
 pub(crate) mod instrument;

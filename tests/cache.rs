@@ -4,6 +4,7 @@
 //! start, and the INFO metrics.
 
 mod flight;
+mod hooks;
 
 use std::time::{Duration, Instant};
 

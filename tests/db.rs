@@ -15,6 +15,7 @@ use crate::support::{self, find_point, Kind, Protocol, Receiver, Status};
 
 mod acquire;
 mod adopt;
+mod hooks;
 mod n_plus_one;
 mod outage;
 mod plans;

@@ -234,9 +234,20 @@ async fn matches_answer_and_trace_their_transactions() {
     ] {
         child(&trace, &root, name);
     }
+    for name in ["SELECT matches users challenges", "COMMIT"] {
+        let span = child(&trace, &root, name);
+        assert!(!span.has_attr("wingspan.operation.name"), "{span:?}");
+    }
     let (root, trace) = s.trace_of("POST /api/matches").await;
-    child(&trace, &root, "INSERT matches");
-    child(&trace, &root, "UPDATE profiles");
+    // The flow runs as one operation: each of its statements names it.
+    for name in ["BEGIN", "INSERT matches", "UPDATE profiles", "COMMIT"] {
+        let span = child(&trace, &root, name);
+        assert_eq!(
+            span.attr_str("wingspan.operation.name"),
+            Some("record match"),
+            "{span:?}"
+        );
+    }
     s.stop().await;
 }
 

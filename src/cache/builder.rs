@@ -17,7 +17,7 @@ use super::flight::Flights;
 use super::instruments::Instruments;
 use super::query::Naming;
 use super::{info, tls};
-use super::{Cache, Shared};
+use super::{Cache, CommandAttributes, Shared};
 use crate::config::{ConfigError, RedisConfig};
 use crate::names::{self, OTHER};
 use crate::Telemetry;
@@ -40,6 +40,7 @@ pub struct CacheBuilder {
     info_metrics: bool,
     reconnect_min: Duration,
     reconnect_max: Duration,
+    command_attributes: Option<super::hook::Hook>,
 }
 
 impl CacheBuilder {
@@ -54,6 +55,7 @@ impl CacheBuilder {
             info_metrics: true,
             reconnect_min: Duration::from_millis(100),
             reconnect_max: Duration::from_secs(2),
+            command_attributes: None,
         }
     }
 
@@ -127,6 +129,15 @@ impl CacheBuilder {
     pub fn reconnect_backoff(mut self, min: Duration, max: Duration) -> Self {
         self.reconnect_min = min;
         self.reconnect_max = max.max(min);
+        self
+    }
+
+    /// A hook that adds the application's attributes to each command's
+    /// span ([`CommandAttributes`]: at most
+    /// [`MAX_HOOK_ATTRIBUTES`](super::MAX_HOOK_ATTRIBUTES) per command, span
+    /// only, called only when the span records). Defaults to none.
+    pub fn command_attributes(mut self, hook: impl CommandAttributes) -> Self {
+        self.command_attributes = Some(super::hook::Hook(Arc::new(hook)));
         self
     }
 
@@ -225,6 +236,7 @@ impl CacheBuilder {
                 command_timeout,
                 flights: Flights::default(),
                 info_task,
+                command_attributes: self.command_attributes.map(|h| h.0),
             }),
         };
         if let Some(stats) = self.telemetry.stats() {

@@ -95,7 +95,10 @@ impl<'a> Call<'a> {
             let command = call.metrics().command.name();
             let mut text = CommandText::new(command, shared.key_display, &shared.naming);
             query(&mut text);
+            // The caller's operation name and the cache's attribute hook (hook.rs).
+            let added = super::hook::attributes(shared, &parent, command, &text);
             call.set_attribute(KeyValue::new(names::DB_QUERY_TEXT, text.finish()));
+            added.into_iter().for_each(|kv| call.set_attribute(kv));
         }
         Self { call }
     }

@@ -43,6 +43,9 @@ pub(crate) struct Shared {
     pub(super) command_timeout: Duration,
     pub(super) flights: Flights,
     pub(super) info_task: Option<tokio::task::AbortHandle>,
+    /// The application's span attributes for each command
+    /// (`CacheBuilder::command_attributes`).
+    pub(super) command_attributes: Option<Arc<dyn super::CommandAttributes>>,
 }
 
 impl fmt::Debug for Cache {

@@ -40,6 +40,7 @@ mod flight;
 #[cfg(test)]
 mod fuzz;
 mod handle;
+mod hook;
 mod info;
 mod instruments;
 mod ops;
@@ -47,10 +48,12 @@ mod pipeline;
 mod query;
 mod tls;
 
+pub use crate::hooks::{operation, Attributes, MAX_HOOK_ATTRIBUTES, MAX_OPERATION_NAME_LEN};
 pub use builder::CacheBuilder;
 pub use error::{BuildError, CacheError};
 pub use fred::types::{FromValue, Value};
 pub use handle::Cache;
+pub use hook::{CallInfo, CommandAttributes};
 pub use pipeline::Pipeline;
 
 use handle::Shared;

@@ -74,27 +74,57 @@ pub(crate) struct CommandText<'n> {
     text: String,
     keys: KeyDisplay,
     naming: &'n Naming,
+    /// Where the first key's written form is in `text` (without its `?`),
+    /// from which [`cache_name`](Self::cache_name) finds its cache name.
+    first_key: Option<(usize, usize)>,
 }
 
 impl<'n> CommandText<'n> {
     pub(crate) fn new(command: &str, keys: KeyDisplay, naming: &'n Naming) -> Self {
         let mut text = String::with_capacity(command.len() + 24);
         text.push_str(command);
-        Self { text, keys, naming }
+        Self {
+            text,
+            keys,
+            naming,
+            first_key: None,
+        }
     }
 
     /// Appends a key: `challenges:?` (masked; `?` alone when its prefix is
     /// not a listed cache name) or the key itself (full).
     pub(crate) fn key(&mut self, key: &str) -> &mut Self {
         self.text.push(' ');
+        let start = self.text.len();
         match self.keys {
             KeyDisplay::Full => self.text.push_str(key),
-            KeyDisplay::Masked => {
-                self.text.push_str(self.naming.shown(key));
-                self.text.push('?');
-            }
+            KeyDisplay::Masked => self.text.push_str(self.naming.shown(key)),
+        }
+        if self.first_key.is_none() {
+            self.first_key = Some((start, self.text.len()));
+        }
+        if self.keys == KeyDisplay::Masked {
+            self.text.push('?');
         }
         self
+    }
+
+    /// The cache name of the first key written, if any: what a masked text
+    /// shows of it is its name and separator (a listed or, without a list,
+    /// any prefix), or nothing (`default` without a list, else `other`).
+    pub(crate) fn cache_name(&self) -> Option<&str> {
+        let (start, end) = self.first_key?;
+        // In bounds: recorded from this text, which only grows until `finish`
+        // (a pipeline's `reset` comes before its first key and clears it).
+        let shown = self.text.get(start..end)?;
+        Some(match self.keys {
+            KeyDisplay::Full => self.naming.name(shown),
+            KeyDisplay::Masked => match shown.strip_suffix(self.naming.separator) {
+                Some(name) if !name.is_empty() => name,
+                _ if self.naming.listed.is_some() => OTHER,
+                _ => DEFAULT_NAME,
+            },
+        })
     }
 
     /// Appends a hash field: shown only with full keys, since fields often
@@ -143,6 +173,7 @@ impl<'n> CommandText<'n> {
     /// Starts over with another command (the first of a pipeline).
     fn reset(&mut self, command: &str) -> &mut Self {
         self.text.clear();
+        self.first_key = None;
         self.text.push_str(command);
         self
     }
@@ -223,6 +254,26 @@ mod tests {
         let mut t = q(KeyDisplay::Masked);
         t.key("plainkey").value();
         assert_eq!(t.finish(), "SET ? ?");
+    }
+
+    #[test]
+    fn the_first_keys_cache_name_is_the_namings_in_every_display() {
+        let listed = Naming::new(':', Some(["users".into()].into_iter().collect()));
+        for keys in [KeyDisplay::Masked, KeyDisplay::Full] {
+            for (naming, key) in [
+                (COLON, "users:42"),
+                (COLON, "plainkey"),
+                (COLON, ":x"),
+                (&listed, "users:42"),
+                (&listed, "ada@example.com:profile"),
+                (&listed, "plainkey"),
+            ] {
+                let mut t = CommandText::new("MGET", keys, naming);
+                assert_eq!(t.cache_name(), None);
+                t.key(key).key("second:1");
+                assert_eq!(t.cache_name(), Some(naming.name(key)), "{keys:?} {key}");
+            }
+        }
     }
 
     #[test]

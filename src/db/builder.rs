@@ -18,7 +18,7 @@ use super::reaper;
 use super::sanitize::StatementCache;
 use super::shared::Shared;
 use super::tls;
-use super::Pool;
+use super::{Pool, QueryAttributes};
 use crate::config::{DbConfig, PlanCapture, SslMode};
 use crate::names;
 use crate::telemetry::Telemetry;
@@ -45,6 +45,7 @@ pub struct PoolBuilder {
     statement_cache_capacity: usize,
     /// A URL given to [`PoolBuilder::url`] that is not one (redacted).
     bad_url: Option<String>,
+    query_attributes: Option<Arc<dyn QueryAttributes>>,
 }
 
 impl std::fmt::Debug for PoolBuilder {
@@ -54,6 +55,7 @@ impl std::fmt::Debug for PoolBuilder {
             .field("name", &self.name)
             .field("application_name", &self.application_name)
             .field("statement_cache_capacity", &self.statement_cache_capacity)
+            .field("query_attributes", &self.query_attributes.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -67,6 +69,7 @@ impl PoolBuilder {
             application_name: None,
             statement_cache_capacity: DEFAULT_STATEMENT_CACHE,
             bad_url: None,
+            query_attributes: None,
         }
     }
 
@@ -226,6 +229,15 @@ impl PoolBuilder {
         self
     }
 
+    /// A hook that adds the application's attributes to each call's span
+    /// ([`QueryAttributes`]: at most
+    /// [`MAX_HOOK_ATTRIBUTES`](super::MAX_HOOK_ATTRIBUTES) per call, span
+    /// only, called only when the span records). Defaults to none.
+    pub fn query_attributes(mut self, hook: impl QueryAttributes) -> Self {
+        self.query_attributes = Some(Arc::new(hook));
+        self
+    }
+
     /// Builds the pool and opens the minimum number of connections; fails
     /// when the settings are invalid or the minimum cannot be opened.
     pub async fn build(self) -> Result<Pool, BuildError> {
@@ -292,6 +304,7 @@ impl PoolBuilder {
             cfg,
             pool_stats: self.telemetry.stats().map(|v| v.pool()),
             stats: self.telemetry.stats().cloned(),
+            query_attributes: self.query_attributes,
         });
         let health = &self.telemetry.config().health;
         let floors = super::plan::Floors {

@@ -264,8 +264,8 @@ impl<'a> Exec<'a> {
 /// Where one statement's duration goes: the bound success series, or the
 /// statement's attributes plus `error.type` (and the SQLSTATE).
 pub(crate) struct StatementMetrics<'a, M: Deref<Target = Meta> = &'a Meta> {
-    shared: &'a Shared,
-    meta: M,
+    pub(super) shared: &'a Shared,
+    pub(super) meta: M,
 }
 
 /// A measured duration back as a `Duration` (never negative or NaN here;
@@ -371,7 +371,10 @@ pub(crate) fn start_call<'a, M: Deref<Target = Meta>>(
         .span_builder(metrics.meta.span_name.clone())
         .with_kind(SpanKind::Client)
         .with_attributes(metrics.meta.span_attrs.clone());
-    ClientCall::start(tracer, builder, cx, metrics)
+    let mut call = ClientCall::start(tracer, builder, cx, metrics);
+    // The caller's operation name and the pool's attribute hook (hook.rs).
+    super::hook::decorate(&mut call, cx);
+    call
 }
 
 /// `fut` under the pool's client-side bound, counted from `started`.

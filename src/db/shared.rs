@@ -51,6 +51,9 @@ pub(crate) struct Shared {
     /// duration to its text's total (one relaxed add), so the plan of a
     /// summary is that of its costliest text.
     pub(crate) plan_capture: bool,
+    /// The application's span attributes for each call
+    /// (`PoolBuilder::query_attributes`).
+    pub(crate) query_attributes: Option<Arc<dyn super::QueryAttributes>>,
 }
 
 impl PoolState for Shared {

@@ -1,13 +1,6 @@
 //! [`SpanAttributes`]: the application's own attributes on the server span.
 
-use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
-
-use super::attributes::capped;
-
-/// The most attributes one hook call adds ([`SpanAttributes::on_request`]
-/// and [`SpanAttributes::on_response`] each); past it [`Attributes::add`]
-/// refuses and returns false.
-pub const MAX_HOOK_ATTRIBUTES: usize = 8;
+pub use crate::hooks::{Attributes, MAX_HOOK_ATTRIBUTES};
 
 /// Adds the application's attributes to the server span, from the request
 /// head and from the response head: a tenant, a user tier, a header.
@@ -63,124 +56,15 @@ where
     }
 }
 
-/// Where a [`SpanAttributes`] hook puts its attributes: at most
-/// [`MAX_HOOK_ATTRIBUTES`], values capped.
-#[derive(Debug)]
-pub struct Attributes<'a> {
-    out: &'a mut Vec<KeyValue>,
-    added: usize,
-    refused: usize,
-}
-
-impl<'a> Attributes<'a> {
-    pub(crate) fn new(out: &'a mut Vec<KeyValue>) -> Self {
-        Self {
-            out,
-            added: 0,
-            refused: 0,
-        }
-    }
-
-    /// Adds `key = value`; false (and nothing added) past
-    /// [`MAX_HOOK_ATTRIBUTES`]. A string is cut to
-    /// [`super::HEADER_VALUE_LIMIT`] bytes on a character boundary, an array
-    /// to [`MAX_HOOK_ATTRIBUTES`] items of as many bytes each.
-    pub fn add(&mut self, key: impl Into<Key>, value: impl Into<Value>) -> bool {
-        if self.added >= MAX_HOOK_ATTRIBUTES {
-            self.refused += 1;
-            return false;
-        }
-        self.added += 1;
-        self.out.push(KeyValue::new(key, bound(value.into())));
-        true
-    }
-
-    /// How many attributes this call added.
-    pub fn len(&self) -> usize {
-        self.added
-    }
-
-    /// Whether this call added none.
-    pub fn is_empty(&self) -> bool {
-        self.added == 0
-    }
-
-    /// How many [`add`](Self::add) refused, over the cap.
-    pub fn refused(&self) -> usize {
-        self.refused
-    }
-}
-
-fn bound_str(s: StringValue) -> StringValue {
-    let text = s.as_str();
-    let cut = capped(text);
-    if cut.len() == text.len() {
-        s
-    } else {
-        StringValue::from(cut.to_owned())
-    }
-}
-
-fn bound(value: Value) -> Value {
-    match value {
-        Value::String(s) => Value::String(bound_str(s)),
-        Value::Array(Array::String(mut v)) => {
-            v.truncate(MAX_HOOK_ATTRIBUTES);
-            Value::Array(Array::String(v.into_iter().map(bound_str).collect()))
-        }
-        Value::Array(Array::Bool(mut v)) => {
-            v.truncate(MAX_HOOK_ATTRIBUTES);
-            Value::Array(Array::Bool(v))
-        }
-        Value::Array(Array::I64(mut v)) => {
-            v.truncate(MAX_HOOK_ATTRIBUTES);
-            Value::Array(Array::I64(v))
-        }
-        Value::Array(Array::F64(mut v)) => {
-            v.truncate(MAX_HOOK_ATTRIBUTES);
-            Value::Array(Array::F64(v))
-        }
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::http::HEADER_VALUE_LIMIT;
+    use opentelemetry::KeyValue;
 
     #[test]
-    fn the_cap_refuses_past_eight() {
-        let mut out = Vec::new();
-        let mut a = Attributes::new(&mut out);
-        for i in 0..MAX_HOOK_ATTRIBUTES {
-            assert!(a.add(format!("k{i}"), i as i64));
-        }
-        assert!(!a.add("k.over", 1_i64));
-        assert_eq!((a.len(), a.refused()), (MAX_HOOK_ATTRIBUTES, 1));
-        assert_eq!(out.len(), MAX_HOOK_ATTRIBUTES);
-    }
-
-    #[test]
-    fn values_are_bounded() {
-        let mut out = Vec::new();
-        let mut a = Attributes::new(&mut out);
-        a.add("long", "é".repeat(HEADER_VALUE_LIMIT));
-        a.add(
-            "many",
-            Value::Array(Array::String(
-                (0..20)
-                    .map(|i| StringValue::from(format!("v{i}")))
-                    .collect(),
-            )),
-        );
-        a.add("short", "gold");
-        assert_eq!(out[0].value.as_str().len(), HEADER_VALUE_LIMIT);
-        match &out[1].value {
-            Value::Array(Array::String(v)) => assert_eq!(v.len(), MAX_HOOK_ATTRIBUTES),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(out[2].value.as_str(), "gold");
+    fn the_value_limit_is_the_header_limit() {
+        assert_eq!(crate::hooks::HOOK_VALUE_LIMIT, HEADER_VALUE_LIMIT);
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub use opentelemetry_semantic_conventions::metric::{
 /// The constraint a failed statement violated (the server's message and
 /// DETAIL, which hold row values, are never recorded). Span only.
 pub const WINGSPAN_DB_CONSTRAINT: &str = "wingspan.db.constraint";
+/// The caller's name for a group of pool and cache calls
+/// (`wingspan::db::operation`), cut to 128 bytes. Span only: never a
+/// metric attribute.
+pub const WINGSPAN_OPERATION_NAME: &str = "wingspan.operation.name";
 /// Open connections at acquire time. Acquire span only.
 pub const WINGSPAN_POOL_SIZE: &str = "wingspan.pool.size";
 /// Idle connections at acquire time. Acquire span only.

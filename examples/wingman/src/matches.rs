@@ -128,28 +128,33 @@ pub async fn create(State(app): State<App>, body: Bytes) -> Result<Response, Api
     }
     // The winner gains what the loser gives: (score - 50) / 5, -10..=10.
     let delta = (m.score - 50) / 5;
-    let mut client = app.pool.get().await?;
-    let tx = client.transaction().await?;
-    // An unknown user, partner or challenge fails a foreign key: 404 (see
-    // `ApiError::from(&DbError)`); the transaction rolls back when dropped.
-    let row = tx
-        .query_one(
-            "INSERT INTO matches (user_id, partner_id, challenge_id, score) \
-             VALUES ($1, $2, $3, $4) RETURNING id",
-            &[&m.user_id, &m.partner_id, &m.challenge_id, &m.score],
+    // One operation name on every statement of the flow
+    // (`wingspan.operation.name`, span only): a trace search finds them all.
+    let id: i64 = wingspan::db::operation("record match", async {
+        let mut client = app.pool.get().await?;
+        let tx = client.transaction().await?;
+        // An unknown user, partner or challenge fails a foreign key: 404 (see
+        // `ApiError::from(&DbError)`); the transaction rolls back when dropped.
+        let row = tx
+            .query_one(
+                "INSERT INTO matches (user_id, partner_id, challenge_id, score) \
+                 VALUES ($1, $2, $3, $4) RETURNING id",
+                &[&m.user_id, &m.partner_id, &m.challenge_id, &m.score],
+            )
+            .await?;
+        // One statement for both rows: locks are taken in index order, so two
+        // concurrent matches of the same pair cannot deadlock.
+        tx.execute(
+            "UPDATE profiles SET elo = elo + CASE WHEN user_id = $1 THEN $3::int ELSE -$3::int END, \
+                    updated_at = now() \
+             WHERE user_id IN ($1, $2)",
+            &[&m.user_id, &m.partner_id, &delta],
         )
         .await?;
-    // One statement for both rows: locks are taken in index order, so two
-    // concurrent matches of the same pair cannot deadlock.
-    tx.execute(
-        "UPDATE profiles SET elo = elo + CASE WHEN user_id = $1 THEN $3::int ELSE -$3::int END, \
-                updated_at = now() \
-         WHERE user_id IN ($1, $2)",
-        &[&m.user_id, &m.partner_id, &delta],
-    )
+        tx.commit().await?;
+        Ok::<i64, ApiError>(row.get(0))
+    })
     .await?;
-    tx.commit().await?;
-    let id: i64 = row.get(0);
     tracing::info!(match.id = id, elo_change = delta, "match recorded");
     Ok(json(
         StatusCode::CREATED,
