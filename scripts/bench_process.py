@@ -97,10 +97,11 @@ def thread_group(comm: str) -> str:
     """A thread's name, as the breakdown groups it."""
     if comm.startswith(("tokio-runtime", "tokio-rt-")):
         return "tokio workers"
-    if comm.startswith("OpenTelemetry"):
-        # The SDK's batch processors and periodic reader: 15 characters of
-        # "OpenTelemetry.Traces.BatchProcessor" etc.
-        return "OTel SDK threads"
+    if comm.startswith("OpenTelemetry") or comm.startswith("wingspan-otlp"):
+        # The SDK's batch processors and periodic reader (15 characters of
+        # "OpenTelemetry.Traces.BatchProcessor" etc.), and wingspan's export
+        # runtime, where the span exports run.
+        return "export threads"
     return "other threads"
 
 
@@ -359,7 +360,6 @@ def run(args) -> dict:
 # where the export path and the request path spend (a substring of the
 # function's name in callgrind_annotate's output, and its label).
 CG_PARTS = [
-    ("BatchSpanProcessor::get_spans_and_export", "batch span processor: export (conversion, encoding, send)"),
     ("group_spans_by_resource_and_scope", "OTLP conversion (opentelemetry-proto)"),
     ("ProstEncoder<T> as tonic::codec::Encoder>::encode", "protobuf encoding (prost, in tonic)"),
     ("HttpService<S> as tower_service::Service", "HTTP layer: request start"),
@@ -562,10 +562,11 @@ def render(data: dict, args) -> str:
     # Per-thread breakdown and the export rate.
     lines += [
         "Where the instrumented build's CPU goes, 100 % sampled (µs per request by thread "
-        "group, medians; the SDK's threads are the batch span processor, the log processor "
-        "and the metric reader), and the export thread's rate:",
+        "group, medians; the export threads are the SDK's batch span processor, log "
+        "processor and metric reader, and wingspan's export runtime (`wingspan-otlp`), where "
+        "the span exports run), and the export threads' rate:",
         "",
-        "| route | tokio workers | OTel SDK threads | other threads | plain: tokio workers | spans exported per second of SDK-thread CPU |",
+        "| route | tokio workers | export threads | other threads | plain: tokio workers | spans exported per second of export-thread CPU |",
         "|---|---|---|---|---|---|",
     ]
     for rkey, _, rlabel in routes:
@@ -578,14 +579,14 @@ def render(data: dict, args) -> str:
 
         rate = []
         for r in rs:
-            secs = r["thread_ticks"].get("OTel SDK threads", 0) / CLK_TCK
+            secs = r["thread_ticks"].get("export threads", 0) / CLK_TCK
             rate.append(r["spans_exported"] / secs if secs else float("nan"))
         lines.append(
-            f"| {rlabel} | {grp(rs, 'tokio workers'):.1f} µs | {grp(rs, 'OTel SDK threads'):.1f} µs | "
+            f"| {rlabel} | {grp(rs, 'tokio workers'):.1f} µs | {grp(rs, 'export threads'):.1f} µs | "
             f"{grp(rs, 'other threads'):.1f} µs | "
             f"{grp(plain, 'tokio workers'):.1f} µs | {statistics.median(rate):.0f} |"
             if plain else
-            f"| {rlabel} | {grp(rs, 'tokio workers'):.1f} µs | {grp(rs, 'OTel SDK threads'):.1f} µs | "
+            f"| {rlabel} | {grp(rs, 'tokio workers'):.1f} µs | {grp(rs, 'export threads'):.1f} µs | "
             f"{grp(rs, 'other threads'):.1f} µs | n/a | {statistics.median(rate):.0f} |"
         )
     lines.append("")
