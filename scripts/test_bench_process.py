@@ -58,7 +58,8 @@ class ParseStat(unittest.TestCase):
     def test_thread_groups(self):
         self.assertEqual(bp.thread_group("tokio-runtime-w"), "tokio workers")
         self.assertEqual(bp.thread_group("tokio-rt-worker"), "tokio workers")
-        self.assertEqual(bp.thread_group("OpenTelemetry.T"), "OTel SDK threads")
+        self.assertEqual(bp.thread_group("OpenTelemetry.T"), "export threads")
+        self.assertEqual(bp.thread_group("wingspan-otlp"), "export threads")
         self.assertEqual(bp.thread_group("bench-wingspan"), "other threads")
 
 
