@@ -131,14 +131,15 @@ def parse_wrk(text: str) -> dict:
     return out
 
 
-def spread(xs: list[float], fmt) -> str:
-    """median (min–max)."""
+def spread(xs: list[float], fmt, unit: str = "") -> str:
+    """median with its unit, then (min–max): the median reads as a figure
+    the book can quote (`26.5 µs`)."""
     if not xs:
         return "n/a"
     med = statistics.median(xs)
     if len(xs) == 1:
-        return fmt(med)
-    return f"{fmt(med)} ({fmt(min(xs))}–{fmt(max(xs))})"
+        return f"{fmt(med)}{unit}"
+    return f"{fmt(med)}{unit} ({fmt(min(xs))}–{fmt(max(xs))})"
 
 
 def goal(ok: bool) -> str:
@@ -523,9 +524,9 @@ def render(data: dict, args) -> str:
             spans = [r["spans_exported"] / max(r["requests"], 1) for r in rs]
             lines.append(
                 f"| {rlabel} | {vlabel} | {spread(rps, lambda x: f'{x:.0f}')} | "
-                f"{spread(ratio, lambda x: f'{x:.3f}')} | {spread(cpu, us)} µs | "
-                f"{'—' if vkey == 'plain' else spread(added, us) + ' µs'} | "
-                f"{spread([r['collector_us'] for r in rs], us)} µs | "
+                f"{spread(ratio, lambda x: f'{x:.3f}')} | {spread(cpu, us, ' µs')} | "
+                f"{'—' if vkey == 'plain' else spread(added, us, ' µs')} | "
+                f"{spread([r['collector_us'] for r in rs], us, ' µs')} | "
                 f"{med(rs, 'p50'):.2f} ms | {med(rs, 'p99'):.2f} ms | "
                 f"{'—' if vkey == 'plain' else f'{statistics.median(spans):.2f}'} | "
                 f"{'—' if vkey == 'plain' else f'{dropped} of {produced}'} |"

@@ -66,6 +66,9 @@ class ParseStat(unittest.TestCase):
 class Spread(unittest.TestCase):
     def test_median_and_range(self):
         self.assertEqual(bp.spread([3.0, 1.0, 2.0], lambda x: f"{x:.1f}"), "2.0 (1.0–3.0)")
+        self.assertEqual(
+            bp.spread([3.0, 1.0, 2.0], lambda x: f"{x:.1f}", " µs"), "2.0 µs (1.0–3.0)"
+        )
         self.assertEqual(bp.spread([4.0], lambda x: f"{x:.1f}"), "4.0")
         self.assertEqual(bp.spread([], str), "n/a")
 
