@@ -7,28 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use opentelemetry::context::FutureExt as _;
-use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
-};
-use opentelemetry::Context;
 use wingspan::cache::{Attributes, Cache, CallInfo, MAX_HOOK_ATTRIBUTES, MAX_OPERATION_NAME_LEN};
 
 use super::{setup, WAIT};
 use crate::support;
+use crate::unsampled_parent as unsampled;
 
 const OPERATION: &str = "wingspan.operation.name";
-
-/// A context whose remote parent is not sampled: a parent-based sampler
-/// records nothing under it.
-fn unsampled() -> Context {
-    Context::new().with_remote_span_context(SpanContext::new(
-        TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
-        SpanId::from_hex("00f067aa0ba902b7").unwrap(),
-        TraceFlags::default(),
-        true,
-        TraceState::default(),
-    ))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operation_name_lands_on_the_commands_inside_its_scope_only() {
