@@ -43,6 +43,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bench_service import free_port  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CONNECTIONS = 64
@@ -149,12 +153,16 @@ def goal(ok: bool) -> str:
 # --- processes -------------------------------------------------------------------
 
 
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def terminate(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM (the servers drain and flush), then SIGKILL after `timeout`."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def threads_cpu(pid: int) -> dict[str, int]:
@@ -215,13 +223,7 @@ class Server:
         get(f"{self.url}/_flush", timeout=60)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 20)
         self.log.close()
 
 
@@ -344,11 +346,7 @@ def run(args) -> dict:
         if args.callgrind and shutil.which("valgrind"):
             callgrind = callgrind_section(release, base, grpc, work)
     finally:
-        rotel.send_signal(signal.SIGTERM)
-        try:
-            rotel.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            rotel.kill()
+        terminate(rotel, 10)
         subprocess.run(["psql", os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
                         "-qc", f"DROP SCHEMA IF EXISTS {schema} CASCADE"], check=False,
                        capture_output=True)
@@ -413,12 +411,7 @@ def callgrind_run(exe: Path, env: dict[str, str], path: str, n: int, work: Path,
         get(f"http://{url[0]}:{url[1]}/_flush", timeout=120)
         subprocess.run(["callgrind_control", "-d", str(proc.pid)], check=True, capture_output=True)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc, 60)
     dump = next(iter(sorted(work.glob(f"callgrind.{key}.*.1"))), None)
     if dump is None:
         raise RuntimeError("callgrind wrote no dump")

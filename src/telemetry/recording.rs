@@ -51,7 +51,9 @@ impl Recording {
             Self::Off | Self::Never => false,
             Self::Sampler => true,
             Self::ParentBased => {
-                let sc = parent.span().span_context().clone();
+                // Borrowed, not cloned: a clone copies the trace state.
+                let span = parent.span();
+                let sc = span.span_context();
                 !sc.is_valid() || sc.is_sampled()
             }
         }
