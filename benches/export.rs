@@ -22,7 +22,10 @@
 //!   builds it (lazy channel on a one-thread runtime of its own, timeout,
 //!   metadata), without and with gzip;
 //! * the OTLP/HTTP protobuf exporter on a blocking reqwest client, as
-//!   wingspan builds it, without and with gzip.
+//!   wingspan builds it, without and with gzip;
+//! * wingspan's own span exporter (`src/telemetry/otlp/`, what `init`
+//!   builds for spans): its encoder alone, and over gRPC (without and with
+//!   gzip) and HTTP, built from the configuration as `init` builds it.
 //!
 //! The exporters send to a receiver in a child process (this binary again)
 //! that answers every export with success and counts the bytes it reads
@@ -90,14 +93,22 @@ enum Kind {
     GrpcGzip,
     Http,
     HttpGzip,
+    WingspanEncode,
+    WingspanGrpc,
+    WingspanGrpcGzip,
+    WingspanHttp,
 }
 
-const KINDS: [Kind; 5] = [
+const KINDS: [Kind; 9] = [
     Kind::Encode,
     Kind::Grpc,
     Kind::GrpcGzip,
     Kind::Http,
     Kind::HttpGzip,
+    Kind::WingspanEncode,
+    Kind::WingspanGrpc,
+    Kind::WingspanGrpcGzip,
+    Kind::WingspanHttp,
 ];
 
 impl Kind {
@@ -108,7 +119,15 @@ impl Kind {
             Kind::GrpcGzip => "OTLP/gRPC exporter, gzip",
             Kind::Http => "OTLP/HTTP protobuf exporter (blocking reqwest)",
             Kind::HttpGzip => "OTLP/HTTP protobuf exporter, gzip",
+            Kind::WingspanEncode => "wingspan: encode only (its own encoder)",
+            Kind::WingspanGrpc => "wingspan: OTLP/gRPC exporter",
+            Kind::WingspanGrpcGzip => "wingspan: OTLP/gRPC exporter, gzip",
+            Kind::WingspanHttp => "wingspan: OTLP/HTTP protobuf exporter",
         }
+    }
+
+    fn encode_only(self) -> bool {
+        matches!(self, Kind::Encode | Kind::WingspanEncode)
     }
 }
 
@@ -510,10 +529,51 @@ fn http_exporter(port: u16, gzip: bool, resource: &Resource) -> opentelemetry_ot
     e
 }
 
+/// wingspan's span exporter, built by the code `init` runs.
+fn wingspan_exporter(
+    port: u16,
+    protocol: &str,
+    gzip: bool,
+    resource: &Resource,
+) -> Box<dyn WingspanExport> {
+    let path = if protocol == "grpc" { "" } else { "/v1/traces" };
+    let endpoint = format!("http://127.0.0.1:{port}{path}");
+    let vars = [
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", protocol),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+            if gzip { "gzip" } else { "none" },
+        ),
+    ];
+    let config = wingspan::Config::from_lookup(|k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .expect("config");
+    let mut e = wingspan::telemetry::bench_support::span_exporter(&config).expect("exporter");
+    e.set_resource(resource);
+    Box::new(e)
+}
+
+/// wingspan's exporter behind a box (its type is not named outside).
+trait WingspanExport {
+    fn export_blocking(&self, batch: Vec<SpanData>) -> OTelSdkResult;
+}
+
+impl<E: SpanExporter> WingspanExport for E {
+    fn export_blocking(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        futures_executor::block_on(self.export(batch))
+    }
+}
+
 /// One variant, ready to consume batches.
 enum Sink {
     Encode(ResourceAttributesWithSchema),
     Otlp(Box<opentelemetry_otlp::SpanExporter>),
+    WingspanEncode(wingspan::telemetry::bench_support::TraceEncoder),
+    Wingspan(Box<dyn WingspanExport>),
 }
 
 impl Sink {
@@ -524,6 +584,16 @@ impl Sink {
             Kind::GrpcGzip => Sink::Otlp(Box::new(grpc_exporter(port, true, resource))),
             Kind::Http => Sink::Otlp(Box::new(http_exporter(port, false, resource))),
             Kind::HttpGzip => Sink::Otlp(Box::new(http_exporter(port, true, resource))),
+            Kind::WingspanEncode => Sink::WingspanEncode(
+                wingspan::telemetry::bench_support::TraceEncoder::new(resource),
+            ),
+            Kind::WingspanGrpc => Sink::Wingspan(wingspan_exporter(port, "grpc", false, resource)),
+            Kind::WingspanGrpcGzip => {
+                Sink::Wingspan(wingspan_exporter(port, "grpc", true, resource))
+            }
+            Kind::WingspanHttp => {
+                Sink::Wingspan(wingspan_exporter(port, "http/protobuf", false, resource))
+            }
         }
     }
 
@@ -543,6 +613,10 @@ impl Sink {
                 Sink::Otlp(e) => {
                     futures_executor::block_on(e.export(batch)).expect("export");
                 }
+                Sink::WingspanEncode(encoder) => {
+                    bytes += std::hint::black_box(encoder.encode(&batch)).len();
+                }
+                Sink::Wingspan(e) => e.export_blocking(batch).expect("export"),
             }
         }
         bytes
@@ -579,7 +653,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// exports, then exit without dropping anything else.
 fn only(kind: Kind, n: usize) {
     let (spans, resource) = wingspan_spans();
-    let receiver = (kind != Kind::Encode).then(Receiver::start);
+    let receiver = (!kind.encode_only()).then(Receiver::start);
     let sink = Sink::new(kind, receiver.as_ref().map_or(0, |r| r.port), &resource);
     // Both runs clone as many batches; only the exported ones are counted apart.
     let mut all = batches(&spans, CG_HI);
@@ -666,7 +740,7 @@ fn main() {
     let mut bytes = Vec::new();
     for (kind, sink) in KINDS.iter().zip(&sinks) {
         let n = BATCHES_PER_ROUND;
-        if *kind == Kind::Encode {
+        if kind.encode_only() {
             bytes.push(sink.export(batches(&spans, n)) as f64 / (n * BATCH) as f64);
         } else {
             sink.export(batches(&spans, 1));
@@ -760,14 +834,29 @@ fn main() {
     let enc = &rows[0];
     let grpc = &rows[1];
     let http = &rows[3];
+    let (w_enc, w_grpc, w_http) = (&rows[5], &rows[6], &rows[8]);
     text.push_str(&format!(
         "\nThe transport's share over encode only (CPU per span): gRPC +{}, HTTP +{}. \
-         Per batch of {BATCH}: encode only {}, gRPC {}, HTTP {}. Run time {:.0} s.\n",
+         Per batch of {BATCH}: encode only {}, gRPC {}, HTTP {}.\n\n\
+         wingspan's exporter (src/telemetry/otlp/, the one `init` builds for spans) against \
+         opentelemetry-otlp's, CPU per span: encode only {} against {}, gRPC {} against {}, \
+         HTTP {} against {}{}. Run time {:.0} s.\n",
         fmt_ns(grpc.process_cpu - enc.process_cpu),
         fmt_ns(http.process_cpu - enc.process_cpu),
         fmt_ns(enc.process_cpu * BATCH as f64),
         fmt_ns(grpc.process_cpu * BATCH as f64),
         fmt_ns(http.process_cpu * BATCH as f64),
+        fmt_ns(w_enc.process_cpu),
+        fmt_ns(enc.process_cpu),
+        fmt_ns(w_grpc.process_cpu),
+        fmt_ns(grpc.process_cpu),
+        fmt_ns(w_http.process_cpu),
+        fmt_ns(http.process_cpu),
+        match (w_grpc.instructions, grpc.instructions) {
+            (Some(w), Some(l)) =>
+                format!("; instructions per span over gRPC {w:.0} against {l:.0}"),
+            _ => String::new(),
+        },
         started.elapsed().as_secs_f64(),
     ));
     support::report("Export path: cost per exported span", &text);

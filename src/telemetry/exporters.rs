@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use opentelemetry_otlp::{
-    LogExporter, MetricExporter, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
+    LogExporter, MetricExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
 };
 
 use super::redact::Scrubber;
@@ -237,16 +237,70 @@ macro_rules! build_exporter {
 }
 
 /// `export_timeout` (`OTEL_BSP_EXPORT_TIMEOUT`) tightens the OTLP timeout:
-/// the SDK's batch span processor ignores the variable.
+/// the SDK's batch span processor ignores the variable. Spans go through
+/// wingspan's own exporter ([`super::otlp`]), on the same channel, TLS,
+/// headers and compression as the other signals.
 pub(crate) fn spans(
     cfg: &OtlpConfig,
     export_timeout: Duration,
-) -> Result<SpanExporter, TelemetryError> {
-    build_exporter!(
-        SpanExporter::builder(),
-        &tightened(&cfg.traces, export_timeout),
-        &Scrubber::new(cfg)
-    )
+) -> Result<super::otlp::SpanExporter, TelemetryError> {
+    let scrubber = &Scrubber::new(cfg);
+    let cfg = &tightened(&cfg.traces, export_timeout);
+    let gzip = cfg.compression == Compression::Gzip;
+    let transport = match cfg.protocol {
+        Protocol::Grpc => {
+            let mut metadata = tonic_metadata(cfg)?;
+            if !metadata.contains_key("user-agent") {
+                metadata.insert(
+                    "user-agent",
+                    tonic::metadata::MetadataValue::from_static(super::otlp::USER_AGENT),
+                );
+            }
+            super::otlp::Transport::Grpc {
+                channel: tonic_channel(cfg, scrubber)?,
+                metadata,
+                gzip,
+            }
+        }
+        Protocol::HttpProtobuf => {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                http::header::USER_AGENT,
+                http::HeaderValue::from_static(super::otlp::USER_AGENT),
+            );
+            for (k, v) in http_headers(cfg) {
+                let name = http::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                    TelemetryError::exporter(format!(
+                        "OTEL_EXPORTER_OTLP_HEADERS: invalid header name {k:?}"
+                    ))
+                })?;
+                let value = http::HeaderValue::from_str(&v).map_err(|_| {
+                    TelemetryError::exporter(format!(
+                        "OTEL_EXPORTER_OTLP_HEADERS: invalid value for {k:?}"
+                    ))
+                })?;
+                headers.insert(name, value);
+            }
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/x-protobuf"),
+            );
+            // Checked here, not at the first export: a bad URL is a
+            // configuration error.
+            reqwest::Url::parse(&cfg.endpoint).map_err(|e| {
+                TelemetryError::exporter(
+                    scrubber.scrub(format!("OTLP endpoint {}: {e}", redact_url(&cfg.endpoint))),
+                )
+            })?;
+            super::otlp::Transport::Http {
+                client: http_client(cfg)?,
+                endpoint: cfg.endpoint.clone(),
+                headers,
+                gzip,
+            }
+        }
+    };
+    Ok(super::otlp::SpanExporter::new(transport, cfg.timeout))
 }
 
 /// `export_timeout` (`OTEL_METRIC_EXPORT_TIMEOUT`) tightens the OTLP timeout

@@ -43,6 +43,7 @@ mod exporters;
 mod fanout;
 mod handle;
 pub(crate) mod limits;
+mod otlp;
 mod pipelined;
 mod process;
 #[cfg(feature = "prometheus")]
@@ -79,4 +80,40 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// thread). Equivalent to `Telemetry::builder(config).build()`.
 pub fn init(config: Config) -> Result<Telemetry, TelemetryError> {
     Telemetry::builder(config).build()
+}
+
+/// wingspan's span exporter and encoder, for its own benches
+/// (`benches/export.rs` sets them beside opentelemetry-otlp's); not part of
+/// the API, and not covered by semver.
+#[doc(hidden)]
+pub mod bench_support {
+    use opentelemetry_sdk::trace::SpanData;
+    use opentelemetry_sdk::Resource;
+
+    use super::{exporters, otlp, TelemetryError};
+    use crate::config::Config;
+
+    /// The span exporter `init` builds for `config`'s OTLP traces settings.
+    pub fn span_exporter(
+        config: &Config,
+    ) -> Result<impl opentelemetry_sdk::trace::SpanExporter, TelemetryError> {
+        exporters::spans(&config.telemetry.otlp, config.telemetry.span_export_timeout)
+    }
+
+    /// The span exporter's encoder alone, its resource encoded once.
+    #[derive(Debug)]
+    pub struct TraceEncoder(otlp::encode::EncodedResource);
+
+    impl TraceEncoder {
+        pub fn new(resource: &Resource) -> Self {
+            Self(otlp::encode::EncodedResource::new(resource))
+        }
+
+        /// The `ExportTraceServiceRequest` bytes for `batch`.
+        pub fn encode(&self, batch: &[SpanData]) -> Vec<u8> {
+            let mut out = Vec::with_capacity(64 + batch.len() * 512);
+            otlp::encode::trace_request(&mut out, batch, &self.0);
+            out
+        }
+    }
 }
