@@ -68,6 +68,8 @@ VARIANTS = [
      "wingspan, 1 % sampled"),
     ("disabled", "bench-wingspan", {"OTEL_SDK_DISABLED": "true"}, "wingspan, `OTEL_SDK_DISABLED=true`"),
     ("nostats", "bench-wingspan", {"WINGSPAN_STATS": "false"}, "wingspan, `WINGSPAN_STATS=false`"),
+    ("off", "bench-wingspan", {"OTEL_SDK_DISABLED": "true", "WINGSPAN_STATS": "false"},
+     "wingspan, all off (`OTEL_SDK_DISABLED=true`, `WINGSPAN_STATS=false`)"),
 ]
 
 # Targets of issue 19 (µs of process CPU added per request, throughput ratio).
@@ -359,11 +361,12 @@ def run(args) -> dict:
 # where the export path and the request path spend (a substring of the
 # function's name in callgrind_annotate's output, and its label).
 CG_PARTS = [
-    ("group_spans_by_resource_and_scope", "OTLP conversion (opentelemetry-proto)"),
-    ("ProstEncoder<T> as tonic::codec::Encoder>::encode", "protobuf encoding (prost, in tonic)"),
+    ("wingspan::telemetry::otlp::encode::trace_request", "OTLP encoding (wingspan's encoder)"),
+    ("wingspan::telemetry::otlp::send::grpc", "OTLP/gRPC send (tonic, h2)"),
     ("HttpService<S> as tower_service::Service", "HTTP layer: request start"),
     ("RequestGuard as core::ops::drop::Drop>::drop", "HTTP layer: request end"),
     ("wingspan::db::handle::Pool::get::{{closure}}", "pool acquire"),
+    ("wingspan::db::query::instrumented::{{closure}}", "query instrument (span, bound, metrics)"),
 ]
 
 
@@ -545,6 +548,11 @@ def render(data: dict, args) -> str:
         if rs and plain:
             added = med(rs, "cpu_us") - med(plain, "cpu_us")
             lines.append(f"| {rlabel}, `OTEL_SDK_DISABLED=true`: added CPU ≤ {DISABLED_TARGET_US:g} µs | {added:.1f} µs | {goal(added <= DISABLED_TARGET_US)} |")
+    for rkey, _, rlabel in routes:
+        rs, plain = res.get((rkey, "off")), res.get((rkey, "plain"))
+        if rs and plain:
+            added = med(rs, "cpu_us") - med(plain, "cpu_us")
+            lines.append(f"| {rlabel}, all off (SDK disabled, no view): added CPU ≤ {DISABLED_TARGET_US:g} µs | {added:.1f} µs | {goal(added <= DISABLED_TARGET_US)} |")
     for rkey in ("query", "queries10"):
         rs = res.get((rkey, "on"))
         if rs:

@@ -1155,6 +1155,7 @@ mod outage;
 #[cfg(feature = "llm")]
 mod propagators;
 mod resource;
+mod span_exporter;
 mod tail_sampling;
 mod vendors;
 mod weaver;

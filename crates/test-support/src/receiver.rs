@@ -33,6 +33,9 @@ pub(crate) struct Store {
     pub(crate) gzip_requests: AtomicUsize,
     /// When set, every export is rejected (gRPC `UNAVAILABLE`, HTTP 503).
     pub(crate) failing: AtomicBool,
+    /// This many exports from now are rejected as `failing` rejects them,
+    /// then they are accepted again (a collector that recovers).
+    pub(crate) fail_next: AtomicUsize,
     /// Milliseconds every export is held before it is answered.
     pub(crate) delay_ms: AtomicU64,
     /// Request headers/metadata of the last export (lower-case names).
@@ -127,7 +130,11 @@ impl Store {
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }
-        if self.failing.load(Ordering::Relaxed) {
+        let fail_once = self
+            .fail_next
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        if fail_once || self.failing.load(Ordering::Relaxed) {
             Err(())
         } else {
             Ok(())
@@ -292,6 +299,12 @@ impl Receiver {
     /// accepts them again.
     pub fn set_failing(&self, failing: bool) {
         self.store.failing.store(failing, Ordering::Relaxed);
+    }
+
+    /// Rejects the next `n` exports, of any signal (gRPC `UNAVAILABLE`,
+    /// HTTP 503), then accepts them again.
+    pub fn fail_next(&self, n: usize) {
+        self.store.fail_next.store(n, Ordering::Relaxed);
     }
 
     /// Holds every export this long before answering (a slow collector).
