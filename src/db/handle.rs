@@ -85,7 +85,8 @@ async fn acquire(
     location: &'static Location<'static>,
     cx: Context,
 ) -> Result<Client, DbError> {
-    // Nothing built for a span that cannot record.
+    // Nothing built for a span that cannot record; boxed, so the acquire's
+    // future stays small when nothing records (client_call.rs says why).
     let mut span = shared.recording.may_record(&cx).then(|| {
         let s = shared.pool.status();
         let mut attrs = Vec::with_capacity(6);
@@ -99,13 +100,15 @@ async fn acquire(
             names::WINGSPAN_POOL_WAITING,
             s.waiting as i64,
         ));
-        shared.tracer.build_with_context(
-            shared
-                .tracer
-                .span_builder(shared.acquire_name.clone())
-                .with_kind(SpanKind::Internal)
-                .with_attributes(attrs),
-            &cx,
+        Box::new(
+            shared.tracer.build_with_context(
+                shared
+                    .tracer
+                    .span_builder(shared.acquire_name.clone())
+                    .with_kind(SpanKind::Internal)
+                    .with_attributes(attrs),
+                &cx,
+            ),
         )
     });
     let start = Instant::now();

@@ -30,7 +30,10 @@ pub(crate) struct ConnState {
     /// Set when a call timed out client-side or hit a closed connection:
     /// the connection may still be busy or dead, so it is never reused.
     pub(crate) broken: AtomicBool,
-    pub(crate) statements: Mutex<HashMap<Box<str>, tokio_postgres::Statement>>,
+    /// Named statements by text; foldhash for the per-query lookup (the
+    /// statement cache's reason, `sanitize/cache.rs`).
+    pub(crate) statements:
+        Mutex<HashMap<Box<str>, tokio_postgres::Statement, foldhash::fast::RandomState>>,
 }
 
 pub(crate) struct PgManager {
