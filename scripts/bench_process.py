@@ -362,11 +362,13 @@ def run(args) -> dict:
 # function's name in callgrind_annotate's output, and its label).
 CG_PARTS = [
     ("wingspan::telemetry::otlp::encode::trace_request", "OTLP encoding (wingspan's encoder)"),
-    ("wingspan::telemetry::otlp::send::grpc", "OTLP/gRPC send (tonic, h2)"),
+    ("wingspan::telemetry::otlp::SpanExporter as opentelemetry_sdk::trace::export::SpanExporter>::export",
+     "span export call (encoding, freeing the batch)"),
     ("HttpService<S> as tower_service::Service", "HTTP layer: request start"),
     ("RequestGuard as core::ops::drop::Drop>::drop", "HTTP layer: request end"),
     ("wingspan::db::handle::Pool::get::{{closure}}", "pool acquire"),
-    ("wingspan::db::query::instrumented::{{closure}}", "query instrument (span, bound, metrics)"),
+    ("wingspan::db::query::start_call", "query call start (span, N+1 count)"),
+    ("wingspan::instrument::client_call::ClientCall<M>::ok", "query call end (durations, span end)"),
 ]
 
 

@@ -285,16 +285,20 @@ pub(crate) fn spans(
                 http::header::CONTENT_TYPE,
                 http::HeaderValue::from_static("application/x-protobuf"),
             );
-            // Checked here, not at the first export: a bad URL is a
-            // configuration error.
-            reqwest::Url::parse(&cfg.endpoint).map_err(|e| {
+            // Parsed here, not at each export: a bad URL is a configuration
+            // error. Credentials in it are dropped: reqwest would send them
+            // as basic auth, which no other signal's exporter does; they
+            // belong in OTEL_EXPORTER_OTLP_HEADERS (SECURITY.md).
+            let mut endpoint = reqwest::Url::parse(&cfg.endpoint).map_err(|e| {
                 TelemetryError::exporter(
                     scrubber.scrub(format!("OTLP endpoint {}: {e}", redact_url(&cfg.endpoint))),
                 )
             })?;
+            let _ = endpoint.set_username("");
+            let _ = endpoint.set_password(None);
             super::otlp::Transport::Http {
                 client: http_client(cfg)?,
-                endpoint: cfg.endpoint.clone(),
+                endpoint,
                 headers,
                 gzip,
             }

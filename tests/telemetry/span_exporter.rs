@@ -72,3 +72,39 @@ async fn telemetry_grpc_span_export_is_retried_and_names_its_exporter() {
 async fn telemetry_http_span_export_is_retried_and_names_its_exporter() {
     a_failing_collector_gets_the_spans_on_a_retry(Protocol::HttpProtobuf).await;
 }
+
+/// Credentials in the endpoint URL are never sent, as with the other
+/// signals: they belong in `OTEL_EXPORTER_OTLP_HEADERS` (SECURITY.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_http_span_export_sends_no_url_credentials() {
+    let receiver = Receiver::start().await;
+    let authority = receiver
+        .http_endpoint()
+        .strip_prefix("http://")
+        .expect("an http:// endpoint")
+        .to_owned();
+    let endpoint = format!("http://u:n0tSent@{authority}/v1/traces");
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::HttpProtobuf,
+        &[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &endpoint)],
+    )
+    .await;
+    telemetry.tracer().start("credentials").end();
+    telemetry.force_flush().await.unwrap();
+    receiver
+        .wait_for_spans(
+            |s| s.iter().any(|s| s.name == "credentials"),
+            Duration::from_secs(10),
+        )
+        .await;
+    for e in receiver.exports() {
+        assert!(
+            !e.headers.contains_key("authorization"),
+            "{:?} export sent {:?}",
+            e.signal,
+            e.headers.get("authorization")
+        );
+    }
+    telemetry.shutdown().await.unwrap();
+}

@@ -32,8 +32,8 @@ pub(crate) enum Transport {
     },
     Http {
         client: reqwest::blocking::Client,
-        /// The signal's full URL (`…/v1/traces`).
-        endpoint: String,
+        /// The signal's full URL (`…/v1/traces`), without credentials.
+        endpoint: reqwest::Url,
         /// The configured headers, the user agent and the content type.
         headers: http::HeaderMap,
         gzip: bool,
@@ -118,12 +118,12 @@ fn grpc_verdict(status: &tonic::Status) -> Verdict {
 
 fn http_post(
     client: &reqwest::blocking::Client,
-    endpoint: &str,
+    endpoint: &reqwest::Url,
     headers: &http::HeaderMap,
     gzip: bool,
     body: Bytes,
 ) -> Result<(), Failure> {
-    let mut request = client.post(endpoint).headers(headers.clone());
+    let mut request = client.post(endpoint.clone()).headers(headers.clone());
     let body = if gzip {
         request = request.header(http::header::CONTENT_ENCODING, "gzip");
         gzipped(&body)?
