@@ -77,8 +77,10 @@ async fn grpc(
         .map_err(|e| Failure::new(Verdict::Retry, format!("OTLP/gRPC channel: {e}")))?;
     let mut request = tonic::Request::new(body);
     *request.metadata_mut() = metadata.clone();
-    // Sent as `grpc-timeout`, so the collector gives up when the exporter does.
-    request.set_timeout(timeout);
+    // Sent as `grpc-timeout`, so the collector gives up when the exporter
+    // does. tonic panics past 8 digits of hours; the configuration caps
+    // every timeout at a day (`config::NO_LIMIT`), and so does this.
+    request.set_timeout(timeout.min(crate::config::NO_LIMIT));
     let path = http::uri::PathAndQuery::from_static(GRPC_PATH);
     match client.unary(request, path, RawCodec).await {
         Ok(response) => {
