@@ -8,7 +8,9 @@
 //!   processor whose queue is bounded, whose losses are counted and whose
 //!   attribute values are capped; with `WINGSPAN_TAIL_SAMPLING=true`, an
 //!   in-process tail sampler in front of it keeps the local traces with an
-//!   error, the slow ones and a ratio of the rest;
+//!   error, the slow ones and a ratio of the rest; the spans leave through
+//!   wingspan's own OTLP exporter (`otlp`: the request encoded straight from
+//!   the SDK's spans), metrics and logs through opentelemetry-otlp's;
 //! - a meter provider with a periodic reader and views carrying wingspan's
 //!   bucket boundaries ([`buckets`]);
 //! - a logger provider, so `tracing` events become OTLP log records that carry
