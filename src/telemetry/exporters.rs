@@ -26,11 +26,13 @@ fn tonic_metadata(cfg: &SignalExport) -> Result<tonic::metadata::MetadataMap, Te
                     "OTEL_EXPORTER_OTLP_HEADERS: invalid header name {k:?}"
                 ))
             })?;
-        let value = v.expose().parse().map_err(|_| {
+        let mut value: tonic::metadata::MetadataValue<_> = v.expose().parse().map_err(|_| {
             TelemetryError::exporter(format!(
                 "OTEL_EXPORTER_OTLP_HEADERS: invalid value for {k:?}"
             ))
         })?;
+        // Kept out of HPACK's tables and of `Debug` output: API keys live here.
+        value.set_sensitive(true);
         map.insert(key, value);
     }
     Ok(map)
@@ -185,6 +187,10 @@ fn http_client(cfg: &SignalExport) -> Result<reqwest::blocking::Client, Telemetr
     let builder = reqwest::blocking::Client::builder()
         .timeout(cfg.timeout)
         .connect_timeout(GRPC_CONNECT_TIMEOUT.min(cfg.timeout))
+        // A redirect would carry the configured headers (API keys) to
+        // wherever it points: reqwest strips only `Authorization` and
+        // cookies across hosts. A collector answers, it does not redirect.
+        .redirect(reqwest::redirect::Policy::none())
         .use_preconfigured_tls(tls_config(cfg)?);
     // Building the blocking client inside an async context panics, so it is
     // built on a plain thread.
@@ -274,11 +280,12 @@ pub(crate) fn spans(
                         "OTEL_EXPORTER_OTLP_HEADERS: invalid header name {k:?}"
                     ))
                 })?;
-                let value = http::HeaderValue::from_str(&v).map_err(|_| {
+                let mut value = http::HeaderValue::from_str(&v).map_err(|_| {
                     TelemetryError::exporter(format!(
                         "OTEL_EXPORTER_OTLP_HEADERS: invalid value for {k:?}"
                     ))
                 })?;
+                value.set_sensitive(true);
                 headers.insert(name, value);
             }
             headers.insert(

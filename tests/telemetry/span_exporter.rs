@@ -108,3 +108,108 @@ async fn telemetry_http_span_export_sends_no_url_credentials() {
     }
     telemetry.shutdown().await.unwrap();
 }
+
+/// The gRPC timeout a request carried (`grpc-timeout`: digits and a unit).
+fn grpc_timeout(value: &str) -> Duration {
+    let (digits, unit) = value.split_at(value.len() - 1);
+    let n: u64 = digits.parse().expect("grpc-timeout digits");
+    match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        other => panic!("grpc-timeout unit {other:?}"),
+    }
+}
+
+/// The export timeout bounds all attempts together: a retry after a slow
+/// refusal gets only what is left of it, and tells the collector so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_grpc_span_export_retries_within_one_timeout() {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::Grpc,
+        &[
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "1500"),
+            // Only spans reach the receiver: the refusal below is theirs.
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+        ],
+    )
+    .await;
+    // Every answer takes 600 ms; the first export's is a refusal.
+    receiver.set_delay(Duration::from_millis(600));
+    receiver.fail_next(1);
+    telemetry.tracer().start("bounded").end();
+    telemetry.force_flush().await.unwrap();
+    receiver
+        .wait_for_spans(
+            |s| s.iter().any(|s| s.name == "bounded"),
+            Duration::from_secs(10),
+        )
+        .await;
+    let timeouts: Vec<Duration> = receiver
+        .exports()
+        .iter()
+        .filter(|e| e.signal == Signal::Traces)
+        .map(|e| grpc_timeout(&e.headers["grpc-timeout"]))
+        .collect();
+    assert_eq!(timeouts.len(), 2, "a refusal and a retry: {timeouts:?}");
+    assert!(timeouts[0] <= Duration::from_millis(1500), "{timeouts:?}");
+    // 600 ms of refusal and at least 100 ms of backoff were spent.
+    assert!(timeouts[1] <= Duration::from_millis(800), "{timeouts:?}");
+    telemetry.shutdown().await.unwrap();
+}
+
+/// A collector endpoint that redirects gets no second request: a redirect
+/// would carry the configured headers (API keys) to wherever it points.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_http_span_export_follows_no_redirect() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let receiver = Receiver::start().await;
+    let target = format!("{}/v1/traces", receiver.http_endpoint());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let redirector = {
+        let hits = hits.clone();
+        axum::Router::new().fallback(move || {
+            hits.fetch_add(1, Ordering::SeqCst);
+            let target = target.clone();
+            async move { axum::response::Redirect::temporary(&target) }
+        })
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirect = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, redirector).await });
+    let telemetry = support::telemetry(
+        &receiver,
+        Protocol::HttpProtobuf,
+        &[
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &redirect),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=n0tForwarded"),
+        ],
+    )
+    .await;
+    telemetry.tracer().start("redirected").end();
+    let _ = telemetry.force_flush().await;
+    assert!(
+        hits.load(Ordering::SeqCst) >= 1,
+        "the export reached the redirect"
+    );
+    let followed: Vec<_> = receiver
+        .exports()
+        .into_iter()
+        .filter(|e| e.signal == Signal::Traces)
+        .collect();
+    assert!(
+        followed.is_empty(),
+        "the redirect was followed: {followed:?}"
+    );
+    assert!(telemetry.loss_counts().spans_export_failed >= 1);
+    server.abort();
+    telemetry.shutdown().await.unwrap();
+}

@@ -69,11 +69,9 @@ impl opentelemetry_sdk::trace::SpanExporter for SpanExporter {
             let Some(body) = body else {
                 return Err(OTelSdkError::AlreadyShutdown);
             };
-            retry::with_backoff(self.timeout, || {
-                self.transport.send(body.clone(), self.timeout)
-            })
-            .await
-            .map_err(|failure| OTelSdkError::InternalFailure(failure.to_string()))
+            retry::with_backoff(self.timeout, |left| self.transport.send(body.clone(), left))
+                .await
+                .map_err(|failure| OTelSdkError::InternalFailure(failure.to_string()))
         }
     }
 

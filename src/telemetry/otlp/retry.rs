@@ -1,11 +1,13 @@
 //! Retries of a failed export, as the OTLP specification asks: only the
 //! failures it calls retryable, with exponential backoff and jitter, a
 //! server's throttling delay honoured, and the export's timeout as the bound
-//! on all attempts together.
+//! on all attempts together: each attempt gets only what is left of it.
 //!
-//! The policy is opentelemetry-otlp's recommended one (3 retries, 100 ms
+//! The backoff is opentelemetry-otlp's recommended one (3 retries, 100 ms
 //! doubling to 1.6 s, up to 100 ms of jitter), so moving spans to
 //! wingspan's exporter changed nothing a collector sees when it fails.
+//! A server's delay is never cut short: when it does not fit in what is
+//! left of the timeout, the export gives up instead of retrying early.
 
 use std::fmt;
 use std::future::Future;
@@ -16,8 +18,6 @@ const MAX_RETRIES: usize = 3;
 const INITIAL_DELAY: Duration = Duration::from_millis(100);
 const MAX_DELAY: Duration = Duration::from_millis(1600);
 const MAX_JITTER_MS: u64 = 100;
-/// A server's throttling delay may raise the cap, up to this.
-const MAX_THROTTLE: Duration = Duration::from_secs(30);
 
 /// What a failed attempt allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,42 +54,38 @@ impl fmt::Display for Failure {
 }
 
 /// Runs `attempt` until it succeeds, fails for good, runs out of retries or
-/// would outlast `deadline` (counted from the first attempt).
+/// would outlast `deadline` (counted from the first attempt). Each attempt
+/// is given what is left of `deadline`, its own timeout.
 pub(crate) async fn with_backoff<F, Fut>(deadline: Duration, mut attempt: F) -> Result<(), Failure>
 where
-    F: FnMut() -> Fut,
+    F: FnMut(Duration) -> Fut,
     Fut: Future<Output = Result<(), Failure>>,
 {
     let start = Instant::now();
+    let left = || deadline.saturating_sub(start.elapsed());
     let mut delay = INITIAL_DELAY;
-    let mut cap = MAX_DELAY;
     let mut retries = 0;
     loop {
-        let failure = match attempt().await {
+        let failure = match attempt(left()).await {
             Ok(()) => return Ok(()),
             Err(failure) => failure,
         };
         if retries == MAX_RETRIES {
             return Err(failure);
         }
-        match failure.verdict {
+        let backoff = (delay + jitter()).min(MAX_DELAY);
+        let wait = match failure.verdict {
             Verdict::Fatal => return Err(failure),
-            Verdict::Retry => {}
-            Verdict::Throttled(server) => {
-                let server = server.min(MAX_THROTTLE);
-                if server > cap {
-                    cap = MAX_THROTTLE;
-                }
-                delay = delay.max(server);
-            }
-        }
-        let wait = (delay + jitter()).min(cap);
-        if wait >= deadline.saturating_sub(start.elapsed()) {
+            Verdict::Retry => backoff,
+            // Not before the server's time, however long.
+            Verdict::Throttled(server) => server.max(backoff),
+        };
+        if wait >= left() {
             return Err(failure);
         }
         pause(wait).await;
         retries += 1;
-        delay = delay.saturating_mul(2).min(cap);
+        delay = delay.saturating_mul(2).min(MAX_DELAY);
     }
 }
 
@@ -124,7 +120,7 @@ mod tests {
 
     fn run(deadline: Duration, verdicts: &[Verdict]) -> (Result<(), Failure>, usize) {
         let calls = AtomicUsize::new(0);
-        let result = futures_executor::block_on(with_backoff(deadline, || {
+        let result = futures_executor::block_on(with_backoff(deadline, |_| {
             let i = calls.fetch_add(1, Ordering::SeqCst);
             let v = verdicts.get(i).copied();
             async move {
@@ -185,6 +181,44 @@ mod tests {
         assert!(r.is_ok());
         assert_eq!(calls, 2);
         assert!(started.elapsed() >= Duration::from_millis(400));
+    }
+
+    #[test]
+    fn a_throttle_is_never_cut_short() {
+        // 45 s does not fit in 40 s: give up now, not retry after 30 s.
+        let started = Instant::now();
+        let (r, calls) = run(
+            Duration::from_secs(40),
+            &[Verdict::Throttled(Duration::from_secs(45))],
+        );
+        assert!(r.is_err());
+        assert_eq!(calls, 1);
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn each_attempt_gets_only_what_is_left_of_the_deadline() {
+        let given = std::sync::Mutex::new(Vec::new());
+        let deadline = Duration::from_secs(1);
+        let result = futures_executor::block_on(with_backoff(deadline, |left| {
+            given.lock().unwrap().push(left);
+            let first = given.lock().unwrap().len() == 1;
+            async move {
+                if first {
+                    // A slow refusal: 300 ms of the second gone.
+                    std::thread::sleep(Duration::from_millis(300));
+                    Err(Failure::new(Verdict::Retry, "slow 503"))
+                } else {
+                    Ok(())
+                }
+            }
+        }));
+        assert!(result.is_ok());
+        let given = given.into_inner().unwrap();
+        assert_eq!(given.len(), 2, "{given:?}");
+        assert!(given[0] <= deadline);
+        // 300 ms of the attempt and at least 100 ms of backoff are gone.
+        assert!(given[1] <= Duration::from_millis(600), "{given:?}");
     }
 
     #[test]

@@ -21,8 +21,8 @@ const GRPC_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Ex
 /// a few bytes, and a hostile endpoint must not make the exporter buffer.
 const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
 
-/// Where and how the encoded requests go.
-#[derive(Debug)]
+/// Where and how the encoded requests go. Its `Debug` names the headers'
+/// count, never their values (API keys and tokens live there).
 pub(crate) enum Transport {
     Grpc {
         channel: tonic::transport::Channel,
@@ -40,7 +40,32 @@ pub(crate) enum Transport {
     },
 }
 
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Grpc { metadata, gzip, .. } => f
+                .debug_struct("Grpc")
+                .field("headers", &metadata.len())
+                .field("gzip", gzip)
+                .finish_non_exhaustive(),
+            Self::Http {
+                endpoint,
+                headers,
+                gzip,
+                ..
+            } => f
+                .debug_struct("Http")
+                .field("endpoint", &endpoint.as_str())
+                .field("headers", &headers.len())
+                .field("gzip", gzip)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
 impl Transport {
+    /// One attempt, given `timeout` from start to answer (what is left of
+    /// the export's timeout).
     pub(crate) async fn send(&self, body: Bytes, timeout: Duration) -> Result<(), Failure> {
         match self {
             Self::Grpc {
@@ -53,7 +78,7 @@ impl Transport {
                 endpoint,
                 headers,
                 gzip,
-            } => http_post(client, endpoint, headers, *gzip, body),
+            } => http_post(client, endpoint, headers, *gzip, body, timeout),
         }
     }
 }
@@ -99,13 +124,13 @@ async fn grpc(
 }
 
 /// The specification's retryable gRPC codes; RESOURCE_EXHAUSTED only with
-/// the server's `RetryInfo`, which also sets the delay of UNAVAILABLE.
+/// the server's `RetryInfo` (whatever its delay, an absent one included),
+/// which also sets the delay of UNAVAILABLE.
 fn grpc_verdict(status: &tonic::Status) -> Verdict {
     use tonic::Code;
     let retry_info = status
         .get_details_retry_info()
-        .and_then(|info| info.retry_delay)
-        .filter(|d| !d.is_zero());
+        .map(|info| info.retry_delay.unwrap_or_default());
     match status.code() {
         Code::ResourceExhausted => retry_info.map_or(Verdict::Fatal, Verdict::Throttled),
         Code::Unavailable => retry_info.map_or(Verdict::Retry, Verdict::Throttled),
@@ -124,8 +149,12 @@ fn http_post(
     headers: &http::HeaderMap,
     gzip: bool,
     body: Bytes,
+    timeout: Duration,
 ) -> Result<(), Failure> {
-    let mut request = client.post(endpoint.clone()).headers(headers.clone());
+    let mut request = client
+        .post(endpoint.clone())
+        .headers(headers.clone())
+        .timeout(timeout);
     let body = if gzip {
         request = request.header(http::header::CONTENT_ENCODING, "gzip");
         gzipped(&body)?
@@ -153,8 +182,7 @@ fn http_post(
         .headers()
         .get(http::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|s| Duration::from_secs(s.min(600)));
+        .and_then(retry_after);
     let mut answer = Vec::new();
     // An unreadable answer to a 2xx is still a success: the spans arrived.
     let _ = response.take(MAX_RESPONSE_BYTES).read_to_end(&mut answer);
@@ -173,6 +201,20 @@ fn http_post(
         verdict,
         format!("OTLP/HTTP export failed with status code: {status}"),
     ))
+}
+
+/// `Retry-After` in either of its forms (RFC 9110 §10.2.3): seconds, or an
+/// HTTP date (a date already past is no wait).
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 fn gzipped(body: &[u8]) -> Result<Bytes, Failure> {
@@ -300,6 +342,47 @@ mod tests {
             grpc_verdict(&throttled),
             Verdict::Throttled(Duration::from_secs(2))
         );
+        // RetryInfo without a delay still makes it retryable, on the backoff.
+        let no_delay = tonic::Status::with_error_details(
+            Code::ResourceExhausted,
+            "slow down",
+            tonic_types::ErrorDetails::with_retry_info(None),
+        );
+        assert_eq!(grpc_verdict(&no_delay), Verdict::Throttled(Duration::ZERO));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        assert_eq!(retry_after(" 120 "), Some(Duration::from_secs(120)));
+        // RFC 9110's own example, long past: no wait.
+        assert_eq!(
+            retry_after("Fri, 31 Dec 1999 23:59:59 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3600));
+        let wait = retry_after(&later).unwrap();
+        assert!(
+            wait > Duration::from_secs(3500) && wait <= Duration::from_secs(3600),
+            "{wait:?}"
+        );
+        assert_eq!(retry_after("soon"), None);
+        assert_eq!(retry_after("-5"), None);
+    }
+
+    #[test]
+    fn debug_shows_no_header_value() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-api-key", http::HeaderValue::from_static("s3cr3t-key"));
+        let transport = Transport::Http {
+            client: reqwest::blocking::Client::new(),
+            endpoint: "http://127.0.0.1:4318/v1/traces".parse().unwrap(),
+            headers,
+            gzip: false,
+        };
+        let shown = format!("{transport:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("headers: 1"), "{shown}");
     }
 
     #[test]
