@@ -9,6 +9,9 @@ pub use opentelemetry_semantic_conventions::attribute::{
 pub const ERROR_CANCELED: &str = "canceled";
 /// `error.type` of a call that hit its time bound.
 pub const ERROR_TIMEOUT: &str = "timeout";
+/// `error.type` of items a collector rejected in a partial success, which
+/// gave no reason the conventions could use.
+pub const ERROR_REJECTED: &str = "rejected";
 /// `error.type` when no better class is known (the conventions' fallback).
 pub const ERROR_OTHER: &str = "_OTHER";
 

@@ -231,7 +231,8 @@ impl TelemetryBuilder {
                 let otlp = set
                     .otlp
                     .then(|| exporters::spans(&tc.otlp, tc.span_export_timeout))
-                    .transpose()?;
+                    .transpose()?
+                    .map(|e| e.count_rejections(losses.clone()));
                 let console = set
                     .console
                     .then(opentelemetry_stdout::SpanExporter::default);

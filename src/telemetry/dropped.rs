@@ -32,7 +32,14 @@ const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// The `error.type` values of a failed export: a bounded set, so each is
 /// one pre-built series.
-pub(crate) const EXPORT_ERRORS: [&str; 2] = [names::ERROR_TIMEOUT, names::ERROR_OTHER];
+pub(crate) const EXPORT_ERRORS: [&str; 3] = [
+    names::ERROR_TIMEOUT,
+    names::ERROR_OTHER,
+    names::ERROR_REJECTED,
+];
+
+/// The index of `rejected` in [`EXPORT_ERRORS`].
+const REJECTED: usize = 2;
 
 /// The class of a failed export, an index into [`EXPORT_ERRORS`]. The OTLP
 /// exporters report timeouts as internal failures with a message, so the
@@ -54,14 +61,36 @@ fn error_class(e: &OTelSdkError) -> usize {
 pub(crate) struct Outcomes {
     pub(crate) ok: AtomicU64,
     pub(crate) failed: [AtomicU64; EXPORT_ERRORS.len()],
+    /// Items a collector rejected in a partial success, reported by the
+    /// exporter before [`CountingExporter`] counts its batch.
+    rejected: AtomicU64,
 }
 
 impl Outcomes {
     fn record(&self, n: u64, result: &OTelSdkResult) {
         match result {
-            Ok(()) => self.ok.fetch_add(n, Ordering::Relaxed),
-            Err(e) => self.failed[error_class(e)].fetch_add(n, Ordering::Relaxed),
-        };
+            Ok(()) => {
+                // The conventions: rejected items count as failed, only the
+                // rest as exported. Exports overlap, so a batch may take
+                // another's rejections; the totals are the same.
+                let taken = self
+                    .rejected
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| {
+                        Some(r.saturating_sub(n))
+                    })
+                    .map_or(0, |r| r.min(n));
+                self.ok.fetch_add(n - taken, Ordering::Relaxed);
+                self.failed[REJECTED].fetch_add(taken, Ordering::Relaxed);
+            }
+            Err(e) => {
+                self.failed[error_class(e)].fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// `n` items of an export that succeeded were rejected by the collector.
+    pub(crate) fn reject(&self, n: u64) {
+        self.rejected.fetch_add(n, Ordering::Relaxed);
     }
 
     pub(crate) fn ok(&self) -> u64 {
@@ -437,6 +466,26 @@ mod tests {
             EXPORT_ERRORS[error_class(&OTelSdkError::Timeout(Duration::from_secs(1)))],
             "timeout"
         );
+    }
+
+    #[test]
+    fn rejected_items_count_as_failed_not_exported() {
+        let o = Outcomes::default();
+        o.reject(2);
+        o.record(5, &Ok(()));
+        assert_eq!((o.ok(), o.failed()), (3, 2));
+        assert_eq!(o.failed[REJECTED].load(Ordering::Relaxed), 2);
+        // More rejected than the batch held (overlapping exports): the
+        // rest is taken by the next batch, and nothing goes negative.
+        o.reject(4);
+        o.record(1, &Ok(()));
+        o.record(10, &Ok(()));
+        assert_eq!(
+            (o.ok(), o.failed()),
+            (10, 6),
+            "3 + 7 exported, 2 + 1 + 3 rejected"
+        );
+        assert_eq!(EXPORT_ERRORS[REJECTED], "rejected");
     }
 
     #[test]

@@ -213,3 +213,51 @@ async fn telemetry_http_span_export_follows_no_redirect() {
     server.abort();
     telemetry.shutdown().await.unwrap();
 }
+
+/// A partial success's rejected spans count as failed, not exported
+/// (`error.type=rejected`), as the conventions of
+/// `otel.sdk.exporter.span.exported` ask; the export is not retried.
+async fn rejected_spans_count_as_failed(protocol: Protocol) {
+    let receiver = Receiver::start().await;
+    let telemetry = support::telemetry(&receiver, protocol, &[]).await;
+    // Every trace export: one of its spans rejected.
+    receiver.reject_spans(1);
+    for i in 0..5 {
+        telemetry
+            .tracer()
+            .start(format!("partly rejected {i}"))
+            .end();
+    }
+    telemetry.force_flush().await.unwrap();
+    let spans = receiver
+        .wait_for_spans(|s| s.len() >= 5, Duration::from_secs(10))
+        .await;
+    let exports = receiver
+        .exports()
+        .iter()
+        .filter(|e| e.signal == Signal::Traces)
+        .count() as u64;
+    let losses = telemetry.loss_counts();
+    assert_eq!(losses.spans_export_failed, exports, "{losses:?}");
+    assert_eq!(
+        losses.spans_exported + losses.spans_export_failed,
+        spans.len() as u64,
+        "{losses:?}, no retry"
+    );
+    receiver
+        .wait_for_point("otel.sdk.exporter.span.exported", |p| {
+            p.attr_str("error.type") == Some("rejected") && p.value >= 1.0
+        })
+        .await;
+    telemetry.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_grpc_rejected_spans_count_as_failed() {
+    rejected_spans_count_as_failed(Protocol::Grpc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_http_rejected_spans_count_as_failed() {
+    rejected_spans_count_as_failed(Protocol::HttpProtobuf).await;
+}

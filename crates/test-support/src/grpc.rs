@@ -63,9 +63,7 @@ impl TraceService for Collector {
         self.gate(Signal::Traces, &req).await?;
         self.0
             .add_spans(model::spans(req.get_ref(), Transport::Grpc));
-        Ok(Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
+        Ok(Response::new(self.0.trace_answer()))
     }
 }
 

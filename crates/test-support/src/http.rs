@@ -18,9 +18,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::{
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use tokio::task::JoinHandle;
 
@@ -81,9 +79,7 @@ async fn traces(store: &Store, path: &str, headers: HeaderMap, body: Bytes) -> R
     match accept::<ExportTraceServiceRequest>(Signal::Traces, path, store, &headers, body).await {
         Ok(req) => {
             store.add_spans(model::spans(&req, Transport::Http));
-            reply(ExportTraceServiceResponse {
-                partial_success: None,
-            })
+            reply(store.trace_answer())
         }
         Err(r) => r,
     }

@@ -38,6 +38,9 @@ pub(crate) struct Store {
     pub(crate) fail_next: AtomicUsize,
     /// Milliseconds every export is held before it is answered.
     pub(crate) delay_ms: AtomicU64,
+    /// Spans every trace export answers as rejected, in a partial success
+    /// (the spans are still stored).
+    pub(crate) reject_spans: AtomicU64,
     /// Request headers/metadata of the last export (lower-case names).
     pub(crate) last_headers: Mutex<BTreeMap<String, String>>,
     exports: Mutex<Vec<Export>>,
@@ -98,6 +101,23 @@ impl Store {
                     m.insert(key, p);
                 }
             }
+        }
+    }
+
+    /// The answer to a trace export: a partial success when spans are to
+    /// be rejected.
+    pub(crate) fn trace_answer(
+        &self,
+    ) -> opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse {
+        use opentelemetry_proto::tonic::collector::trace::v1::{
+            ExportTracePartialSuccess, ExportTraceServiceResponse,
+        };
+        let rejected = self.reject_spans.load(Ordering::Relaxed);
+        ExportTraceServiceResponse {
+            partial_success: (rejected > 0).then(|| ExportTracePartialSuccess {
+                rejected_spans: rejected as i64,
+                error_message: "test receiver set to reject spans".to_owned(),
+            }),
         }
     }
 
@@ -305,6 +325,12 @@ impl Receiver {
     /// HTTP 503), then accepts them again.
     pub fn fail_next(&self, n: usize) {
         self.store.fail_next.store(n, Ordering::Relaxed);
+    }
+
+    /// Answers every trace export from now on with a partial success that
+    /// rejects `n` of its spans (0: a plain success again).
+    pub fn reject_spans(&self, n: u64) {
+        self.store.reject_spans.store(n, Ordering::Relaxed);
     }
 
     /// Holds every export this long before answering (a slow collector).

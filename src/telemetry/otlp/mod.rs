@@ -18,6 +18,7 @@ mod retry;
 mod send;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -37,6 +38,8 @@ pub(crate) struct SpanExporter {
     resource: encode::EncodedResource,
     timeout: Duration,
     shut_down: AtomicBool,
+    /// Where spans a collector rejects in a partial success are counted.
+    losses: Option<Arc<super::dropped::Losses>>,
 }
 
 impl SpanExporter {
@@ -46,7 +49,16 @@ impl SpanExporter {
             resource: encode::EncodedResource::default(),
             timeout,
             shut_down: AtomicBool::new(false),
+            losses: None,
         }
+    }
+
+    /// Counts the spans a collector rejects in a partial success as failed
+    /// (`error.type=rejected`), as the conventions of
+    /// `otel.sdk.exporter.span.exported` ask. Without it they are only logged.
+    pub(crate) fn count_rejections(mut self, losses: Arc<super::dropped::Losses>) -> Self {
+        self.losses = Some(losses);
+        self
     }
 
     /// The request's bytes for `batch`; most spans take 300 to 600 bytes.
@@ -69,9 +81,14 @@ impl opentelemetry_sdk::trace::SpanExporter for SpanExporter {
             let Some(body) = body else {
                 return Err(OTelSdkError::AlreadyShutdown);
             };
-            retry::with_backoff(self.timeout, |left| self.transport.send(body.clone(), left))
-                .await
-                .map_err(|failure| OTelSdkError::InternalFailure(failure.to_string()))
+            let rejected =
+                retry::with_backoff(self.timeout, |left| self.transport.send(body.clone(), left))
+                    .await
+                    .map_err(|failure| OTelSdkError::InternalFailure(failure.to_string()))?;
+            if let (Some(losses), 1..) = (&self.losses, rejected) {
+                losses.spans.reject(rejected);
+            }
+            Ok(())
         }
     }
 

@@ -56,10 +56,13 @@ impl fmt::Display for Failure {
 /// Runs `attempt` until it succeeds, fails for good, runs out of retries or
 /// would outlast `deadline` (counted from the first attempt). Each attempt
 /// is given what is left of `deadline`, its own timeout.
-pub(crate) async fn with_backoff<F, Fut>(deadline: Duration, mut attempt: F) -> Result<(), Failure>
+pub(crate) async fn with_backoff<T, F, Fut>(
+    deadline: Duration,
+    mut attempt: F,
+) -> Result<T, Failure>
 where
     F: FnMut(Duration) -> Fut,
-    Fut: Future<Output = Result<(), Failure>>,
+    Fut: Future<Output = Result<T, Failure>>,
 {
     let start = Instant::now();
     let left = || deadline.saturating_sub(start.elapsed());
@@ -67,7 +70,7 @@ where
     let mut retries = 0;
     loop {
         let failure = match attempt(left()).await {
-            Ok(()) => return Ok(()),
+            Ok(done) => return Ok(done),
             Err(failure) => failure,
         };
         if retries == MAX_RETRIES {

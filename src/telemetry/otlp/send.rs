@@ -65,8 +65,8 @@ impl std::fmt::Debug for Transport {
 
 impl Transport {
     /// One attempt, given `timeout` from start to answer (what is left of
-    /// the export's timeout).
-    pub(crate) async fn send(&self, body: Bytes, timeout: Duration) -> Result<(), Failure> {
+    /// the export's timeout); on success, the spans the collector rejected.
+    pub(crate) async fn send(&self, body: Bytes, timeout: Duration) -> Result<u64, Failure> {
         match self {
             Self::Grpc {
                 channel,
@@ -89,7 +89,7 @@ async fn grpc(
     gzip: bool,
     body: Bytes,
     timeout: Duration,
-) -> Result<(), Failure> {
+) -> Result<u64, Failure> {
     let mut client = tonic::client::Grpc::new(channel.clone());
     if gzip {
         client = client
@@ -108,10 +108,7 @@ async fn grpc(
     request.set_timeout(timeout.min(crate::config::NO_LIMIT));
     let path = http::uri::PathAndQuery::from_static(GRPC_PATH);
     match client.unary(request, path, RawCodec).await {
-        Ok(response) => {
-            partial_success(response.get_ref());
-            Ok(())
-        }
+        Ok(response) => Ok(partial_success(response.get_ref())),
         Err(status) => Err(Failure::new(
             grpc_verdict(&status),
             format!(
@@ -150,7 +147,7 @@ fn http_post(
     gzip: bool,
     body: Bytes,
     timeout: Duration,
-) -> Result<(), Failure> {
+) -> Result<u64, Failure> {
     let mut request = client
         .post(endpoint.clone())
         .headers(headers.clone())
@@ -187,10 +184,8 @@ fn http_post(
     // An unreadable answer to a 2xx is still a success: the spans arrived.
     let _ = response.take(MAX_RESPONSE_BYTES).read_to_end(&mut answer);
     if (200..300).contains(&status) {
-        if let Ok(response) = ExportTraceServiceResponse::decode(answer.as_slice()) {
-            partial_success(&response);
-        }
-        return Ok(());
+        return Ok(ExportTraceServiceResponse::decode(answer.as_slice())
+            .map_or(0, |response| partial_success(&response)));
     }
     let verdict = match status {
         429 | 503 => retry_after.map_or(Verdict::Retry, Verdict::Throttled),
@@ -231,33 +226,35 @@ fn gzipped(body: &[u8]) -> Result<Bytes, Failure> {
 
 /// A collector that accepted part of a request says so in a success; the
 /// specification says to log it and not retry. Logged at most once a
-/// minute, with the collector's message cut short.
-fn partial_success(response: &ExportTraceServiceResponse) {
+/// minute, with the collector's message cut short; returns the spans
+/// rejected (a negative count is none).
+fn partial_success(response: &ExportTraceServiceResponse) -> u64 {
     static LAST_MS: AtomicU64 = AtomicU64::new(0);
     static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     let Some(p) = &response.partial_success else {
-        return;
+        return 0;
     };
-    if p.rejected_spans == 0 && p.error_message.is_empty() {
-        return;
+    let rejected = u64::try_from(p.rejected_spans).unwrap_or(0);
+    if rejected == 0 && p.error_message.is_empty() {
+        return 0;
     }
     let now = STARTED.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1;
     let last = LAST_MS.load(Ordering::Relaxed);
     if last != 0 && now.saturating_sub(last) < 60_000 {
-        return;
+        return rejected;
     }
     if LAST_MS
         .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
         .is_err()
     {
-        return;
+        return rejected;
     }
     let message: String = p.error_message.chars().take(200).collect();
     tracing::warn!(
         target: "wingspan::telemetry",
-        "the collector rejected {} spans of an export: {message} (logged at most once a minute)",
-        p.rejected_spans
+        "the collector rejected {rejected} spans of an export: {message} (logged at most once a minute)"
     );
+    rejected
 }
 
 /// Passes the encoded request through as the gRPC message, and decodes
