@@ -21,6 +21,7 @@ mod outage;
 mod plans;
 mod refill;
 mod rls;
+mod rows;
 mod sanitize;
 mod tls;
 mod view;

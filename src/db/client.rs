@@ -86,9 +86,9 @@ fn none<T>(_: &T) -> Option<i64> {
     None
 }
 
-/// The one row of `rows`, or [`DbError::RowCount`].
-fn exactly_one(mut rows: Vec<Row>) -> Result<Row, DbError> {
-    match (rows.len(), rows.pop()) {
+/// The one row of a call that read `count` rows, or [`DbError::RowCount`].
+fn exactly_one((row, count): (Option<Row>, usize)) -> Result<Row, DbError> {
+    match (count, row) {
         (1, Some(row)) => Ok(row),
         (got, _) => Err(DbError::RowCount {
             expected: "exactly one",
@@ -97,10 +97,10 @@ fn exactly_one(mut rows: Vec<Row>) -> Result<Row, DbError> {
     }
 }
 
-/// The row of `rows` if there is one, or [`DbError::RowCount`] past one.
-fn at_most_one(mut rows: Vec<Row>) -> Result<Option<Row>, DbError> {
-    match rows.len() {
-        0 | 1 => Ok(rows.pop()),
+/// The row of a call that read `count` rows, if any, or [`DbError::RowCount`] past one.
+fn at_most_one((row, count): (Option<Row>, usize)) -> Result<Option<Row>, DbError> {
+    match count {
+        0 | 1 => Ok(row),
         got => Err(DbError::RowCount {
             expected: "at most one",
             got,
@@ -143,7 +143,7 @@ macro_rules! impl_queryable {
                     let exec = self.exec()?;
                     let q = query.as_query().0;
                     let meta = exec.meta(&q);
-                    let fut = async { exactly_one(exec.rows(&q, params).await?) };
+                    let fut = async { exactly_one(exec.first_row(&q, params).await?) };
                     {
                         let fut = pin!(fut);
                         exec.instrumented(&meta, &cx, fut, one).await
@@ -161,7 +161,7 @@ macro_rules! impl_queryable {
                     let exec = self.exec()?;
                     let q = query.as_query().0;
                     let meta = exec.meta(&q);
-                    let fut = async { at_most_one(exec.rows(&q, params).await?) };
+                    let fut = async { at_most_one(exec.first_row(&q, params).await?) };
                     {
                         let fut = pin!(fut);
                         exec.instrumented(&meta, &cx, fut, opt).await
