@@ -9,8 +9,10 @@
 //! walks each nested message once to size it for every level it is nested
 //! in). This writer reads the `SpanData` where it lies and writes each field
 //! once: a nested message reserves the one or two bytes its length usually
-//! needs, and the rare longer one is moved up by the difference. The
-//! resource, the same in every request, is encoded once.
+//! needs, and the rare longer one is moved up by the difference; an
+//! attribute with a scalar value (nearly all) has its lengths computed
+//! first and written straight. The resource, the same in every request, is
+//! encoded once.
 //!
 //! The bytes are the ones prost writes for the same request, field for
 //! field (the tests decode them with opentelemetry-proto and compare with
@@ -183,7 +185,44 @@ fn trace_state(b: &mut Vec<u8>, field: u32, ts: &TraceState) {
 
 fn attributes(b: &mut Vec<u8>, field: u32, kvs: &[KeyValue]) {
     for kv in kvs {
-        message_field(b, field, 1, |b| key_value(b, kv.key.as_str(), &kv.value));
+        let key_str = kv.key.as_str();
+        match scalar_len(&kv.value) {
+            // Nearly every attribute: a scalar, whose lengths are known
+            // before it is written, so both length prefixes go straight in
+            // (no reserve, no move, no patch: a third of what encoding an
+            // attribute cost on the process bench's profile).
+            Some(value_len) => {
+                let key_len = if key_str.is_empty() {
+                    0
+                } else {
+                    1 + varint_len(key_str.len() as u64) + key_str.len()
+                };
+                let kv_len = key_len + 1 + varint_len(value_len as u64) + value_len;
+                key(b, field, LEN);
+                varint(b, kv_len as u64);
+                string_field(b, 1, key_str);
+                key(b, 2, LEN);
+                varint(b, value_len as u64);
+                any_value(b, &kv.value);
+            }
+            None => message_field(b, field, 1, |b| key_value(b, key_str, &kv.value)),
+        }
+    }
+}
+
+/// The encoded length of a scalar `AnyValue` (its one-of field, which is
+/// written even when it holds its type's default); `None` for an array or
+/// a kind of value a later API adds.
+fn scalar_len(value: &Value) -> Option<usize> {
+    match value {
+        Value::String(s) => {
+            let n = s.as_str().len();
+            Some(1 + varint_len(n as u64) + n)
+        }
+        Value::Bool(_) => Some(2),
+        Value::I64(v) => Some(1 + varint_len(*v as u64)),
+        Value::F64(_) => Some(9),
+        _ => None,
     }
 }
 
