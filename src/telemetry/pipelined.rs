@@ -27,8 +27,15 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 use tokio::sync::Semaphore;
 
-/// Exports in flight at once, at most.
-pub(crate) const MAX_CONCURRENT_EXPORTS: usize = 4;
+/// Exports in flight at once, at most. Four were enough while the process
+/// bench's service made some 50 000 spans a second; on a faster machine it
+/// made 60 000, and a stall of the export path (a thread waiting for a core
+/// at saturation; the export's CPU is not the limit) dropped up to one span
+/// in three hundred in some runs, with four and with eight. With sixteen,
+/// eight runs dropped none. What may be queued or in flight grows from 4096
+/// to 10 240 spans with the defaults: the peak RSS at saturation stayed
+/// 26 to 27 MiB, as the batches are rarely all in flight.
+pub(crate) const MAX_CONCURRENT_EXPORTS: usize = 16;
 
 /// The exports in flight, shared with the queue guard (which waits for them
 /// on a flush).
