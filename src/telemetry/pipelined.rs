@@ -32,9 +32,12 @@ use tokio::sync::Semaphore;
 /// made 60 000, and a stall of the export path (a thread waiting for a core
 /// at saturation; the export's CPU is not the limit) dropped up to one span
 /// in three hundred in some runs, with four and with eight. With sixteen,
-/// eight runs dropped none. What may be queued or in flight grows from 4096
-/// to 10 240 spans with the defaults: the peak RSS at saturation stayed
-/// 26 to 27 MiB, as the batches are rarely all in flight.
+/// none of the runs since dropped any. What may be queued or in flight grows
+/// from 4096 to 10 240 spans with the defaults, and that is paid in memory
+/// when the export path stalls: the full bench run at the commit that raised
+/// it read a peak RSS of 36 MiB at saturation (process bench, 100 %) and
+/// 43.4 MiB with the collector down (service bench), where the record
+/// before, on another machine, read 26 and 35.0 (BENCHMARKS.md).
 pub(crate) const MAX_CONCURRENT_EXPORTS: usize = 16;
 
 /// The exports in flight, shared with the queue guard (which waits for them
