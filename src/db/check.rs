@@ -15,12 +15,15 @@ impl Pool {
     /// Readiness within `timeout`.
     pub async fn ready_within(&self, timeout: Duration) -> Result<(), DbError> {
         let check = async {
-            let obj = self
-                .shared
-                .pool
-                .get()
-                .await
-                .map_err(|e| self.shared.map_pool_error(e))?;
+            // The pool sets no wait timeout of its own (`Pool::get` bounds
+            // its acquires): waiting for a slot is bounded here, as a
+            // caller's acquire is.
+            let wait = self.shared.cfg.acquire_timeout;
+            let obj =
+                crate::instrument::within(std::time::Instant::now() + wait, self.shared.pool.get())
+                    .await
+                    .map_err(|_| DbError::PoolTimeout(wait))?
+                    .map_err(|e| self.shared.map_pool_error(e))?;
             let r = obj.client.simple_query("SELECT 1").await;
             if !self.shared.cfg.pool_enabled {
                 drop(deadpool::managed::Object::take(obj));

@@ -112,8 +112,9 @@ async fn acquire(
         )
     });
     let start = Instant::now();
-    // deadpool's wait timeout covers waiting for a slot, not opening a
-    // connection in it: bound the whole acquire here.
+    // The whole acquire (waiting for a slot, recycling, opening a
+    // connection) is bounded here; the pool sets no wait or recycle
+    // timeout of its own (builder.rs says why).
     let bound = shared.cfg.acquire_timeout;
     let got = match within(start + bound, shared.pool.get()).await {
         Ok(got) => got.map_err(|e| shared.map_pool_error(e)),

@@ -252,7 +252,7 @@ impl TelemetryBuilder {
             let guarded = GuardedProcessor::new(
                 p,
                 losses.clone(),
-                tc.batch.max_queue_size + MAX_CONCURRENT_EXPORTS * tc.batch.max_export_batch_size,
+                span_bound(&tc.batch),
                 tc.attribute_limits.span_value_length,
                 tc.span_export_timeout,
             );
@@ -379,11 +379,17 @@ fn install_globals(telemetry: &Telemetry) {
     global::set_meter_provider(telemetry.meter_provider().clone());
 }
 
+/// The most spans in flight the bound allows for, whatever the batch size:
+/// sixteen default batches. The SDK reserves its whole queue up front, and
+/// sixteen batches of the largest allowed size would be a million slots.
+const MAX_IN_FLIGHT_SPANS: usize = 16 * 512;
+
 /// The most spans queued or in flight: `OTEL_BSP_MAX_QUEUE_SIZE` bounds the
 /// queue, as the SDK's queue excludes the batch it exports; the overlapping
-/// exports ([`Pipelined`]) add theirs.
+/// exports ([`Pipelined`]) add theirs, up to [`MAX_IN_FLIGHT_SPANS`] (past
+/// that, spans are dropped and counted sooner, never held).
 fn span_bound(b: &crate::config::BatchConfig) -> usize {
-    b.max_queue_size + MAX_CONCURRENT_EXPORTS * b.max_export_batch_size
+    b.max_queue_size + (MAX_CONCURRENT_EXPORTS * b.max_export_batch_size).min(MAX_IN_FLIGHT_SPANS)
 }
 
 fn batch_span_processor<E: SpanExporter + 'static>(
@@ -465,5 +471,28 @@ fn sampler(s: Sampler, disabled: bool) -> opentelemetry_sdk::trace::Sampler {
         Sampler::ParentBasedAlwaysOn => S::ParentBased(Box::new(S::AlwaysOn)),
         Sampler::ParentBasedAlwaysOff => S::ParentBased(Box::new(S::AlwaysOff)),
         Sampler::ParentBasedTraceIdRatio(r) => S::ParentBased(Box::new(S::TraceIdRatioBased(r))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn bound(queue: usize, batch: usize) -> usize {
+        span_bound(&crate::config::BatchConfig {
+            max_queue_size: queue,
+            max_export_batch_size: batch,
+            scheduled_delay: Duration::from_secs(5),
+        })
+    }
+
+    #[test]
+    fn the_span_bound_holds_the_queue_and_sixteen_default_batches_at_most() {
+        assert_eq!(bound(2048, 512), 2048 + 16 * 512);
+        assert_eq!(bound(2048, 100), 2048 + 16 * 100);
+        // The largest settings reserve no million slots.
+        assert_eq!(bound(65_536, 65_536), 65_536 + MAX_IN_FLIGHT_SPANS);
     }
 }

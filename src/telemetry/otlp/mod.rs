@@ -75,6 +75,7 @@ impl opentelemetry_sdk::trace::SpanExporter for SpanExporter {
         batch: Vec<SpanData>,
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
         let body = (!self.shut_down.load(Ordering::Acquire)).then(|| self.encode(&batch));
+        let sent = batch.len() as u64;
         // The spans are not needed past here: freed before the send waits.
         drop(batch);
         async move {
@@ -85,8 +86,10 @@ impl opentelemetry_sdk::trace::SpanExporter for SpanExporter {
                 retry::with_backoff(self.timeout, |left| self.transport.send(body.clone(), left))
                     .await
                     .map_err(|failure| OTelSdkError::InternalFailure(failure.to_string()))?;
+            // A collector cannot reject more than it was sent: a larger
+            // count would stay owed and mark later exported spans rejected.
             if let (Some(losses), 1..) = (&self.losses, rejected) {
-                losses.spans.reject(rejected);
+                losses.spans.reject(rejected.min(sent));
             }
             Ok(())
         }
