@@ -12,7 +12,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -23,6 +23,7 @@ use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
+use super::every::Every;
 use super::pipelined::InFlight;
 use super::redact::Scrubber;
 use crate::names;
@@ -113,9 +114,8 @@ pub(crate) struct Losses {
     pub(crate) metric_points: Outcomes,
     pub(crate) metric_exports_failed: AtomicU64,
     pub(crate) logs: Outcomes,
-    started: Instant,
-    /// Milliseconds since `started` of the last warning, +1 (0 = never).
-    last_warn_ms: AtomicU64,
+    /// The loss warning, at most once per [`LOG_EVERY`].
+    warn_every: Every,
     /// Keeps the endpoints' passwords out of the exporters' messages.
     pub(crate) scrubber: Scrubber,
     /// Span exports handed over and not yet done (see [`super::pipelined`]).
@@ -142,8 +142,7 @@ impl Losses {
             metric_points: Outcomes::default(),
             metric_exports_failed: AtomicU64::new(0),
             logs: Outcomes::default(),
-            started: Instant::now(),
-            last_warn_ms: AtomicU64::new(0),
+            warn_every: Every::new(LOG_EVERY),
             scrubber,
             span_exports: InFlight::new(),
         })
@@ -157,16 +156,7 @@ impl Losses {
     /// Logs a warning at most once per [`LOG_EVERY`], from whichever thread
     /// noticed the loss first.
     fn warn(&self, what: &str, error: Option<&dyn fmt::Display>) {
-        let now = self.started.elapsed().as_millis() as u64 + 1;
-        let last = self.last_warn_ms.load(Ordering::Relaxed);
-        if last != 0 && now.saturating_sub(last) < LOG_EVERY.as_millis() as u64 {
-            return;
-        }
-        if self
-            .last_warn_ms
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_err()
-        {
+        if !self.warn_every.pass() {
             return;
         }
         // Counts and error go in the message: as fields they would be

@@ -174,6 +174,27 @@ fn tls_config(cfg: &SignalExport) -> Result<rustls::ClientConfig, TelemetryError
         .map_err(|e| TelemetryError::exporter(format!("OTLP TLS: {e}")))
 }
 
+/// The configured headers for a hand-built HTTP request, values marked
+/// sensitive (as [`tonic_metadata`] marks gRPC's).
+fn http_header_map(cfg: &SignalExport) -> Result<http::HeaderMap, TelemetryError> {
+    let mut map = http::HeaderMap::new();
+    for (k, v) in &cfg.headers {
+        let name = http::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+            TelemetryError::exporter(format!(
+                "OTEL_EXPORTER_OTLP_HEADERS: invalid header name {k:?}"
+            ))
+        })?;
+        let mut value = http::HeaderValue::from_str(v.expose()).map_err(|_| {
+            TelemetryError::exporter(format!(
+                "OTEL_EXPORTER_OTLP_HEADERS: invalid value for {k:?}"
+            ))
+        })?;
+        value.set_sensitive(true);
+        map.insert(name, value);
+    }
+    Ok(map)
+}
+
 fn http_headers(cfg: &SignalExport) -> HashMap<String, String> {
     cfg.headers
         .iter()
@@ -274,20 +295,7 @@ pub(crate) fn spans(
                 http::header::USER_AGENT,
                 http::HeaderValue::from_static(super::otlp::USER_AGENT),
             );
-            for (k, v) in http_headers(cfg) {
-                let name = http::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
-                    TelemetryError::exporter(format!(
-                        "OTEL_EXPORTER_OTLP_HEADERS: invalid header name {k:?}"
-                    ))
-                })?;
-                let mut value = http::HeaderValue::from_str(&v).map_err(|_| {
-                    TelemetryError::exporter(format!(
-                        "OTEL_EXPORTER_OTLP_HEADERS: invalid value for {k:?}"
-                    ))
-                })?;
-                value.set_sensitive(true);
-                headers.insert(name, value);
-            }
+            headers.extend(http_header_map(cfg)?);
             headers.insert(
                 http::header::CONTENT_TYPE,
                 http::HeaderValue::from_static("application/x-protobuf"),

@@ -41,6 +41,7 @@ pub mod buckets;
 mod builder;
 mod dropped;
 mod error;
+mod every;
 mod exporters;
 mod fanout;
 mod handle;

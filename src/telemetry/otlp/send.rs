@@ -4,8 +4,7 @@
 //! specification classifies it.
 
 use std::io::Read as _;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Buf as _, BufMut as _, Bytes};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
@@ -14,6 +13,7 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic_types::StatusExt as _;
 
 use super::retry::{Failure, Verdict};
+use crate::telemetry::every::Every;
 
 const GRPC_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
@@ -229,8 +229,7 @@ fn gzipped(body: &[u8]) -> Result<Bytes, Failure> {
 /// minute, with the collector's message cut short; returns the spans
 /// rejected (a negative count is none).
 fn partial_success(response: &ExportTraceServiceResponse) -> u64 {
-    static LAST_MS: AtomicU64 = AtomicU64::new(0);
-    static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    static EVERY: Every = Every::new(Duration::from_secs(60));
     let Some(p) = &response.partial_success else {
         return 0;
     };
@@ -238,15 +237,7 @@ fn partial_success(response: &ExportTraceServiceResponse) -> u64 {
     if rejected == 0 && p.error_message.is_empty() {
         return 0;
     }
-    let now = STARTED.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1;
-    let last = LAST_MS.load(Ordering::Relaxed);
-    if last != 0 && now.saturating_sub(last) < 60_000 {
-        return rejected;
-    }
-    if LAST_MS
-        .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-        .is_err()
-    {
+    if !EVERY.pass() {
         return rejected;
     }
     let message: String = p.error_message.chars().take(200).collect();
